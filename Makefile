@@ -1,0 +1,78 @@
+# toolformer.c — build with `make`; `make test` runs the unit tests, then the ASan/UBSan build of them.
+CC      ?= cc
+# -march=native where the compiler takes it (portable fallback otherwise)
+NATIVE  := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
+OPT     ?= -O3 $(NATIVE)
+PKGS    := libcjson sqlite3 libexttextcat
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS  += $(PKG_LIBS) -ldnnl -lm -lpthread
+CRIT_LIBS := $(shell pkg-config --libs criterion)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+BENCH_SRC:= $(sort $(wildcard bench/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=build/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=build/obj/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=build/obj/%.o)
+ASAN_LIB_OBJ  := $(LIB_SRC:%.c=build/asan-obj/%.o)
+ASAN_CLI_OBJ  := $(CLI_SRC:%.c=build/asan-obj/%.o)
+ASAN_TEST_OBJ := $(TEST_SRC:%.c=build/asan-obj/%.o)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
+
+.PHONY: all test test-fast test-asan bench clean fixtures
+all: build/toolformer build/libtoolformer.a
+
+build/libtoolformer.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+build/toolformer: $(CLI_OBJ) build/libtoolformer.a
+	$(CC) $(CFLAGS) $(OPT) -o $@ $(CLI_OBJ) build/libtoolformer.a $(LDLIBS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(OPT) -c $< -o $@
+
+build/asan-obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O1 -g $(SAN) -c $< -o $@
+
+build/test_runner: $(TEST_OBJ) build/libtoolformer.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(OPT) -o $@ $(TEST_OBJ) build/libtoolformer.a $(CRIT_LIBS) $(LDLIBS)
+
+build/asan/toolformer: $(ASAN_CLI_OBJ) $(ASAN_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -g $(SAN) -o $@ $^ $(LDLIBS)
+
+build/asan/test_runner: $(ASAN_TEST_OBJ) $(ASAN_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -g $(SAN) -o $@ $^ $(CRIT_LIBS) $(LDLIBS)
+
+build/bench/%: bench/%.c build/libtoolformer.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(OPT) -o $@ $< build/libtoolformer.a $(LDLIBS)
+
+# The README's test command. Tests find the CLI through TF_BIN.
+test: build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner
+	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
+	ASAN_OPTIONS=detect_leaks=1 TF_BIN=build/asan/toolformer TF_ASAN=1 ./build/asan/test_runner $(TEST_ARGS)
+
+test-fast: build/toolformer build/test_runner
+	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
+
+bench: $(BENCH_BIN) build/toolformer
+
+# Regenerates the committed PyTorch reference fixtures (needs python3-torch; CI does not).
+fixtures:
+	/usr/bin/python3 tests/fixtures/make_gpt2_fixtures.py tests/fixtures
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,76 @@
+// tf_common.h — errors, aligned memory, files, random numbers and progress bars shared by every layer.
+#ifndef TF_COMMON_H
+#define TF_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+// ---- errors ------------------------------------------------------------------------------------
+// One error type is carried up through the library; the command line prints `toolformer: <msg>`.
+enum {
+    TF_OK = 0,
+    TF_EIO = 1,       // a file could not be opened, read or written
+    TF_EBADFILE = 2,  // a file's contents are malformed (names the file and place)
+    TF_EBADARG = 3,   // a caller passed an invalid argument (bad usage)
+    TF_ENOMEM = 4,    // an allocation failed
+    TF_ETOOL = 5,     // a tool failed, timed out or gave no result
+    TF_EINTERNAL = 6, // a library (oneDNN, SQLite) reported a failure
+};
+
+typedef struct {
+    int code;       // TF_OK when nothing went wrong
+    char msg[512];  // one line, no trailing newline
+} tf_error;
+
+// Sets err (when non-NULL) to code and a printf-formatted message; returns code.
+int tf_errorf(tf_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+// Resets err to TF_OK with an empty message.
+void tf_error_clear(tf_error *err);
+
+// ---- memory ------------------------------------------------------------------------------------
+// 64-byte aligned allocation (zeroed when zero != 0); NULL on failure. Free with tf_free.
+void *tf_alloc(size_t bytes, int zero);
+void tf_free(void *p);
+
+// ---- files -------------------------------------------------------------------------------------
+// Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size (excluding the NUL).
+char *tf_read_file(const char *path, size_t *len, tf_error *err);
+// Writes data to path atomically: a temporary file beside it, fsync, rename. The old file stays
+// intact on any failure (full disk, size limit).
+int tf_write_file_atomic(const char *path, const void *data, size_t len, tf_error *err);
+// fsyncs and closes f, reporting the first write error as TF_EIO naming path.
+int tf_fclose_checked(FILE *f, const char *path, tf_error *err);
+// Creates a directory (and its parents); succeeds if it exists.
+int tf_mkdir_p(const char *path, tf_error *err);
+// Joins dir and name into out (size n); returns out.
+char *tf_path_join(char *out, size_t n, const char *dir, const char *name);
+
+// ---- random numbers ----------------------------------------------------------------------------
+// A small seeded generator (xoshiro256**), reproducible across platforms.
+typedef struct { uint64_t s[4]; } tf_rng;
+void tf_rng_seed(tf_rng *r, uint64_t seed);
+uint64_t tf_rng_u64(tf_rng *r);
+float tf_rng_uniform(tf_rng *r);            // [0, 1)
+float tf_rng_normal(tf_rng *r);             // N(0, 1), Box-Muller
+
+// ---- time and progress -------------------------------------------------------------------------
+double tf_time_s(void);                     // monotonic seconds
+typedef struct {
+    const char *label;
+    long total, done;
+    double t0, last_draw;
+    int enabled;                            // 0 when stderr is not a terminal and TF_PROGRESS is unset
+} tf_progress;
+void tf_progress_start(tf_progress *p, const char *label, long total);
+// Advances to done and redraws at most every 0.1 s; extra (may be NULL) is printed after the bar.
+void tf_progress_update(tf_progress *p, long done, const char *extra);
+void tf_progress_finish(tf_progress *p, const char *extra);
+
+// ---- threads -----------------------------------------------------------------------------------
+// Physical cores (hyperthreads are not counted); the default thread count everywhere.
+int tf_physical_cores(void);
+// Sets OpenMP's thread count: n > 0 as given, else OMP_NUM_THREADS when set, else physical cores.
+void tf_set_threads(int n);
+
+#endif

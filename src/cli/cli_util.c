@@ -1,0 +1,71 @@
+// cli_util.c — error printing and option parsing shared by the subcommands.
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_fail(const tf_error *err) {
+    fprintf(stderr, "toolformer: %s\n", err->msg[0] ? err->msg : "unknown error");
+    return err->code == TF_EBADARG ? CLI_USAGE : CLI_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "toolformer %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see toolformer %s --help)\n", cmd);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int cli_int(const char *s, long lo, long hi, long *out) {
+    if (!s || !*s) return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_float(const char *s, double *out) {
+    if (!s || !*s) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int *cli_parse_ids(const char *s, int *n, tf_error *err) {
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    int *ids = malloc(cap * sizeof *ids);
+    if (!ids) { tf_errorf(err, TF_ENOMEM, "out of memory"); return NULL; }
+    int k = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 0 || v > INT_MAX || (*end && *end != ',')) {
+            free(ids);
+            tf_errorf(err, TF_EBADARG, "--ids: expected comma-separated non-negative integers at '%.20s'", p);
+            return NULL;
+        }
+        ids[k++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (k == 0) {
+        free(ids);
+        tf_errorf(err, TF_EBADARG, "--ids: empty list");
+        return NULL;
+    }
+    *n = k;
+    return ids;
+}

@@ -1,0 +1,41 @@
+// main.c — the `toolformer` command: dispatches to one subcommand per file in src/cli/.
+#include "cli.h"
+
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command COMMANDS[] = {
+    {"loss", cmd_loss, "mean negative log-likelihood of a token sequence"},
+    {"generate", cmd_generate, "decode from a prompt (greedy or sampled) with a KV cache"},
+    {"train", cmd_train, "pretrain or fine-tune a model on JSONL text (AdamW)"},
+    {"tokenize", cmd_tokenize, "text to token ids"},
+    {"detokenize", cmd_detokenize, "token ids to text"},
+    {"tokenizer", cmd_tokenizer, "tokenizer tools: `tokenizer train` builds a BPE vocabulary"},
+    {"tool", cmd_tool, "run one tool on an input (Calendar, Calculator, WikiSearch, QA, MT, ...)"},
+    {"index", cmd_index, "build a WikiSearch index (SQLite FTS5) from passages JSONL"},
+};
+static const int NUM_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: toolformer <command> [options]   (toolformer <command> --help for more)\n\n"
+                 "commands:\n");
+    for (int i = 0; i < NUM_COMMANDS; i++)
+        fprintf(out, "  %-11s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    for (int i = 0; i < NUM_COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "toolformer: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}
