@@ -1,0 +1,8 @@
+// mt.c — placeholder until the tool lands.
+#include "tools_internal.h"
+
+tf_tool *tool_mt_new(const tf_tool_options *opt, tf_error *err) {
+    (void)opt;
+    tf_errorf(err, TF_EBADARG, "tool 'mt' is not built yet");
+    return NULL;
+}
