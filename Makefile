@@ -70,7 +70,7 @@ bench: $(BENCH_BIN) build/toolformer
 
 # Regenerates the committed PyTorch reference fixtures (needs python3-torch; CI does not).
 fixtures:
-	/usr/bin/python3 tests/fixtures/make_gpt2_fixtures.py tests/fixtures
+	/usr/bin/python3 tests/fixtures/make_fixtures.py tests/fixtures
 
 clean:
 	rm -rf build
