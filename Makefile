@@ -36,11 +36,13 @@ build/toolformer: $(CLI_OBJ) build/libtoolformer.a
 
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(OPT) -c $< -o $@
+	@echo "CC $<"
+	@$(CC) $(CFLAGS) $(OPT) -c $< -o $@
 
 build/asan-obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O1 -g $(SAN) -c $< -o $@
+	@echo "CC (asan) $<"
+	@$(CC) $(CFLAGS) -O1 -g $(SAN) -c $< -o $@
 
 build/test_runner: $(TEST_OBJ) build/libtoolformer.a
 	@mkdir -p $(@D)

@@ -1,0 +1,64 @@
+// tf_kernels.h — the engine's numerical kernels: plain functions on fp32 arrays with their shapes in
+// the comment. Forward and backward sit side by side; backward kernels ACCUMULATE (+=) into their
+// gradient outputs. Matmuls go through oneDNN (all oneDNN calls live in src/kernels/matmul.c); every
+// other kernel is plain C with OpenMP.
+#ifndef TF_KERNELS_H
+#define TF_KERNELS_H
+
+#include <stddef.h>
+
+// C[M,N] = alpha * op(A) @ op(B) + beta * C, row-major; op(X) = X or X^T when trans_x.
+// lda/ldb/ldc are row strides of A, B, C as stored.
+void tf_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+
+// out[BT, OC] = inp[BT, C] @ weight[OC, C]^T + bias[OC]   (bias may be NULL)
+void tf_matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int BT,
+                       int C, int OC);
+// given dout[BT, OC]: dinp[BT, C] += dout @ weight; dweight[OC, C] += dout^T @ inp;
+// dbias[OC] += sum over rows of dout. Any of dinp, dweight, dbias may be NULL (not wanted).
+void tf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                        const float *weight, int BT, int C, int OC);
+
+// out[N, C] = (inp - mean) * rstd * weight + bias per row; mean[N], rstd[N] saved for backward
+// (either may be NULL for inference). Biased variance, as PyTorch.
+void tf_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                          const float *bias, int N, int C, float eps);
+// dinp[N, C] += ...; dweight[C] += ...; dbias[C] += ... given dout[N, C], inp, mean, rstd.
+void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                           const float *inp, const float *weight, const float *mean, const float *rstd,
+                           int N, int C);
+
+// GELU, tanh approximation (HF "gelu_new"): out[N] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+void tf_gelu_forward(float *out, const float *inp, size_t N);
+// dinp[N] += gelu'(inp) * dout   (dinp may alias dout: then it is overwritten, not accumulated)
+void tf_gelu_backward(float *dinp, const float *inp, const float *dout, size_t N, int accumulate);
+
+// Rotary position embedding on the first rd dims of each head of q and k inside qkv[N, 3C]
+// (rows q | k | v, heads of size hs). pos[N] is each row's position. interleaved: GPT-J pairs
+// (2i, 2i+1); else NeoX rotate-half pairs (i, i + rd/2). theta_i = pos * base^(-2i/rd).
+// inverse = 1 rotates by -theta (the backward of the forward rotation).
+void tf_rotary(float *qkv, const int *pos, int N, int C, int NH, int rd, int interleaved, float base,
+               int inverse);
+
+// Causal self-attention over a padded batch. qkv[B, T, 3C] (q | k | v rows), out[B, T, C],
+// att[B, NH, T, T] probabilities (row t uses columns 0..t; saved for backward; may be NULL).
+void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
+// dqkv[B, T, 3C] += ... given dout[B, T, C], qkv and att from the forward.
+void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, int B,
+                           int T, int C, int NH);
+
+// Per-row softmax cross-entropy from logits[N, V]: nll[r] = -log softmax(logits[r])[targets[r]]
+// (0 where targets[r] < 0). Computed with a max-shift in fp32 with double accumulation.
+void tf_crossentropy_forward(float *nll, const float *logits, const int *targets, int N, int V);
+// logits[N, V] becomes dlogits in place: (softmax(logits) - onehot(target)) * dnll[r]; rows with
+// target < 0 or dnll == 0 become zero.
+void tf_crossentropy_backward_inplace(float *logits, const int *targets, const float *dnll, int N, int V);
+
+// AdamW (Loshchilov & Hutter) on n parameters with bias correction at step t (1-based):
+// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (mhat / (sqrt(vhat) + eps) + wd p).
+// grad_scale multiplies g first (gradient clipping).
+void tf_adamw_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
+                     float b2, float eps, float wd, float grad_scale, long t);
+
+#endif

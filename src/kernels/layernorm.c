@@ -1,0 +1,73 @@
+// layernorm.c — LayerNorm forward and backward (biased variance, as torch.nn.LayerNorm).
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "tf_common.h"
+#include "tf_kernels.h"
+
+void tf_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                          const float *bias, int N, int C, float eps) {
+#pragma omp parallel for
+    for (int r = 0; r < N; r++) {
+        const float *x = inp + (size_t)r * C;
+        float *o = out + (size_t)r * C;
+        float m = 0.0f;
+        for (int i = 0; i < C; i++) m += x[i];
+        m /= C;
+        float v = 0.0f;
+        for (int i = 0; i < C; i++) {
+            float d = x[i] - m;
+            v += d * d;
+        }
+        v /= C;
+        float s = 1.0f / sqrtf(v + eps);
+        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * weight[i] + bias[i];
+        if (mean) mean[r] = m;
+        if (rstd) rstd[r] = s;
+    }
+}
+
+// y = xhat * w + b with xhat = (x - mean) * rstd:
+// dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * w.
+void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                           const float *inp, const float *weight, const float *mean, const float *rstd,
+                           int N, int C) {
+#pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        // per-thread partial sums of dweight/dbias, reduced at the end
+        float *dw = tf_alloc(2 * (size_t)C * sizeof(float), 1);
+        float *db = dw + C;
+#pragma omp for
+        for (int r = 0; r < N; r++) {
+            const float *x = inp + (size_t)r * C, *dy = dout + (size_t)r * C;
+            float *dx = dinp + (size_t)r * C;
+            float m = mean[r], s = rstd[r];
+            float sum_d = 0.0f, sum_dx = 0.0f;
+            for (int i = 0; i < C; i++) {
+                float xh = (x[i] - m) * s, dxh = dy[i] * weight[i];
+                sum_d += dxh;
+                sum_dx += dxh * xh;
+                dw[i] += dy[i] * xh;
+                db[i] += dy[i];
+            }
+            sum_d /= C;
+            sum_dx /= C;
+            for (int i = 0; i < C; i++) {
+                float xh = (x[i] - m) * s, dxh = dy[i] * weight[i];
+                dx[i] += s * (dxh - sum_d - xh * sum_dx);
+            }
+        }
+        for (int k = 0; k < nt; k++) {  // ordered reduction: deterministic results
+#pragma omp barrier
+            if (k == id) {
+                for (int i = 0; i < C; i++) {
+                    dweight[i] += dw[i];
+                    dbias[i] += db[i];
+                }
+            }
+        }
+        tf_free(dw);
+    }
+}

@@ -1,0 +1,29 @@
+// activations.h — the forward/backward buffers of the training path (internal to src/model/).
+#ifndef TF_ACTIVATIONS_H
+#define TF_ACTIVATIONS_H
+
+#include <stddef.h>
+
+// Sized for cap_rows = B*T rows and cap_att = B*NH*T*T attention entries; reallocated when a larger
+// batch comes. Per-layer buffers are stacked: layer l's ln1 is ln1 + l*BT*C, and so on.
+struct tf_activations {
+    size_t cap_rows, cap_att;
+    int *inputs, *targets;  // [BT]
+    int *pos;               // [BT] position of each row (t), for rotary
+    float *dnll;            // [BT] normalised loss weights w / sum(w) (0 where target < 0)
+    float *resid;           // [L+1, BT, C] the residual stream entering each layer (and leaving the last)
+    float *ln1, *ln1_mean, *ln1_rstd;  // [L, BT, C], [L, BT], [L, BT]
+    float *qkv;             // [L, BT, 3C] after rotary
+    float *att;             // [L, B, NH, T, T] attention probabilities
+    float *atty;            // [L, BT, C] attention output before the projection
+    float *resid2;          // [L, BT, C] x + attn (sequential blocks only)
+    float *ln2, *ln2_mean, *ln2_rstd;  // [L, BT, C], [L, BT], [L, BT] (absent with shared_ln)
+    float *fch, *fch_gelu;  // [L, BT, F]
+    float *lnf, *lnf_mean, *lnf_rstd;  // [BT, C], [BT], [BT]
+    float *logits;          // [BT, V] (overwritten by dlogits in backward)
+    float *nll;             // [BT]
+    // backward scratch, reused across layers
+    float *dresid, *dln, *dqkv, *datty, *dfch, *dtmp;  // [BT,C], [BT,C], [BT,3C], [BT,C], [BT,F], [BT,C]
+};
+
+#endif

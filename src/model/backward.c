@@ -1,0 +1,127 @@
+// backward.c — gradients of the weighted mean loss of the last forward, in exact reverse order.
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "activations.h"
+#include "model_internal.h"
+#include "tf_kernels.h"
+
+int tf_model_zero_grad(tf_model *m, tf_error *err) {
+    if (!m->grads) {
+        m->grads = tf_alloc(m->num_params * sizeof(float), 0);
+        if (!m->grads) return tf_errorf(err, TF_ENOMEM, "out of memory for %zu gradients", m->num_params);
+        model_point_views(m->grads, m->sizes, m->grad);
+    }
+    memset(m->grads, 0, m->num_params * sizeof(float));
+    return TF_OK;
+}
+
+static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+
+// dwte[inputs[r]] += dx[r]; dwpe[t] += dx[r]. Threads own channel slices, so there are no races and
+// the sums are deterministic.
+static void embed_backward(tf_model *m, const float *dx, int BT) {
+    const tf_activations *a = m->acts;
+    int C = m->cfg.n_embd;
+    float *dwte = m->grad[TF_P_WTE], *dwpe = m->cfg.rotary_dim ? NULL : m->grad[TF_P_WPE];
+#pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int lo = C * id / nt, hi = C * (id + 1) / nt;
+        for (int r = 0; r < BT; r++) {
+            const float *d = dx + (size_t)r * C;
+            float *e = dwte + (size_t)a->inputs[r] * C;
+            for (int i = lo; i < hi; i++) e[i] += d[i];
+            if (dwpe) {
+                float *p = dwpe + (size_t)a->pos[r] * C;
+                for (int i = lo; i < hi; i++) p[i] += d[i];
+            }
+        }
+    }
+}
+
+int tf_model_backward(tf_model *m, float scale, tf_error *err) {
+    tf_activations *a = m->acts;
+    if (!a || m->B <= 0) return tf_errorf(err, TF_EBADARG, "backward: no forward pass to differentiate");
+    if (!m->grads && tf_model_zero_grad(m, err)) return err->code;
+    if (m->mean_loss < 0) return TF_OK;  // no targets: the loss is constant
+    const tf_config *c = &m->cfg;
+    int B = m->B, T = m->T, BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner, NH = c->n_head;
+    int V = c->vocab_size;
+    float **g = m->grad;
+    float *const *p = m->param;
+
+    for (int i = 0; i < BT; i++) a->dnll[i] *= scale;
+    tf_crossentropy_backward_inplace(a->logits, a->targets, a->dnll, BT, V);
+    for (int i = 0; i < BT; i++) a->dnll[i] /= scale;  // keep the stored weights reusable
+    float *dlogits = a->logits;
+    zero(a->dln, (size_t)BT * C);
+    if (c->tied_head)
+        tf_matmul_backward(a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, p[TF_P_WTE], BT, C, V);
+    else
+        tf_matmul_backward(a->dln, g[TF_P_LMW], c->head_bias ? g[TF_P_LMB] : NULL, dlogits, a->lnf,
+                           p[TF_P_LMW], BT, C, V);
+    zero(a->dresid, (size_t)BT * C);
+    tf_layernorm_backward(a->dresid, g[TF_P_LNFW], g[TF_P_LNFB], a->dln, a->resid + (size_t)L * BT * C,
+                          p[TF_P_LNFW], a->lnf_mean, a->lnf_rstd, BT, C);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const float *x = a->resid + (size_t)l * BT * C;
+        const float *ln1 = a->ln1 + (size_t)l * BT * C, *qkv = a->qkv + (size_t)l * BT * 3 * C;
+        const float *att = a->att + (size_t)l * a->cap_att, *atty = a->atty + (size_t)l * BT * C;
+        const float *fch = a->fch + (size_t)l * BT * F, *fchg = a->fch_gelu + (size_t)l * BT * F;
+        const float *r2 = c->parallel_residual ? NULL : a->resid2 + (size_t)l * BT * C;
+        const float *ln2 = c->shared_ln ? NULL : a->ln2 + (size_t)l * BT * C;
+        const float *mlp_in = ln2 ? ln2 : (c->parallel_residual ? ln1 : r2);
+        float *dx = a->dresid;  // holds d(block output); becomes d(block input)
+        float *dproj = dx;      // gradient reaching the attention projection's output
+        if (c->parallel_residual) {
+            memcpy(a->dtmp, dx, (size_t)BT * C * sizeof(float));
+            dproj = a->dtmp;
+        }
+        // MLP: xo = mlp_res + fcproj(gelu(fc(mlp_in)))
+        zero(a->dfch, (size_t)BT * F);
+        tf_matmul_backward(a->dfch, g[TF_P_FCPROJW] + (size_t)l * C * F, g[TF_P_FCPROJB] + (size_t)l * C,
+                           dx, fchg, p[TF_P_FCPROJW] + (size_t)l * C * F, BT, F, C);
+        tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, 0);
+        zero(a->dln, (size_t)BT * C);
+        tf_matmul_backward(a->dln, g[TF_P_FCW] + (size_t)l * F * C, g[TF_P_FCB] + (size_t)l * F, a->dfch,
+                           mlp_in, p[TF_P_FCW] + (size_t)l * F * C, BT, C, F);
+        if (ln2) {
+            // LayerNorm 2 reads r2 (sequential) or x (parallel); both gradients land in dx
+            tf_layernorm_backward(dx, g[TF_P_LN2W] + (size_t)l * C, g[TF_P_LN2B] + (size_t)l * C, a->dln,
+                                  c->parallel_residual ? x : r2, p[TF_P_LN2W] + (size_t)l * C,
+                                  a->ln2_mean + (size_t)l * BT, a->ln2_rstd + (size_t)l * BT, BT, C);
+            zero(a->dln, (size_t)BT * C);
+        } else if (!c->parallel_residual) {
+            for (size_t i = 0; i < (size_t)BT * C; i++) dx[i] += a->dln[i];  // the MLP read r2 itself
+            zero(a->dln, (size_t)BT * C);
+        }  // else (GPT-J): dln holds d(ln1) from the MLP; attention adds its part below
+        // attention: proj = attproj(attention(rotary(qkv(ln1))))
+        zero(a->datty, (size_t)BT * C);
+        tf_matmul_backward(a->datty, g[TF_P_ATTPROJW] + (size_t)l * C * C,
+                           c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty,
+                           p[TF_P_ATTPROJW] + (size_t)l * C * C, BT, C, C);
+        zero(a->dqkv, (size_t)BT * 3 * C);
+        tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH);
+        tf_rotary(a->dqkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 1);
+        tf_matmul_backward(a->dln, g[TF_P_QKVW] + (size_t)l * 3 * C * C,
+                           c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1,
+                           p[TF_P_QKVW] + (size_t)l * 3 * C * C, BT, C, 3 * C);
+        tf_layernorm_backward(dx, g[TF_P_LN1W] + (size_t)l * C, g[TF_P_LN1B] + (size_t)l * C, a->dln, x,
+                              p[TF_P_LN1W] + (size_t)l * C, a->ln1_mean + (size_t)l * BT,
+                              a->ln1_rstd + (size_t)l * BT, BT, C);
+    }
+    embed_backward(m, a->dresid, BT);
+    m->B = 0;  // logits were consumed; a second backward needs a new forward
+    return TF_OK;
+}
+
+float tf_model_grad_norm(const tf_model *m) {
+    if (!m->grads) return 0.0f;
+    double s = 0.0;
+#pragma omp parallel for reduction(+ : s)
+    for (size_t i = 0; i < m->num_params; i++) s += (double)m->grads[i] * m->grads[i];
+    return (float)sqrt(s);
+}

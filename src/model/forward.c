@@ -1,0 +1,172 @@
+// forward.c — the training-path forward pass over a padded batch, with every activation the
+// backward pass needs, and weighted per-token losses.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activations.h"
+#include "model_internal.h"
+#include "tf_kernels.h"
+
+void model_free_acts(tf_activations *a) {
+    if (!a) return;
+    void **bufs[] = {(void **)&a->inputs, (void **)&a->targets, (void **)&a->pos, (void **)&a->dnll,
+                     (void **)&a->resid, (void **)&a->ln1, (void **)&a->ln1_mean, (void **)&a->ln1_rstd,
+                     (void **)&a->qkv, (void **)&a->att, (void **)&a->atty, (void **)&a->resid2,
+                     (void **)&a->ln2, (void **)&a->ln2_mean, (void **)&a->ln2_rstd, (void **)&a->fch,
+                     (void **)&a->fch_gelu, (void **)&a->lnf, (void **)&a->lnf_mean,
+                     (void **)&a->lnf_rstd, (void **)&a->logits, (void **)&a->nll, (void **)&a->dresid,
+                     (void **)&a->dln, (void **)&a->dqkv, (void **)&a->datty, (void **)&a->dfch,
+                     (void **)&a->dtmp};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tf_free(*bufs[i]);
+    free(a);
+}
+
+// (Re)allocates the activation buffers for B*T rows when the current ones are too small.
+static int ensure_acts(tf_model *m, int B, int T, tf_error *err) {
+    const tf_config *c = &m->cfg;
+    size_t BT = (size_t)B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner, V = c->vocab_size;
+    size_t att = (size_t)B * c->n_head * T * T;
+    tf_activations *a = m->acts;
+    if (a && a->cap_rows >= BT && a->cap_att >= att) return TF_OK;
+    model_free_acts(a);
+    a = m->acts = calloc(1, sizeof *a);
+    if (!a) return tf_errorf(err, TF_ENOMEM, "out of memory for activations");
+    a->cap_rows = BT;
+    a->cap_att = att;
+    int seq = !c->parallel_residual, ln2 = !c->shared_ln;
+    int ok = 1;
+#define ALLOC(field, count) ok &= (a->field = tf_alloc((count) * sizeof *a->field, 0)) != NULL
+    ALLOC(inputs, BT); ALLOC(targets, BT); ALLOC(pos, BT); ALLOC(dnll, BT);
+    ALLOC(resid, (L + 1) * BT * C);
+    ALLOC(ln1, L * BT * C); ALLOC(ln1_mean, L * BT); ALLOC(ln1_rstd, L * BT);
+    ALLOC(qkv, L * BT * 3 * C); ALLOC(att, L * att); ALLOC(atty, L * BT * C);
+    if (seq) ALLOC(resid2, L * BT * C);
+    if (ln2) { ALLOC(ln2, L * BT * C); ALLOC(ln2_mean, L * BT); ALLOC(ln2_rstd, L * BT); }
+    ALLOC(fch, L * BT * F); ALLOC(fch_gelu, L * BT * F);
+    ALLOC(lnf, BT * C); ALLOC(lnf_mean, BT); ALLOC(lnf_rstd, BT);
+    ALLOC(logits, BT * V); ALLOC(nll, BT);
+    ALLOC(dresid, BT * C); ALLOC(dln, BT * C); ALLOC(dqkv, BT * 3 * C); ALLOC(datty, BT * C);
+    ALLOC(dfch, BT * F); ALLOC(dtmp, BT * C);
+#undef ALLOC
+    if (!ok) {
+        model_free_acts(a);
+        m->acts = NULL;
+        return tf_errorf(err, TF_ENOMEM, "out of memory for activations of a %dx%d batch", B, T);
+    }
+    return TF_OK;
+}
+
+// x[BT, C] = wte[inputs] (+ wpe[t] for learned positions)
+static void embed(float *x, const tf_model *m, const int *inputs, const int *pos, int BT) {
+    int C = m->cfg.n_embd;
+    const float *wte = m->param[TF_P_WTE], *wpe = m->cfg.rotary_dim ? NULL : m->param[TF_P_WPE];
+#pragma omp parallel for
+    for (int r = 0; r < BT; r++) {
+        float *o = x + (size_t)r * C;
+        const float *e = wte + (size_t)inputs[r] * C;
+        if (wpe) {
+            const float *p = wpe + (size_t)pos[r] * C;
+            for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
+        } else {
+            memcpy(o, e, C * sizeof(float));
+        }
+    }
+}
+
+// out[N] = a[N] + b[N] (+ c[N] when c is not NULL)
+static void add3(float *out, const float *a, const float *b, const float *c, size_t N) {
+#pragma omp parallel for simd
+    for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i] + (c ? c[i] : 0.0f);
+}
+
+int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const float *weights, int B,
+                     int T, tf_error *err) {
+    const tf_config *c = &m->cfg;
+    if (B <= 0 || T <= 0) return tf_errorf(err, TF_EBADARG, "forward: empty batch (%d x %d)", B, T);
+    if (T > c->n_positions)
+        return tf_errorf(err, TF_EBADARG, "forward: sequence length %d exceeds n_positions %d", T,
+                         c->n_positions);
+    int V = c->vocab_size;
+    for (int i = 0; i < B * T; i++) {
+        if (inputs[i] < 0 || inputs[i] >= V)
+            return tf_errorf(err, TF_EBADARG, "forward: token id %d at row %d, position %d is outside "
+                             "the vocabulary [0, %d)", inputs[i], i / T, i % T, V);
+        if (targets && targets[i] >= V)
+            return tf_errorf(err, TF_EBADARG, "forward: target id %d at row %d, position %d is outside "
+                             "the vocabulary [0, %d)", targets[i], i / T, i % T, V);
+    }
+    if (ensure_acts(m, B, T, err)) return err->code;
+    tf_activations *a = m->acts;
+    m->B = B;
+    m->T = T;
+    int BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner, NH = c->n_head;
+    memcpy(a->inputs, inputs, BT * sizeof(int));
+    double wsum = 0.0;
+    for (int i = 0; i < BT; i++) {
+        a->targets[i] = targets ? targets[i] : -1;
+        a->pos[i] = i % T;
+        float w = (a->targets[i] >= 0) ? (weights ? weights[i] : 1.0f) : 0.0f;
+        a->dnll[i] = w;
+        wsum += w;
+    }
+    for (int i = 0; i < BT; i++) a->dnll[i] = wsum > 0 ? (float)(a->dnll[i] / wsum) : 0.0f;
+
+    embed(a->resid, m, inputs, a->pos, BT);
+    for (int l = 0; l < L; l++) {
+        const float *x = a->resid + (size_t)l * BT * C;
+        float *xo = a->resid + (size_t)(l + 1) * BT * C;
+        float *ln1 = a->ln1 + (size_t)l * BT * C, *qkv = a->qkv + (size_t)l * BT * 3 * C;
+        float *att = a->att + (size_t)l * a->cap_att, *atty = a->atty + (size_t)l * BT * C;
+        float *fch = a->fch + (size_t)l * BT * F, *fchg = a->fch_gelu + (size_t)l * BT * F;
+        float *proj = a->dtmp;  // scratch: attention projection output
+        tf_layernorm_forward(ln1, a->ln1_mean + (size_t)l * BT, a->ln1_rstd + (size_t)l * BT, x,
+                             m->param[TF_P_LN1W] + (size_t)l * C, m->param[TF_P_LN1B] + (size_t)l * C,
+                             BT, C, c->layer_norm_eps);
+        tf_matmul_forward(qkv, ln1, m->param[TF_P_QKVW] + (size_t)l * 3 * C * C,
+                          c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
+        tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
+        tf_attention_forward(atty, att, qkv, B, T, C, NH);
+        tf_matmul_forward(proj, atty, m->param[TF_P_ATTPROJW] + (size_t)l * C * C,
+                          c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
+        const float *mlp_in;
+        if (c->parallel_residual) {
+            mlp_in = ln1;
+        } else {
+            float *r2 = a->resid2 + (size_t)l * BT * C;
+            add3(r2, x, proj, NULL, (size_t)BT * C);
+            mlp_in = r2;
+        }
+        if (!c->shared_ln) {
+            float *ln2 = a->ln2 + (size_t)l * BT * C;
+            tf_layernorm_forward(ln2, a->ln2_mean + (size_t)l * BT, a->ln2_rstd + (size_t)l * BT,
+                                 c->parallel_residual ? x : mlp_in,
+                                 m->param[TF_P_LN2W] + (size_t)l * C, m->param[TF_P_LN2B] + (size_t)l * C,
+                                 BT, C, c->layer_norm_eps);
+            mlp_in = ln2;
+        }
+        tf_matmul_forward(fch, mlp_in, m->param[TF_P_FCW] + (size_t)l * F * C,
+                          m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
+        tf_gelu_forward(fchg, fch, (size_t)BT * F);
+        tf_matmul_forward(xo, fchg, m->param[TF_P_FCPROJW] + (size_t)l * C * F,
+                          m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
+        // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp
+        if (c->parallel_residual)
+            add3(xo, xo, x, proj, (size_t)BT * C);
+        else
+            add3(xo, xo, a->resid2 + (size_t)l * BT * C, NULL, (size_t)BT * C);
+    }
+    tf_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->resid + (size_t)L * BT * C,
+                         m->param[TF_P_LNFW], m->param[TF_P_LNFB], BT, C, c->layer_norm_eps);
+    const float *head = c->tied_head ? m->param[TF_P_WTE] : m->param[TF_P_LMW];
+    tf_matmul_forward(a->logits, a->lnf, head, c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL,
+                      BT, C, V);
+    tf_crossentropy_forward(a->nll, a->logits, a->targets, BT, V);
+    double loss = 0.0;
+    for (int i = 0; i < BT; i++) loss += (double)a->dnll[i] * a->nll[i];
+    m->mean_loss = wsum > 0 ? (float)loss : -1.0f;
+    return TF_OK;
+}
+
+const float *tf_model_token_nll(const tf_model *m) { return m->acts ? m->acts->nll : NULL; }
+const float *tf_model_logits(const tf_model *m) { return m->acts ? m->acts->logits : NULL; }

@@ -1,0 +1,250 @@
+// kv.c — inference with a KV cache: prefill, batched decode of several sequences, and forking a
+// cached prefix. Rows of one call may belong to different sequences; each row attends to its own
+// sequence's cached keys and values up to its position.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+#include "tf_kernels.h"
+
+struct tf_kv {
+    int n_seq, max_len, L, C;
+    int *len;        // [n_seq] tokens cached per sequence
+    float *k, *v;    // [L, n_seq, max_len, C]
+    // scratch for the rows of one call, grown on demand
+    int cap_rows;
+    int *pos;
+    float *x, *ln, *qkv, *atty, *proj, *fch, *out;
+};
+
+tf_kv *tf_kv_new(const tf_model *m, int n_seq, int max_len, tf_error *err) {
+    if (n_seq <= 0 || max_len <= 0) {
+        tf_errorf(err, TF_EBADARG, "kv cache: need n_seq > 0 and max_len > 0 (got %d, %d)", n_seq, max_len);
+        return NULL;
+    }
+    if (max_len > m->cfg.n_positions) max_len = m->cfg.n_positions;
+    tf_kv *kv = calloc(1, sizeof *kv);
+    if (!kv) { tf_errorf(err, TF_ENOMEM, "out of memory for the kv cache"); return NULL; }
+    kv->n_seq = n_seq;
+    kv->max_len = max_len;
+    kv->L = m->cfg.n_layer;
+    kv->C = m->cfg.n_embd;
+    size_t n = (size_t)kv->L * n_seq * max_len * kv->C;
+    kv->len = calloc(n_seq, sizeof *kv->len);
+    kv->k = tf_alloc(n * sizeof(float), 0);
+    kv->v = tf_alloc(n * sizeof(float), 0);
+    if (!kv->len || !kv->k || !kv->v) {
+        tf_kv_free(kv);
+        tf_errorf(err, TF_ENOMEM, "out of memory for a kv cache of %d x %d tokens", n_seq, max_len);
+        return NULL;
+    }
+    return kv;
+}
+
+static void free_scratch(tf_kv *kv) {
+    free(kv->pos);
+    float *bufs[] = {kv->x, kv->ln, kv->qkv, kv->atty, kv->proj, kv->fch, kv->out};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tf_free(bufs[i]);
+    kv->pos = NULL;
+    kv->x = kv->ln = kv->qkv = kv->atty = kv->proj = kv->fch = kv->out = NULL;
+    kv->cap_rows = 0;
+}
+
+void tf_kv_free(tf_kv *kv) {
+    if (!kv) return;
+    free_scratch(kv);
+    free(kv->len);
+    tf_free(kv->k);
+    tf_free(kv->v);
+    free(kv);
+}
+
+int tf_kv_len(const tf_kv *kv, int seq) { return seq >= 0 && seq < kv->n_seq ? kv->len[seq] : -1; }
+
+void tf_kv_truncate(tf_kv *kv, int seq, int len) {
+    if (seq >= 0 && seq < kv->n_seq && len >= 0 && len < kv->len[seq]) kv->len[seq] = len;
+}
+
+static float *kv_row(const tf_kv *kv, float *base, int l, int seq, int pos) {
+    return base + (((size_t)l * kv->n_seq + seq) * kv->max_len + pos) * kv->C;
+}
+
+int tf_kv_fork(tf_kv *kv, int src, int dst, int len, tf_error *err) {
+    if (src < 0 || src >= kv->n_seq || dst < 0 || dst >= kv->n_seq)
+        return tf_errorf(err, TF_EBADARG, "kv fork: sequence %d or %d outside [0, %d)", src, dst, kv->n_seq);
+    if (len < 0 || len > kv->len[src])
+        return tf_errorf(err, TF_EBADARG, "kv fork: %d tokens requested, sequence %d holds %d", len, src,
+                         kv->len[src]);
+    if (src != dst)
+        for (int l = 0; l < kv->L; l++) {
+            memcpy(kv_row(kv, kv->k, l, dst, 0), kv_row(kv, kv->k, l, src, 0), (size_t)len * kv->C * sizeof(float));
+            memcpy(kv_row(kv, kv->v, l, dst, 0), kv_row(kv, kv->v, l, src, 0), (size_t)len * kv->C * sizeof(float));
+        }
+    kv->len[dst] = len;
+    return TF_OK;
+}
+
+static int ensure_scratch(tf_kv *kv, const tf_config *c, int n, tf_error *err) {
+    if (n <= kv->cap_rows) return TF_OK;
+    free_scratch(kv);
+    size_t C = c->n_embd, F = c->n_inner;
+    kv->pos = malloc(n * sizeof(int));
+    kv->x = tf_alloc(n * C * sizeof(float), 0);
+    kv->ln = tf_alloc(n * C * sizeof(float), 0);
+    kv->qkv = tf_alloc(n * 3 * C * sizeof(float), 0);
+    kv->atty = tf_alloc(n * C * sizeof(float), 0);
+    kv->proj = tf_alloc(n * C * sizeof(float), 0);
+    kv->fch = tf_alloc(n * F * sizeof(float), 0);
+    kv->out = tf_alloc(n * C * sizeof(float), 0);
+    if (!kv->pos || !kv->x || !kv->ln || !kv->qkv || !kv->atty || !kv->proj || !kv->fch || !kv->out) {
+        free_scratch(kv);
+        return tf_errorf(err, TF_ENOMEM, "out of memory for %d inference rows", n);
+    }
+    kv->cap_rows = n;
+    return TF_OK;
+}
+
+// Each row attends to its sequence's cached positions 0..pos (its own k/v already written).
+static void cached_attention(tf_kv *kv, int l, const int *seq, const int *pos, const float *qkv, float *out,
+                             int n, int NH, int max_pos) {
+    int C = kv->C, hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel
+    {
+        float *a = tf_alloc((size_t)(max_pos + 1) * sizeof(float), 0);
+#pragma omp for collapse(2)
+        for (int r = 0; r < n; r++)
+            for (int h = 0; h < NH; h++) {
+                const float *q = qkv + (size_t)r * 3 * C + h * hs;
+                float mx = -INFINITY;
+                for (int s = 0; s <= pos[r]; s++) {
+                    const float *k = kv_row(kv, kv->k, l, seq[r], s) + h * hs;
+                    float d = 0.0f;
+                    for (int i = 0; i < hs; i++) d += q[i] * k[i];
+                    a[s] = d * scale;
+                    if (a[s] > mx) mx = a[s];
+                }
+                float sum = 0.0f;
+                for (int s = 0; s <= pos[r]; s++) {
+                    a[s] = expf(a[s] - mx);
+                    sum += a[s];
+                }
+                float inv = 1.0f / sum;
+                float *o = out + (size_t)r * C + h * hs;
+                for (int i = 0; i < hs; i++) o[i] = 0.0f;
+                for (int s = 0; s <= pos[r]; s++) {
+                    const float *v = kv_row(kv, kv->v, l, seq[r], s) + h * hs;
+                    float w = a[s] * inv;
+                    for (int i = 0; i < hs; i++) o[i] += w * v[i];
+                }
+            }
+        tf_free(a);
+    }
+}
+
+// Runs n rows (tokens[i] appended to seq[i], in order) through the model. logits_rows lists which
+// rows want logits (n_logits of them), written consecutively to logits.
+static int run_rows(tf_model *m, tf_kv *kv, const int *seq, const int *tokens, int n, const int *logit_rows,
+                    int n_logits, float *logits, tf_error *err) {
+    const tf_config *c = &m->cfg;
+    int C = c->n_embd, F = c->n_inner, NH = c->n_head, V = c->vocab_size;
+    if (n <= 0) return TF_OK;
+    if (ensure_scratch(kv, c, n, err)) return err->code;
+    int max_pos = 0;
+    for (int i = 0; i < n; i++) {
+        if (seq[i] < 0 || seq[i] >= kv->n_seq)
+            return tf_errorf(err, TF_EBADARG, "kv: sequence %d outside [0, %d)", seq[i], kv->n_seq);
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return tf_errorf(err, TF_EBADARG, "kv: token id %d outside the vocabulary [0, %d)", tokens[i], V);
+    }
+    for (int i = 0; i < n; i++) {
+        int p = kv->len[seq[i]];
+        for (int j = 0; j < i; j++) p += seq[j] == seq[i];
+        if (p >= kv->max_len)
+            return tf_errorf(err, TF_EBADARG, "kv: sequence %d would exceed its %d-token context", seq[i],
+                             kv->max_len);
+        kv->pos[i] = p;
+        if (p > max_pos) max_pos = p;
+    }
+    const float *wte = m->param[TF_P_WTE], *wpe = c->rotary_dim ? NULL : m->param[TF_P_WPE];
+#pragma omp parallel for
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < C; i++)
+            kv->x[(size_t)r * C + i] = wte[(size_t)tokens[r] * C + i] + (wpe ? wpe[(size_t)kv->pos[r] * C + i] : 0.0f);
+    for (int l = 0; l < c->n_layer; l++) {
+        tf_layernorm_forward(kv->ln, NULL, NULL, kv->x, m->param[TF_P_LN1W] + (size_t)l * C,
+                             m->param[TF_P_LN1B] + (size_t)l * C, n, C, c->layer_norm_eps);
+        tf_matmul_forward(kv->qkv, kv->ln, m->param[TF_P_QKVW] + (size_t)l * 3 * C * C,
+                          c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, n, C, 3 * C);
+        tf_rotary(kv->qkv, kv->pos, n, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
+        for (int r = 0; r < n; r++) {
+            memcpy(kv_row(kv, kv->k, l, seq[r], kv->pos[r]), kv->qkv + (size_t)r * 3 * C + C, C * sizeof(float));
+            memcpy(kv_row(kv, kv->v, l, seq[r], kv->pos[r]), kv->qkv + (size_t)r * 3 * C + 2 * C, C * sizeof(float));
+        }
+        cached_attention(kv, l, seq, kv->pos, kv->qkv, kv->atty, n, NH, max_pos);
+        tf_matmul_forward(kv->proj, kv->atty, m->param[TF_P_ATTPROJW] + (size_t)l * C * C,
+                          c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, n, C, C);
+        size_t nc = (size_t)n * C;
+        const float *mlp_in = kv->ln;
+        if (!c->parallel_residual) {
+            for (size_t i = 0; i < nc; i++) kv->x[i] += kv->proj[i];  // x is now r2
+            mlp_in = kv->x;
+        }
+        if (!c->shared_ln) {
+            // ln2 reads r2 (sequential) or the block input x (parallel); ln1 is no longer needed
+            tf_layernorm_forward(kv->ln, NULL, NULL, kv->x, m->param[TF_P_LN2W] + (size_t)l * C,
+                                 m->param[TF_P_LN2B] + (size_t)l * C, n, C, c->layer_norm_eps);
+            mlp_in = kv->ln;
+        }
+        tf_matmul_forward(kv->fch, mlp_in, m->param[TF_P_FCW] + (size_t)l * F * C,
+                          m->param[TF_P_FCB] + (size_t)l * F, n, C, F);
+        tf_gelu_forward(kv->fch, kv->fch, (size_t)n * F);
+        tf_matmul_forward(kv->out, kv->fch, m->param[TF_P_FCPROJW] + (size_t)l * C * F,
+                          m->param[TF_P_FCPROJB] + (size_t)l * C, n, F, C);
+        for (size_t i = 0; i < nc; i++)
+            kv->x[i] += kv->out[i] + (c->parallel_residual ? kv->proj[i] : 0.0f);
+    }
+    for (int i = 0; i < n; i++) kv->len[seq[i]] = kv->pos[i] + 1 > kv->len[seq[i]] ? kv->pos[i] + 1 : kv->len[seq[i]];
+    if (!logits || n_logits == 0) return TF_OK;
+    // gather the wanted rows, final LayerNorm, LM head
+    for (int j = 0; j < n_logits; j++)
+        memcpy(kv->out + (size_t)j * C, kv->x + (size_t)logit_rows[j] * C, C * sizeof(float));
+    tf_layernorm_forward(kv->ln, NULL, NULL, kv->out, m->param[TF_P_LNFW], m->param[TF_P_LNFB], n_logits, C,
+                         c->layer_norm_eps);
+    const float *head = c->tied_head ? m->param[TF_P_WTE] : m->param[TF_P_LMW];
+    tf_matmul_forward(logits, kv->ln, head, c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL,
+                      n_logits, C, V);
+    return TF_OK;
+}
+
+int tf_model_prefill(tf_model *m, tf_kv *kv, int seq, const int *tokens, int n, float *logits,
+                     int all_logits, tf_error *err) {
+    if (n <= 0) return tf_errorf(err, TF_EBADARG, "prefill: no tokens");
+    int *seqs = malloc((size_t)n * sizeof(int)), *rows = malloc((size_t)n * sizeof(int));
+    if (!seqs || !rows) {
+        free(seqs);
+        free(rows);
+        return tf_errorf(err, TF_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        seqs[i] = seq;
+        rows[i] = i;
+    }
+    int rc = all_logits ? run_rows(m, kv, seqs, tokens, n, rows, n, logits, err)
+                        : run_rows(m, kv, seqs, tokens, n, rows + n - 1, 1, logits, err);
+    free(seqs);
+    free(rows);
+    return rc;
+}
+
+int tf_model_decode(tf_model *m, tf_kv *kv, const int *seqs, const int *tokens, int nb, float *logits,
+                    tf_error *err) {
+    if (nb <= 0) return tf_errorf(err, TF_EBADARG, "decode: no sequences");
+    int *rows = malloc((size_t)nb * sizeof(int));
+    if (!rows) return tf_errorf(err, TF_ENOMEM, "out of memory");
+    for (int i = 0; i < nb; i++) rows[i] = i;
+    int rc = run_rows(m, kv, seqs, tokens, nb, rows, nb, logits, err);
+    free(rows);
+    return rc;
+}

@@ -1,0 +1,33 @@
+// optimizer.c — AdamW with decoupled weight decay on 2-D weights only, and global-norm clipping.
+#include "model_internal.h"
+#include "tf_kernels.h"
+
+float tf_model_adamw_step(tf_model *m, const tf_adamw *o, tf_error *err) {
+    if (!m->grads) {
+        tf_errorf(err, TF_EBADARG, "adamw: no gradients (run backward first)");
+        return -1.0f;
+    }
+    if (!m->adam_m) {
+        m->adam_m = tf_alloc(m->num_params * sizeof(float), 1);
+        m->adam_v = tf_alloc(m->num_params * sizeof(float), 1);
+        if (!m->adam_m || !m->adam_v) {
+            tf_errorf(err, TF_ENOMEM, "out of memory for AdamW state (%zu parameters)", m->num_params);
+            return -1.0f;
+        }
+    }
+    float norm = tf_model_grad_norm(m);
+    // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
+    float scale = 1.0f;
+    if (o->grad_clip > 0 && norm > o->grad_clip) scale = o->grad_clip / (norm + 1e-6f);
+    m->adam_step++;
+    size_t off = 0;
+    for (int i = 0; i < TF_NUM_PARAM_TENSORS; i++) {
+        size_t n = m->sizes[i];
+        if (n)
+            tf_adamw_update(m->params + off, m->grads + off, m->adam_m + off, m->adam_v + off, n, o->lr,
+                            o->beta1, o->beta2, o->eps, tf_param_decays(i) ? o->weight_decay : 0.0f,
+                            scale, m->adam_step);
+        off += n;
+    }
+    return norm;
+}
