@@ -1,0 +1,215 @@
+// test_tools_registry.c — tools by name, tool sets, the limits tf_tool_execute applies to every
+// tool (input checks, time limit, result normalisation and UTF-8-safe cap), string lists, UTF-8.
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "toolformer.h"
+
+Test(registry, creates_builtins_by_name_case_insensitively) {
+    tf_error err;
+    const char *names[] = {"calendar", "CALCULATOR", "Calendar", "calculator"};
+    const char *want[] = {"Calendar", "Calculator", "Calendar", "Calculator"};
+    for (int i = 0; i < 4; i++) {
+        tf_tool *t = tf_tool_create(names[i], NULL, &err);
+        cr_assert_not_null(t, "%s: %s", names[i], err.msg);
+        cr_assert_str_eq(t->name, want[i]);
+        cr_assert_not_null(t->prompt);
+        cr_assert(strstr(t->prompt, "<INPUT>") != NULL);
+        cr_assert_gt(t->timeout_ms, 0);
+        cr_assert_gt(t->max_result_bytes, 0);
+        tf_tool_free(t);
+    }
+}
+
+Test(registry, unknown_tool_is_a_usage_error_naming_it) {
+    tf_error err;
+    cr_assert_null(tf_tool_create("Abacus", NULL, &err));
+    cr_assert_eq(err.code, TF_EBADARG);
+    cr_assert(strstr(err.msg, "Abacus") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "calculator") != NULL, "%s", err.msg);
+    cr_assert_null(tf_tool_create(NULL, NULL, &err));
+    cr_assert_eq(err.code, TF_EBADARG);
+}
+
+Test(registry, options_set_time_limit_and_result_cap) {
+    tf_error err;
+    tf_tool_options opt = {.timeout_ms = 1234, .max_result_bytes = 7};
+    tf_tool *t = tf_tool_create("calculator", &opt, &err);
+    cr_assert_not_null(t);
+    cr_assert_eq(t->timeout_ms, 1234);
+    cr_assert_eq(t->max_result_bytes, 7);
+    char out[64];
+    cr_assert_eq(tf_tool_execute(t, "123456 * 1000", NULL, out, sizeof out, &err), TF_OK);
+    cr_assert_str_eq(out, "1234560");  // 9 bytes cut to 7
+    tf_tool_free(t);
+    opt.timeout_ms = -1;
+    cr_assert_null(tf_tool_create("calculator", &opt, &err));
+    cr_assert_eq(err.code, TF_EBADARG);
+}
+
+Test(registry, toolset_parses_lists_and_finds_tools) {
+    tf_toolset set = {0};
+    tf_error err;
+    cr_assert_eq(tf_toolset_parse(&set, " calendar , Calculator", NULL, &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(set.n, 2);
+    cr_assert_str_eq(tf_toolset_find(&set, "calculator")->name, "Calculator");
+    cr_assert_str_eq(tf_toolset_find(&set, "CALENDAR")->name, "Calendar");
+    cr_assert_null(tf_toolset_find(&set, "QA"));
+    cr_assert_null(tf_toolset_find(&set, NULL));
+    tf_toolset_free(&set);
+    cr_assert_eq(set.n, 0);
+    cr_assert_null(set.tools);
+}
+
+Test(registry, toolset_rejects_bad_lists) {
+    const char *bad[] = {"", "calendar,", ",calendar", "calendar,,calculator", "calendar,calendar",
+                         "calendar,nope", "  "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tf_toolset set = {0};
+        tf_error err;
+        cr_assert_eq(tf_toolset_parse(&set, bad[i], NULL, &err), TF_EBADARG, "'%s' accepted", bad[i]);
+        cr_assert_neq(err.msg[0], '\0');
+        tf_toolset_free(&set);
+    }
+}
+
+Test(registry, toolset_add_takes_ownership_even_on_duplicates) {
+    tf_toolset set = {0};
+    tf_error err;
+    cr_assert_eq(tf_toolset_add(&set, tf_tool_create("calendar", NULL, &err), &err), TF_OK);
+    cr_assert_eq(tf_toolset_add(&set, tf_tool_create("Calendar", NULL, &err), &err), TF_EBADARG);
+    cr_assert(strstr(err.msg, "Calendar") != NULL, "%s", err.msg);
+    cr_assert_eq(set.n, 1);
+    cr_assert_eq(tf_toolset_add(&set, NULL, &err), TF_EBADARG);
+    tf_toolset_free(&set);  // the leak checker of the ASan run verifies the duplicate was freed
+}
+
+// ---- the limits of tf_tool_execute, with a tool that returns whatever it is told --------------------
+
+static const char *fake_reply;
+static int fake_rc, fake_sleep_ms;
+
+static int fake_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
+                        tf_error *err) {
+    (void)t, (void)input, (void)ctx;
+    if (fake_sleep_ms) {
+        struct timespec ts = {0, fake_sleep_ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (fake_rc) return tf_errorf(err, fake_rc, "fake: failed");
+    snprintf(out, cap, "%s", fake_reply);
+    return TF_OK;
+}
+
+static tf_tool fake(int max_result) {
+    tf_tool t = {.name = "Fake", .timeout_ms = 1000, .max_result_bytes = max_result, .execute = fake_execute};
+    fake_rc = 0, fake_sleep_ms = 0;
+    return t;
+}
+
+static int run(tf_tool *t, const char *reply, char *out, size_t cap, tf_error *err) {
+    fake_reply = reply;
+    return tf_tool_execute(t, "in", NULL, out, cap, err);
+}
+
+Test(registry, result_is_made_one_line_of_utf8_without_brackets) {
+    tf_tool t = fake(100);
+    char out[128];
+    tf_error err;
+    cr_assert_eq(run(&t, "  a\nb \t c  [x]\r\n", out, sizeof out, &err), TF_OK);
+    cr_assert_str_eq(out, "a b c (x)");
+    cr_assert_eq(run(&t, "caf\xc3\xa9 \xff\xfe ok \xed\xa0\x80!", out, sizeof out, &err), TF_OK);
+    cr_assert_str_eq(out, "caf\xc3\xa9 ok !");
+    cr_assert_eq(run(&t, " \n\t ", out, sizeof out, &err), TF_ETOOL);
+    cr_assert(strstr(err.msg, "empty") != NULL, "%s", err.msg);
+    cr_assert_str_eq(out, "");
+}
+
+Test(registry, result_is_cut_at_a_utf8_boundary) {
+    tf_tool t = fake(5);
+    char out[128];
+    tf_error err;
+    cr_assert_eq(run(&t, "\xc3\xa9\xc3\xa9\xc3\xa9", out, sizeof out, &err), TF_OK);  // 3 x é, 6 bytes
+    cr_assert_str_eq(out, "\xc3\xa9\xc3\xa9");
+    t.max_result_bytes = 1000;
+    char small[6];  // the caller's buffer also caps it: 5 bytes + NUL
+    cr_assert_eq(run(&t, "ab\xe2\x82\xac\xe2\x82\xac", small, sizeof small, &err), TF_OK);  // "ab€€"
+    cr_assert_str_eq(small, "ab\xe2\x82\xac");
+    t.max_result_bytes = 4;
+    cr_assert_eq(run(&t, "abc def", out, sizeof out, &err), TF_OK);  // cut leaves no trailing space
+    cr_assert_str_eq(out, "abc");
+}
+
+Test(registry, late_results_are_discarded) {
+    tf_tool t = fake(100);
+    t.timeout_ms = 20;
+    fake_sleep_ms = 80;
+    char out[64];
+    tf_error err;
+    cr_assert_eq(run(&t, "late", out, sizeof out, &err), TF_ETOOL);
+    cr_assert(strstr(err.msg, "time limit") != NULL, "%s", err.msg);
+    cr_assert_str_eq(out, "");
+}
+
+Test(registry, failures_clear_the_result_and_keep_the_message) {
+    tf_tool t = fake(100);
+    fake_rc = TF_ETOOL;
+    char out[64] = "stale";
+    tf_error err;
+    cr_assert_eq(run(&t, "x", out, sizeof out, &err), TF_ETOOL);
+    cr_assert_str_eq(out, "");
+    cr_assert_str_eq(err.msg, "fake: failed");
+}
+
+Test(registry, inputs_must_be_bounded_utf8) {
+    tf_tool t = fake(100);
+    fake_reply = "ok";
+    char out[64];
+    tf_error err;
+    cr_assert_eq(tf_tool_execute(&t, "\xc0\xaf", NULL, out, sizeof out, &err), TF_ETOOL);  // overlong '/'
+    cr_assert(strstr(err.msg, "UTF-8") != NULL, "%s", err.msg);
+    char *big = malloc(TF_TOOL_MAX_INPUT_BYTES + 2);
+    memset(big, 'a', TF_TOOL_MAX_INPUT_BYTES + 1);
+    big[TF_TOOL_MAX_INPUT_BYTES + 1] = '\0';
+    cr_assert_eq(tf_tool_execute(&t, big, NULL, out, sizeof out, &err), TF_ETOOL);
+    cr_assert(strstr(err.msg, "longer") != NULL, "%s", err.msg);
+    big[TF_TOOL_MAX_INPUT_BYTES] = '\0';
+    cr_assert_eq(tf_tool_execute(&t, big, NULL, out, sizeof out, &err), TF_OK);
+    free(big);
+    cr_assert_eq(tf_tool_execute(&t, NULL, NULL, out, sizeof out, &err), TF_OK);  // NULL input = ""
+    cr_assert_eq(tf_tool_execute(NULL, "x", NULL, out, sizeof out, &err), TF_EBADARG);
+    cr_assert_eq(tf_tool_execute(&t, "x", NULL, out, 0, &err), TF_EBADARG);
+}
+
+Test(registry, strlist_push_find_free) {
+    tf_strlist l = {0};
+    for (int i = 0; i < 100; i++) {
+        char s[16];
+        snprintf(s, sizeof s, "item%d", i);
+        cr_assert_eq(tf_strlist_push(&l, s), TF_OK);
+    }
+    cr_assert_eq(l.n, 100);
+    cr_assert_str_eq(l.items[42], "item42");
+    cr_assert_eq(tf_strlist_find(&l, "item99"), 99);
+    cr_assert_eq(tf_strlist_find(&l, "item100"), -1);
+    tf_strlist_free(&l);
+    cr_assert_eq(l.n, 0);
+    cr_assert_eq(tf_strlist_push(&l, "again"), TF_OK);  // reusable after free
+    tf_strlist_free(&l);
+}
+
+Test(registry, utf8_validation_and_cut) {
+    cr_assert(tf_utf8_valid("", 0));
+    cr_assert(tf_utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
+    cr_assert_not(tf_utf8_valid("\xc0\x80", 2));          // overlong NUL
+    cr_assert_not(tf_utf8_valid("\xe0\x80\xaf", 3));      // overlong
+    cr_assert_not(tf_utf8_valid("\xed\xb0\x80", 3));      // surrogate
+    cr_assert_not(tf_utf8_valid("\xf4\x90\x80\x80", 4));  // > U+10FFFF
+    cr_assert_not(tf_utf8_valid("\x80", 1));
+    cr_assert_not(tf_utf8_valid("\xe2\x82", 2));          // truncated
+    const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";  // a é € 😀: boundaries 0 1 3 6 10
+    size_t want[11] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10};
+    for (size_t n = 0; n <= 10; n++) cr_assert_eq(tf_utf8_cut(s, n), want[n], "cut at %zu", n);
+}
