@@ -1,9 +1,88 @@
-// cmd_index.c — placeholder until its issue lands.
+// cmd_index.c — `toolformer index`: builds or extends a WikiSearch / QA passage index (SQLite FTS5,
+// BM25) from JSONL passages {"title", "text"}.
 #include "cli.h"
+#include "tools/search_index.h"
+
+#include <string.h>
+
+static void help(FILE *out) {
+    fprintf(out,
+            "usage: toolformer index --data PASSAGES.jsonl [--data MORE.jsonl ...] --out FILE.db [--append]\n"
+            "\n"
+            "Builds the passage index that the WikiSearch and QA tools search: an SQLite database with an\n"
+            "FTS5 table passages(title, text), ranked by BM25 (title weighted 2, text 1; porter stemming).\n"
+            "\n"
+            "  --data FILE    JSONL, one passage a line: {\"title\": \"...\", \"text\": \"...\"} (other keys are\n"
+            "                 ignored, blank lines skipped); may be given several times\n"
+            "  --out FILE.db  the index to create\n"
+            "  --append       add the passages to FILE.db (created when absent); without it an existing\n"
+            "                 FILE.db is an error, never overwritten\n"
+            "  --batch N      passages per transaction (default 10000)\n"
+            "  --help         this text\n"
+            "\n"
+            "A malformed line is reported as FILE:LINE and skipped; every other passage is indexed and\n"
+            "kept, and the command exits with status 1 when any line was skipped. A progress bar is drawn\n"
+            "on stderr when it is a terminal (or TF_PROGRESS=1).\n");
+}
+
+typedef struct {
+    long reported;
+} bad_lines;
+
+static void on_bad_line(void *ud, const char *msg) {
+    bad_lines *b = ud;
+    if (b->reported++ < 20) fprintf(stderr, "toolformer: %s (line skipped)\n", msg);
+    else if (b->reported == 21) fprintf(stderr, "toolformer: more malformed lines skipped (not listed)\n");
+}
 
 int cmd_index(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "toolformer: 'index' is not built yet\n");
-    return CLI_FAIL;
+    const char *data[64];
+    int ndata = 0;
+    const char *out = NULL;
+    int append = 0;
+    long batch = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            help(stdout);
+            return CLI_OK;
+        } else if (!strcmp(a, "--append")) {
+            append = 1;
+        } else if (!strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--batch")) {
+            if (i + 1 >= argc) return cli_usage_error("index", "%s needs a value", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "--out")) out = v;
+            else if (!strcmp(a, "--batch")) {
+                if (cli_int(v, 1, 100000000, &batch)) return cli_usage_error("index", "--batch: expected a positive integer, got '%s'", v);
+            } else {
+                if (ndata == (int)(sizeof data / sizeof data[0])) return cli_usage_error("index", "too many --data files");
+                data[ndata++] = v;
+            }
+        } else {
+            return cli_usage_error("index", "unknown option '%s'", a);
+        }
+    }
+    if (ndata == 0) return cli_usage_error("index", "--data PASSAGES.jsonl is required");
+    if (!out) return cli_usage_error("index", "--out FILE.db is required");
+    bad_lines bad = {0};
+    long added = 0, skipped = 0, total = 0;
+    for (int d = 0; d < ndata; d++) {
+        search_build_opts o = {
+            .append = append || d > 0, .batch = (int)batch, .progress = 1, .on_bad_line = on_bad_line, .ud = &bad};
+        search_build_stats st;
+        tf_error err = {0};
+        int rc = search_index_build(data[d], out, &o, &st, &err);
+        added += st.added;
+        skipped += st.skipped;
+        if (rc) {
+            int code = cli_fail(&err);
+            if (added > 0) fprintf(stderr, "toolformer: %ld passages were indexed into %s before the failure and are kept\n", added, out);
+            return code;
+        }
+        total = st.total;
+    }
+    fprintf(stderr, "indexed %ld passages into %s (%ld in total)", added, out, total);
+    if (skipped) fprintf(stderr, "; skipped %ld malformed line%s\n", skipped, skipped == 1 ? "" : "s");
+    else fputc('\n', stderr);
+    return skipped ? CLI_FAIL : CLI_OK;
 }

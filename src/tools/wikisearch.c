@@ -1,8 +1,90 @@
-// wikisearch.c — placeholder until the tool lands.
+// wikisearch.c — the WikiSearch tool (Toolformer §3, Table 1): search terms -> "Title > snippet" of
+// the best passage by BM25 over a local SQLite FTS5 index built by `toolformer index`.
+#include "result_text.h"
+#include "search_index.h"
 #include "tools_internal.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#define WIKISEARCH_TIMEOUT_MS 1000
+#define WIKISEARCH_RESULT_BYTES 300
+
+// The paper's WikiSearch sampling prompt (Appendix A.2), the document slot written <INPUT>.
+static const char WIKISEARCH_PROMPT[] =
+    "Your task is to complete a given piece of text. You can use a Wikipedia Search API to look up "
+    "information. You can do so by writing \"[WikiSearch(term)]\" where \"term\" is the search term you "
+    "want to look up. Here are some examples of API calls:\n"
+    "Input: The colors on the flag of Ghana have the following meanings: red is for the blood of "
+    "martyrs, green for forests, and gold for mineral wealth.\n"
+    "Output: The colors on the flag of Ghana have the following meanings: red is for "
+    "[WikiSearch(\"Ghana flag red meaning\")] the blood of martyrs, green for forests, and gold for "
+    "mineral wealth.\n"
+    "Input: But what are the risks during production of nanomaterials? Some nanomaterials may give rise "
+    "to various kinds of lung damage.\n"
+    "Output: But what are the risks during production of nanomaterials? "
+    "[WikiSearch(\"nanomaterial production risks\")] Some nanomaterials may give rise to various kinds "
+    "of lung damage.\n"
+    "Input: Metformin is the first-line drug for patients with type 2 diabetes and obesity.\n"
+    "Output: Metformin is the first-line drug for [WikiSearch(\"Metformin first-line drug\")] patients "
+    "with type 2 diabetes and obesity.\n"
+    "Input: <INPUT>\n"
+    "Output:";
+
+static int wikisearch_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
+                              tf_error *err) {
+    (void)ctx;
+    search_index *ix = t->state;
+    if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "WikiSearch: no room for the result");
+    out[0] = '\0';
+    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : WIKISEARCH_RESULT_BYTES;
+    if (budget > cap - 1) budget = cap - 1;
+    // About six bytes a token in English text; FTS5 windows hold 1..64 tokens.
+    int tokens = (int)(budget / 6);
+    tokens = tokens < 8 ? 8 : tokens > 64 ? 64 : tokens;
+    search_hit hit;
+    int n = 0;
+    int rc = search_index_query(ix, input ? input : "", 1, tokens, t->timeout_ms, &hit, &n, err);
+    if (rc) return rc;
+    if (n == 0) return tf_errorf(err, TF_ETOOL, "WikiSearch: no passage matches '%.200s'", input ? input : "");
+    // "Title > snippet" (the paper's format, Table 1), the title kept whole when it leaves room.
+    size_t o = result_clean(out, cap, hit.title, strlen(hit.title), budget);
+    if (o + 4 < budget) {
+        memcpy(out + o, " > ", 4);
+        o += 3;
+        size_t s = result_clean(out + o, cap - o, hit.snippet, strlen(hit.snippet), budget - o);
+        if (s == 0) out[o -= 3] = '\0';
+    }
+    search_hits_free(&hit, 1);
+    return TF_OK;
+}
+
+static void wikisearch_destroy(tf_tool *t) {
+    search_index_close(t->state);
+    t->state = NULL;
+}
+
 tf_tool *tool_wikisearch_new(const tf_tool_options *opt, tf_error *err) {
-    (void)opt;
-    tf_errorf(err, TF_EBADARG, "tool 'wikisearch' is not built yet");
-    return NULL;
+    const char *path = opt ? opt->index_path : NULL;
+    if (!path || !*path) {
+        tf_errorf(err, TF_EBADARG, "WikiSearch needs a search index (--index FILE.db); build one with "
+                                   "`toolformer index --data passages.jsonl --out FILE.db`");
+        return NULL;
+    }
+    search_index *ix = search_index_open(path, err);
+    if (!ix) return NULL;
+    tf_tool *t = calloc(1, sizeof *t);
+    if (!t) {
+        search_index_close(ix);
+        tf_errorf(err, TF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    t->name = "WikiSearch";
+    t->prompt = WIKISEARCH_PROMPT;
+    t->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : WIKISEARCH_TIMEOUT_MS;
+    t->max_result_bytes = opt->max_result_bytes > 0 ? opt->max_result_bytes : WIKISEARCH_RESULT_BYTES;
+    t->execute = wikisearch_execute;
+    t->destroy = wikisearch_destroy;
+    t->state = ix;
+    return t;
 }

@@ -1,0 +1,80 @@
+// search_index.h — the passage index behind WikiSearch and QA: an SQLite database with an FTS5 table
+// `passages(title, text)` ranked by BM25 (internal to the library and the `index` command).
+//
+// Schema (format 1):
+//   CREATE TABLE tf_meta(key TEXT PRIMARY KEY, value TEXT);        -- ("format", "toolformer-search-1")
+//   CREATE VIRTUAL TABLE passages USING fts5(title, text,
+//       tokenize = 'porter unicode61 remove_diacritics 2');
+// Ranking: FTS5's bm25() with k1 = 1.2, b = 0.75 and column weights SEARCH_TITLE_WEIGHT (title) and
+// 1.0 (text); scores are reported positive (higher is better).
+#ifndef TF_SEARCH_INDEX_H
+#define TF_SEARCH_INDEX_H
+
+#include "tf_common.h"
+
+#define SEARCH_TITLE_WEIGHT 2.0
+#define SEARCH_MAX_TERMS 32        // query terms kept (the rest are ignored)
+#define SEARCH_MAX_TERM_BYTES 64   // longer "words" are ignored (no real word is that long)
+
+// ---- building ----------------------------------------------------------------------------------
+typedef struct {
+    int append;        // 0: db_path must not exist yet; 1: add to it (created when absent)
+    int batch;         // passages per transaction (0: 10000)
+    int progress;      // 1: draw a progress bar on stderr (when stderr is a terminal or TF_PROGRESS=1)
+    // Called once for each malformed line (the line is skipped and counted); may be NULL.
+    void (*on_bad_line)(void *ud, const char *msg);
+    void *ud;
+} search_build_opts;
+
+typedef struct {
+    long lines;      // non-empty lines read
+    long added;      // passages added by this build
+    long skipped;    // malformed lines skipped
+    long total;      // passages in the index afterwards
+} search_build_stats;
+
+// Reads JSONL {"title": "...", "text": "..."} (one passage a line, other keys ignored, blank lines
+// skipped) from jsonl_path into db_path. A malformed line is reported through opt->on_bad_line as
+// "FILE:LINE: why", skipped and counted; everything else is indexed. Passages are committed in
+// batches, so a failure part-way (disk full) keeps every batch committed before it.
+int search_index_build(const char *jsonl_path, const char *db_path, const search_build_opts *opt,
+                       search_build_stats *stats, tf_error *err);
+
+// ---- querying ----------------------------------------------------------------------------------
+typedef struct search_index search_index;
+
+typedef struct {
+    long rowid;
+    double score;    // BM25, higher is better
+    char *title;     // malloc'd
+    char *text;      // malloc'd: the whole passage
+    char *snippet;   // malloc'd: the best window of the text (FTS5 snippet()), or NULL when not asked
+} search_hit;
+
+// Opens an index read-only; a missing file or a database that is not a search index is an error
+// naming the path.
+search_index *search_index_open(const char *path, tf_error *err);
+void search_index_close(search_index *ix);
+long search_index_count(search_index *ix);   // passages in the index, -1 on error
+
+// The k best passages for query (treated as plain search terms, see search_match_expr), best
+// first, into hits[0..*n). snippet_tokens > 0 also fills hit.snippet with a window of that many
+// tokens (at most 64). timeout_ms > 0 bounds the query (TF_ETOOL when exceeded). No term or no
+// match gives TF_OK with *n = 0. Free the hits with search_hits_free. Safe to call from several
+// threads (queries on one index are serialised).
+int search_index_query(search_index *ix, const char *query, int k, int snippet_tokens, int timeout_ms,
+                       search_hit *hits, int *n, tf_error *err);
+void search_hits_free(search_hit *hits, int n);
+
+// Builds the FTS5 MATCH expression for a query written by a model: the query is split into words
+// (runs of ASCII letters/digits and non-ASCII bytes; everything else separates), lowercased,
+// deduplicated, English stopwords dropped (unless every word is one), at most SEARCH_MAX_TERMS
+// kept, each word double-quoted and the words joined with OR. FTS5 syntax in the query (quotes,
+// AND/OR/NOT/NEAR, *, ^, -, column filters, parentheses) is thereby plain text. Writes a
+// NUL-terminated expression into out[cap] and returns the number of terms (0: nothing to search).
+int search_match_expr(const char *query, char *out, size_t cap);
+
+// 1 when the lowercase ASCII word w[0..len) is an English stopword (also used by QA).
+int search_is_stopword(const char *w, size_t len);
+
+#endif
