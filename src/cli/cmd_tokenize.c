@@ -1,9 +1,112 @@
-// cmd_tokenize.c — placeholder until its issue lands.
+// cmd_tokenize.c — `toolformer tokenize`: text to token ids with a model's or a standalone tokenizer.
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
+static void help(FILE *out) {
+    fprintf(out,
+            "usage: toolformer tokenize (--tokenizer DIR | --model DIR) (--text T | --file F) [--json] [--special]\n\n"
+            "Encodes text with a byte-level BPE tokenizer (GPT-2 exact) and prints the ids, comma-separated.\n"
+            "The directory holds tokenizer.json, vocab.json + merges.txt, or encoder.json + vocab.bpe.\n\n"
+            "  --tokenizer DIR  tokenizer directory\n"
+            "  --model DIR      model directory (its tokenizer files)\n"
+            "  --text T         the text to encode\n"
+            "  --file F         encode the bytes of file F instead ('-' for stdin)\n"
+            "  --special        recognise special tokens such as <|endoftext|> in the text\n"
+            "  --json           print {\"ids\": [...], \"tokens\": [...], \"count\": N}\n"
+            "  -h, --help       this help\n");
+}
+
+// A copy of s[n] that is valid UTF-8 (each invalid byte becomes U+FFFD), for JSON output.
+char *cli_utf8_sanitize(const char *s, size_t n);
+char *cli_utf8_sanitize(const char *s, size_t n) {
+    char *out = malloc(3 * n + 1), *o = out;
+    if (!out) return NULL;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned c = u[i];
+        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        int ok = len && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) ok = (u[i + k] & 0xC0) == 0x80;
+        if (ok && len == 3) ok = !(c == 0xE0 && u[i + 1] < 0xA0) && !(c == 0xED && u[i + 1] >= 0xA0);
+        if (ok && len == 4) ok = !(c == 0xF0 && u[i + 1] < 0x90) && !(c == 0xF4 && u[i + 1] >= 0x90);
+        if (ok && c) {
+            memcpy(o, s + i, len);
+            o += len;
+            i += len;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 int cmd_tokenize(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "toolformer: 'tokenize' is not built yet\n");
-    return CLI_FAIL;
+    static const struct option opts[] = {
+        {"tokenizer", required_argument, NULL, 't'}, {"model", required_argument, NULL, 'm'},
+        {"text", required_argument, NULL, 'x'},      {"file", required_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},            {"special", no_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    const char *dir = NULL, *text = NULL, *file = NULL;
+    int json = 0, special = 0, dirs = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': case 'm': dir = optarg; dirs++; break;
+        case 'x': text = optarg; break;
+        case 'f': file = optarg; break;
+        case 'j': json = 1; break;
+        case 's': special = 1; break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("tokenize", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage_error("tokenize", "unexpected argument '%s'", argv[optind]);
+    if (dirs != 1) return cli_usage_error("tokenize", "give exactly one of --tokenizer DIR or --model DIR");
+    if (!text == !file) return cli_usage_error("tokenize", "give exactly one of --text T or --file F");
+    tf_error err = {0};
+    size_t len = text ? strlen(text) : 0;
+    char *buf = NULL;
+    if (file) {
+        buf = tf_read_file(strcmp(file, "-") ? file : "/dev/stdin", &len, &err);
+        if (!buf) return cli_fail(&err);
+        text = buf;
+    }
+    tf_tokenizer *t = tf_tokenizer_load(dir, &err);
+    int *ids = NULL, n = 0;
+    if (!t || tf_tokenizer_encode(t, text, len, special, &ids, &n, &err)) {
+        free(buf);
+        tf_tokenizer_free(t);
+        return cli_fail(&err);
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject(), *ja = cJSON_AddArrayToObject(o, "ids"), *ta = cJSON_AddArrayToObject(o, "tokens");
+        for (int i = 0; i < n; i++) {
+            size_t tl;
+            const char *tb = tf_tokenizer_token_bytes(t, ids[i], &tl);
+            char *s = cli_utf8_sanitize(tb, tl);
+            cJSON_AddItemToArray(ja, cJSON_CreateNumber(ids[i]));
+            cJSON_AddItemToArray(ta, cJSON_CreateString(s ? s : ""));
+            free(s);
+        }
+        cJSON_AddNumberToObject(o, "count", n);
+        char *s = cJSON_PrintUnformatted(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        for (int i = 0; i < n; i++) printf(i ? ",%d" : "%d", ids[i]);
+        printf("\n");
+    }
+    free(ids);
+    free(buf);
+    tf_tokenizer_free(t);
+    return CLI_OK;
 }
