@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
 
 #include "toolformer.h"
@@ -212,4 +213,110 @@ Test(registry, utf8_validation_and_cut) {
     const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";  // a é € 😀: boundaries 0 1 3 6 10
     size_t want[11] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10};
     for (size_t n = 0; n <= 10; n++) cr_assert_eq(tf_utf8_cut(s, n), want[n], "cut at %zu", n);
+}
+
+// ---- the `toolformer tool` command -----------------------------------------------------------------
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+// Runs $TF_BIN with args (NULL-terminated), stdin from in (may be NULL); stdout into out[cap]
+// (stderr is discarded). Returns the exit code.
+static int run_cli(const char *in, char *out, size_t cap, const char *const *args) {
+    const char *bin = getenv("TF_BIN");
+    if (!bin) bin = "build/toolformer";
+    int po[2], pi[2];
+    cr_assert_eq(pipe(po), 0);
+    cr_assert_eq(pipe(pi), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        const char *argv[32] = {bin};
+        int n = 1;
+        for (; args[n - 1] && n < 31; n++) argv[n] = args[n - 1];
+        argv[n] = NULL;
+        dup2(pi[0], 0);
+        dup2(po[1], 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        close(pi[1]), close(po[0]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(pi[0]), close(po[1]);
+    if (in) cr_assert_eq(write(pi[1], in, strlen(in)), (ssize_t)strlen(in));
+    close(pi[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(po[0], out + n, cap - 1 - n)) > 0) n += (size_t)r;
+    out[n] = '\0';
+    close(po[0]);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "the CLI crashed");
+    return WEXITSTATUS(status);
+}
+
+#define CLI(in, out, ...) run_cli(in, out, sizeof out, (const char *const[]){__VA_ARGS__, NULL})
+
+Test(cli_tool, runs_builtin_tools) {
+    char out[1024];
+    cr_assert_eq(CLI(NULL, out, "tool", "calculator", "400 / 1400"), 0);
+    cr_assert_str_eq(out, "0.29\n");
+    cr_assert_eq(CLI(NULL, out, "tool", "--name", "Calendar", "--date", "2023-01-30"), 0);
+    cr_assert_str_eq(out, "Today is Monday, January 30, 2023.\n");
+    cr_assert_eq(CLI(NULL, out, "tool", "calendar", "--today", "2000-01-01"), 0);
+    cr_assert_str_eq(out, "Today is Saturday, January 1, 2000.\n");
+    cr_assert_eq(CLI(NULL, out, "tool", "--tools", "calendar,calculator", "--name", "calculator", "--input",
+                     "10-2-3"), 0);
+    cr_assert_str_eq(out, "5\n");
+    cr_assert_eq(CLI("2 * (3 + 4)\n", out, "tool", "calculator", "--input", "-"), 0);
+    cr_assert_str_eq(out, "14\n");
+}
+
+Test(cli_tool, call_syntax_and_json) {
+    char out[1024];
+    cr_assert_eq(CLI(NULL, out, "tool", "--call", "[Calculator(27 + 4 * 2)]"), 0);
+    cr_assert_str_eq(out, "[Calculator(27 + 4 * 2) -> 35]\n");
+    cr_assert_eq(CLI(NULL, out, "tool", "calculator", "735 / 499", "--json"), 0);
+    cr_assert_str_eq(out, "{\"tool\":\"Calculator\",\"input\":\"735 / 499\",\"result\":\"1.47\"}\n");
+    cr_assert_eq(CLI(NULL, out, "tool", "calculator", "1 / 0", "--json"), 1);
+    cr_assert(strstr(out, "\"error\":\"Calculator: division by zero\"") != NULL, "%s", out);
+}
+
+Test(cli_tool, prompt_and_help) {
+    char out[8192];
+    cr_assert_eq(CLI(NULL, out, "tool", "calendar", "--prompt"), 0);
+    cr_assert(strstr(out, "Input: <INPUT>\nOutput:\n") != NULL, "%s", out);
+    cr_assert_eq(CLI(NULL, out, "tool", "--help"), 0);
+    cr_assert(strstr(out, "--tool NAME=COMMAND") != NULL);
+    cr_assert(strstr(out, "--call") != NULL);
+}
+
+Test(cli_tool, no_result_and_bad_usage_exit_codes) {
+    char out[1024];
+    cr_assert_eq(CLI(NULL, out, "tool", "calculator", "2 +"), 1);
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(CLI(NULL, out, "tool", "calendar", "--date", "2023-02-29"), 1);
+    cr_assert_eq(CLI(NULL, out, "tool", "abacus", "1"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool", "calculator", "1", "2"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool", "calculator", "--bogus"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool", "calculator", "--timeout-ms", "0"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool", "calendar", "--today", "2023-13-01"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool", "--call", "[Calculator(1+1"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool", "--call", "[Calculator(1)] trailing"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool", "--tools", "calendar", "calculator", "1"), 2);
+    cr_assert_eq(CLI(NULL, out, "tool", "--tool", "X=/nonexistent/prog", "X", "1"), 1);
+    cr_assert_eq(CLI(NULL, out, "tool", "--tool", "noequals", "X", "1"), 2);
+}
+
+Test(cli_tool, runs_external_tools) {
+    if (access("/usr/bin/python3", X_OK) != 0) cr_skip_test("python3 is not installed");
+    char out[1024];
+    cr_assert_eq(CLI(NULL, out, "tool", "--tool", "Units=python3 examples/tools/units.py", "units", "5 km to miles"), 0);
+    cr_assert_str_eq(out, "3.11 miles\n");
+    cr_assert_eq(CLI(NULL, out, "tool", "--tool", "Units=python3 examples/tools/units.py", "--call",
+                     "[Units(100 C to F)]"), 0);
+    cr_assert_str_eq(out, "[Units(100 C to F) -> 212 F]\n");
 }
