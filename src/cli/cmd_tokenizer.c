@@ -1,9 +1,138 @@
-// cmd_tokenizer.c — placeholder until its issue lands.
+// cmd_tokenizer.c — `toolformer tokenizer train`: learn a byte-level BPE vocabulary from a corpus.
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
+static void help(FILE *out) {
+    fprintf(out,
+            "usage: toolformer tokenizer train --data FILE --vocab-size N --out DIR [--special TOKEN]...\n\n"
+            "Trains a byte-level BPE vocabulary (GPT-2's pre-tokenizer, most frequent pair first) and writes\n"
+            "DIR/tokenizer.json (Hugging Face loads it), vocab.json and merges.txt. \" [\", \"]\" and \" ->\" are\n"
+            "always single tokens. Training stops early when no pair occurs twice.\n\n"
+            "  --data FILE       plain text, or JSONL with a \"text\" field per line (*.jsonl, or first byte '{')\n"
+            "  --vocab-size N    ids in the vocabulary, special tokens included (e.g. 4096)\n"
+            "  --out DIR         output directory (created)\n"
+            "  --special TOKEN   a special token, appended after the learned ones (repeatable;\n"
+            "                    default <|endoftext|>)\n"
+            "  -h, --help        this help\n");
+}
+
+// Reads FILE: JSONL documents are joined with blank lines; plain text is taken whole.
+static char *read_corpus(const char *path, size_t *len, tf_error *err) {
+    char *raw = tf_read_file(path, len, err);
+    if (!raw) return NULL;
+    size_t n = strlen(path), i = 0;
+    while (i < *len && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\r' || raw[i] == '\t')) i++;
+    int jsonl = (n >= 6 && !strcmp(path + n - 6, ".jsonl")) || (i < *len && raw[i] == '{');
+    if (!jsonl) return raw;
+    char *out = malloc(*len + 1);
+    if (!out) { free(raw); tf_errorf(err, TF_ENOMEM, "out of memory"); return NULL; }
+    size_t o = 0;
+    int line = 0;
+    for (char *p = raw; p < raw + *len;) {
+        char *eol = memchr(p, '\n', (size_t)(raw + *len - p));
+        if (!eol) eol = raw + *len;
+        line++;
+        size_t k = (size_t)(eol - p);
+        while (k && (p[k - 1] == '\r' || p[k - 1] == ' ' || p[k - 1] == '\t')) k--;
+        if (k) {
+            cJSON *j = cJSON_ParseWithLength(p, k);
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "text");
+            if (!cJSON_IsString(t)) {
+                tf_errorf(err, TF_EBADFILE, "%s:%d: %s", path, line,
+                          j ? "no \"text\" string field" : "invalid JSON");
+                cJSON_Delete(j);
+                free(raw);
+                free(out);
+                return NULL;
+            }
+            size_t tl = strlen(t->valuestring);  // JSON text fits in its own line's bytes
+            if (o) { out[o++] = '\n'; out[o++] = '\n'; }
+            memcpy(out + o, t->valuestring, tl);
+            o += tl;
+            cJSON_Delete(j);
+        }
+        p = eol + 1;
+    }
+    out[o] = '\0';
+    *len = o;
+    free(raw);
+    return out;
+}
+
+typedef struct { tf_progress bar; const char *stage; } progress_ctx;
+
+static void on_progress(void *p, const char *stage, long done, long total) {
+    progress_ctx *c = p;
+    if (c->stage != stage) {
+        if (c->stage) tf_progress_finish(&c->bar, NULL);
+        tf_progress_start(&c->bar, stage, total);
+        c->stage = stage;
+    }
+    tf_progress_update(&c->bar, done, NULL);
+}
+
+static int train(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},    {"vocab-size", required_argument, NULL, 'v'},
+        {"out", required_argument, NULL, 'o'},     {"special", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *data = NULL, *out = NULL, *vs = NULL;
+    const char *special[64];
+    int n_special = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'v': vs = optarg; break;
+        case 'o': out = optarg; break;
+        case 's':
+            if (n_special == 64) return cli_usage_error("tokenizer train", "at most 64 --special tokens");
+            special[n_special++] = optarg;
+            break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("tokenizer train", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage_error("tokenizer train", "unexpected argument '%s'", argv[optind]);
+    if (!data || !out || !vs) return cli_usage_error("tokenizer train", "--data, --vocab-size and --out are required");
+    long vocab;
+    if (cli_int(vs, 1, 1 << 20, &vocab)) return cli_usage_error("tokenizer train", "--vocab-size: expected 1..%d, got '%s'", 1 << 20, vs);
+    if (!n_special) special[n_special++] = "<|endoftext|>";
+    if (vocab < 259 + n_special)
+        return cli_usage_error("tokenizer train", "--vocab-size %ld leaves no room for the 256 bytes, 3 call-marker "
+                               "merges and %d special tokens (minimum %d)", vocab, n_special, 259 + n_special);
+    tf_error err = {0};
+    size_t len;
+    char *text = read_corpus(data, &len, &err);
+    if (!text) return cli_fail(&err);
+    double t0 = tf_time_s();
+    progress_ctx pc = {0};
+    tf_tokenizer *t = NULL;
+    int rc = tf_tokenizer_train_progress(text, len, (int)vocab, special, n_special, &t, on_progress, &pc, &err);
+    if (pc.stage) tf_progress_finish(&pc.bar, NULL);
+    free(text);
+    if (!rc) rc = tf_tokenizer_save(t, out, &err);
+    if (rc) {
+        tf_tokenizer_free(t);
+        return cli_fail(&err);
+    }
+    printf("trained %d tokens on %zu bytes in %.1f s%s; wrote %s/tokenizer.json\n", tf_tokenizer_vocab_size(t), len,
+           tf_time_s() - t0, tf_tokenizer_vocab_size(t) < vocab ? " (stopped early: no pair occurs twice)" : "", out);
+    tf_tokenizer_free(t);
+    return CLI_OK;
+}
+
 int cmd_tokenizer(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "toolformer: 'tokenizer' is not built yet\n");
-    return CLI_FAIL;
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: toolformer tokenizer train [options]   (toolformer tokenizer train --help)\n");
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    if (!strcmp(argv[1], "train")) return train(argc - 1, argv + 1);
+    return cli_usage_error("tokenizer", "unknown subcommand '%s'", argv[1]);
 }
