@@ -1,8 +1,480 @@
-// mt.c — placeholder until the tool lands.
+// mt.c — the MT tool (Toolformer §3, Table 1): non-English text -> English. The language is
+// detected with libexttextcat (n-gram profiles) and the text translated by Apertium, run as a
+// subprocess without a shell (`apertium spa-eng`), with a time limit and an output cap.
+//
+// The paper uses NLLB-600M with fastText language id; this is the Debian-packaged equivalent.
+// Rules:
+//   - No result for: empty input, input with no letters (numbers or symbols only), input longer
+//     than MT_MAX_INPUT bytes, a language textcat cannot tell, English (when English is among
+//     textcat's candidates at all), a language with no Apertium pair into English installed, and a
+//     translation in which every word was unknown to Apertium.
+//   - Language choice: textcat returns the plausible languages, best first; the first of them with
+//     an installed pair (`xxx-eng`, `xx-en`, ...; see `apertium -l`) is used. Close languages are
+//     often confused on short texts (Spanish read as Catalan or Italian), so a pair for a
+//     plausible-but-second language still translates; below ~30 characters detection is unreliable.
+//   - Apertium's marks for unknown (*), untranslatable (@) and ungenerated (#) words are removed,
+//     leaving the source word in place.
+#include "result_text.h"
 #include "tools_internal.h"
 
-tf_tool *tool_mt_new(const tf_tool_options *opt, tf_error *err) {
-    (void)opt;
-    tf_errorf(err, TF_EBADARG, "tool 'mt' is not built yet");
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <textcat.h>
+#include <unistd.h>
+
+#define MT_TIMEOUT_MS 5000
+#define MT_RESULT_BYTES 400
+#define MT_MAX_INPUT 4000
+#define MT_MAX_OUTPUT (64 * 1024)
+
+// The paper's MT sampling prompt (Appendix A.2), ASCII quotes, the document slot written <INPUT>.
+static const char MT_PROMPT[] =
+    "Your task is to complete a given piece of text by using a Machine Translation API. You can do so by "
+    "writing \"[MT(text)]\" where text is the text to be translated into English. Here are some examples:\n"
+    "Input: He has published one book: O homem suprimido (\"The Supressed Man\")\n"
+    "Output: He has published one book: O homem suprimido [MT(O homem suprimido)] (\"The Supressed Man\")\n"
+    "Input: In Morris de Jonge's Jeschuah, der klassische j\xc3\xbc" "dische Mann, there is a description of a "
+    "Jewish writer\n"
+    "Output: In Morris de Jonge's Jeschuah, der klassische j\xc3\xbc" "dische Mann [MT(der klassische "
+    "j\xc3\xbc" "dische Mann)], there is a description of a Jewish writer\n"
+    "Input: \xe5\x8d\x97 \xe4\xba\xac \xe9\xab\x98 \xe6\xb7\xb3 \xe5\x8e\xbf \xe4\xbd\x8f \xe6\x88\xbf "
+    "\xe5\x92\x8c \xe5\x9f\x8e \xe4\xb9\xa1 \xe5\xbb\xba \xe8\xae\xbe \xe5\xb1\x80 \xe5\x9f\x8e \xe5\xb8\x82 "
+    "\xe6\x96\xb0 \xe5\x8c\xba \xe8\xae\xbe \xe8\xae\xa1 a plane of reference Gaochun is one of seven "
+    "districts of the provincial capital Nanjing\n"
+    "Output: [MT(\xe5\x8d\x97\xe4\xba\xac\xe9\xab\x98\xe6\xb7\xb3\xe5\x8e\xbf\xe4\xbd\x8f\xe6\x88\xbf"
+    "\xe5\x92\x8c\xe5\x9f\x8e\xe4\xb9\xa1\xe5\xbb\xba\xe8\xae\xbe\xe5\xb1\x80 \xe5\x9f\x8e\xe5\xb8\x82"
+    "\xe6\x96\xb0 \xe5\x8c\xba \xe8\xae\xbe \xe8\xae\xa1)] a plane of reference Gaochun is one of seven "
+    "districts of the provincial capital Nanjing\n"
+    "Input: <INPUT>\n"
+    "Output:";
+
+typedef struct {
+    void *tc;                 // textcat handle
+    candidate_t *cand;        // textcat's candidate buffer
+    pthread_mutex_t mu;       // textcat is not thread-safe; also guards the pair list
+    char **pairs;             // installed Apertium directions ("spa-eng", ...), loaded on first use
+    int npairs, pairs_loaded;
+} mt_state;
+
+// ---- running a program without a shell ---------------------------------------------------------
+
+typedef struct {
+    char *out;        // stdout (malloc'd, NUL-terminated)
+    size_t out_len;
+    char errtxt[256]; // the start of stderr
+    int status;       // waitpid status
+} run_result;
+
+static void close_fd(int *fd) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+}
+
+// write() to a pipe whose reader is gone, without SIGPIPE killing the process: SIGPIPE is blocked
+// in this thread for the call, and a SIGPIPE it raised is consumed before unblocking.
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t n) {
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    sigpending(&pending);
+    int was_pending = sigismember(&pending, SIGPIPE);
+    ssize_t w = write(fd, buf, n);
+    int e = errno;
+    if (w < 0 && e == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return w;
+}
+
+// Runs argv[0] (found on PATH) with input on stdin; collects stdout (at most out_cap bytes) and the
+// start of stderr. The child runs in its own process group, which is killed when the time limit
+// passes or the output overflows. TF_OK when the program ran to its end (any exit status);
+// TF_ETOOL when it could not start, timed out or overflowed.
+static int run_program(char *const argv[], const char *input, size_t in_len, int timeout_ms, size_t out_cap,
+                       run_result *r, tf_error *err) {
+    memset(r, 0, sizeof *r);
+    int inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, exp[2] = {-1, -1};
+    if (pipe2(inp, O_CLOEXEC) || pipe2(outp, O_CLOEXEC) ||
+        pipe2(errp, O_CLOEXEC) || pipe2(exp, O_CLOEXEC)) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) close_fd(&inp[i]), close_fd(&outp[i]), close_fd(&errp[i]), close_fd(&exp[i]);
+        return tf_errorf(err, TF_ETOOL, "%s: cannot create pipes: %s", argv[0], strerror(e));
+    }
+    r->out = malloc(out_cap + 1);
+    if (!r->out) {
+        for (int i = 0; i < 2; i++) close_fd(&inp[i]), close_fd(&outp[i]), close_fd(&errp[i]), close_fd(&exp[i]);
+        return tf_errorf(err, TF_ENOMEM, "out of memory");
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) close_fd(&inp[i]), close_fd(&outp[i]), close_fd(&errp[i]), close_fd(&exp[i]);
+        return tf_errorf(err, TF_ETOOL, "%s: cannot fork: %s", argv[0], strerror(e));
+    }
+    if (pid == 0) {
+        // Child: only async-signal-safe calls until exec.
+        setpgid(0, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (dup2(inp[0], 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) _exit(127);
+        // Everything above 2 closes on exec (the exec-error pipe included).
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+            for (int fd = 3; fd < 1024; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        execvp(argv[0], argv);
+        int e = errno;
+        ssize_t w = write(exp[1], &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    setpgid(pid, pid);  // also in the parent, so the group exists before any kill
+    close_fd(&inp[0]);
+    close_fd(&outp[1]);
+    close_fd(&errp[1]);
+    close_fd(&exp[1]);
+    int rc = TF_OK, child_errno = 0;
+    ssize_t got;
+    while ((got = read(exp[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {}
+    close_fd(&exp[0]);
+    double deadline = tf_time_s() + (timeout_ms > 0 ? timeout_ms : MT_TIMEOUT_MS) / 1000.0;
+    if (got == (ssize_t)sizeof child_errno) {
+        rc = tf_errorf(err, TF_ETOOL, "%s: cannot run it: %s", argv[0], strerror(child_errno));
+        goto reap;
+    }
+    fcntl(inp[1], F_SETFL, O_NONBLOCK);
+    fcntl(outp[0], F_SETFL, O_NONBLOCK);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    size_t sent = 0, err_len = 0;
+    if (in_len == 0) close_fd(&inp[1]);
+    while (outp[0] >= 0 || errp[0] >= 0) {
+        double left = deadline - tf_time_s();
+        if (left <= 0) {
+            rc = tf_errorf(err, TF_ETOOL, "%s: no answer within %d ms (killed)", argv[0], timeout_ms);
+            goto reap;
+        }
+        struct pollfd pf[3];
+        int np = 0, iw = -1, io = -1, ie = -1;
+        if (inp[1] >= 0) pf[iw = np++] = (struct pollfd){.fd = inp[1], .events = POLLOUT};
+        if (outp[0] >= 0) pf[io = np++] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+        if (errp[0] >= 0) pf[ie = np++] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+        int pr = poll(pf, (nfds_t)np, (int)(left * 1000) + 1);
+        if (pr < 0 && errno != EINTR) {
+            rc = tf_errorf(err, TF_ETOOL, "%s: poll failed: %s", argv[0], strerror(errno));
+            goto reap;
+        }
+        if (pr <= 0) continue;
+        if (iw >= 0 && pf[iw].revents) {
+            ssize_t w = write_nosigpipe(inp[1], input + sent, in_len - sent);
+            if (w > 0) sent += (size_t)w;
+            // Done, or the child stopped reading: end of its input.
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == in_len) close_fd(&inp[1]);
+        }
+        if (io >= 0 && pf[io].revents) {
+            char buf[4096];
+            ssize_t n = read(outp[0], buf, sizeof buf);
+            if (n > 0) {
+                if (r->out_len + (size_t)n > out_cap) {
+                    rc = tf_errorf(err, TF_ETOOL, "%s: output longer than %zu bytes (killed)", argv[0], out_cap);
+                    goto reap;
+                }
+                memcpy(r->out + r->out_len, buf, (size_t)n);
+                r->out_len += (size_t)n;
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                close_fd(&outp[0]);
+            }
+        }
+        if (ie >= 0 && pf[ie].revents) {
+            char buf[1024];
+            ssize_t n = read(errp[0], buf, sizeof buf);
+            if (n > 0) {
+                size_t k = (size_t)n < sizeof r->errtxt - 1 - err_len ? (size_t)n : sizeof r->errtxt - 1 - err_len;
+                memcpy(r->errtxt + err_len, buf, k);
+                err_len += k;
+                r->errtxt[err_len] = '\0';
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                close_fd(&errp[0]);
+            }
+        }
+    }
+    // Both outputs closed: wait for the exit, still within the time limit.
+    for (;;) {
+        pid_t w = waitpid(pid, &r->status, WNOHANG);
+        if (w == pid) {
+            pid = -1;
+            break;
+        }
+        if (w < 0 && errno != EINTR) { pid = -1; break; }
+        if (tf_time_s() > deadline) {
+            rc = tf_errorf(err, TF_ETOOL, "%s: did not exit within %d ms (killed)", argv[0], timeout_ms);
+            break;
+        }
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+reap:
+    if (pid > 0) {
+        if (rc) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+        }
+        while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {}
+    }
+    close_fd(&inp[1]);
+    close_fd(&outp[0]);
+    close_fd(&errp[0]);
+    r->out[r->out_len] = '\0';
+    if (rc) {
+        free(r->out);
+        r->out = NULL;
+        r->out_len = 0;
+    }
+    return rc;
+}
+
+static void first_line(char *s) {
+    char *nl = strchr(s, '\n');
+    if (nl) *nl = '\0';
+}
+
+// ---- languages and pairs ------------------------------------------------------------------------
+
+// ISO 639-1 (textcat's names) -> ISO 639-3 (Apertium's names for most pairs).
+static const char *const ISO3[][2] = {
+    {"af", "afr"}, {"an", "arg"}, {"ar", "ara"}, {"be", "bel"}, {"bg", "bul"}, {"br", "bre"}, {"bs", "hbs"},
+    {"ca", "cat"}, {"cs", "ces"}, {"cy", "cym"}, {"da", "dan"}, {"de", "deu"}, {"el", "ell"}, {"eo", "epo"},
+    {"es", "spa"}, {"et", "est"}, {"eu", "eus"}, {"fa", "fas"}, {"fi", "fin"}, {"fr", "fra"}, {"ga", "gle"},
+    {"gl", "glg"}, {"he", "heb"}, {"hi", "hin"}, {"hr", "hbs"}, {"hu", "hun"}, {"id", "ind"}, {"is", "isl"},
+    {"it", "ita"}, {"ja", "jpn"}, {"kk", "kaz"}, {"ko", "kor"}, {"lt", "lit"}, {"lv", "lav"}, {"mk", "mkd"},
+    {"mt", "mlt"}, {"nb", "nob"}, {"nl", "nld"}, {"nn", "nno"}, {"no", "nob"}, {"oc", "oci"}, {"pl", "pol"},
+    {"pt", "por"}, {"ro", "ron"}, {"ru", "rus"}, {"sc", "srd"}, {"sk", "slk"}, {"sl", "slv"}, {"sq", "sqi"},
+    {"sr", "hbs"}, {"sv", "swe"}, {"tr", "tur"}, {"tt", "tat"}, {"uk", "ukr"}, {"ur", "urd"}, {"zh", "zho"},
+};
+
+// Loads the installed Apertium directions (`apertium -l`) once; TF_ETOOL when apertium cannot run.
+static int load_pairs(mt_state *s, int timeout_ms, tf_error *err) {
+    if (s->pairs_loaded) return TF_OK;
+    char *argv[] = {"apertium", "-l", NULL};
+    run_result r;
+    int rc = run_program(argv, "", 0, timeout_ms, MT_MAX_OUTPUT, &r, err);
+    if (rc) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        return tf_errorf(err, TF_ETOOL, "MT: %s (is the Debian package `apertium` installed?)", why);
+    }
+    if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
+        first_line(r.errtxt);
+        free(r.out);
+        return tf_errorf(err, TF_ETOOL, "MT: `apertium -l` failed: %s", r.errtxt);
+    }
+    for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
+        while (isspace((unsigned char)*line)) line++;
+        size_t n = strlen(line);
+        while (n && isspace((unsigned char)line[n - 1])) line[--n] = '\0';
+        if (!n) continue;
+        char **np = realloc(s->pairs, (size_t)(s->npairs + 1) * sizeof *np);
+        char *d = strdup(line);
+        if (!np || !d) {
+            free(d);
+            if (np) s->pairs = np;
+            free(r.out);
+            return tf_errorf(err, TF_ENOMEM, "out of memory");
+        }
+        s->pairs = np;
+        s->pairs[s->npairs++] = d;
+    }
+    free(r.out);
+    s->pairs_loaded = 1;
+    return TF_OK;
+}
+
+// The installed direction from language code (textcat's, e.g. "es") into English, or NULL.
+static const char *find_pair(const mt_state *s, const char *code) {
+    const char *c3 = strlen(code) == 3 ? code : NULL;
+    for (size_t i = 0; !c3 && i < sizeof ISO3 / sizeof ISO3[0]; i++)
+        if (!strcmp(ISO3[i][0], code)) c3 = ISO3[i][1];
+    const char *codes[2] = {c3, code};
+    const char *eng[2] = {"eng", "en"};
+    for (int c = 0; c < 2; c++)
+        for (int e = 0; e < 2; e++) {
+            if (!codes[c]) continue;
+            char want[32];
+            snprintf(want, sizeof want, "%s-%s", codes[c], eng[e]);
+            for (int i = 0; i < s->npairs; i++)
+                if (!strcmp(s->pairs[i], want)) return s->pairs[i];
+        }
     return NULL;
+}
+
+// ---- the tool -----------------------------------------------------------------------------------
+
+static int word_byte(unsigned char c) { return isalnum(c) || c >= 0x80; }
+
+// Removes Apertium's marks (*unknown, @untranslated, #ungenerated) at the start of words, in place.
+// Returns the number of words and sets *marked to the number that carried a mark.
+static int strip_marks(char *s, int *marked) {
+    int words = 0;
+    *marked = 0;
+    size_t w = 0;
+    int at_start = 1;
+    for (size_t i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c == '*' || c == '@' || c == '#') && at_start && word_byte((unsigned char)s[i + 1])) {
+            (*marked)++;
+            continue;
+        }
+        if (word_byte(c) && at_start) words++;
+        at_start = !word_byte(c) && c != '\'' && c != '-';
+        s[w++] = (char)c;
+    }
+    s[w] = '\0';
+    return words;
+}
+
+static int mt_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
+                      tf_error *err) {
+    (void)ctx;
+    mt_state *s = t->state;
+    if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "MT: no room for the result");
+    out[0] = '\0';
+    const char *in = input ? input : "";
+    size_t len = strlen(in);
+    if (len > MT_MAX_INPUT) return tf_errorf(err, TF_ETOOL, "MT: input longer than %d bytes", MT_MAX_INPUT);
+    int letters = 0;
+    for (size_t i = 0; i < len; i++) letters += isalpha((unsigned char)in[i]) || (unsigned char)in[i] >= 0x80;
+    if (!letters) return tf_errorf(err, TF_ETOOL, "MT: nothing to translate in '%.100s'", in);
+
+    // One line of text for both textcat and Apertium.
+    char *text = malloc(len + 2);
+    if (!text) return tf_errorf(err, TF_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) text[n++] = in[i] == '\n' || in[i] == '\r' || in[i] == '\t' ? ' ' : in[i];
+    text[n] = '\0';
+
+    int rc = TF_OK;
+    const char *pair = NULL;
+    char lang[16] = "";
+    pthread_mutex_lock(&s->mu);
+    int nc = textcat_ClassifyFull(s->tc, text, n, s->cand);
+    int english = 0;
+    for (int i = 0; i < nc; i++) english |= !strncmp(s->cand[i].name, "en-", 3);
+    if (nc <= 0) {
+        rc = tf_errorf(err, TF_ETOOL, "MT: language of '%.100s' not recognised", text);
+    } else if (english) {
+        rc = tf_errorf(err, TF_ETOOL, "MT: '%.100s' looks English; nothing to translate", text);
+    } else if (!(rc = load_pairs(s, t->timeout_ms, err))) {
+        for (int i = 0; i < nc && !pair; i++) {
+            char code[16];
+            snprintf(code, sizeof code, "%s", s->cand[i].name);
+            char *dash = strchr(code, '-');
+            if (dash) *dash = '\0';
+            if (!lang[0]) snprintf(lang, sizeof lang, "%s", code);
+            pair = find_pair(s, code);
+        }
+        if (!pair)
+            rc = tf_errorf(err, TF_ETOOL, "MT: no Apertium pair from '%s' into English is installed (apertium -l)", lang);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    text[n++] = '\n';
+    char *argv[] = {"apertium", (char *)pair, NULL};
+    run_result r;
+    rc = run_program(argv, text, n, t->timeout_ms, MT_MAX_OUTPUT, &r, err);
+    free(text);
+    if (rc) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "apertium failed");
+        return rc == TF_ENOMEM ? rc : tf_errorf(err, TF_ETOOL, "MT: %s", why);
+    }
+    if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
+        first_line(r.errtxt);
+        free(r.out);
+        return tf_errorf(err, TF_ETOOL, "MT: apertium %s failed: %s", pair, r.errtxt[0] ? r.errtxt : "no message");
+    }
+    int marked = 0, words = strip_marks(r.out, &marked);
+    if (words == 0) {
+        first_line(r.errtxt);
+        free(r.out);
+        return tf_errorf(err, TF_ETOOL, "MT: apertium %s gave no translation%s%s", pair, r.errtxt[0] ? ": " : "", r.errtxt);
+    }
+    if (marked >= words) {
+        free(r.out);
+        return tf_errorf(err, TF_ETOOL, "MT: apertium %s knew none of the words", pair);
+    }
+    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : MT_RESULT_BYTES;
+    size_t o = result_clean(out, cap, r.out, r.out_len, budget);
+    free(r.out);
+    if (o == 0) return tf_errorf(err, TF_ETOOL, "MT: empty translation");
+    return TF_OK;
+}
+
+static void mt_destroy(tf_tool *t) {
+    mt_state *s = t->state;
+    if (!s) return;
+    if (s->cand) textcat_ReleaseClassifyFullOutput(s->tc, s->cand);
+    if (s->tc) textcat_Done(s->tc);
+    for (int i = 0; i < s->npairs; i++) free(s->pairs[i]);
+    free(s->pairs);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    t->state = NULL;
+}
+
+// textcat's language profiles: $TF_TEXTCAT_DIR, else the Debian location (libexttextcat-data).
+static void *open_textcat(tf_error *err) {
+    const char *dirs[] = {getenv("TF_TEXTCAT_DIR"), "/usr/share/libexttextcat", "/usr/local/share/libexttextcat"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (!dirs[i] || !*dirs[i]) continue;
+        char conf[512], prefix[512];
+        snprintf(conf, sizeof conf, "%s/fpdb.conf", dirs[i]);
+        snprintf(prefix, sizeof prefix, "%s/", dirs[i]);
+        struct stat st;
+        if (stat(conf, &st) != 0) continue;
+        void *h = special_textcat_Init(conf, prefix);
+        if (h) return h;
+        tf_errorf(err, TF_EBADFILE, "MT: %s: cannot load the language profiles it lists", conf);
+        return NULL;
+    }
+    tf_errorf(err, TF_EIO, "MT: no language profiles (fpdb.conf) in $TF_TEXTCAT_DIR, /usr/share/libexttextcat "
+                           "or /usr/local/share/libexttextcat; install the Debian package libexttextcat-data");
+    return NULL;
+}
+
+tf_tool *tool_mt_new(const tf_tool_options *opt, tf_error *err) {
+    mt_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        tf_errorf(err, TF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    tf_tool *t = tool_alloc("MT", MT_PROMPT, opt, MT_TIMEOUT_MS, MT_RESULT_BYTES, err);
+    if (!t) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
+    t->state = s;
+    t->execute = mt_execute;
+    t->destroy = mt_destroy;
+    if (!(s->tc = open_textcat(err)) || !(s->cand = textcat_GetClassifyFullOutput(s->tc))) {
+        if (s->tc && !s->cand) tf_errorf(err, TF_ENOMEM, "out of memory");
+        tf_tool_free(t);
+        return NULL;
+    }
+    return t;
 }
