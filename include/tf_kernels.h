@@ -29,10 +29,11 @@ void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
                            const float *inp, const float *weight, const float *mean, const float *rstd,
                            int N, int C);
 
-// GELU, tanh approximation (HF "gelu_new"): out[N] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-void tf_gelu_forward(float *out, const float *inp, size_t N);
-// dinp[N] += gelu'(inp) * dout   (dinp may alias dout: then it is overwritten, not accumulated)
-void tf_gelu_backward(float *dinp, const float *inp, const float *dout, size_t N, int accumulate);
+// GELU. exact = 0: tanh approximation (HF "gelu_new"):
+//   out[N] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)));  exact = 1: 0.5 x (1 + erf(x / sqrt 2)).
+void tf_gelu_forward(float *out, const float *inp, size_t N, int exact);
+// dinp[N] (+)= gelu'(inp) * dout: accumulates when accumulate, else overwrites (dinp may alias dout).
+void tf_gelu_backward(float *dinp, const float *inp, const float *dout, size_t N, int exact, int accumulate);
 
 // Rotary position embedding on the first rd dims of each head of q and k inside qkv[N, 3C]
 // (rows q | k | v, heads of size hs). pos[N] is each row's position. interleaved: GPT-J pairs

@@ -29,6 +29,7 @@ typedef struct {
     int attn_out_bias;      // attention output projection carries a bias
     int tied_head;          // LM head is wte (no separate lm_head tensor)
     int head_bias;          // untied LM head has a bias (GPT-J)
+    int gelu_exact;         // 1: exact erf GELU (NeoX "gelu"); 0: tanh approximation ("gelu_new")
     int bos_token_id, eos_token_id;
 } tf_config;
 

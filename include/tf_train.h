@@ -1,5 +1,83 @@
-// tf_train.h — placeholder; filled in by its issue.
+// tf_train.h — training data (JSONL → token batches), the training loop with AdamW, warmup + cosine
+// schedule, gradient accumulation and clipping, held-out evaluation, and checkpoints that resume
+// exactly (same batches, same updates, same losses as an uninterrupted run).
 #ifndef TF_TRAIN_H
 #define TF_TRAIN_H
-#include "tf_common.h"
+
+#include "tf_model.h"
+
+// Turns text into token ids (the tokenizer, supplied by the caller); *ids is malloc'd.
+typedef int (*tf_encode_fn)(void *ctx, const char *text, size_t len, int **ids, int *n, tf_error *err);
+
+// Documents as token ids, concatenated: document d is tokens[start[d] .. start[d+1]).
+// mask (may be NULL): per-token loss weight of predicting that token (from a JSONL "loss_mask").
+typedef struct {
+    int *tokens;
+    float *mask;
+    size_t n_tokens, cap_tokens;
+    size_t *start;  // [n_docs + 1]
+    int n_docs, cap_docs;
+} tf_dataset;
+
+// Reads JSONL: each line an object with "ids" (array of ints) or "text" (encoded with encode; an
+// error when encode is NULL), and optionally "loss_mask" (0/1 per token, same length as ids).
+// Blank lines are skipped. Errors name the file and line. vocab_size > 0 checks every id.
+int tf_dataset_load_jsonl(tf_dataset *ds, const char *path, tf_encode_fn encode, void *encode_ctx,
+                          int vocab_size, tf_error *err);
+int tf_dataset_add(tf_dataset *ds, const int *ids, const float *mask, int n, tf_error *err);
+void tf_dataset_free(tf_dataset *ds);
+
+typedef struct {
+    int steps;            // optimizer updates
+    int batch;            // sequences per micro-batch (B)
+    int seq_len;          // tokens per sequence (T)
+    int grad_accum;       // micro-batches per update
+    float lr, min_lr;     // peak and final learning rate
+    int warmup;           // linear warmup steps, then cosine decay to min_lr
+    float weight_decay, beta1, beta2, eps, grad_clip;
+    uint64_t seed;
+    int pack;             // 1: documents joined by eos, windows at random offsets (pretraining);
+                          // 0: one document per row from its start, right-padded (fine-tuning)
+    int eos_id;           // separator when packing
+    int eval_every;       // evaluate on the held-out set every N steps (0: never)
+    int save_every;       // write a checkpoint every N steps (0: only at the end)
+    const char *out_dir;  // model directory written (the best by held-out loss when evaluating)
+    int resume;           // continue from out_dir/checkpoint
+    int quiet;            // no progress bar
+    FILE *log;            // one JSON line per step when non-NULL
+} tf_train_options;
+
+// Fills o with defaults: lr 3e-4, min_lr 3e-5, warmup 100, weight_decay 0.1, betas (0.9, 0.95),
+// eps 1e-8, clip 1.0, batch 8, seq_len 256, grad_accum 1, pack 1, seed 1.
+void tf_train_defaults(tf_train_options *o);
+// The learning rate at update step (0-based): linear warmup, then cosine to min_lr at o->steps.
+float tf_train_lr(const tf_train_options *o, int step);
+
+typedef struct {
+    int steps_done;
+    float last_loss, best_eval_loss, last_eval_loss;  // eval losses are -1 without a held-out set
+    double tokens_per_s;
+} tf_train_result;
+
+// Trains m on train (eval may be NULL). Writes out_dir/checkpoint/ every save_every steps and at the
+// end, and the model (HF layout) in out_dir. With resume, restores m's weights, the optimizer, the
+// step and the data order from out_dir/checkpoint/ first.
+int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const tf_train_options *o,
+             tf_train_result *res, tf_error *err);
+// Mean NLL over the held-out documents, in fixed rows of seq_len (deterministic).
+float tf_eval_loss(tf_model *m, const tf_dataset *ds, int batch, int seq_len, tf_error *err);
+
+// Checkpoint = model + AdamW moments + trainer state, written to dir/checkpoint/ by writing a new
+// directory and swapping it in, so a crash leaves the previous checkpoint whole.
+typedef struct {
+    int step;
+    uint64_t rng[4];
+    int epoch;
+    long cursor;
+    float best_eval_loss;
+} tf_train_state;
+int tf_checkpoint_save(const tf_model *m, const tf_train_state *st, const char *dir, tf_error *err);
+// Loads dir/checkpoint/ into m (same config) and st.
+int tf_checkpoint_load(tf_model *m, tf_train_state *st, const char *dir, tf_error *err);
+
 #endif

@@ -22,6 +22,7 @@ static inline void tiny_config(tf_config *c, int kind) {
         c->parallel_residual = 1;
         c->rotary_dim = 4;
         c->tied_head = 0;
+        c->gelu_exact = 1;
     }
 }
 

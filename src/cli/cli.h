@@ -17,6 +17,17 @@ int *cli_parse_ids(const char *s, int *n, tf_error *err);
 int cli_int(const char *s, long lo, long hi, long *out);
 int cli_float(const char *s, double *out);
 
+// Text <-> ids through the tokenizer found in dir (a model or tokenizer directory). cli_encode fails
+// with a clear message when dir holds no tokenizer; cli_decode returns NULL then (err set).
+int cli_encode(const char *dir, const char *text, int **ids, int *n, tf_error *err);
+char *cli_decode(const char *dir, const int *ids, int n, tf_error *err);
+// Whether dir holds tokenizer files.
+int cli_has_tokenizer(const char *dir);
+// Prints ids as a JSON array to f.
+void cli_print_ids_json(FILE *f, const int *ids, int n);
+// Prints s as a JSON string (escaped) to f.
+void cli_print_json_string(FILE *f, const char *s);
+
 // Subcommands: each takes argv[0] = its own name and returns an exit code.
 int cmd_loss(int argc, char **argv);
 int cmd_generate(int argc, char **argv);

@@ -1,9 +1,115 @@
-// cmd_generate.c — placeholder until the engine lands.
+// cmd_generate.c — `toolformer generate`: decoding from a prompt with a KV cache.
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: toolformer generate --model DIR (--ids 1,2,3 | --prompt TEXT) --max-new N\n"
+            "                           [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
+            "                           [--stop-at-eos] [--json] [--threads N]\n\n"
+            "Greedy decoding unless --temperature > 0 is given (then sampling, seeded).\n"
+            "  --max-new N      tokens to generate (default 32)\n"
+            "  --temperature T  sampling temperature (0: greedy)\n"
+            "  --top-k K        sample among the K most likely tokens\n"
+            "  --top-p P        nucleus sampling: the smallest set with probability >= P\n"
+            "  --seed S         random seed (default 1)\n"
+            "  --stop-at-eos    stop when the end-of-text token is generated\n"
+            "  --json           print {\"prompt_ids\", \"ids\", \"text\"} (text with a tokenizer)\n");
+}
+
 int cmd_generate(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "toolformer: 'generate' is not built yet\n");
-    return CLI_FAIL;
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'},       {"ids", 1, 0, 'i'},    {"prompt", 1, 0, 'p'}, {"max-new", 1, 0, 'n'},
+        {"temperature", 1, 0, 'T'}, {"top-k", 1, 0, 'k'},  {"top-p", 1, 0, 'P'},  {"seed", 1, 0, 's'},
+        {"json", 0, 0, 'j'},        {"threads", 1, 0, 't'}, {"stop-at-eos", 0, 0, 'e'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *model_dir = NULL, *ids_arg = NULL, *prompt = NULL;
+    long max_new = 32, top_k = 0, seed = 1, threads = 0;
+    double temperature = 0.0, top_p = 1.0;
+    int json = 0, stop_eos = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_dir = optarg; break;
+        case 'i': ids_arg = optarg; break;
+        case 'p': prompt = optarg; break;
+        case 'n': if (cli_int(optarg, 0, 1 << 20, &max_new)) return cli_usage_error("generate", "--max-new wants 0..1048576"); break;
+        case 'T': if (cli_float(optarg, &temperature) || temperature < 0) return cli_usage_error("generate", "--temperature wants a number >= 0"); break;
+        case 'k': if (cli_int(optarg, 0, 1 << 30, &top_k)) return cli_usage_error("generate", "--top-k wants an integer >= 0"); break;
+        case 'P': if (cli_float(optarg, &top_p) || top_p <= 0 || top_p > 1) return cli_usage_error("generate", "--top-p wants 0 < P <= 1"); break;
+        case 's': if (cli_int(optarg, 0, 1L << 62, &seed)) return cli_usage_error("generate", "--seed wants an integer >= 0"); break;
+        case 'j': json = 1; break;
+        case 'e': stop_eos = 1; break;
+        case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("generate", "--threads wants 1..1024"); break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("generate", "unknown option");
+        }
+    }
+    if (!model_dir) return cli_usage_error("generate", "--model is required");
+    if (!ids_arg == !prompt) return cli_usage_error("generate", "give exactly one of --ids and --prompt");
+    tf_set_threads((int)threads);
+    tf_error err = {0};
+    int n = 0, *ids = ids_arg ? cli_parse_ids(ids_arg, &n, &err) : NULL;
+    if (prompt && cli_encode(model_dir, prompt, &ids, &n, &err)) return cli_fail(&err);
+    if (!ids) return cli_fail(&err);
+    tf_model *m = tf_model_load(model_dir, &err);
+    tf_kv *kv = NULL;
+    int *out = NULL, n_out = 0, rc = CLI_OK;
+    float *logits = NULL;
+    if (!m) goto fail;
+    if (n + max_new > m->cfg.n_positions) {
+        tf_errorf(&err, TF_EBADARG, "prompt (%d tokens) + --max-new %ld exceeds the model's context of %d", n,
+                  max_new, m->cfg.n_positions);
+        goto fail;
+    }
+    int V = m->cfg.vocab_size;
+    kv = tf_kv_new(m, 1, n + (int)max_new, &err);
+    logits = malloc(sizeof(float) * V);
+    out = malloc(sizeof(int) * (max_new + 1));
+    if (!kv || !logits || !out) {
+        if (kv) tf_errorf(&err, TF_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (tf_model_prefill(m, kv, 0, ids, n, logits, 0, &err)) goto fail;
+    tf_sampler smp = {(float)temperature, (int)top_k, (float)top_p};
+    tf_rng rng;
+    tf_rng_seed(&rng, (uint64_t)seed);
+    int seq = 0;
+    for (long i = 0; i < max_new; i++) {
+        int tok = tf_sample(logits, V, &smp, &rng);
+        out[n_out++] = tok;
+        if (stop_eos && tok == m->cfg.eos_token_id) break;
+        if (i + 1 < max_new && tf_model_decode(m, kv, &seq, &tok, 1, logits, &err)) goto fail;
+    }
+    char *text = cli_has_tokenizer(model_dir) ? cli_decode(model_dir, out, n_out, &err) : NULL;
+    if (json) {
+        printf("{\"prompt_ids\": ");
+        cli_print_ids_json(stdout, ids, n);
+        printf(", \"ids\": ");
+        cli_print_ids_json(stdout, out, n_out);
+        if (text) {
+            printf(", \"text\": ");
+            cli_print_json_string(stdout, text);
+        }
+        printf("}\n");
+    } else if (text) {
+        printf("%s\n", text);
+    } else {
+        for (int i = 0; i < n_out; i++) printf("%s%d", i ? "," : "", out[i]);
+        printf("\n");
+    }
+    free(text);
+    goto done;
+fail:
+    rc = cli_fail(&err);
+done:
+    free(ids);
+    free(out);
+    free(logits);
+    tf_kv_free(kv);
+    tf_model_free(m);
+    return rc;
 }

@@ -1,9 +1,84 @@
-// cmd_loss.c — placeholder until the engine lands.
+// cmd_loss.c — `toolformer loss`: the mean negative log-likelihood of each token given the ones before.
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: toolformer loss --model DIR (--ids 1,2,3 | --text TEXT) [--json] [--threads N]\n\n"
+            "Scores a token sequence: the NLL of token i given tokens 0..i-1, for i >= 1.\n"
+            "  --model DIR    Hugging Face model directory (config.json + model.safetensors)\n"
+            "  --ids LIST     comma-separated token ids\n"
+            "  --text TEXT    text, encoded with the tokenizer in DIR\n"
+            "  --json         print {\"tokens\", \"n_scored\", \"mean_nll\", \"sum_nll\", \"token_nll\"}\n"
+            "  --threads N    threads (default: physical cores)\n");
+}
+
 int cmd_loss(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "toolformer: 'loss' is not built yet\n");
-    return CLI_FAIL;
+    static const struct option opts[] = {{"model", 1, 0, 'm'}, {"ids", 1, 0, 'i'}, {"text", 1, 0, 't'},
+                                         {"json", 0, 0, 'j'},  {"threads", 1, 0, 'n'}, {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *model_dir = NULL, *ids_arg = NULL, *text = NULL;
+    int json = 0, c;
+    long threads = 0;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_dir = optarg; break;
+        case 'i': ids_arg = optarg; break;
+        case 't': text = optarg; break;
+        case 'j': json = 1; break;
+        case 'n':
+            if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("loss", "--threads wants 1..1024");
+            break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("loss", "unknown option");
+        }
+    }
+    if (!model_dir) return cli_usage_error("loss", "--model is required");
+    if (!ids_arg == !text) return cli_usage_error("loss", "give exactly one of --ids and --text");
+    tf_set_threads((int)threads);
+    tf_error err = {0};
+    int n = 0, *ids = ids_arg ? cli_parse_ids(ids_arg, &n, &err) : NULL;
+    if (text && cli_encode(model_dir, text, &ids, &n, &err)) return cli_fail(&err);
+    if (!ids) return cli_fail(&err);
+    if (n < 2) {
+        free(ids);
+        return cli_usage_error("loss", "need at least 2 tokens (the first one is not scored)");
+    }
+    tf_model *m = tf_model_load(model_dir, &err);
+    if (!m) {
+        free(ids);
+        return cli_fail(&err);
+    }
+    int rc = CLI_OK;
+    if (n > m->cfg.n_positions) {
+        tf_errorf(&err, TF_EBADARG, "%d tokens exceed the model's context of %d", n, m->cfg.n_positions);
+        rc = cli_fail(&err);
+        goto done;
+    }
+    if (tf_model_forward(m, ids, ids + 1, NULL, 1, n - 1, &err)) {
+        rc = cli_fail(&err);
+        goto done;
+    }
+    const float *nll = tf_model_token_nll(m);
+    double sum = 0.0;
+    for (int i = 0; i < n - 1; i++) sum += nll[i];
+    if (json) {
+        printf("{\"tokens\": ");
+        cli_print_ids_json(stdout, ids, n);
+        printf(", \"n_scored\": %d, \"mean_nll\": %.7g, \"sum_nll\": %.7g, \"token_nll\": [", n - 1, sum / (n - 1), sum);
+        for (int i = 0; i < n - 1; i++) printf("%s%.7g", i ? ", " : "", nll[i]);
+        printf("]}\n");
+    } else {
+        printf("tokens %d  scored %d  mean_nll %.6f  sum_nll %.6f  ppl %.3f\n", n, n - 1, sum / (n - 1), sum,
+               exp(sum / (n - 1)));
+    }
+done:
+    free(ids);
+    tf_model_free(m);
+    return rc;
 }

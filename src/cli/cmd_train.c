@@ -1,9 +1,150 @@
-// cmd_train.c — placeholder until the engine lands.
+// cmd_train.c — `toolformer train`: pretraining from a config, or fine-tuning a model, on JSONL.
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: toolformer train --data FILE.jsonl (--model DIR | --config CONFIG.json) --out DIR\n"
+            "                        [--steps N] [--batch B] [--seq-len T] [--grad-accum K] [--lr LR]\n"
+            "                        [--min-lr LR] [--warmup N] [--weight-decay WD] [--grad-clip C]\n"
+            "                        [--seed S] [--no-pack] [--eval-data FILE --eval-every N]\n"
+            "                        [--save-every N] [--resume] [--tokenizer DIR] [--log FILE]\n"
+            "                        [--threads N] [--json]\n\n"
+            "JSONL lines hold \"ids\" (token ids) or \"text\" (needs a tokenizer: the model's, or --tokenizer),\n"
+            "and optionally \"loss_mask\" (per-token weights). AdamW (betas 0.9, 0.95; decay on 2-D weights\n"
+            "only), linear warmup then cosine decay to --min-lr, global-norm clipping.\n"
+            "  --config FILE   a Hugging Face config.json: a fresh model with GPT-2 initialisation\n"
+            "  --steps N       optimizer updates (default 1000)\n"
+            "  --batch B       sequences per micro-batch (default 8); --grad-accum K micro-batches per update\n"
+            "  --seq-len T     tokens per sequence (default 256, at most n_positions)\n"
+            "  --lr, --min-lr  peak and final learning rate (default 3e-4, lr/10)\n"
+            "  --warmup N      warmup steps (default 100, at most steps/10 when steps is small)\n"
+            "  --no-pack       one document per row (fine-tuning); default packs documents joined by\n"
+            "                  end-of-text and samples windows at random offsets (pretraining)\n"
+            "  --eval-data F   held-out JSONL; its loss every --eval-every steps; the best model is kept\n"
+            "  --save-every N  checkpoint (model + optimizer + step + data order) every N steps\n"
+            "  --resume        continue exactly from DIR/checkpoint\n"
+            "  --log FILE      one JSON line per step (loss, lr, grad_norm, tokens_per_s)\n"
+            "  --json          print a JSON summary at the end\n");
+}
+
+typedef struct {
+    const char *dir;
+} encode_ctx;
+
+static int encode_text(void *ctx, const char *text, size_t len, int **ids, int *n, tf_error *err) {
+    (void)len;
+    return cli_encode(((encode_ctx *)ctx)->dir, text, ids, n, err);
+}
+
 int cmd_train(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "toolformer: 'train' is not built yet\n");
-    return CLI_FAIL;
+    static const struct option opts[] = {
+        {"data", 1, 0, 'd'},     {"model", 1, 0, 'm'},      {"config", 1, 0, 'c'},     {"out", 1, 0, 'o'},
+        {"steps", 1, 0, 'S'},    {"batch", 1, 0, 'B'},      {"seq-len", 1, 0, 'T'},    {"grad-accum", 1, 0, 'A'},
+        {"lr", 1, 0, 'l'},       {"min-lr", 1, 0, 'L'},     {"warmup", 1, 0, 'w'},     {"weight-decay", 1, 0, 'W'},
+        {"grad-clip", 1, 0, 'C'}, {"seed", 1, 0, 's'},      {"no-pack", 0, 0, 'P'},    {"eval-data", 1, 0, 'e'},
+        {"eval-every", 1, 0, 'E'}, {"save-every", 1, 0, 'v'}, {"resume", 0, 0, 'r'},   {"tokenizer", 1, 0, 'k'},
+        {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    tf_train_options o;
+    tf_train_defaults(&o);
+    const char *data = NULL, *model_dir = NULL, *config = NULL, *eval_path = NULL, *tok_dir = NULL, *log_path = NULL;
+    long v, threads = 0;
+    double d;
+    int json = 0, c, min_lr_set = 0, warmup_set = 0;
+    optind = 0;
+#define INT_OPT(field, lo, name) \
+    if (cli_int(optarg, lo, 1L << 30, &v)) return cli_usage_error("train", "%s wants an integer >= %d", name, lo); \
+    field = (int)v
+#define FLOAT_OPT(field, name) \
+    if (cli_float(optarg, &d) || d < 0) return cli_usage_error("train", "%s wants a number >= 0", name); \
+    field = (float)d
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'm': model_dir = optarg; break;
+        case 'c': config = optarg; break;
+        case 'o': o.out_dir = optarg; break;
+        case 'S': INT_OPT(o.steps, 1, "--steps"); break;
+        case 'B': INT_OPT(o.batch, 1, "--batch"); break;
+        case 'T': INT_OPT(o.seq_len, 1, "--seq-len"); break;
+        case 'A': INT_OPT(o.grad_accum, 1, "--grad-accum"); break;
+        case 'l': FLOAT_OPT(o.lr, "--lr"); break;
+        case 'L': FLOAT_OPT(o.min_lr, "--min-lr"); min_lr_set = 1; break;
+        case 'w': INT_OPT(o.warmup, 0, "--warmup"); warmup_set = 1; break;
+        case 'W': FLOAT_OPT(o.weight_decay, "--weight-decay"); break;
+        case 'C': FLOAT_OPT(o.grad_clip, "--grad-clip"); break;
+        case 's': if (cli_int(optarg, 0, 1L << 62, &v)) return cli_usage_error("train", "--seed wants an integer >= 0");
+                  o.seed = (uint64_t)v; break;
+        case 'P': o.pack = 0; break;
+        case 'e': eval_path = optarg; break;
+        case 'E': INT_OPT(o.eval_every, 1, "--eval-every"); break;
+        case 'v': INT_OPT(o.save_every, 1, "--save-every"); break;
+        case 'r': o.resume = 1; break;
+        case 'k': tok_dir = optarg; break;
+        case 'g': log_path = optarg; break;
+        case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("train", "--threads wants 1..1024"); break;
+        case 'j': json = 1; break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("train", "unknown option");
+        }
+    }
+#undef INT_OPT
+#undef FLOAT_OPT
+    if (!data || !o.out_dir) return cli_usage_error("train", "--data and --out are required");
+    if (!model_dir == !config) return cli_usage_error("train", "give exactly one of --model and --config");
+    if (eval_path && !o.eval_every) o.eval_every = o.steps >= 10 ? o.steps / 10 : 1;
+    if (!min_lr_set) o.min_lr = o.lr / 10;
+    if (!warmup_set && o.warmup > o.steps / 10) o.warmup = o.steps / 10;
+    tf_set_threads((int)threads);
+    tf_error err = {0};
+    tf_model *m = NULL;
+    tf_dataset train = {0}, eval = {0};
+    FILE *log = NULL;
+    int rc = CLI_OK;
+    if (model_dir) {
+        m = tf_model_load(model_dir, &err);
+    } else {
+        char *text = tf_read_file(config, NULL, &err);
+        tf_config cfg;
+        if (text && !tf_config_parse(text, config, &cfg, &err)) m = tf_model_new(&cfg, o.seed, &err);
+        free(text);
+    }
+    if (!m) goto fail;
+    o.eos_id = m->cfg.eos_token_id;
+    encode_ctx ectx = {tok_dir ? tok_dir : model_dir ? model_dir : "."};
+    tf_encode_fn enc = cli_has_tokenizer(ectx.dir) ? encode_text : NULL;
+    if (tf_dataset_load_jsonl(&train, data, enc, &ectx, m->cfg.vocab_size, &err)) goto fail;
+    if (eval_path && tf_dataset_load_jsonl(&eval, eval_path, enc, &ectx, m->cfg.vocab_size, &err)) goto fail;
+    if (log_path && !(log = fopen(log_path, o.resume ? "a" : "w"))) {
+        tf_errorf(&err, TF_EIO, "%s: cannot open the log", log_path);
+        goto fail;
+    }
+    o.log = log;
+    tf_train_result res;
+    if (tf_train(m, &train, eval_path ? &eval : NULL, &o, &res, &err)) goto fail;
+    if (json)
+        printf("{\"steps\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
+               "\"tokens_per_s\": %.1f, \"params\": %zu, \"out\": ",
+               res.steps_done, res.last_loss, res.last_eval_loss, res.best_eval_loss, res.tokens_per_s,
+               m->num_params);
+    else
+        printf("trained %d steps: loss %.4f%s, %.0f tokens/s; model written to %s\n", res.steps_done,
+               res.last_loss, eval_path ? "" : "", res.tokens_per_s, o.out_dir);
+    if (json) {
+        cli_print_json_string(stdout, o.out_dir);
+        printf("}\n");
+    }
+    goto done;
+fail:
+    rc = cli_fail(&err);
+done:
+    if (log && tf_fclose_checked(log, log_path, &err) && rc == CLI_OK) rc = cli_fail(&err);
+    tf_dataset_free(&train);
+    tf_dataset_free(&eval);
+    tf_model_free(m);
+    return rc;
 }

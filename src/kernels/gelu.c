@@ -1,11 +1,19 @@
-// gelu.c — GELU with the tanh approximation (HF "gelu_new", used by GPT-2 and GPT-J).
+// gelu.c — GELU: the tanh approximation (HF "gelu_new": GPT-2, GPT-J) and the exact erf form
+// (HF "gelu": GPT-NeoX / Pythia).
 #include <math.h>
 
 #include "tf_kernels.h"
 
-#define GELU_K 0.7978845608028654f  // sqrt(2 / pi)
+#define GELU_K 0.7978845608028654f     // sqrt(2 / pi)
+#define INV_SQRT2 0.7071067811865476f  // 1 / sqrt(2)
+#define INV_SQRT_2PI 0.3989422804014327f
 
-void tf_gelu_forward(float *out, const float *inp, size_t N) {
+void tf_gelu_forward(float *out, const float *inp, size_t N, int exact) {
+    if (exact) {
+#pragma omp parallel for simd
+        for (size_t i = 0; i < N; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT2));
+        return;
+    }
 #pragma omp parallel for simd
     for (size_t i = 0; i < N; i++) {
         float x = inp[i];
@@ -13,15 +21,19 @@ void tf_gelu_forward(float *out, const float *inp, size_t N) {
     }
 }
 
-// d/dx = 0.5 (1 + tanh u) + 0.5 x sech^2(u) du/dx, u = k (x + 0.044715 x^3)
-void tf_gelu_backward(float *dinp, const float *inp, const float *dout, size_t N, int accumulate) {
+// tanh form: d/dx = 0.5 (1 + tanh u) + 0.5 x sech^2(u) du/dx, u = k (x + 0.044715 x^3)
+// erf form:  d/dx = Phi(x) + x phi(x)
+void tf_gelu_backward(float *dinp, const float *inp, const float *dout, size_t N, int exact, int accumulate) {
 #pragma omp parallel for simd
     for (size_t i = 0; i < N; i++) {
-        float x = inp[i];
-        float u = GELU_K * (x + 0.044715f * x * x * x);
-        float th = tanhf(u);
-        float sech2 = 1.0f - th * th;
-        float g = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+        float x = inp[i], g;
+        if (exact) {
+            g = 0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT_2PI * expf(-0.5f * x * x);
+        } else {
+            float u = GELU_K * (x + 0.044715f * x * x * x);
+            float th = tanhf(u);
+            g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+        }
         float d = g * dout[i];
         dinp[i] = accumulate ? dinp[i] + d : d;
     }

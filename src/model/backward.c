@@ -84,7 +84,7 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         zero(a->dfch, (size_t)BT * F);
         tf_matmul_backward(a->dfch, g[TF_P_FCPROJW] + (size_t)l * C * F, g[TF_P_FCPROJB] + (size_t)l * C,
                            dx, fchg, p[TF_P_FCPROJW] + (size_t)l * C * F, BT, F, C);
-        tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, 0);
+        tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, c->gelu_exact, 0);
         zero(a->dln, (size_t)BT * C);
         tf_matmul_backward(a->dln, g[TF_P_FCW] + (size_t)l * F * C, g[TF_P_FCB] + (size_t)l * F, a->dfch,
                            mlp_in, p[TF_P_FCW] + (size_t)l * F * C, BT, C, F);

@@ -147,7 +147,7 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
         }
         tf_matmul_forward(fch, mlp_in, m->param[TF_P_FCW] + (size_t)l * F * C,
                           m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
-        tf_gelu_forward(fchg, fch, (size_t)BT * F);
+        tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
         tf_matmul_forward(xo, fchg, m->param[TF_P_FCPROJW] + (size_t)l * C * F,
                           m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
         // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp

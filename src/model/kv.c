@@ -199,7 +199,7 @@ static int run_rows(tf_model *m, tf_kv *kv, const int *seq, const int *tokens, i
         }
         tf_matmul_forward(kv->fch, mlp_in, m->param[TF_P_FCW] + (size_t)l * F * C,
                           m->param[TF_P_FCB] + (size_t)l * F, n, C, F);
-        tf_gelu_forward(kv->fch, kv->fch, (size_t)n * F);
+        tf_gelu_forward(kv->fch, kv->fch, (size_t)n * F, c->gelu_exact);
         tf_matmul_forward(kv->out, kv->fch, m->param[TF_P_FCPROJW] + (size_t)l * C * F,
                           m->param[TF_P_FCPROJB] + (size_t)l * C, n, F, C);
         for (size_t i = 0; i < nc; i++)

@@ -1,0 +1,182 @@
+// checkpoint.c — model + AdamW moments + trainer state in DIR/checkpoint/. A new checkpoint is written
+// to DIR/checkpoint.new/ and swapped in by renames, so a crash at any moment leaves a whole one
+// (DIR/checkpoint/, or DIR/checkpoint.old/ if the crash fell between the two renames).
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tf_safetensors.h"
+#include "tf_train.h"
+
+static int is_dir(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+// Removes a flat directory (the checkpoint holds no subdirectories).
+static void remove_flat_dir(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return;
+    struct dirent *e;
+    char p[4096];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlink(tf_path_join(p, sizeof p, path, e->d_name));
+    closedir(d);
+    rmdir(path);
+}
+
+static void fsync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static int write_optimizer(const tf_model *m, const char *path, tf_error *err) {
+    tf_st_entry e[2 * TF_NUM_PARAM_TENSORS];
+    char names[2 * TF_NUM_PARAM_TENSORS][32];
+    float *zeros = NULL;
+    if (!m->adam_m) {  // no update yet: write zero moments
+        zeros = tf_alloc(m->num_params * sizeof(float), 1);
+        if (!zeros) return tf_errorf(err, TF_ENOMEM, "out of memory");
+    }
+    int n = 0;
+    size_t off = 0;
+    for (int i = 0; i < TF_NUM_PARAM_TENSORS; i++) {
+        if (!m->sizes[i]) continue;
+        for (int k = 0; k < 2; k++) {
+            const float *base = zeros ? zeros : (k ? m->adam_v : m->adam_m);
+            snprintf(names[n], sizeof names[n], "%s.%s", k ? "v" : "m", tf_param_name(i));
+            e[n] = (tf_st_entry){.name = names[n], .dtype = TF_ST_F32, .ndim = 1,
+                                 .shape = {(int64_t)m->sizes[i]}, .data = base + off};
+            n++;
+        }
+        off += m->sizes[i];
+    }
+    int rc = tf_st_write(path, e, n, err);
+    tf_free(zeros);
+    return rc;
+}
+
+static int write_state(const tf_model *m, const tf_train_state *st, const char *path, tf_error *err) {
+    char buf[1024];
+    int len = snprintf(buf, sizeof buf,
+                       "{\"step\": %d, \"adam_step\": %ld, \"epoch\": %d, \"cursor\": %ld, "
+                       "\"best_eval_loss\": %.9g, \"rng\": [\"%016" PRIx64 "\", \"%016" PRIx64 "\", \"%016" PRIx64
+                       "\", \"%016" PRIx64 "\"]}\n",
+                       st->step, m->adam_step, st->epoch, st->cursor, (double)st->best_eval_loss, st->rng[0],
+                       st->rng[1], st->rng[2], st->rng[3]);
+    return tf_write_file_atomic(path, buf, (size_t)len, err);
+}
+
+int tf_checkpoint_save(const tf_model *m, const tf_train_state *st, const char *dir, tf_error *err) {
+    char cur[4096], tmp[4096], old[4096], p[4096];
+    tf_path_join(cur, sizeof cur, dir, "checkpoint");
+    tf_path_join(tmp, sizeof tmp, dir, "checkpoint.new");
+    tf_path_join(old, sizeof old, dir, "checkpoint.old");
+    if (tf_mkdir_p(dir, err)) return err->code;
+    remove_flat_dir(tmp);
+    if (tf_mkdir_p(tmp, err)) return err->code;
+    if (tf_model_save(m, tmp, err) || write_optimizer(m, tf_path_join(p, sizeof p, tmp, "optimizer.safetensors"), err) ||
+        write_state(m, st, tf_path_join(p, sizeof p, tmp, "trainer_state.json"), err)) {
+        remove_flat_dir(tmp);
+        return err->code;
+    }
+    fsync_dir(tmp);
+    if (is_dir(cur)) {
+        remove_flat_dir(old);
+        if (rename(cur, old) != 0)
+            return tf_errorf(err, TF_EIO, "%s: cannot move the previous checkpoint aside: %s", cur, strerror(errno));
+    }
+    if (rename(tmp, cur) != 0)
+        return tf_errorf(err, TF_EIO, "%s: cannot move the new checkpoint into place: %s", cur, strerror(errno));
+    fsync_dir(dir);
+    remove_flat_dir(old);
+    return TF_OK;
+}
+
+static int read_state(tf_train_state *st, long *adam_step, const char *path, tf_error *err) {
+    char *text = tf_read_file(path, NULL, err);
+    if (!text) return err->code;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    cJSON *step = cJSON_GetObjectItem(j, "step"), *as = cJSON_GetObjectItem(j, "adam_step");
+    cJSON *ep = cJSON_GetObjectItem(j, "epoch"), *cu = cJSON_GetObjectItem(j, "cursor");
+    cJSON *be = cJSON_GetObjectItem(j, "best_eval_loss"), *rng = cJSON_GetObjectItem(j, "rng");
+    int rc = TF_OK;
+    if (!cJSON_IsNumber(step) || !cJSON_IsNumber(as) || !cJSON_IsNumber(ep) || !cJSON_IsNumber(cu) ||
+        !cJSON_IsNumber(be) || !cJSON_IsArray(rng) || cJSON_GetArraySize(rng) != 4) {
+        rc = tf_errorf(err, TF_EBADFILE, "%s: malformed trainer state (expected step, adam_step, epoch, cursor, "
+                       "best_eval_loss and a 4-word rng)", path);
+    } else {
+        st->step = step->valueint;
+        *adam_step = (long)as->valuedouble;
+        st->epoch = ep->valueint;
+        st->cursor = (long)cu->valuedouble;
+        st->best_eval_loss = (float)be->valuedouble;
+        for (int i = 0; i < 4 && !rc; i++) {
+            cJSON *w = cJSON_GetArrayItem(rng, i);
+            char *end = NULL;
+            if (cJSON_IsString(w)) st->rng[i] = strtoull(w->valuestring, &end, 16);
+            if (!cJSON_IsString(w) || !end || *end)
+                rc = tf_errorf(err, TF_EBADFILE, "%s: rng word %d is not a hex string", path, i);
+        }
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+static int read_optimizer(tf_model *m, const char *path, tf_error *err) {
+    tf_st_file *f = tf_st_open(path, err);
+    if (!f) return err->code;
+    int rc = TF_OK;
+    if (!m->adam_m) {
+        m->adam_m = tf_alloc(m->num_params * sizeof(float), 1);
+        m->adam_v = tf_alloc(m->num_params * sizeof(float), 1);
+        if (!m->adam_m || !m->adam_v) rc = tf_errorf(err, TF_ENOMEM, "out of memory for AdamW state");
+    }
+    size_t off = 0;
+    for (int i = 0; i < TF_NUM_PARAM_TENSORS && !rc; i++) {
+        for (int k = 0; k < 2 && m->sizes[i] && !rc; k++) {
+            char name[32];
+            snprintf(name, sizeof name, "%s.%s", k ? "v" : "m", tf_param_name(i));
+            const tf_st_tensor *t = tf_st_find(f, name);
+            if (!t || t->numel != m->sizes[i])
+                rc = tf_errorf(err, TF_EBADFILE, "%s: tensor '%s' is %s (expected %zu values)", path, name,
+                               t ? "misshapen" : "missing", m->sizes[i]);
+            else
+                rc = tf_st_to_f32(f, t, (k ? m->adam_v : m->adam_m) + off, err);
+        }
+        off += m->sizes[i];
+    }
+    tf_st_close(f);
+    return rc;
+}
+
+int tf_checkpoint_load(tf_model *m, tf_train_state *st, const char *dir, tf_error *err) {
+    char ck[4096], p[4096];
+    tf_path_join(ck, sizeof ck, dir, "checkpoint");
+    if (!is_dir(ck)) tf_path_join(ck, sizeof ck, dir, "checkpoint.old");  // crash between the renames
+    if (!is_dir(ck)) return tf_errorf(err, TF_EIO, "%s/checkpoint: no checkpoint to resume from", dir);
+    tf_model *saved = tf_model_load(ck, err);
+    if (!saved) return err->code;
+    int rc = TF_OK;
+    if (saved->num_params != m->num_params || memcmp(saved->sizes, m->sizes, sizeof m->sizes) ||
+        saved->cfg.n_layer != m->cfg.n_layer || saved->cfg.n_head != m->cfg.n_head)
+        rc = tf_errorf(err, TF_EBADFILE, "%s: the checkpoint's model does not match the model being trained", ck);
+    else
+        memcpy(m->params, saved->params, m->num_params * sizeof(float));
+    tf_model_free(saved);
+    long adam_step = 0;
+    if (!rc) rc = read_optimizer(m, tf_path_join(p, sizeof p, ck, "optimizer.safetensors"), err);
+    if (!rc) rc = read_state(st, &adam_step, tf_path_join(p, sizeof p, ck, "trainer_state.json"), err);
+    if (!rc) m->adam_step = adam_step;
+    return rc;
+}

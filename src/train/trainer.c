@@ -1,0 +1,250 @@
+// trainer.c — the training loop: batches from a tf_dataset, AdamW with warmup + cosine, gradient
+// accumulation and clipping, held-out evaluation, checkpoints that resume exactly.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tf_train.h"
+
+void tf_train_defaults(tf_train_options *o) {
+    memset(o, 0, sizeof *o);
+    o->steps = 1000;
+    o->batch = 8;
+    o->seq_len = 256;
+    o->grad_accum = 1;
+    o->lr = 3e-4f;
+    o->min_lr = 3e-5f;
+    o->warmup = 100;
+    o->weight_decay = 0.1f;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.95f;
+    o->eps = 1e-8f;
+    o->grad_clip = 1.0f;
+    o->seed = 1;
+    o->pack = 1;
+    o->eos_id = -1;
+}
+
+float tf_train_lr(const tf_train_options *o, int step) {
+    if (o->warmup > 0 && step < o->warmup) return o->lr * (float)(step + 1) / (float)o->warmup;
+    int decay = o->steps - o->warmup;
+    if (decay <= 0) return o->lr;
+    float progress = (float)(step - o->warmup) / (float)decay;
+    if (progress > 1.0f) progress = 1.0f;
+    return o->min_lr + 0.5f * (o->lr - o->min_lr) * (1.0f + cosf((float)M_PI * progress));
+}
+
+// A token stream for packing: documents joined by eos (when eos >= 0), with per-token weights.
+typedef struct {
+    int *tok;
+    float *w;
+    size_t n;
+} stream;
+
+static int make_stream(stream *s, const tf_dataset *ds, int eos, tf_error *err) {
+    size_t n = ds->n_tokens + (eos >= 0 ? ds->n_docs : 0);
+    s->tok = malloc((n ? n : 1) * sizeof *s->tok);
+    s->w = malloc((n ? n : 1) * sizeof *s->w);
+    if (!s->tok || !s->w) return tf_errorf(err, TF_ENOMEM, "out of memory for the token stream");
+    size_t k = 0;
+    for (int d = 0; d < ds->n_docs; d++) {
+        for (size_t i = ds->start[d]; i < ds->start[d + 1]; i++) {
+            s->tok[k] = ds->tokens[i];
+            s->w[k++] = ds->mask ? ds->mask[i] : 1.0f;
+        }
+        if (eos >= 0) {
+            s->tok[k] = eos;
+            s->w[k++] = 1.0f;
+        }
+    }
+    s->n = k;
+    return TF_OK;
+}
+
+static void free_stream(stream *s) {
+    free(s->tok);
+    free(s->w);
+}
+
+// Row r of a batch from s starting at offset o: inputs s[o..o+T), targets s[o+1..o+T], padded.
+static void window_row(const stream *s, size_t o, int T, int *in, int *tg, float *w) {
+    for (int t = 0; t < T; t++) {
+        size_t i = o + t;
+        in[t] = i < s->n ? s->tok[i] : 0;
+        tg[t] = i + 1 < s->n ? s->tok[i + 1] : -1;
+        w[t] = i + 1 < s->n ? s->w[i + 1] : 0.0f;
+    }
+}
+
+// Fisher-Yates permutation of the documents for an epoch, from (seed, epoch) alone.
+static void epoch_order(int *perm, int n, uint64_t seed, int epoch) {
+    tf_rng r;
+    tf_rng_seed(&r, seed * 1000003ULL + (uint64_t)epoch);
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(tf_rng_u64(&r) % (uint64_t)(i + 1));
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+// Fills one micro-batch [B, T] and advances the sampling state.
+static void next_batch(const tf_dataset *ds, const stream *s, const tf_train_options *o, tf_train_state *st,
+                       int *perm, int *in, int *tg, float *w) {
+    int B = o->batch, T = o->seq_len;
+    tf_rng r;
+    memcpy(r.s, st->rng, sizeof r.s);
+    for (int b = 0; b < B; b++) {
+        int *bi = in + (size_t)b * T, *bt = tg + (size_t)b * T;
+        float *bw = w + (size_t)b * T;
+        if (o->pack) {
+            size_t span = s->n > (size_t)T + 1 ? s->n - (size_t)T - 1 : 0;
+            size_t off = span ? tf_rng_u64(&r) % (span + 1) : 0;
+            window_row(s, off, T, bi, bt, bw);
+        } else {
+            if (st->cursor >= ds->n_docs) {
+                st->epoch++;
+                st->cursor = 0;
+                epoch_order(perm, ds->n_docs, o->seed, st->epoch);
+            }
+            int d = perm[st->cursor++];
+            stream doc = {ds->tokens + ds->start[d], ds->mask ? ds->mask + ds->start[d] : NULL,
+                          ds->start[d + 1] - ds->start[d]};
+            for (int t = 0; t < T; t++) {
+                size_t i = (size_t)t;
+                bi[t] = i < doc.n ? doc.tok[i] : 0;
+                bt[t] = i + 1 < doc.n ? doc.tok[i + 1] : -1;
+                bw[t] = i + 1 < doc.n ? (doc.w ? doc.w[i + 1] : 1.0f) : 0.0f;
+            }
+        }
+    }
+    memcpy(st->rng, r.s, sizeof r.s);
+}
+
+float tf_eval_loss(tf_model *m, const tf_dataset *ds, int batch, int seq_len, tf_error *err) {
+    stream s = {0};
+    if (make_stream(&s, ds, m->cfg.eos_token_id, err)) { free_stream(&s); return -1.0f; }
+    int B = batch, T = seq_len;
+    int *in = malloc(sizeof(int) * B * T), *tg = malloc(sizeof(int) * B * T);
+    float *w = malloc(sizeof(float) * B * T);
+    double sum = 0.0, count = 0.0;
+    int ok = in && tg && w;
+    if (!ok) tf_errorf(err, TF_ENOMEM, "out of memory");
+    // consecutive windows of T predictions: window k starts at k*T
+    for (size_t off = 0; ok && off + 1 < s.n; off += (size_t)B * T) {
+        for (int b = 0; b < B; b++) window_row(&s, off + (size_t)b * T, T, in + (size_t)b * T, tg + (size_t)b * T,
+                                               w + (size_t)b * T);
+        if (tf_model_forward(m, in, tg, w, B, T, err)) { ok = 0; break; }
+        const float *nll = tf_model_token_nll(m);
+        for (int i = 0; i < B * T; i++)
+            if (tg[i] >= 0) {
+                sum += (double)w[i] * nll[i];
+                count += w[i];
+            }
+    }
+    free(in);
+    free(tg);
+    free(w);
+    free_stream(&s);
+    if (!ok) return -1.0f;
+    return count > 0 ? (float)(sum / count) : -1.0f;
+}
+
+int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const tf_train_options *o,
+             tf_train_result *res, tf_error *err) {
+    if (o->steps <= 0 || o->batch <= 0 || o->seq_len <= 0 || o->grad_accum <= 0)
+        return tf_errorf(err, TF_EBADARG, "train: steps, batch, seq-len and grad-accum must be positive");
+    if (o->seq_len > m->cfg.n_positions)
+        return tf_errorf(err, TF_EBADARG, "train: --seq-len %d exceeds the model's n_positions %d", o->seq_len,
+                         m->cfg.n_positions);
+    if (train->n_docs == 0 || train->n_tokens < 2)
+        return tf_errorf(err, TF_EBADARG, "train: the training data holds no tokens to learn from");
+    memset(res, 0, sizeof *res);
+    res->best_eval_loss = res->last_eval_loss = -1.0f;
+    tf_train_state st = {.step = 0, .epoch = 0, .cursor = 0, .best_eval_loss = -1.0f};
+    tf_rng seed_rng;
+    tf_rng_seed(&seed_rng, o->seed);
+    memcpy(st.rng, seed_rng.s, sizeof st.rng);
+    if (o->resume && tf_checkpoint_load(m, &st, o->out_dir, err)) return err->code;
+
+    int B = o->batch, T = o->seq_len, rc = TF_OK;
+    stream s = {0};
+    int *perm = malloc(sizeof(int) * (size_t)train->n_docs);
+    int *in = malloc(sizeof(int) * B * T), *tg = malloc(sizeof(int) * B * T);
+    float *w = malloc(sizeof(float) * B * T);
+    if (!perm || !in || !tg || !w) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto done; }
+    if (o->pack && (rc = make_stream(&s, train, o->eos_id, err))) goto done;
+    epoch_order(perm, train->n_docs, o->seed, st.epoch);
+
+    tf_adamw opt = {o->lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->grad_clip};
+    tf_progress bar;
+    tf_progress_start(&bar, "train", o->steps);
+    if (o->quiet) bar.enabled = 0;
+    double t0 = tf_time_s();
+    long tokens = 0;
+    res->best_eval_loss = st.best_eval_loss;
+    for (; st.step < o->steps; st.step++) {
+        opt.lr = tf_train_lr(o, st.step);
+        if ((rc = tf_model_zero_grad(m, err))) goto done;
+        double loss = 0.0;
+        int counted = 0;
+        for (int a = 0; a < o->grad_accum; a++) {
+            next_batch(train, &s, o, &st, perm, in, tg, w);
+            if ((rc = tf_model_forward(m, in, tg, w, B, T, err))) goto done;
+            if (m->mean_loss >= 0) {
+                loss += m->mean_loss;
+                counted++;
+            }
+            if ((rc = tf_model_backward(m, 1.0f / o->grad_accum, err))) goto done;
+            tokens += (long)B * T;
+        }
+        float norm = tf_model_adamw_step(m, &opt, err);
+        if (norm < 0) { rc = err->code; goto done; }
+        res->last_loss = counted ? (float)(loss / counted) : -1.0f;
+        if (!isfinite(res->last_loss) || !isfinite(norm)) {
+            rc = tf_errorf(err, TF_EINTERNAL, "train: loss became %g at step %d (gradient norm %g); lower --lr",
+                           (double)res->last_loss, st.step + 1, (double)norm);
+            goto done;
+        }
+        double el = tf_time_s() - t0;
+        res->tokens_per_s = el > 0 ? tokens / el : 0;
+        if (o->log)
+            fprintf(o->log, "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.4f, \"tokens_per_s\": %.1f}\n",
+                    st.step + 1, res->last_loss, opt.lr, norm, res->tokens_per_s);
+        int stepno = st.step + 1;
+        if (eval && o->eval_every > 0 && (stepno % o->eval_every == 0 || stepno == o->steps)) {
+            float ev = tf_eval_loss(m, eval, B, T, err);
+            if (ev < 0 && err->code) { rc = err->code; goto done; }
+            res->last_eval_loss = ev;
+            if (o->log) fprintf(o->log, "{\"step\": %d, \"eval_loss\": %.6f}\n", stepno, ev);
+            if (ev >= 0 && (st.best_eval_loss < 0 || ev < st.best_eval_loss)) {
+                st.best_eval_loss = res->best_eval_loss = ev;
+                if ((rc = tf_model_save(m, o->out_dir, err))) goto done;  // best model so far
+            }
+        }
+        char extra[160];
+        snprintf(extra, sizeof extra, "loss %.4f lr %.2e %.0f tok/s", res->last_loss, opt.lr, res->tokens_per_s);
+        tf_progress_update(&bar, stepno, extra);
+        if (o->save_every > 0 && stepno % o->save_every == 0 && stepno < o->steps) {
+            tf_train_state save = st;
+            save.step = stepno;
+            if ((rc = tf_checkpoint_save(m, &save, o->out_dir, err))) goto done;
+        }
+    }
+    {
+        char extra[160];
+        snprintf(extra, sizeof extra, "loss %.4f %.0f tok/s", res->last_loss, res->tokens_per_s);
+        tf_progress_finish(&bar, extra);
+    }
+    res->steps_done = st.step;
+    if ((rc = tf_checkpoint_save(m, &st, o->out_dir, err))) goto done;
+    if (!(eval && o->eval_every > 0)) rc = tf_model_save(m, o->out_dir, err);
+done:
+    free(perm);
+    free(in);
+    free(tg);
+    free(w);
+    free_stream(&s);
+    return rc;
+}
