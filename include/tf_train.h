@@ -43,6 +43,7 @@ typedef struct {
     int save_every;       // write a checkpoint every N steps (0: only at the end)
     const char *out_dir;  // model directory written (the best by held-out loss when evaluating)
     int resume;           // continue from out_dir/checkpoint
+    int stop_after;       // stop (with a checkpoint) after this many updates in this run (0: no limit)
     int quiet;            // no progress bar
     FILE *log;            // one JSON line per step when non-NULL
 } tf_train_options;

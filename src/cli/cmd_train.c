@@ -27,6 +27,7 @@ static void help(FILE *f) {
             "  --eval-data F   held-out JSONL; its loss every --eval-every steps; the best model is kept\n"
             "  --save-every N  checkpoint (model + optimizer + step + data order) every N steps\n"
             "  --resume        continue exactly from DIR/checkpoint\n"
+            "  --stop-after N  stop after N updates in this run (with a checkpoint; resume later)\n"
             "  --log FILE      one JSON line per step (loss, lr, grad_norm, tokens_per_s)\n"
             "  --json          print a JSON summary at the end\n");
 }
@@ -47,7 +48,7 @@ int cmd_train(int argc, char **argv) {
         {"lr", 1, 0, 'l'},       {"min-lr", 1, 0, 'L'},     {"warmup", 1, 0, 'w'},     {"weight-decay", 1, 0, 'W'},
         {"grad-clip", 1, 0, 'C'}, {"seed", 1, 0, 's'},      {"no-pack", 0, 0, 'P'},    {"eval-data", 1, 0, 'e'},
         {"eval-every", 1, 0, 'E'}, {"save-every", 1, 0, 'v'}, {"resume", 0, 0, 'r'},   {"tokenizer", 1, 0, 'k'},
-        {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"help", 0, 0, 'h'},
+        {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     tf_train_options o;
     tf_train_defaults(&o);
@@ -84,6 +85,7 @@ int cmd_train(int argc, char **argv) {
         case 'E': INT_OPT(o.eval_every, 1, "--eval-every"); break;
         case 'v': INT_OPT(o.save_every, 1, "--save-every"); break;
         case 'r': o.resume = 1; break;
+        case 'x': INT_OPT(o.stop_after, 1, "--stop-after"); break;
         case 'k': tok_dir = optarg; break;
         case 'g': log_path = optarg; break;
         case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("train", "--threads wants 1..1024"); break;

@@ -184,7 +184,9 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
     double t0 = tf_time_s();
     long tokens = 0;
     res->best_eval_loss = st.best_eval_loss;
-    for (; st.step < o->steps; st.step++) {
+    int end = o->steps;
+    if (o->stop_after > 0 && st.step + o->stop_after < end) end = st.step + o->stop_after;
+    for (; st.step < end; st.step++) {
         opt.lr = tf_train_lr(o, st.step);
         if ((rc = tf_model_zero_grad(m, err))) goto done;
         double loss = 0.0;
@@ -239,7 +241,7 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
     }
     res->steps_done = st.step;
     if ((rc = tf_checkpoint_save(m, &st, o->out_dir, err))) goto done;
-    if (!(eval && o->eval_every > 0)) rc = tf_model_save(m, o->out_dir, err);
+    if (!(eval && o->eval_every > 0) && st.step == o->steps) rc = tf_model_save(m, o->out_dir, err);
 done:
     free(perm);
     free(in);

@@ -1,0 +1,106 @@
+// tf_pipeline.h — the Toolformer data pipeline (Schick et al. 2023, §2): candidate positions, sampled
+// or proposed calls, execution, the weighted-loss filter with the call as a prefix, and the merge of
+// kept calls into the text (C -> C*).
+#ifndef TF_PIPELINE_H
+#define TF_PIPELINE_H
+
+#include "tf_model.h"
+#include "tf_tokenizer.h"
+#include "tf_tools.h"
+
+// ---- the filter's loss (§2, §4.1) ------------------------------------------------------------------
+// L_i(z) = -sum_j w_{j-i} log p(x_j | z, x_{1:j-1}), w~_t = max(0, 1 - 0.2 t), w_t = w~_t / sum w~
+// (= 1/3, 4/15, 1/5, 2/15, 1/15 for t = 0..4, 0 after). Near the end of a text fewer than five terms
+// exist; the weights are not renormalised (the paper normalises over all of N).
+#define TF_FILTER_SPAN 5
+float tf_filter_weight(int t);
+
+// One scored row: ids[n], where tokens ids[cont_start .. cont_start + n_cont) are the continuation
+// x_i .. x_{i+n_cont-1}, each predicted from everything before it. cont_start >= 1.
+typedef struct {
+    const int *ids;
+    int n, cont_start, n_cont;
+} tf_scored_row;
+
+// loss[r] = sum_t w_t * NLL(ids[cont_start + t]) for every row, batched batch rows at a time
+// (rows of similar length together, right-padded).
+int tf_score_rows(tf_model *m, const tf_scored_row *rows, int n_rows, int batch, float *loss, tf_error *err);
+
+// The three variants for a call at token position i of x (ids[n_x]), sharing one window of x so that
+// the same continuation ids are scored in each: x[s .. i + span) where s is the smallest start that
+// lets the longest prefix plus the window fit in max_len tokens.
+typedef enum { TF_VARIANT_WITH_RESULT = 0, TF_VARIANT_WITHOUT_RESULT = 1, TF_VARIANT_PLAIN = 2 } tf_variant;
+typedef enum { TF_PLACE_PREFIX = 0, TF_PLACE_INLINE = 1 } tf_placement;
+// Builds one row into out (capacity cap ids): PREFIX = z + sep + x[s .. i+span), INLINE =
+// x[s .. i) + z + x[i .. i+span), PLAIN = x[s .. i+span). z = tokens of the call text (with or
+// without its result); sep = tokens between a prefix call and the text. Returns the row length, or
+// -1 when it does not fit.
+int tf_build_row(int *out, int cap, const int *z, int nz, const int *sep, int nsep, const int *x, int n_x, int i,
+                 int s, tf_placement place, int *cont_start, int *n_cont);
+// The window start s for position i: max(0, i + span + longest_prefix - max_len).
+int tf_window_start(int i, int n_x, int longest_prefix, int max_len);
+
+// ---- annotation ------------------------------------------------------------------------------------
+typedef enum { TF_PROPOSER_PROMPT = 0, TF_PROPOSER_TOOL = 1, TF_PROPOSER_MODEL = 2 } tf_proposer;
+
+typedef struct {
+    float tau_s, tau_f;   // sampling and filtering thresholds
+    int top_k;            // positions kept per document
+    int samples;          // calls sampled (or proposals kept) per position
+} tf_tool_thresholds;
+// The paper's defaults for a tool: tau_s 0.05, tau_f 1.0, k 5, m 5; Calculator and MT: tau_s 0,
+// k 20, m 10, tau_f 0.5.
+tf_tool_thresholds tf_tool_default_thresholds(const char *tool_name);
+
+typedef struct {
+    tf_proposer proposer;
+    tf_tool_thresholds th[32];   // per tool of the toolset, in its order
+    int max_call_tokens;         // tokens sampled for one call before giving up (default 32)
+    float temperature;           // sampling temperature for calls (default 1.0)
+    int batch;                   // rows per scoring forward pass (default 16)
+    const char *prefix_sep;      // text between a prefix call and the document (default "\n")
+    uint64_t seed;
+} tf_annotate_options;
+void tf_annotate_defaults(tf_annotate_options *o, const tf_toolset *tools);
+
+// One candidate call, scored.
+typedef struct {
+    int tool;             // index in the toolset
+    char *input, *result; // malloc'd
+    int token_pos;        // i: the call goes before token i of the document
+    size_t char_pos;      // byte offset of token i in the document text
+    float p_start;        // p(" [" | ...) at the position (0 for tool proposals without a model score)
+    float loss_plus, loss_minus, loss_plain, loss_empty;  // L+, L-, L(eps), L(e(c, eps))
+    float score;          // L- - L+
+    int kept;
+} tf_candidate;
+
+typedef struct {
+    tf_candidate *c;
+    int n, cap;
+    // per tool counts for the summary
+    long proposed[32], executed[32], kept[32];
+    double score_sum[32];
+} tf_candidates;
+void tf_candidates_free(tf_candidates *cs);
+
+// The per-document context the tools need.
+typedef struct {
+    const char *id, *text, *date;
+} tf_document;
+
+// Runs the pipeline on one document: for every tool (independently) prefilter, positions, calls,
+// execution and the filter. Appends every scored candidate to out (kept ones marked). rng drives
+// the sampling (seed it per document for reproducibility).
+int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_options *o,
+                         const tf_document *doc, tf_rng *rng, tf_candidates *out, tf_error *err);
+
+// Merges the kept candidates into the text (at most one call per position: the best score), in
+// position order: x* = x_{1:i-1} e(c, r) x_{i:n}. Returns the malloc'd x*, or NULL when no call is
+// kept. e(c, r) = " [Tool(input) -> result]".
+char *tf_merge_calls(const char *text, const tf_toolset *tools, tf_candidates *cs);
+
+// The text of a call as it is inserted inline: " [Name(input) -> result]" (result NULL: no "->").
+char *tf_call_text(const char *name, const char *input, const char *result, int with_arrow);
+
+#endif
