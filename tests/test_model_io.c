@@ -705,7 +705,7 @@ Test(config, to_json_round_trips_every_architecture) {
     cs[1].rotary_interleaved = 1; cs[1].qkv_bias = cs[1].attn_out_bias = 0; cs[1].tied_head = 0;
     cs[1].head_bias = 1; cs[1].n_inner = 50;
     cs[2].arch = TF_ARCH_NEOX; cs[2].parallel_residual = 1; cs[2].rotary_dim = 2; cs[2].tied_head = 0;
-    cs[2].n_inner = 70; cs[2].bos_token_id = 0; cs[2].eos_token_id = 2;
+    cs[2].n_inner = 70; cs[2].bos_token_id = 0; cs[2].eos_token_id = 2; cs[2].gelu_exact = 1;
     cs[3] = cs[2]; cs[3].parallel_residual = 0; cs[3].rotary_dim = 8; cs[3].layer_norm_eps = 1e-6f;
     cs[3].rotary_base = 12345.0f;
     for (int k = 0; k < 4; k++) {

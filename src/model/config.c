@@ -167,6 +167,7 @@ static int parse_neox(reader *r, tf_config *c) {
         get_bool(r, "tie_word_embeddings", 0, &tie) || get_bool(r, "attention_bias", 1, &bias) ||
         check_str(r, "hidden_act", GELU) || refuse_key(r, "rope_scaling") || ids(r, 0, 2, c))
         return r->err->code;
+    c->gelu_exact = 1;  // HF "gelu" is the exact erf form
     if (c->n_head <= 0 || c->n_embd % c->n_head)
         return tf_errorf(r->err, TF_EBADFILE,
                          "%s: key \"hidden_size\" (%d) must be a multiple of \"num_attention_heads\" (%d)",
