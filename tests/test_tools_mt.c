@@ -170,3 +170,36 @@ Test(mt, prompt_is_the_papers_with_input_slot) {
     cr_assert_str_eq(slot, "Input: <INPUT>\nOutput:");
     tf_tool_free(t);
 }
+
+// ---- prefilter and proposer ------------------------------------------------------------------
+
+static const char *MIXED = "The mayor told the press: la ciudad m\xc3\xa1s grande del pa\xc3\xads tiene muchos museos y "
+                           "parques, and then she left for the airport.";
+
+Test(mt, prefilter_wants_a_foreign_chunk_among_english) {
+    tf_tool *t = mt_tool(0);
+    cr_assert_not_null(t->prefilter);
+    cr_assert(t->prefilter(t, MIXED, NULL), "mixed English/Spanish text rejected");
+    cr_assert(!t->prefilter(t, "The mayor told the press that the city has many museums, and then she left.", NULL));
+    cr_assert(!t->prefilter(t, "La ciudad m\xc3\xa1s grande del pa\xc3\xads tiene muchos museos y parques.", NULL));
+    cr_assert(!t->prefilter(t, "", NULL));
+    cr_assert(!t->prefilter(t, "12, 345; 678. 90", NULL));
+    tf_tool_free(t);
+}
+
+Test(mt, proposes_the_foreign_chunk_before_the_call_only) {
+    tf_tool *t = mt_tool(0);
+    cr_assert_not_null(t->propose);
+    const char *after = strstr(MIXED, ", and then");
+    tf_strlist l = {0};
+    cr_assert_eq(t->propose(t, MIXED, (size_t)(after - MIXED), NULL, &l), TF_OK);
+    cr_assert_eq(l.n, 1, "%d proposals", l.n);
+    cr_assert_str_eq(l.items[0], "la ciudad m\xc3\xa1s grande del pa\xc3\xads tiene muchos museos y parques");
+    tf_strlist_free(&l);
+    // Before the Spanish has been read there is nothing to translate.
+    const char *before = strstr(MIXED, "la ciudad");
+    cr_assert_eq(t->propose(t, MIXED, (size_t)(before - MIXED), NULL, &l), TF_OK);
+    cr_assert_eq(l.n, 0);
+    tf_strlist_free(&l);
+    tf_tool_free(t);
+}

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,4 +458,68 @@ Test(search_index, query_time_limit_gives_no_result, .init = make_tmp, .fini = r
     cr_assert_eq(n, 1);
     search_hits_free(hits, n);
     search_index_close(ix);
+}
+
+Test(wikisearch, proposes_nearest_name_and_last_content_words, .init = make_tmp, .fini = rm_tmp) {
+    build(FIXTURE, tmp_path("a.db"), 0, NULL);
+    tf_tool *t = wikisearch(tmp_path("a.db"), 0);
+    cr_assert_not_null(t->propose);
+    const char *text = "In 1882 the Knights of Columbus was founded in New Haven by a young priest";
+    tf_strlist l = {0};
+    size_t pos = (size_t)(strstr(text, " by a") - text);
+    cr_assert_eq(t->propose(t, text, pos, NULL, &l), TF_OK);
+    cr_assert_eq(l.n, 2, "%d proposals", l.n);
+    cr_assert_str_eq(l.items[0], "New Haven");
+    cr_assert_str_eq(l.items[1], "Columbus founded New Haven");
+    tf_strlist_free(&l);
+    pos = (size_t)(strstr(text, " was founded") - text);
+    cr_assert_eq(t->propose(t, text, pos, NULL, &l), TF_OK);
+    cr_assert(l.n >= 1);
+    cr_assert_str_eq(l.items[0], "Knights of Columbus");
+    // Every proposal is searchable and finds the passage it names.
+    char out[512];
+    tf_error err;
+    cr_assert_eq(t->execute(t, l.items[0], NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
+    cr_assert(!strncmp(out, "Knights of Columbus > ", 22), "got '%s'", out);
+    tf_strlist_free(&l);
+    // Nothing before the call: nothing proposed.
+    cr_assert_eq(t->propose(t, text, 0, NULL, &l), TF_OK);
+    cr_assert_eq(l.n, 0);
+    tf_strlist_free(&l);
+    free_tool(t);
+}
+
+typedef struct {
+    tf_tool *t;
+    int ok;
+} thread_arg;
+
+static void *search_thread(void *p) {
+    thread_arg *a = p;
+    const char *q[] = {"Ghana flag", "Metformin", "Everest elevation", "Eiffel Tower Paris"};
+    const char *want[] = {"Flag of Ghana > ", "Metformin > ", "Mount Everest > ", "Eiffel Tower > "};
+    for (int i = 0; i < 200; i++) {
+        char out[512];
+        tf_error err;
+        int k = i % 4;
+        if (a->t->execute(a->t, q[k], NULL, out, sizeof out, &err) == TF_OK && !strncmp(out, want[k], strlen(want[k])))
+            a->ok++;
+    }
+    return NULL;
+}
+
+Test(wikisearch, one_tool_serves_several_threads, .init = make_tmp, .fini = rm_tmp) {
+    build(FIXTURE, tmp_path("a.db"), 0, NULL);
+    tf_tool *t = wikisearch(tmp_path("a.db"), 0);
+    pthread_t th[4];
+    thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thread_arg){t, 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, search_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(args[i].ok, 200, "thread %d: %d of 200 right", i, args[i].ok);
+    }
+    free_tool(t);
 }

@@ -423,6 +423,114 @@ static int mt_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
     return TF_OK;
 }
 
+// ---- prefilter and proposer (the paper's MT data heuristic, Appendix A.1) -------------------------
+// The paper keeps only paragraphs that have a non-English chunk between English text, drops chunks
+// of numbers or symbols only, and drops calls whose input appears only after the call. Here a chunk
+// is a stretch between punctuation (. , ; : ! ? ( ) [ ] quotes, line breaks) with at least
+// MT_CHUNK_WORDS words and MT_CHUNK_BYTES bytes; it is foreign when textcat's plausible languages
+// leave out English and one of them has an installed Apertium pair.
+#define MT_CHUNK_WORDS 2
+#define MT_CHUNK_BYTES 12
+#define MT_PROPOSE_WINDOW 300   // a proposed chunk ends at most this many bytes before the call
+#define MT_PROPOSE_MAX 3
+
+typedef struct {
+    size_t s, e;   // byte span, trimmed
+} chunk;
+
+static int chunk_break(const unsigned char *p) {
+    if (*p && strchr(".,;:!?()[]{}\"\n\r\t", *p)) return 1;
+    // Typographic quotes and brackets: U+201C/D/E, U+2018/9, U+00AB/BB, U+3001/2 (CJK comma, stop).
+    if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] >= 0x98 && p[2] <= 0x9E)) return 3;
+    if (p[0] == 0xC2 && (p[1] == 0xAB || p[1] == 0xBB)) return 2;
+    if (p[0] == 0xE3 && p[1] == 0x80 && (p[2] == 0x81 || p[2] == 0x82)) return 3;
+    return 0;
+}
+
+// Splits text[0..len) into chunks; at most max; returns how many.
+static int split_chunks(const char *text, size_t len, chunk *out, int max) {
+    const unsigned char *t = (const unsigned char *)text;
+    int n = 0;
+    size_t i = 0, start = 0;
+    while (n < max) {
+        int b = i < len ? chunk_break(t + i) : 1;
+        if (b || i >= len) {
+            size_t s = start, e = i;
+            while (s < e && isspace(t[s])) s++;
+            while (e > s && isspace(t[e - 1])) e--;
+            int words = 0, letters = 0;
+            for (size_t k = s; k < e; k++) {
+                letters |= isalpha(t[k]) || t[k] >= 0x80;
+                words += (k == s || isspace(t[k - 1])) && !isspace(t[k]);
+            }
+            if (letters && words >= MT_CHUNK_WORDS && e - s >= MT_CHUNK_BYTES) out[n++] = (chunk){s, e};
+            if (i >= len) break;
+            i += (size_t)b;
+            start = i;
+        } else {
+            i++;
+        }
+    }
+    return n;
+}
+
+// 1: foreign with an installed pair; 0: English; -1: neither (unknown, no pair). Caller holds s->mu.
+static int chunk_kind(mt_state *s, const char *text, size_t n, int timeout_ms) {
+    int nc = textcat_ClassifyFull(s->tc, text, n, s->cand);
+    if (nc <= 0) return -1;
+    for (int i = 0; i < nc; i++)
+        if (!strncmp(s->cand[i].name, "en-", 3)) return 0;
+    tf_error err;
+    if (load_pairs(s, timeout_ms, &err)) return -1;
+    for (int i = 0; i < nc; i++) {
+        char code[16];
+        snprintf(code, sizeof code, "%s", s->cand[i].name);
+        char *dash = strchr(code, '-');
+        if (dash) *dash = '\0';
+        if (find_pair(s, code)) return 1;
+    }
+    return -1;
+}
+
+static int mt_prefilter(const tf_tool *t, const char *text, const tf_tool_context *ctx) {
+    (void)ctx;
+    mt_state *s = t->state;
+    chunk ch[256];
+    int n = split_chunks(text, strlen(text), ch, 256), foreign = 0, english = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < n && !(foreign && english); i++) {
+        int k = chunk_kind(s, text + ch[i].s, ch[i].e - ch[i].s, t->timeout_ms);
+        foreign |= k == 1;
+        english |= k == 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return foreign && english;
+}
+
+static int mt_propose(const tf_tool *t, const char *text, size_t pos, const tf_tool_context *ctx, tf_strlist *out) {
+    (void)ctx;
+    mt_state *s = t->state;
+    size_t len = strlen(text);
+    if (pos > len) pos = len;
+    size_t from = pos > MT_PROPOSE_WINDOW ? pos - MT_PROPOSE_WINDOW : 0;
+    chunk ch[64];
+    // Only what precedes the call: the model cannot translate text it has not read yet.
+    int n = split_chunks(text + from, pos - from, ch, 64), added = 0, rc = TF_OK;
+    pthread_mutex_lock(&s->mu);
+    for (int i = n - 1; i >= 0 && added < MT_PROPOSE_MAX && rc == TF_OK; i--) {  // nearest first
+        const char *c = text + from + ch[i].s;
+        size_t cl = ch[i].e - ch[i].s;
+        if (cl > MT_MAX_INPUT || chunk_kind(s, c, cl, t->timeout_ms) != 1) continue;
+        char *d = strndup(c, cl);
+        if (!d) { rc = TF_ENOMEM; break; }
+        rc = tf_strlist_push(out, d);
+        free(d);
+        added++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static void mt_destroy(tf_tool *t) {
     mt_state *s = t->state;
     if (!s) return;
@@ -470,6 +578,8 @@ tf_tool *tool_mt_new(const tf_tool_options *opt, tf_error *err) {
     }
     t->state = s;
     t->execute = mt_execute;
+    t->prefilter = mt_prefilter;
+    t->propose = mt_propose;
     t->destroy = mt_destroy;
     if (!(s->tc = open_textcat(err)) || !(s->cand = textcat_GetClassifyFullOutput(s->tc))) {
         if (s->tc && !s->cand) tf_errorf(err, TF_ENOMEM, "out of memory");

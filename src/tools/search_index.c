@@ -177,6 +177,7 @@ int search_index_build(const char *jsonl_path, const char *db_path, const search
         fclose(f);
         return TF_EIO;
     }
+    sqlite3_busy_timeout(db, 10000);
     int rc = TF_OK;
     sqlite3_stmt *ins = NULL;
     char *line = NULL;
@@ -324,6 +325,7 @@ search_index *search_index_open(const char *path, tf_error *err) {
                   ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
         goto fail;
     }
+    sqlite3_busy_timeout(ix->db, 2000);  // an `index --append` may hold the write lock briefly
     if (check_format(ix->db, path, err)) goto fail;
     if (sqlite3_prepare_v3(ix->db,
                            "SELECT rowid, -rank, title, text, snippet(passages, 1, '', '', '...', ?1)"

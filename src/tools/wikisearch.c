@@ -4,6 +4,7 @@
 #include "search_index.h"
 #include "tools_internal.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,88 @@ static int wikisearch_execute(tf_tool *t, const char *input, const tf_tool_conte
     return TF_OK;
 }
 
+// ---- proposer: search terms from the text before a call (for small models) ----------------------
+// Proposes, from the WIKISEARCH_WINDOW bytes before pos: (1) the nearest name (a run of capitalised
+// words that are not stopwords, "Knights of Columbus"-style "of"/"de" joins allowed) and (2) the
+// last WIKISEARCH_PROPOSE_WORDS content words. The loss filter decides which, if any, helps.
+#define WIKISEARCH_WINDOW 200
+#define WIKISEARCH_PROPOSE_WORDS 4
+
+typedef struct {
+    size_t s, e;
+} span;
+
+static int wbyte(unsigned char c) { return isalnum(c) || c >= 0x80 || c == '-' || c == '\''; }
+
+static int wikisearch_propose(const tf_tool *t, const char *text, size_t pos, const tf_tool_context *ctx,
+                              tf_strlist *out) {
+    (void)t;
+    (void)ctx;
+    size_t len = strlen(text);
+    if (pos > len) pos = len;
+    size_t from = pos > WIKISEARCH_WINDOW ? pos - WIKISEARCH_WINDOW : 0;
+    while (from > 0 && from < pos && wbyte((unsigned char)text[from])) from++;  // start on a word boundary
+    span words[64];
+    int nw = 0;
+    for (size_t i = from; i < pos && nw < 64;) {
+        if (!wbyte((unsigned char)text[i]) || text[i] == '-' || text[i] == '\'') { i++; continue; }
+        size_t s0 = i;
+        while (i < pos && wbyte((unsigned char)text[i])) i++;
+        if (i == pos && pos < len && wbyte((unsigned char)text[pos])) break;  // a word cut by the call
+        words[nw++] = (span){s0, i};
+    }
+    char buf[WIKISEARCH_WINDOW + 1];
+    // (1) The nearest name: capitalised non-stopwords, joined by "of"/"de"/"the" inside.
+    for (int i = nw - 1; i >= 0; i--) {
+        const char *w = text + words[i].s;
+        size_t wl = words[i].e - words[i].s;
+        char low[32];
+        size_t k = wl < sizeof low - 1 ? wl : sizeof low - 1;
+        for (size_t j = 0; j < k; j++) low[j] = (char)tolower((unsigned char)w[j]);
+        low[k] = '\0';
+        if (!isupper((unsigned char)w[0]) || search_is_stopword(low, k)) continue;
+        int e = i, b = i;
+        while (b > 0) {
+            const char *pw = text + words[b - 1].s;
+            size_t pl = words[b - 1].e - words[b - 1].s;
+            if (isupper((unsigned char)pw[0]) && !(pl == 3 && !strncmp(pw, "The", 3))) { b--; continue; }
+            if (b > 1 && isupper((unsigned char)text[words[b - 2].s]) &&
+                ((pl == 2 && (!strncmp(pw, "of", 2) || !strncmp(pw, "de", 2))))) { b -= 2; continue; }
+            break;
+        }
+        size_t n = words[e].e - words[b].s;
+        if (n < sizeof buf) {
+            memcpy(buf, text + words[b].s, n);
+            buf[n] = '\0';
+            if (tf_strlist_push(out, buf)) return TF_ENOMEM;
+        }
+        break;
+    }
+    // (2) The last few content words.
+    size_t o = 0;
+    int taken = 0;
+    int idx[WIKISEARCH_PROPOSE_WORDS];
+    for (int i = nw - 1; i >= 0 && taken < WIKISEARCH_PROPOSE_WORDS; i--) {
+        char low[32];
+        size_t wl = words[i].e - words[i].s, k = wl < sizeof low - 1 ? wl : sizeof low - 1;
+        for (size_t j = 0; j < k; j++) low[j] = (char)tolower((unsigned char)text[words[i].s + j]);
+        low[k] = '\0';
+        if (search_is_stopword(low, k) || wl >= sizeof low) continue;
+        idx[taken++] = i;
+    }
+    for (int j = taken - 1; j >= 0; j--) {
+        size_t wl = words[idx[j]].e - words[idx[j]].s;
+        if (o + wl + 2 > sizeof buf) break;
+        if (o) buf[o++] = ' ';
+        memcpy(buf + o, text + words[idx[j]].s, wl);
+        o += wl;
+    }
+    buf[o] = '\0';
+    if (taken >= 2 && (out->n == 0 || strcmp(out->items[out->n - 1], buf)))
+        if (tf_strlist_push(out, buf)) return TF_ENOMEM;
+    return TF_OK;
+}
+
 static void wikisearch_destroy(tf_tool *t) {
     search_index_close(t->state);
     t->state = NULL;
@@ -84,6 +167,7 @@ tf_tool *tool_wikisearch_new(const tf_tool_options *opt, tf_error *err) {
     t->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : WIKISEARCH_TIMEOUT_MS;
     t->max_result_bytes = opt->max_result_bytes > 0 ? opt->max_result_bytes : WIKISEARCH_RESULT_BYTES;
     t->execute = wikisearch_execute;
+    t->propose = wikisearch_propose;
     t->destroy = wikisearch_destroy;
     t->state = ix;
     return t;
