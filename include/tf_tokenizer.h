@@ -21,6 +21,10 @@ typedef struct tf_tokenizer tf_tokenizer;
 //   encoder.json + vocab.bpe OpenAI's original GPT-2 files
 // Malformed or inconsistent files (duplicate ids, a merge naming an unknown token) fail with a
 // TF_EBADFILE message naming the file and place; a directory with none of them fails with TF_EIO.
+// A tokenizer.json must be GPT-2 style: BPE without byte_fallback or subword prefixes, a ByteLevel
+// pre-tokenizer (GPT-2's regex, no prefix space), no normalizer other than NFC (which is not
+// applied: encodings match Hugging Face's on NFC text). Its added_tokens are matched as whole
+// strings before BPE when encoding with allow_special.
 tf_tokenizer *tf_tokenizer_load(const char *dir, tf_error *err);
 
 // Encodes text[len] (any bytes) into *ids (malloc'd, caller frees; NULL when *n is 0).

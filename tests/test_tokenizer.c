@@ -347,7 +347,7 @@ Test(tokenizer_files, malformed_json) {
     make_tmpdir(dir);
     write_file(dir, "vocab.json", "{\"a\": 0, \"b\": ");
     write_file(dir, "merges.txt", "a b\n");
-    expect_load_error(dir, TF_EBADFILE, "vocab.json: invalid JSON");
+    expect_load_error(dir, TF_EBADFILE, "vocab.json:1:");
     write_file(dir, "vocab.json", "[1, 2]");
     expect_load_error(dir, TF_EBADFILE, "not a JSON object");
     write_file(dir, "vocab.json", "{\"a\": \"zero\"}");
@@ -358,8 +358,17 @@ Test(tokenizer_files, malformed_json) {
     expect_load_error(dir, TF_EBADFILE, "WordPiece");
     write_file(dir, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}}");
     expect_load_error(dir, TF_EBADFILE, "merges");
+    write_file(dir, "tokenizer.json", "{\"pre_tokenizer\": {\"type\": \"Metaspace\"}, \"model\": {\"type\": \"BPE\", "
+                                      "\"vocab\": {\"a\": 0}, \"merges\": []}}");
+    expect_load_error(dir, TF_EBADFILE, "pre_tokenizer 'Metaspace' is not supported");
+    write_file(dir, "tokenizer.json", "{\"normalizer\": {\"type\": \"Lowercase\"}, \"model\": {\"type\": \"BPE\", "
+                                      "\"vocab\": {\"a\": 0}, \"merges\": []}}");
+    expect_load_error(dir, TF_EBADFILE, "normalizer 'Lowercase'");
+    write_file(dir, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"byte_fallback\": true, "
+                                      "\"vocab\": {\"a\": 0}, \"merges\": []}}");
+    expect_load_error(dir, TF_EBADFILE, "byte_fallback");
     write_file(dir, "tokenizer.json", "{\"added_tokens\": [");
-    expect_load_error(dir, TF_EBADFILE, "tokenizer.json: invalid JSON");
+    expect_load_error(dir, TF_EBADFILE, "tokenizer.json:1:");
     rm_tree(dir);
 }
 

@@ -15,8 +15,12 @@ static cJSON *parse_json_file(const char *path, tf_error *err) {
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!j) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
-        tf_errorf(err, TF_EBADFILE, "%s: invalid JSON near byte %zu", path, at);
+        size_t at = end && end >= text ? (size_t)(end - text) : 0, line = 1, col = 1;
+        for (size_t i = 0; i < at && i < len; i++) {
+            if (text[i] == '\n') line++, col = 1;
+            else col++;
+        }
+        tf_errorf(err, TF_EBADFILE, "%s:%zu:%zu: invalid JSON (byte %zu)", path, line, col, at);
     }
     free(text);
     return j;
@@ -114,6 +118,32 @@ static int load_pair(tf_tokenizer *t, const char *vocab_path, const char *merges
     return rc;
 }
 
+// The pipeline around the BPE model must be GPT-2's: a ByteLevel pre-tokenizer with its regex and
+// no prefix space, and no normalizer that changes text (NFC is accepted: it is the identity on the
+// NFC text that models are trained on, and is not applied here).
+static int check_pipeline(const cJSON *j, const char *path, tf_error *err) {
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer");
+    if (pre && !cJSON_IsNull(pre)) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(pre, "type");
+        const char *ty = cJSON_IsString(type) ? type->valuestring : "?";
+        if (strcmp(ty, "ByteLevel"))
+            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer '%s' is not supported (only GPT-2's ByteLevel)",
+                             path, ty);
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pre, "add_prefix_space")))
+            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer add_prefix_space is not supported", path);
+        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pre, "use_regex")))
+            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer without GPT-2's regex is not supported", path);
+    }
+    const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalizer");
+    if (norm && !cJSON_IsNull(norm)) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(norm, "type");
+        const char *ty = cJSON_IsString(type) ? type->valuestring : "?";
+        if (strcmp(ty, "NFC"))
+            return tf_errorf(err, TF_EBADFILE, "%s: normalizer '%s' is not supported", path, ty);
+    }
+    return TF_OK;
+}
+
 static int load_hf_json(tf_tokenizer *t, const char *path, tf_error *err) {
     cJSON *j = parse_json_file(path, err);
     if (!j) return err ? err->code : TF_EBADFILE;
@@ -132,6 +162,10 @@ static int load_hf_json(tf_tokenizer *t, const char *path, tf_error *err) {
                        cJSON_IsString(type) ? type->valuestring : "?");
     } else if ((cJSON_IsString(prefix) && prefix->valuestring[0]) || (cJSON_IsString(suffix) && suffix->valuestring[0])) {
         rc = tf_errorf(err, TF_EBADFILE, "%s: subword prefixes/suffixes are not supported (only byte-level BPE)", path);
+    } else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"))) {
+        rc = tf_errorf(err, TF_EBADFILE, "%s: byte_fallback BPE (SentencePiece style) is not supported (only "
+                       "byte-level BPE)", path);
+    } else if ((rc = check_pipeline(j, path, err))) {
     } else if (!cJSON_IsArray(merges)) {
         rc = tf_errorf(err, TF_EBADFILE, "%s: model.merges is missing or not an array", path);
     } else {

@@ -80,12 +80,19 @@ static int word_find_or_add(trainer *tr, const char *s, size_t len) {
     return tr->nwords++;
 }
 
-static void count_words(trainer *tr, const unsigned char *s, size_t n) {
+// Counts the pieces of s[n]; reports progress every MB (offset: where s lies in the whole text).
+static void count_words(trainer *tr, const unsigned char *s, size_t n, size_t offset, size_t total,
+                        tf_tokenizer_progress_fn progress, void *ctx) {
+    size_t next_report = 1 << 20;
     for (size_t pos = 0; pos < n && !tr->oom;) {
         size_t k = tok_next_piece(s, n, pos);
         int w = word_find_or_add(tr, (const char *)s + pos, k);
         if (w >= 0) tr->words[w].count++;
         pos += k;
+        if (progress && pos >= next_report) {
+            progress(ctx, "counting", (long)(offset + pos), (long)total);
+            next_report = pos + (1 << 20);
+        }
     }
 }
 
@@ -247,28 +254,24 @@ int tf_tokenizer_train_progress(const char *text, size_t len, int vocab_size, co
     trainer tr = {0};
     int rc = TF_OK;
     // 1. Count the pre-tokenizer's pieces, skipping the special tokens' text.
-    size_t pos = 0;
-    long next_report = 0;
+    // next[i]: special i's next occurrence at or after pos (len: none), searched again once passed
+    size_t pos = 0, *next = calloc((size_t)n_special + 1, sizeof *next);
+    if (!next) return tf_errorf(err, TF_ENOMEM, "out of memory while training");
+    for (int i = 0; i < n_special; i++) next[i] = SIZE_MAX;
     while (pos < len && !tr.oom) {
         size_t end = len, skip = 0;
         for (int i = 0; i < n_special; i++) {
             size_t sl = strlen(special[i]);
-            const char *hit = memmem(text + pos, len - pos, special[i], sl);
-            if (hit && (size_t)(hit - text) < end) end = (size_t)(hit - text), skip = sl;
-        }
-        // count in chunks so progress can be reported; cut only after a newline
-        for (size_t p = pos; p < end && !tr.oom;) {
-            size_t q = p + (1 << 20) < end ? p + (1 << 20) : end;
-            while (q < end && text[q - 1] != '\n') q++;
-            count_words(&tr, (const unsigned char *)text + p, q - p);
-            p = q;
-            if (progress && (long)q >= next_report) {
-                progress(ctx, "counting", (long)q, (long)len);
-                next_report = (long)q + (1 << 20);
+            if (next[i] == SIZE_MAX || (next[i] < pos && next[i] != len)) {
+                const char *hit = memmem(text + pos, len - pos, special[i], sl);
+                next[i] = hit ? (size_t)(hit - text) : len;
             }
+            if (next[i] < end || (next[i] == end && end < len && sl > skip)) end = next[i], skip = sl;
         }
+        count_words(&tr, (const unsigned char *)text + pos, end - pos, pos, len, progress, ctx);
         pos = end + skip;
     }
+    free(next);
     if (progress) progress(ctx, "counting", (long)len, (long)len);
     tf_tokenizer *t = tok_new();
     if (!t || tr.oom) {
