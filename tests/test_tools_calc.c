@@ -268,6 +268,7 @@ Test(calculator, prefilter_follows_the_papers_rules) {
         "The AVERAGE OF 7 runs.",
         "Out of 1400 participants, 400 (or 29%) passed; 1000 failed.",
         "x=5",
+        "It costs \xe2\x82\xac" "5 and \xe2\x82\xac" "7, so \xe2\x82\xac" "12 for both.",  // euro signs before numbers
     };
     const char *no[] = {
         "The cat sat on the mat.",
@@ -278,6 +279,7 @@ Test(calculator, prefilter_follows_the_papers_rules) {
         "Their average of happiness is high.",
         "",
         "Items A4 and B52 and C56.",  // digits glued to letters are not numbers
+        "Version 1.2.3 of COVID19 kit 20x4.",
     };
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) cr_assert(t->prefilter(t, yes[i], NULL), "%s", yes[i]);
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) cr_assert_not(t->prefilter(t, no[i], NULL), "%s", no[i]);

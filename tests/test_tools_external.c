@@ -150,6 +150,21 @@ Test(external, huge_reply_line_is_capped) {
     assert_no_children();
 }
 
+Test(external, program_that_writes_endlessly_never_hangs_a_call) {
+    // answers the first request, then prints forever: later calls must still end
+    tf_tool *t = make(script("Chatty", "chatty.sh",
+                             "read -r line\n"
+                             "echo '{\"result\": \"first\"}'\n"
+                             "exec yes '{\"result\": \"spam\"}'"), 2000);
+    char out[256];
+    tf_error err;
+    cr_assert_eq(tf_tool_execute(t, "x", NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(out, "first");
+    for (int i = 0; i < 3; i++) tf_tool_execute(t, "x", NULL, out, sizeof out, &err);  // any outcome, but it returns
+    tf_tool_free(t);
+    assert_no_children();
+}
+
 Test(external, long_result_is_cut_to_the_cap) {
     tf_tool_options opt = {.timeout_ms = 5000, .max_result_bytes = 10};
     tf_error err;

@@ -6,7 +6,6 @@
 // Calculator candidates) and a proposer of arithmetic over the numbers before a position.
 #include "tools_internal.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,12 @@ static const char CALCULATOR_PROMPT[] =
     "Output:";
 
 enum { MAX_EXPR_BYTES = 512, MAX_DEPTH = 64 };
+
+// ASCII classes (not <ctype.h>: its answers for bytes >= 0x80 depend on the locale)
+static int is_digit(unsigned c) { return c >= '0' && c <= '9'; }
+static int is_alpha(unsigned c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static int is_alnum(unsigned c) { return is_digit(c) || is_alpha(c); }
+static int is_space(unsigned c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 #define MAX_ABS_RESULT 1e15  // beyond this, two decimals are no longer exact in a double
 
 // ---- numbers -----------------------------------------------------------------------------------
@@ -50,15 +55,15 @@ static size_t read_number(const unsigned char *s, size_t n, double *v, int *deci
     size_t i = 0, int_digits = 0;
     uint64_t mant = 0;
     int exp10 = 0, sig = 0;
-    while (i < n && isdigit(s[i])) {
+    while (i < n && is_digit(s[i])) {
         if (sig < 18) mant = mant * 10 + (s[i] - '0'), sig += mant > 0;
         else exp10++;
         i++, int_digits++;
     }
     // Thousands groups: ",ddd" not followed by a further digit; only after a 1-3 digit first group.
     if (int_digits >= 1 && int_digits <= 3) {
-        while (i + 3 < n && s[i] == ',' && isdigit(s[i + 1]) && isdigit(s[i + 2]) && isdigit(s[i + 3]) &&
-               !(i + 4 < n && isdigit(s[i + 4]))) {
+        while (i + 3 < n && s[i] == ',' && is_digit(s[i + 1]) && is_digit(s[i + 2]) && is_digit(s[i + 3]) &&
+               !(i + 4 < n && is_digit(s[i + 4]))) {
             for (int k = 1; k <= 3; k++) {
                 if (sig < 18) mant = mant * 10 + (s[i + k] - '0'), sig += mant > 0;
                 else exp10++;
@@ -67,9 +72,9 @@ static size_t read_number(const unsigned char *s, size_t n, double *v, int *deci
         }
     }
     int dec = 0;
-    if (i + 1 < n && s[i] == '.' && isdigit(s[i + 1])) {
+    if (i + 1 < n && s[i] == '.' && is_digit(s[i + 1])) {
         i++;
-        while (i < n && isdigit(s[i])) {
+        while (i < n && is_digit(s[i])) {
             if (sig < 18) mant = mant * 10 + (s[i] - '0'), sig += mant > 0, exp10--;
             i++, dec++;
         }
@@ -249,8 +254,8 @@ typedef struct {
 
 enum { WINDOW_WORDS = 100, WINDOW_NUMBERS = 20, MAX_SCAN_NUMBERS = 20000 };
 
-// Scans text[0..n) for numbers as read_number reads them, not glued to a letter, digit or '.'
-// before them. Calls fn for each; stops when fn returns nonzero (returned) or after
+// Scans text[0..n) for numbers as read_number reads them, not inside a word and not glued to a
+// digit, '.' or ',' before them. Calls fn for each; stops when fn returns nonzero (returned) or after
 // MAX_SCAN_NUMBERS numbers.
 static int scan_numbers(const char *text, size_t n, int (*fn)(const text_number *, void *), void *arg) {
     const unsigned char *s = (const unsigned char *)text;
@@ -258,14 +263,18 @@ static int scan_numbers(const char *text, size_t n, int (*fn)(const text_number 
     int in_space = 1;
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
-        if (isspace(c)) {
+        if (is_space(c)) {
             in_space = 1;
             i++;
             continue;
         }
         if (in_space) word++, in_space = 0;
-        int glued = i > 0 && (isalnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == ',' || s[i - 1] >= 0x80);
-        if ((isdigit(c) || (c == '.' && i + 1 < n && isdigit(s[i + 1]))) && !glued) {
+        if (is_alpha(c)) {  // a word: "A4", "COVID19", "3rd"'s letters; digits inside are not numbers
+            while (i < n && is_alnum(s[i])) i++;
+            continue;
+        }
+        int glued = i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == ',');
+        if ((is_digit(c) || (c == '.' && i + 1 < n && is_digit(s[i + 1]))) && !glued) {
             text_number num = {0};
             size_t k = read_number(s + i, n - i, &num.v, &num.decimals);
             if (k > 0) {
@@ -278,8 +287,6 @@ static int scan_numbers(const char *text, size_t n, int (*fn)(const text_number 
             }
         }
         i++;
-        // skip the rest of a token glued to letters/digits so "A4b2" yields nothing
-        while (i < n && (isalnum(s[i]) || s[i] >= 0x80)) i++;
     }
     return 0;
 }
@@ -340,13 +347,13 @@ static int keyword_before_number(const char *text) {
         for (size_t k = 0; k < sizeof KEYS / sizeof KEYS[0]; k++) {
             size_t len = strlen(KEYS[k]);
             if (strncasecmp(text + i, KEYS[k], len)) continue;
-            if (isalpha(KEYS[k][0]) && i > 0 && isalpha(s[i - 1])) continue;  // a word, not a suffix
+            if (is_alpha(KEYS[k][0]) && i > 0 && is_alpha(s[i - 1])) continue;  // a word, not a suffix
             size_t j = i + len;
-            if (isalpha(KEYS[k][0]) && isalpha(s[j])) continue;
+            if (is_alpha(KEYS[k][0]) && is_alpha(s[j])) continue;
             while (s[j] == ' ' || s[j] == '\t' || s[j] == '\n') j++;
             if (s[j] == '$') j++;
             if (s[j] == '-') j++;
-            if (isdigit(s[j]) || (s[j] == '.' && isdigit(s[j + 1]))) return 1;
+            if (is_digit(s[j]) || (s[j] == '.' && is_digit(s[j + 1]))) return 1;
         }
     }
     return 0;
@@ -409,7 +416,7 @@ static int calculator_propose(const tf_tool *t, const char *text, size_t pos, co
     if (r.n > 0) {
         int in_space = 1;
         for (size_t i = r.last[r.n - 1].end; i < pos; i++) {
-            if (isspace((unsigned char)text[i])) in_space = 1;
+            if (is_space((unsigned char)text[i])) in_space = 1;
             else if (in_space) words_after++, in_space = 0;
         }
     }

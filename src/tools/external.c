@@ -241,9 +241,17 @@ static void discard_stale(ext_state *st) {
         return;
     }
     char junk[4096];
+    size_t total = 0;
     for (;;) {
         ssize_t r = read(st->from_child, junk, sizeof junk);
-        if (r > 0) continue;
+        if (r > 0) {
+            total += (size_t)r;
+            if (total > st->cap) {  // it writes without being asked: stop it rather than read forever
+                stop_child(st, 0, NULL, 0);
+                break;
+            }
+            continue;
+        }
         if (r == 0) stop_child(st, 100, NULL, 0);  // stdout closed: it is ending
         break;
     }
