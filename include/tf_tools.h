@@ -134,7 +134,11 @@ typedef struct {
 // Returns TF_OK and fills call (start = 0, end = one past ']'), or TF_EBADFILE when it is not a
 // well-formed call (call is then zeroed), or TF_ENOMEM.
 int tf_call_parse(const char *text, size_t len, tf_call *call, tf_error *err);
-void tf_call_free(tf_call *call);
+// Parses a call as a model writes it at inference, up to the arrow where decoding stops to run the
+// tool (paper §2): "[Name(input) ->" followed only by whitespace up to len. Fills call with result
+// NULL and end = len; TF_EBADFILE when the text is anything else.
+int tf_call_parse_open(const char *text, size_t len, tf_call *call, tf_error *err);
+void tf_call_free(tf_call *call);  // frees input and result; the struct may be reused
 // Writes "[Name(input)]" (result NULL) or "[Name(input) -> result]" into a malloc'd string. The
 // input is written unquoted when it parses back unchanged, else quoted with \" and \\ escapes, so
 // tf_call_parse returns exactly name, input and result. NULL when name is not a Name, input or

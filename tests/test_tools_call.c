@@ -116,6 +116,31 @@ Test(call, malformed_calls_are_rejected) {
     tf_call_free(&c);
 }
 
+Test(call, open_call_up_to_the_arrow) {
+    const char *ok[] = {"[Calculator(400 / 1400) ->", "[Calculator((2+3)*4) -> ", "[QA(\"a)] b\") ->\n"};
+    const char *want[] = {"400 / 1400", "(2+3)*4", "a)] b"};
+    for (int i = 0; i < 3; i++) {
+        tf_call c;
+        tf_error err;
+        cr_assert_eq(tf_call_parse_open(ok[i], strlen(ok[i]), &c, &err), TF_OK, "'%s': %s", ok[i], err.msg);
+        cr_assert_str_eq(c.input, want[i]);
+        cr_assert_null(c.result);
+        cr_assert_eq(c.end, strlen(ok[i]));
+        tf_call_free(&c);
+    }
+    const char *bad[] = {"[Calculator(2+3)", "[Calculator(2+3)]", "[Calculator(2+3) -> 5", "[Calculator(2+3) -> 5]",
+                         "[Calculator(2+3 ->", "[Calculator(2+3) -", "Calculator(2+3) ->"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tf_call c;
+        tf_error err;
+        cr_assert_eq(tf_call_parse_open(bad[i], strlen(bad[i]), &c, &err), TF_EBADFILE, "'%s' parsed", bad[i]);
+        cr_assert_null(c.input);
+    }
+    // and the closed parser does not take the open form
+    tf_call c;
+    cr_assert_eq(tf_call_parse("[Calculator(1) ->", 17, &c, NULL), TF_EBADFILE);
+}
+
 Test(call, name_length_is_bounded) {
     char s[200] = "[";
     memset(s + 1, 'A', 100);

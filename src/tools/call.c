@@ -57,7 +57,9 @@ static int parse_quoted(const char *t, size_t len, size_t q, char **input, size_
     return 0;
 }
 
-int tf_call_parse(const char *text, size_t len, tf_call *call, tf_error *err) {
+// Parses "[Name(input)]" / "[Name(input) -> result]", or with open set the open form
+// "[Name(input) ->" followed by nothing but whitespace.
+static int parse_call(const char *text, size_t len, tf_call *call, tf_error *err, int open_form) {
     memset(call, 0, sizeof *call);
     const char *t = text;
     if (!t || len < 4 || t[0] != '[')
@@ -107,7 +109,15 @@ int tf_call_parse(const char *text, size_t len, tf_call *call, tf_error *err) {
     size_t k = after_input(t, len, close);  // ']' or "->"
     char *result = NULL;
     size_t end;
-    if (t[k] == ']') {
+    if (open_form) {
+        size_t a = k + 2;
+        while (a < len && is_ws(t[a])) a++;
+        if (t[k] != '-' || a != len) {
+            free(input);
+            return tf_errorf(err, TF_EBADFILE, "call: expected the text to end after \"->\"");
+        }
+        end = len;
+    } else if (t[k] == ']') {
         end = k + 1;
     } else {
         size_t a = k + 2;
@@ -139,6 +149,14 @@ int tf_call_parse(const char *text, size_t len, tf_call *call, tf_error *err) {
     call->start = 0;
     call->end = end;
     return TF_OK;
+}
+
+int tf_call_parse(const char *text, size_t len, tf_call *call, tf_error *err) {
+    return parse_call(text, len, call, err, 0);
+}
+
+int tf_call_parse_open(const char *text, size_t len, tf_call *call, tf_error *err) {
+    return parse_call(text, len, call, err, 1);
 }
 
 void tf_call_free(tf_call *call) {
