@@ -248,6 +248,7 @@ static int calculator_execute(tf_tool *t, const char *input, const tf_tool_conte
 typedef struct {
     double v;
     int decimals;
+    double tol;  // how far a computed value may be from v and still be "v" as written
     size_t start, end;
     long word;  // index of the whitespace-separated word it sits in
 } text_number;
@@ -279,6 +280,8 @@ static int scan_numbers(const char *text, size_t n, int (*fn)(const text_number 
             size_t k = read_number(s + i, n - i, &num.v, &num.decimals);
             if (k > 0) {
                 num.start = i, num.end = i + k, num.word = word;
+                double half_unit = 0.5 * pow(10.0, -(num.decimals < 17 ? num.decimals : 17));
+                num.tol = fmin(half_unit + 1e-9 * num.v, 0.01 * num.v);
                 int rc = fn(&num, arg);
                 if (rc) return rc;
                 if (++count >= MAX_SCAN_NUMBERS) return 0;
@@ -291,25 +294,26 @@ static int scan_numbers(const char *text, size_t n, int (*fn)(const text_number 
     return 0;
 }
 
-// Does c equal the value x up to c's written precision (half a unit in its last decimal)?
-static int matches(const text_number *c, double x) {
-    if (!isfinite(x)) return 0;
-    double tol = 0.5 * pow(10.0, -c->decimals) + 1e-9 * fabs(c->v);
-    return fabs(x - c->v) <= tol;
+// Non-trivial results of + - * / on x and y into out[6]; returns how many. Operations with an
+// identity operand (x + 0, x * 1, ...) and x / x do not count: they would make almost any text with
+// numbers pass.
+static int pair_ops(double x, double y, double out[6]) {
+    int n = 0;
+    if (x == 0 || y == 0) return 0;
+    out[n++] = x + y, out[n++] = x - y, out[n++] = y - x;
+    if (x != 1 && y != 1) {
+        out[n++] = x * y;
+        if (x != y) out[n++] = x / y, out[n++] = y / x;
+    }
+    return n;
 }
 
-// Is r the result of + - * / on a and b? Operations with an identity operand (x + 0, x * 1, ...)
-// x / x, and a result of 0 do not count: they would make almost any text with numbers pass.
-static int is_result_of(const text_number *r, const text_number *a, const text_number *b) {
-    if (r->v == 0) return 0;
-    double x = a->v, y = b->v;
-    if (x != 0 && y != 0) {
-        if (matches(r, x + y) || matches(r, x - y) || matches(r, y - x)) return 1;
-    }
-    if (x != 1 && y != 1 && x != 0 && y != 0) {
-        if (matches(r, x * y)) return 1;
-        if (x != y && (matches(r, x / y) || matches(r, y / x))) return 1;  // x / x = 1 is trivial
-    }
+// Is one of v[0..n) the number c as written: within half a unit of its last decimal and within 1%
+// (so that "3" is not the result of 10 / 3.3)? A result of 0 never counts.
+static int any_near(const text_number *c, const double *v, int n) {
+    if (c->v == 0) return 0;
+    for (int i = 0; i < n; i++)
+        if (fabs(v[i] - c->v) <= c->tol) return 1;
     return 0;
 }
 
@@ -326,11 +330,15 @@ static int triple_found(const text_number *num, void *arg) {
     for (int i = 0; i < w->n; i++)
         if (num->word - w->win[i].word <= WINDOW_WORDS) w->win[keep++] = w->win[i];
     w->n = keep;
-    for (int i = 0; i < w->n; i++)
-        for (int j = i + 1; j < w->n; j++) {
-            const text_number *a = &w->win[i], *b = &w->win[j];
-            if (is_result_of(num, a, b) || is_result_of(a, num, b) || is_result_of(b, num, a)) return 1;
-        }
+    double ops[6];
+    for (int i = 0; i < w->n; i++) {  // num op win[i] == win[j]
+        int k = pair_ops(num->v, w->win[i].v, ops);
+        for (int j = 0; j < w->n; j++)
+            if (j != i && any_near(&w->win[j], ops, k)) return 1;
+    }
+    for (int i = 0; i < w->n; i++)  // win[i] op win[j] == num
+        for (int j = i + 1; j < w->n; j++)
+            if (any_near(num, ops, pair_ops(w->win[i].v, w->win[j].v, ops))) return 1;
     if (w->n == WINDOW_NUMBERS) {
         memmove(w->win, w->win + 1, (WINDOW_NUMBERS - 1) * sizeof w->win[0]);
         w->n--;
