@@ -16,7 +16,7 @@ static const char *const FORCED[] = {" [", " -", " ->"};
 enum { N_FORCED = 3, MIN_PAIR_COUNT = 2 };
 
 typedef struct { uint32_t off, len; int64_t count; } word;
-typedef struct { uint64_t key; int64_t count; int *w; int nw, cw; } pinfo;
+typedef struct { uint64_t key; int64_t count; int *w; int nw, cw; int dirty; } pinfo;
 typedef struct { int64_t count; uint64_t key; } hitem;
 
 typedef struct {
@@ -30,12 +30,14 @@ typedef struct {
     pinfo *pairs; int npairs, cpairs;
     int *pmap; int pmap_cap;                   // pair key -> index in pairs (-1 empty)
     hitem *heap; int nheap, cheap;
+    int *dirty; int ndirty, cdirty;            // pairs whose count grew in this merge
     int oom;
 } trainer;
 
-static void *grow(void *p, int *cap, int need, size_t elem, int *oom) {
+// Grows array p (capacity *cap, first allocation `first` elements) to hold need elements.
+static void *grow(void *p, int *cap, int need, size_t elem, int first, int *oom) {
     if (need <= *cap) return p;
-    int c = *cap ? *cap : 1024;
+    int c = *cap ? *cap : first;
     while (c < need) c *= 2;
     void *np = realloc(p, (size_t)c * elem);
     if (!np) { *oom = 1; return p; }
@@ -64,7 +66,7 @@ static int word_find_or_add(trainer *tr, const char *s, size_t len) {
         word *w = &tr->words[tr->wmap[i]];
         if (w->len == len && !memcmp(tr->bytes + w->off, s, len)) return tr->wmap[i];
     }
-    tr->words = grow(tr->words, &tr->cwords, tr->nwords + 1, sizeof *tr->words, &tr->oom);
+    tr->words = grow(tr->words, &tr->cwords, tr->nwords + 1, sizeof *tr->words, 1024, &tr->oom);
     if (tr->nbytes + len > tr->cbytes) {
         size_t c = tr->cbytes ? tr->cbytes : 1 << 20;
         while (c < tr->nbytes + len) c *= 2;
@@ -117,9 +119,9 @@ static int pair_index(trainer *tr, uint64_t key, int create) {
     for (; tr->pmap[i] >= 0; i = (i + 1) & mask)
         if (tr->pairs[tr->pmap[i]].key == key) return tr->pmap[i];
     if (!create) return -1;
-    tr->pairs = grow(tr->pairs, &tr->cpairs, tr->npairs + 1, sizeof *tr->pairs, &tr->oom);
+    tr->pairs = grow(tr->pairs, &tr->cpairs, tr->npairs + 1, sizeof *tr->pairs, 1024, &tr->oom);
     if (tr->oom) return -1;
-    tr->pairs[tr->npairs] = (pinfo){key, 0, NULL, 0, 0};
+    tr->pairs[tr->npairs] = (pinfo){key, 0, NULL, 0, 0, 0};
     tr->pmap[i] = tr->npairs;
     return tr->npairs++;
 }
@@ -130,7 +132,7 @@ static inline int hbefore(const hitem *x, const hitem *y) {
 }
 
 static void heap_push(trainer *tr, int64_t count, uint64_t key) {
-    tr->heap = grow(tr->heap, &tr->cheap, tr->nheap + 1, sizeof *tr->heap, &tr->oom);
+    tr->heap = grow(tr->heap, &tr->cheap, tr->nheap + 1, sizeof *tr->heap, 1024, &tr->oom);
     if (tr->oom) return;
     hitem e = {count, key};
     int i = tr->nheap++;
@@ -166,11 +168,16 @@ static void pair_add(trainer *tr, int a, int b, int64_t delta, int w) {
     pi->count += delta;
     if (delta > 0) {
         if (!pi->nw || pi->w[pi->nw - 1] != w) {
-            pi->w = grow(pi->w, &pi->cw, pi->nw + 1, sizeof *pi->w, &tr->oom);
+            pi->w = grow(pi->w, &pi->cw, pi->nw + 1, sizeof *pi->w, 4, &tr->oom);
             if (tr->oom) return;
             pi->w[pi->nw++] = w;
         }
-        heap_push(tr, pi->count, pi->key);
+        if (!pi->dirty) {  // queued once per merge, with its final count (see flush_dirty)
+            tr->dirty = grow(tr->dirty, &tr->cdirty, tr->ndirty + 1, sizeof *tr->dirty, 1024, &tr->oom);
+            if (tr->oom) return;
+            tr->dirty[tr->ndirty++] = p;
+            pi->dirty = 1;
+        }
     }
 }
 
@@ -194,6 +201,16 @@ static void merge_word(trainer *tr, int w, int a, int b, int t, int track) {
     tr->nsym[w] = o;
 }
 
+// Queues the pairs whose count grew during a merge (one heap entry each, at the new count).
+static void flush_dirty(trainer *tr) {
+    for (int i = 0; i < tr->ndirty; i++) {
+        pinfo *pi = &tr->pairs[tr->dirty[i]];
+        pi->dirty = 0;
+        if (pi->count > 0) heap_push(tr, pi->count, pi->key);
+    }
+    tr->ndirty = 0;
+}
+
 static void trainer_free(trainer *tr) {
     free(tr->bytes);
     free(tr->words);
@@ -206,6 +223,7 @@ static void trainer_free(trainer *tr) {
     free(tr->pairs);
     free(tr->pmap);
     free(tr->heap);
+    free(tr->dirty);
 }
 
 // ---- the tokenizer being built --------------------------------------------------------------
@@ -313,7 +331,7 @@ int tf_tokenizer_train_progress(const char *text, size_t len, int vocab_size, co
             pinfo *pi = &tr.pairs[p];
             pi->count += tr.words[w].count;
             if (!pi->nw || pi->w[pi->nw - 1] != w) {
-                pi->w = grow(pi->w, &pi->cw, pi->nw + 1, sizeof *pi->w, &tr.oom);
+                pi->w = grow(pi->w, &pi->cw, pi->nw + 1, sizeof *pi->w, 4, &tr.oom);
                 if (!tr.oom) pi->w[pi->nw++] = w;
             }
         }
@@ -343,6 +361,7 @@ int tf_tokenizer_train_progress(const char *text, size_t len, int vocab_size, co
             merge_word(&tr, ws[k], a, b, id, 1);
         }
         free(ws);
+        flush_dirty(&tr);
         if (progress && (step % 64 == 0 || t->vocab_size == target))
             progress(ctx, "merging", (long)(t->vocab_size - (target - n_learn)), (long)n_learn);
     }
