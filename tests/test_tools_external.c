@@ -3,6 +3,7 @@
 // specs; no zombies left; and the example tool in examples/tools/.
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,38 @@ Test(external, answers_requests_over_json_lines) {
         cr_assert_eq(tf_tool_execute(t, "hello world", NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
         cr_assert(strncmp(out, "hello world from ", 17) == 0, "%s", out);
     }
+    tf_tool_free(t);
+    assert_no_children();
+}
+
+typedef struct {
+    tf_tool *tool;
+    int id, ok;
+} thread_arg;
+
+static void *call_many(void *p) {
+    thread_arg *a = p;
+    for (int i = 0; i < 25; i++) {
+        char in[32], out[256];
+        tf_error err;
+        snprintf(in, sizeof in, "t%d-%d", a->id, i);
+        if (tf_tool_execute(a->tool, in, NULL, out, sizeof out, &err) == TF_OK && strncmp(out, in, strlen(in)) == 0 &&
+            out[strlen(in)] == ' ')
+            a->ok++;
+    }
+    return NULL;
+}
+
+Test(external, calls_from_several_threads_are_serialised) {
+    tf_tool *t = make(script("Echo", "echo.sh", ECHO_SH), 5000);
+    pthread_t th[4];
+    thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thread_arg){t, i, 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, call_many, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) cr_assert_eq(args[i].ok, 25, "thread %d got %d of its own replies", i, args[i].ok);
     tf_tool_free(t);
     assert_no_children();
 }

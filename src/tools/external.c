@@ -1,5 +1,5 @@
 // external.c — user tools as subprocesses: `--tool NAME=COMMAND ARG...` starts COMMAND once
-// (fork/execvp, no shell) and speaks one JSON object per line over pipes:
+// (posix_spawnp: PATH search like execvp, no shell) and speaks one JSON object per line over pipes:
 //     request  {"tool": "NAME", "input": "TEXT"}\n      (to the program's stdin)
 //     reply    {"result": "TEXT"}\n  or  {"error": "WHY"}\n   (from its stdout)
 // Every call has a time limit (poll); a reply longer than the cap, a timeout or a protocol error
@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 enum { MAX_ARGS = 64, MIN_REPLY_CAP = 65536 };
 
@@ -88,54 +91,48 @@ static void stop_child(ext_state *st, int grace_ms, char *why, size_t n) {
     st->pid = 0;
 }
 
-// Starts the program with pipes on its stdin and stdout. An exec failure is reported through a
-// close-on-exec pipe, so a missing program is an error here and not a silent dead tool.
+// Starts the program with pipes on its stdin and stdout, in its own process group (so a timeout
+// kills whatever it started too), with default signal handling and an empty signal mask.
+// posix_spawnp rather than fork: it does not copy the page tables of a process that may hold a
+// model of several GB, and it reports a program that cannot be executed as an error here.
 static int start_child(ext_state *st, tf_error *err) {
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, ep[2] = {-1, -1};
-    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(ep, O_CLOEXEC)) {
+    int in[2] = {-1, -1}, out[2] = {-1, -1};
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) {
         int e = errno;
         for (int i = 0; i < 2; i++) {
             if (in[i] >= 0) close(in[i]);
             if (out[i] >= 0) close(out[i]);
-            if (ep[i] >= 0) close(ep[i]);
         }
         return tf_errorf(err, TF_ETOOL, "tool '%s': cannot create pipes: %s", st->name, strerror(e));
     }
-    for (int i = 0; i < 2; i++) in[i] = raise_fd(in[i]), out[i] = raise_fd(out[i]), ep[i] = raise_fd(ep[i]);
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(ep[0]), close(ep[1]);
-        return tf_errorf(err, TF_ETOOL, "tool '%s': cannot fork: %s", st->name, strerror(e));
+    for (int i = 0; i < 2; i++) in[i] = raise_fd(in[i]), out[i] = raise_fd(out[i]);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int rc = in[0] < 0 || in[1] < 0 || out[0] < 0 || out[1] < 0
+                 ? EMFILE
+                 : posix_spawnp(&pid, st->argv[0], &fa, &attr, st->argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(in[0]), close(out[1]);
+    if (rc) {
+        close(in[1]), close(out[0]);
+        return tf_errorf(err, TF_ETOOL, "tool '%s': cannot run '%s': %s", st->name, st->argv[0], strerror(rc));
     }
-    if (pid == 0) {
-        // Child: only async-signal-safe calls until exec.
-        setpgid(0, 0);  // its own process group, so a timeout kills what it started too
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0) _exit(127);
-        execvp(st->argv[0], st->argv);
-        int e = errno;
-        ssize_t w = write(ep[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
-    close(in[0]), close(out[1]), close(ep[1]);
-    int child_errno = 0;
-    ssize_t r;
-    while ((r = read(ep[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
-    }
-    close(ep[0]);
     st->pid = pid;
     st->to_child = in[1];
     st->from_child = out[0];
-    if (r == (ssize_t)sizeof child_errno) {
-        stop_child(st, 1000, NULL, 0);
-        return tf_errorf(err, TF_ETOOL, "tool '%s': cannot run '%s': %s", st->name, st->argv[0],
-                         strerror(child_errno));
-    }
     fcntl(st->to_child, F_SETFL, fcntl(st->to_child, F_GETFL) | O_NONBLOCK);
     fcntl(st->from_child, F_SETFL, fcntl(st->from_child, F_GETFL) | O_NONBLOCK);
     st->starts++;
