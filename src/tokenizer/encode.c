@@ -31,6 +31,7 @@ typedef struct { int *v; int n, cap; } ivec;
 
 static int ivec_reserve(ivec *o, int extra) {
     if (o->n + extra <= o->cap) return 0;
+    if (extra > INT32_MAX / 4 || o->n > INT32_MAX / 4 - extra) return -1;  // over ~500M tokens
     int cap = o->cap ? o->cap : 256;
     while (cap < o->n + extra) cap *= 2;
     int *nv = realloc(o->v, (size_t)cap * sizeof *nv);

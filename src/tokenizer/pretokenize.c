@@ -10,7 +10,7 @@
 //     not a plain space followed by a letter, number or symbol).
 #include "tokenizer_internal.h"
 
-// ASCII classes, from the same table (filled once, see ascii_class).
+// ASCII classes, from the same table (filled once by ascii_init).
 static uint8_t ASCII_CLASS[128];
 static pthread_once_t ascii_once = PTHREAD_ONCE_INIT;
 
@@ -27,14 +27,6 @@ static int table_class(uint32_t cp) {
 
 static void ascii_init(void) {
     for (uint32_t c = 0; c < 128; c++) ASCII_CLASS[c] = (uint8_t)table_class(c);
-}
-
-int tok_class(uint32_t cp) {
-    if (cp < 128) {
-        pthread_once(&ascii_once, ascii_init);
-        return ASCII_CLASS[cp];
-    }
-    return cp == 0xFFFFFFFFu ? TOK_OTHER : table_class(cp);
 }
 
 int tok_utf8_get(const unsigned char *s, size_t n, uint32_t *cp) {

@@ -15,8 +15,6 @@ typedef struct { uint32_t lo, hi; uint8_t cls; } tok_urange;
 extern const tok_urange tok_unicode_ranges[];
 extern const int tok_unicode_nranges;
 
-// Class of code point cp (TOK_LETTER = \p{L}, TOK_NUMBER = \p{N}, TOK_SPACE = \s, else TOK_OTHER).
-int tok_class(uint32_t cp);
 // Length in bytes (>= 1) of the pre-tokenizer piece starting at s[pos] (pos < n). Invalid UTF-8
 // bytes count as one-byte symbols of class TOK_OTHER.
 size_t tok_next_piece(const unsigned char *s, size_t n, size_t pos);
