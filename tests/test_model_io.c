@@ -522,6 +522,19 @@ Test(model_io, sharded_index_naming_a_missing_shard_is_an_error) {
     expect_load_error(tmp, TF_EIO, "'transformer.h.0.mlp.c_fc.bias'", NULL);
 }
 
+Test(model_io, sharded_index_naming_the_wrong_shard_is_an_error) {
+    write_sharded(NULL);
+    char *s = read_text(tmp_path("model.safetensors.index.json"));
+    // claim ln_f lives in the second shard, which does not hold it
+    char *at = strstr(s, "\"transformer.ln_f.weight\":");
+    cr_assert_not_null(at);
+    char *one = strstr(at, "00001-of");
+    memcpy(one, "00002", 5);
+    write_text(tmp_path("model.safetensors.index.json"), s);
+    free(s);
+    expect_load_error(tmp, TF_EBADFILE, "'transformer.ln_f.weight'", "model-00002-of-00002.safetensors");
+}
+
 // ---- bad directories ---------------------------------------------------------------------------
 Test(model_io, truncated_weights_file_names_file_and_tensor) {
     copy_config("gpt2-tiny", NULL, NULL);

@@ -2,6 +2,7 @@
 // one test per kind of malformed file (each must name the file and, where there is one, the tensor).
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -190,6 +191,35 @@ Test(safetensors, bf16_and_f64_tensors_convert) {
     cr_assert_eq(tf_st_to_f32(f, tf_st_find(f, "d"), out, &err), TF_OK);
     cr_assert_eq(out[0], 0.1f);
     cr_assert_eq(out[1], -3.0f);
+    tf_st_close(f);
+}
+
+Test(safetensors, large_f16_and_bf16_tensors_convert_in_parallel_exactly) {
+    enum { N = 300000 };  // above the size where conversion goes parallel
+    uint16_t *h = malloc(N * sizeof *h), *b = malloc(N * sizeof *b);
+    for (int i = 0; i < N; i++) {
+        h[i] = (uint16_t)(i * 7919u) & 0x7bff;  // finite halves
+        b[i] = (uint16_t)(i * 104729u) & 0x7f7f; // finite bf16
+    }
+    tf_st_entry e[2] = {{.name = "h", .dtype = TF_ST_F16, .ndim = 1, .shape = {N}, .data = h},
+                        {.name = "b", .dtype = TF_ST_BF16, .ndim = 1, .shape = {N}, .data = b}};
+    tf_error err;
+    cr_assert_eq(tf_st_write(path, e, 2, &err), TF_OK, "%s", err.msg);
+    tf_st_file *f = tf_st_open(path, &err);
+    cr_assert_not_null(f, "%s", err.msg);
+    float *out = malloc(N * sizeof *out);
+    cr_assert_eq(tf_st_to_f32(f, tf_st_find(f, "h"), out, &err), TF_OK);
+    for (int i = 0; i < N; i++) cr_assert_eq(out[i], tf_f16_to_f32(h[i]), "f16 element %d", i);
+    cr_assert_eq(tf_st_to_f32(f, tf_st_find(f, "b"), out, &err), TF_OK);
+    for (int i = 0; i < N; i++) {
+        uint32_t u = (uint32_t)b[i] << 16;
+        float want;
+        memcpy(&want, &u, 4);
+        cr_assert_eq(out[i], want, "bf16 element %d", i);
+    }
+    free(out);
+    free(h);
+    free(b);
     tf_st_close(f);
 }
 
