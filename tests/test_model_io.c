@@ -173,6 +173,7 @@ Test(model_io, gpt2_fixture_loads_with_conv1d_weights_transposed) {
     cr_assert(c->n_layer == 2 && c->n_embd == 32 && c->n_head == 4 && c->n_inner == 128);
     cr_assert(c->vocab_size == 64 && c->n_positions == 32 && c->tied_head && c->qkv_bias);
     cr_assert_eq(c->rotary_dim, 0);
+    cr_assert_eq(c->gelu_exact, 0, "GPT-2's gelu_new is the tanh form");
     cr_assert_eq(c->bos_token_id, 63);
     cr_assert_float_eq(c->layer_norm_eps, 1e-5f, 1e-12);
     tf_error err;
@@ -249,6 +250,7 @@ Test(model_io, neox_fixture_unpermutes_fused_qkv_per_head) {
     cr_assert(c->n_layer == 2 && c->n_embd == 16 && c->n_head == 2 && c->n_inner == 48);
     cr_assert(c->rotary_dim == 4 && c->rotary_interleaved == 0 && c->parallel_residual && !c->shared_ln);
     cr_assert(c->qkv_bias && c->attn_out_bias && !c->tied_head && !c->head_bias);
+    cr_assert_eq(c->gelu_exact, 1, "NeoX's hidden_act gelu is the exact erf form");
     cr_assert_float_eq(c->rotary_base, 10000.0f, 0);
     tf_error err;
     tf_st_file *f = tf_st_open(FIX "neox-tiny/model.safetensors", &err);
@@ -721,6 +723,8 @@ Test(config, to_json_round_trips_every_architecture) {
     cs[2].n_inner = 70; cs[2].bos_token_id = 0; cs[2].eos_token_id = 2; cs[2].gelu_exact = 1;
     cs[3] = cs[2]; cs[3].parallel_residual = 0; cs[3].rotary_dim = 8; cs[3].layer_norm_eps = 1e-6f;
     cs[3].rotary_base = 12345.0f;
+    cs[3].gelu_exact = 0;  // a NeoX with gelu_new
+    cs[0].gelu_exact = 1;  // a GPT-2 with exact gelu
     for (int k = 0; k < 4; k++) {
         char *s = tf_config_to_json(&cs[k]);
         cr_assert_not_null(s);

@@ -48,16 +48,24 @@ static int get_bool(reader *r, const char *key, int dflt, int *out) {
     return TF_OK;
 }
 
-// An optional string key that must be one of the accepted values (NULL-terminated list).
-static int check_str(reader *r, const char *key, const char *const *ok) {
+// The activation key (optional, default dflt): the exact erf GELU ("gelu") or its tanh form
+// ("gelu_new"; "gelu_pytorch_tanh" and "gelu_fast" are the same formula). Anything else is refused.
+static int get_activation(reader *r, const char *key, const char *dflt, int *exact) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->root, key);
-    if (!v || cJSON_IsNull(v)) return TF_OK;
-    if (!cJSON_IsString(v))
-        return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" must be a string", r->path, key);
-    for (int i = 0; ok[i]; i++)
-        if (strcmp(v->valuestring, ok[i]) == 0) return TF_OK;
-    return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" is \"%.40s\"; this engine supports \"%s\"",
-                     r->path, key, v->valuestring, ok[0]);
+    const char *s = dflt;
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsString(v))
+            return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" must be a string", r->path, key);
+        s = v->valuestring;
+    }
+    if (strcmp(s, "gelu") == 0) { *exact = 1; return TF_OK; }
+    if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast")) {
+        *exact = 0;
+        return TF_OK;
+    }
+    return tf_errorf(r->err, TF_EBADFILE,
+                     "%s: key \"%s\" is \"%.40s\"; this engine supports \"gelu\" and \"gelu_new\"",
+                     r->path, key, s);
 }
 
 // A key that, when present and not null, must not be set (a feature the engine lacks).
@@ -89,9 +97,6 @@ static int ids(reader *r, int bos, int eos, tf_config *c) {
     return TF_OK;
 }
 
-static const char *const GELU_NEW[] = {"gelu_new", "gelu_pytorch_tanh", NULL};
-static const char *const GELU[] = {"gelu", NULL};
-
 static int parse_gpt2(reader *r, tf_config *c) {
     c->arch = TF_ARCH_GPT2;
     int minus1 = -1, ctx = 0;
@@ -104,7 +109,8 @@ static int parse_gpt2(reader *r, tf_config *c) {
     if (get_int(r, "n_inner", &inner_default, &c->n_inner)) return r->err->code;
     double eps;
     int scale = 1, tie = 1;
-    if (get_num(r, "layer_norm_epsilon", 1e-5, &eps) || check_str(r, "activation_function", GELU_NEW) ||
+    if (get_num(r, "layer_norm_epsilon", 1e-5, &eps) ||
+        get_activation(r, "activation_function", "gelu_new", &c->gelu_exact) ||
         get_bool(r, "scale_attn_weights", 1, &scale) || refuse_key(r, "scale_attn_by_inverse_layer_idx") ||
         get_bool(r, "tie_word_embeddings", 1, &tie) || ids(r, 50256, 50256, c))
         return r->err->code;
@@ -128,7 +134,8 @@ static int parse_gptj(reader *r, tf_config *c) {
     double eps;
     if (get_int(r, "n_inner", &inner_default, &c->n_inner) ||
         get_int(r, "rotary_dim", &rd_default, &c->rotary_dim) ||
-        get_num(r, "layer_norm_epsilon", 1e-5, &eps) || check_str(r, "activation_function", GELU_NEW) ||
+        get_num(r, "layer_norm_epsilon", 1e-5, &eps) ||
+        get_activation(r, "activation_function", "gelu_new", &c->gelu_exact) ||
         get_bool(r, "tie_word_embeddings", 0, &tie) || ids(r, 50256, 50256, c))
         return r->err->code;
     if (tie)
@@ -165,9 +172,8 @@ static int parse_neox(reader *r, tf_config *c) {
         get_num(r, pct_key, 0.25, &pct) || get_num(r, base_key, 10000.0, &base) ||
         get_num(r, "layer_norm_eps", 1e-5, &eps) || get_bool(r, "use_parallel_residual", 1, &par) ||
         get_bool(r, "tie_word_embeddings", 0, &tie) || get_bool(r, "attention_bias", 1, &bias) ||
-        check_str(r, "hidden_act", GELU) || refuse_key(r, "rope_scaling") || ids(r, 0, 2, c))
+        get_activation(r, "hidden_act", "gelu", &c->gelu_exact) || refuse_key(r, "rope_scaling") || ids(r, 0, 2, c))
         return r->err->code;
-    c->gelu_exact = 1;  // HF "gelu" is the exact erf form
     if (c->n_head <= 0 || c->n_embd % c->n_head)
         return tf_errorf(r->err, TF_EBADFILE,
                          "%s: key \"hidden_size\" (%d) must be a multiple of \"num_attention_heads\" (%d)",
@@ -252,7 +258,7 @@ char *tf_config_to_json(const tf_config *c) {
         int gptj = c->arch == TF_ARCH_GPTJ;
         cJSON_AddItemToArray(arch, cJSON_CreateString(gptj ? "GPTJForCausalLM" : "GPT2LMHeadModel"));
         cJSON_AddStringToObject(j, "model_type", gptj ? "gptj" : "gpt2");
-        cJSON_AddStringToObject(j, "activation_function", "gelu_new");
+        cJSON_AddStringToObject(j, "activation_function", c->gelu_exact ? "gelu" : "gelu_new");
         cJSON_AddNumberToObject(j, "n_layer", c->n_layer);
         cJSON_AddNumberToObject(j, "n_embd", c->n_embd);
         cJSON_AddNumberToObject(j, "n_head", c->n_head);
@@ -274,7 +280,7 @@ char *tf_config_to_json(const tf_config *c) {
     case TF_ARCH_NEOX: {
         cJSON_AddItemToArray(arch, cJSON_CreateString("GPTNeoXForCausalLM"));
         cJSON_AddStringToObject(j, "model_type", "gpt_neox");
-        cJSON_AddStringToObject(j, "hidden_act", "gelu");
+        cJSON_AddStringToObject(j, "hidden_act", c->gelu_exact ? "gelu" : "gelu_new");
         cJSON_AddNumberToObject(j, "num_hidden_layers", c->n_layer);
         cJSON_AddNumberToObject(j, "hidden_size", c->n_embd);
         cJSON_AddNumberToObject(j, "num_attention_heads", c->n_head);
