@@ -106,7 +106,9 @@ typedef struct {
     int n;
 } tf_toolset;
 // Creates the tools of a comma-separated list of built-in names (spaces around names allowed) and
-// adds them. On error the tools added before it stay in the set (free it with tf_toolset_free).
+// adds them. A name of a tool already in the set before this call (an external tool added with
+// tf_toolset_add) is accepted and not created again; a name listed twice is an error. On error the
+// tools added before it stay in the set (free it with tf_toolset_free).
 int tf_toolset_parse(tf_toolset *set, const char *list, const tf_tool_options *opt, tf_error *err);
 // Adds t and takes ownership of it, also on failure (a second tool with the same name, case-
 // insensitive, is TF_EBADARG and t is freed).

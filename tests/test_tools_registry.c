@@ -76,6 +76,19 @@ Test(registry, toolset_rejects_bad_lists) {
     }
 }
 
+Test(registry, toolset_list_may_name_tools_already_added) {
+    tf_toolset set = {0};
+    tf_error err;
+    tf_tool *cal = tf_tool_create("calendar", NULL, &err);
+    cr_assert_eq(tf_toolset_add(&set, cal, &err), TF_OK);
+    cr_assert_eq(tf_toolset_parse(&set, "Calculator,CALENDAR", NULL, &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(set.n, 2);
+    cr_assert_eq(tf_toolset_find(&set, "calendar"), cal);  // the same tool, not a second one
+    cr_assert_eq(tf_toolset_parse(&set, "calculator", NULL, &err), TF_OK);  // already there: kept
+    cr_assert_eq(set.n, 2);
+    tf_toolset_free(&set);
+}
+
 Test(registry, toolset_add_takes_ownership_even_on_duplicates) {
     tf_toolset set = {0};
     tf_error err;
@@ -319,4 +332,7 @@ Test(cli_tool, runs_external_tools) {
     cr_assert_eq(CLI(NULL, out, "tool", "--tool", "Units=python3 examples/tools/units.py", "--call",
                      "[Units(100 C to F)]"), 0);
     cr_assert_str_eq(out, "[Units(100 C to F) -> 212 F]\n");
+    cr_assert_eq(CLI(NULL, out, "tool", "--tools", "calculator,Units", "--tool", "Units=python3 examples/tools/units.py",
+                     "Units", "1 kg to g"), 0);
+    cr_assert_str_eq(out, "1000 g\n");
 }

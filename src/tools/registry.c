@@ -227,6 +227,7 @@ int tf_toolset_add(tf_toolset *set, tf_tool *t, tf_error *err) {
 int tf_toolset_parse(tf_toolset *set, const char *list, const tf_tool_options *opt, tf_error *err) {
     if (!list) return tf_errorf(err, TF_EBADARG, "--tools: no list");
     const char *p = list;
+    int n0 = set->n;  // tools already in the set (external ones): named in the list, not created again
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -238,6 +239,13 @@ int tf_toolset_parse(tf_toolset *set, const char *list, const tf_tool_options *o
         char name[64];
         memcpy(name, p, n);
         name[n] = '\0';
+        int present = 0;
+        for (int i = 0; i < n0; i++) present |= !strcasecmp(set->tools[i]->name, name);
+        if (present) {
+            if (!comma) break;
+            p = comma + 1;
+            continue;
+        }
         tf_tool *t = tf_tool_create(name, opt, err);
         if (!t) return err ? err->code : TF_EBADARG;
         int rc = tf_toolset_add(set, t, err);
