@@ -554,6 +554,12 @@ Test(model_io, missing_weights_file_is_an_io_error_naming_it) {
     expect_load_error(tmp, TF_EIO, tmp_path("model.safetensors"), NULL);
 }
 
+Test(model_io, pickle_weights_get_a_hint_to_convert) {
+    copy_config("gpt2-tiny", NULL, NULL);
+    write_text(tmp_path("pytorch_model.bin"), "PK not really a zip");
+    expect_load_error(tmp, TF_EIO, tmp_path("model.safetensors"), "safe_serialization");
+}
+
 static int drop_fc_bias(const tf_st_tensor *t, tf_st_entry *e, char *buf) {
     (void)e; (void)buf;
     return strcmp(t->name, "transformer.h.1.mlp.c_fc.bias") == 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tf_safetensors.h"
+#include "tf_common.h"
 
 static char dir[64];
 static char path[128];
@@ -321,4 +322,65 @@ Test(safetensors, rejects_header_that_is_not_json) {
 Test(safetensors, rejects_offsets_that_end_before_they_begin) {
     write_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", 8);
     expect_bad("'w'", "data_offsets");
+}
+
+// Random corruptions of a valid file (header bytes flipped, the file cut short) must each give
+// either a clean open or one error naming the file; never a crash or an out-of-bounds read
+// (the ASan build runs this too).
+Test(safetensors, corrupted_files_never_crash) {
+    float a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint16_t h[4] = {1, 2, 3, 4};
+    tf_st_entry e[3] = {{.name = "a", .dtype = TF_ST_F32, .ndim = 2, .shape = {2, 4}, .data = a},
+                        {.name = "h", .dtype = TF_ST_F16, .ndim = 1, .shape = {4}, .data = h},
+                        {.name = "s", .dtype = TF_ST_F32, .ndim = 0, .data = a}};
+    tf_error err;
+    cr_assert_eq(tf_st_write(path, e, 3, &err), TF_OK, "%s", err.msg);
+    size_t n;
+    char *orig = tf_read_file(path, &n, &err);
+    cr_assert_not_null(orig);
+    char *buf = malloc(n);
+    tf_rng r;
+    tf_rng_seed(&r, 11);
+    const char alphabet[] = "0123456789[]{},:\" -e.FBI";
+    int opened = 0, refused = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(buf, orig, n);
+        size_t len = n;
+        int kind = (int)(tf_rng_u64(&r) % 3);
+        if (kind == 0) {
+            len = (size_t)(tf_rng_u64(&r) % n);  // truncated
+        } else {
+            int flips = 1 + (int)(tf_rng_u64(&r) % 3);
+            for (int k = 0; k < flips; k++) {
+                size_t at = (size_t)(tf_rng_u64(&r) % (kind == 1 ? 8 + 120 : n));
+                buf[at] = alphabet[tf_rng_u64(&r) % (sizeof alphabet - 1)];
+            }
+        }
+        unlink(path);  // a new file, not a truncation (ext4 flushes truncate-and-rewrite)
+        FILE *fp = fopen(path, "wb");
+        cr_assert_not_null(fp);
+        cr_assert_eq(fwrite(buf, 1, len, fp), len);
+        fclose(fp);
+        tf_error_clear(&err);
+        tf_st_file *f = tf_st_open(path, &err);
+        if (!f) {
+            cr_assert(err.code == TF_EBADFILE && strstr(err.msg, path), "iteration %d: %d %s", iter,
+                      err.code, err.msg);
+            refused++;
+            continue;
+        }
+        opened++;
+        for (int i = 0; i < tf_st_count(f); i++) {
+            const tf_st_tensor *t = tf_st_at(f, i);
+            float *out = malloc(t->numel * sizeof(float) + 1);
+            int rc = tf_st_to_f32(f, t, out, &err);
+            cr_assert(rc == TF_OK || rc == TF_EBADFILE);
+            free(out);
+        }
+        tf_st_close(f);
+    }
+    cr_assert_gt(refused, 0);
+    cr_assert_gt(opened, 0);
+    free(buf);
+    free(orig);
 }

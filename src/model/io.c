@@ -258,6 +258,13 @@ static int weights_open(const char *dir, weight_set *w, tf_error *err) {
     tf_path_join(index, sizeof index, dir, "model.safetensors.index.json");
     if (file_exists(single) || !file_exists(index)) {
         snprintf(w->where, sizeof w->where, "%s", single);
+        char bin[4096];
+        tf_path_join(bin, sizeof bin, dir, "pytorch_model.bin");
+        if (!file_exists(single) && file_exists(bin))
+            return tf_errorf(err, TF_EIO,
+                             "%s: not found; only safetensors weights are read (%s is a pickle: convert "
+                             "it with transformers' save_pretrained(safe_serialization=True))",
+                             single, bin);
         return add_file(w, single, err);
     }
     snprintf(w->where, sizeof w->where, "%s", index);
