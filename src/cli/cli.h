@@ -21,6 +21,9 @@ int cli_float(const char *s, double *out);
 // with a clear message when dir holds no tokenizer; cli_decode returns NULL then (err set).
 int cli_encode(const char *dir, const char *text, int **ids, int *n, tf_error *err);
 char *cli_decode(const char *dir, const int *ids, int n, tf_error *err);
+// The tokenizer in dir, loaded once and kept until cli_text_cleanup (NULL with err set).
+const tf_tokenizer *cli_tokenizer(const char *dir, tf_error *err);
+void cli_text_cleanup(void);
 // Whether dir holds tokenizer files.
 int cli_has_tokenizer(const char *dir);
 // Prints ids as a JSON array to f.

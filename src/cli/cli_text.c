@@ -14,19 +14,40 @@ int cli_has_tokenizer(const char *dir) {
     return 0;
 }
 
+// The tokenizer of the last directory asked for, kept for the life of the command.
+static tf_tokenizer *cached;
+static char cached_dir[4096];
+
+static const tf_tokenizer *tokenizer_for(const char *dir, tf_error *err) {
+    if (cached && !strcmp(cached_dir, dir)) return cached;
+    tf_tokenizer_free(cached);
+    cached = NULL;
+    if (!cli_has_tokenizer(dir)) {
+        tf_errorf(err, TF_EBADARG, "%s: no tokenizer here (tokenizer.json, vocab.json + merges.txt, or "
+                  "encoder.json + vocab.bpe); pass token ids instead", dir);
+        return NULL;
+    }
+    cached = tf_tokenizer_load(dir, err);
+    if (cached) snprintf(cached_dir, sizeof cached_dir, "%s", dir);
+    return cached;
+}
+
+const tf_tokenizer *cli_tokenizer(const char *dir, tf_error *err) { return tokenizer_for(dir, err); }
+
+void cli_text_cleanup(void) {
+    tf_tokenizer_free(cached);
+    cached = NULL;
+}
+
 int cli_encode(const char *dir, const char *text, int **ids, int *n, tf_error *err) {
-    (void)text;
-    (void)ids;
-    (void)n;
-    return tf_errorf(err, TF_EBADARG, "%s: text input needs the tokenizer, which is not built yet; pass --ids",
-                     dir);
+    const tf_tokenizer *t = tokenizer_for(dir, err);
+    if (!t) return err->code;
+    return tf_tokenizer_encode(t, text, strlen(text), 0, ids, n, err);
 }
 
 char *cli_decode(const char *dir, const int *ids, int n, tf_error *err) {
-    (void)ids;
-    (void)n;
-    tf_errorf(err, TF_EBADARG, "%s: no tokenizer", dir);
-    return NULL;
+    const tf_tokenizer *t = tokenizer_for(dir, err);
+    return t ? tf_tokenizer_decode(t, ids, n, NULL, err) : NULL;
 }
 
 void cli_print_ids_json(FILE *f, const int *ids, int n) {

@@ -128,6 +128,10 @@ int cmd_train(int argc, char **argv) {
     o.log = log;
     tf_train_result res;
     if (tf_train(m, &train, eval_path ? &eval : NULL, &o, &res, &err)) goto fail;
+    if (enc && strcmp(ectx.dir, o.out_dir)) {  // the model directory carries its tokenizer
+        const tf_tokenizer *tok = cli_tokenizer(ectx.dir, &err);
+        if (!tok || tf_tokenizer_save(tok, o.out_dir, &err)) goto fail;
+    }
     if (json)
         printf("{\"steps\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
                "\"tokens_per_s\": %.1f, \"params\": %zu, \"out\": ",

@@ -34,7 +34,11 @@ int main(int argc, char **argv) {
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
     for (int i = 0; i < NUM_COMMANDS; i++)
-        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], COMMANDS[i].name)) {
+            int rc = COMMANDS[i].run(argc - 1, argv + 1);
+            cli_text_cleanup();
+            return rc;
+        }
     fprintf(stderr, "toolformer: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;
