@@ -103,4 +103,38 @@ char *tf_merge_calls(const char *text, const tf_toolset *tools, tf_candidates *c
 // The text of a call as it is inserted inline: " [Name(input) -> result]" (result NULL: no "->").
 char *tf_call_text(const char *name, const char *input, const char *result, int with_arrow);
 
+// ---- a corpus through the pipeline ----------------------------------------------------------------
+// Documents: JSONL lines {"id", "text", "date"} (id and date optional), or plain text where blank
+// lines separate documents (any file not starting with '{').
+typedef struct tf_corpus tf_corpus;
+tf_corpus *tf_corpus_open(const char *path, tf_error *err);
+// Reads the next document (its fields stay valid until the next call). Returns 1 with doc filled,
+// 0 at the end, or -1 with err naming the file and line.
+int tf_corpus_next(tf_corpus *c, tf_document *doc, long *index, tf_error *err);
+void tf_corpus_close(tf_corpus *c);
+
+typedef struct {
+    tf_annotate_options opt;
+    const char *data, *out, *rejected;  // rejected may be NULL
+    int shard_k, shard_n;               // process documents with index % shard_n == shard_k
+    long max_docs;                      // stop after this many documents of this shard (0: all)
+    int resume;                         // continue from out's progress file
+    int quiet;
+} tf_annotate_run;
+
+typedef struct {
+    long docs, docs_written;
+    long proposed[32], executed[32], kept[32];
+    double score_sum[32];
+    double seconds;
+} tf_annotate_summary;
+
+// Annotates a corpus into augmented JSONL (DESIGN.md section 4): {"id", "text": x*, "calls": [{"tool",
+// "input", "result", "char_pos", "token_pos", "loss_plus", "loss_minus", "score"}], "source_text",
+// "date"}; documents with no kept call are not written. Progress lives in OUT.progress, updated
+// after each document, so --resume continues after a crash or kill with nothing lost and nothing
+// written twice (outputs are cut back to the last recorded document first).
+int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_run *run,
+                       tf_annotate_summary *sum, tf_error *err);
+
 #endif

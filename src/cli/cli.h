@@ -31,6 +31,30 @@ void cli_print_ids_json(FILE *f, const int *ids, int n);
 // Prints s as a JSON string (escaped) to f.
 void cli_print_json_string(FILE *f, const char *s);
 
+// ---- tool selection shared by compare, annotate, generate and eval ----------------------------------
+// Options: --tools LIST, --tool NAME=CMD ARGS (repeatable), --index DB, --today YYYY-MM-DD,
+// --qa-model DIR, --tool-timeout MS. Put CLI_TOOL_OPTIONS in the getopt_long table.
+#define CLI_TOOL_OPTIONS                                                                          \
+    {"tools", 1, 0, 1001}, {"tool", 1, 0, 1002}, {"index", 1, 0, 1003}, {"today", 1, 0, 1004}, \
+        {"qa-model", 1, 0, 1005}, {"tool-timeout", 1, 0, 1006}
+#define CLI_TOOL_HELP                                                                                      \
+    "  --tools LIST       built-in tools: calendar,calculator,wikisearch,qa,mt\n"                         \
+    "  --tool NAME=CMD    an external tool: a program speaking one JSON object per line (repeatable)\n"  \
+    "  --index DB         WikiSearch/QA index built by `toolformer index`\n"                              \
+    "  --today DATE       Calendar's date when a document has none (YYYY-MM-DD; default: the clock)\n"  \
+    "  --qa-model DIR     QA reader model\n"                                                              \
+    "  --tool-timeout MS  time limit per tool call\n"
+typedef struct {
+    const char *list;
+    const char *external[16];
+    int n_external;
+    tf_tool_options opt;
+} cli_tools;
+// Handles one of CLI_TOOL_OPTIONS: 1 if c was one (0 = not one; -1 = bad value, message printed).
+int cli_tools_option(cli_tools *t, int c, const char *arg, const char *cmd);
+// Creates the selected tools (none selected is an error when required).
+int cli_tools_build(const cli_tools *t, tf_toolset *set, int required, tf_error *err);
+
 // Subcommands: each takes argv[0] = its own name and returns an exit code.
 int cmd_loss(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
@@ -40,5 +64,9 @@ int cmd_detokenize(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_tool(int argc, char **argv);
 int cmd_index(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_annotate(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -18,6 +18,10 @@ static const command COMMANDS[] = {
     {"tokenizer", cmd_tokenizer, "tokenizer tools: `tokenizer train` builds a BPE vocabulary"},
     {"tool", cmd_tool, "run one tool on an input (Calendar, Calculator, WikiSearch, QA, MT, ...)"},
     {"index", cmd_index, "build a WikiSearch index (SQLite FTS5) from passages JSONL"},
+    {"compare", cmd_compare, "the filter's three losses for one call at one place of a text"},
+    {"annotate", cmd_annotate, "sample, execute and filter API calls over a corpus (C -> C*)"},
+    {"finetune", cmd_finetune, "fine-tune a model on augmented text (C*)"},
+    {"eval", cmd_eval, "evaluate tool use: math, dates, facts, perplexity"},
 };
 static const int NUM_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 

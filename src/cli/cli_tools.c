@@ -1,0 +1,41 @@
+// cli_tools.c — the tool options shared by the pipeline subcommands.
+#include <string.h>
+
+#include "cli.h"
+
+int cli_tools_option(cli_tools *t, int c, const char *arg, const char *cmd) {
+    long v;
+    switch (c) {
+    case 1001: t->list = arg; return 1;
+    case 1002:
+        if (t->n_external >= 16) {
+            cli_usage_error(cmd, "at most 16 --tool options");
+            return -1;
+        }
+        t->external[t->n_external++] = arg;
+        return 1;
+    case 1003: t->opt.index_path = arg; return 1;
+    case 1004: t->opt.today = arg; return 1;
+    case 1005: t->opt.qa_model = arg; return 1;
+    case 1006:
+        if (cli_int(arg, 1, 3600000, &v)) {
+            cli_usage_error(cmd, "--tool-timeout wants milliseconds (1..3600000)");
+            return -1;
+        }
+        t->opt.timeout_ms = (int)v;
+        return 1;
+    default: return 0;
+    }
+}
+
+int cli_tools_build(const cli_tools *t, tf_toolset *set, int required, tf_error *err) {
+    memset(set, 0, sizeof *set);
+    if (t->list && *t->list && tf_toolset_parse(set, t->list, &t->opt, err)) return err->code;
+    for (int i = 0; i < t->n_external; i++) {
+        tf_tool *x = tf_tool_create_external(t->external[i], &t->opt, err);
+        if (!x || tf_toolset_add(set, x, err)) return err->code;
+    }
+    if (required && set->n == 0) return tf_errorf(err, TF_EBADARG, "no tools selected (use --tools or --tool)");
+    if (set->n > 32) return tf_errorf(err, TF_EBADARG, "at most 32 tools at once");
+    return TF_OK;
+}

@@ -1,0 +1,162 @@
+// cmd_annotate.c — `toolformer annotate`: C -> C* (sample or propose calls, execute, filter, merge).
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "tf_pipeline.h"
+
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: toolformer annotate --model DIR --data corpus.jsonl --tools LIST --out augmented.jsonl\n"
+            "                           [--proposer prompt|tool|model] [--tau-s F] [--tau-f F] [--top-k K]\n"
+            "                           [--samples M] [--set TOOL.KEY=VALUE] [--max-docs N] [--rejected FILE]\n"
+            "                           [--seed S] [--resume] [--shard K/N] [--batch B] [--json] [tool options]\n\n"
+            "For every document and every tool, independently (Schick et al. 2023, section 2): the tool's\n"
+            "prefilter; candidate positions i with p(\" [\" | prefix) > tau_s, the top k; up to m calls per\n"
+            "position; execution; the filter L- - L+ >= tau_f with the call as a prefix; then all kept calls\n"
+            "merged into the text. Defaults are the paper's: tau_s 0.05, tau_f 1.0, k 5, m 5; Calculator\n"
+            "and MT tau_s 0, k 20, m 10, tau_f 0.5.\n"
+            "  --proposer P    prompt: sample calls with the tool's few-shot prompt (default);\n"
+            "                  model: sample from a model already fine-tuned on calls (no prompt);\n"
+            "                  tool: the tool proposes the calls (for small models), positions ranked by p\n"
+            "  --tau-s/--tau-f/--top-k/--samples   override for every tool\n"
+            "  --set TOOL.KEY=VALUE   override for one tool: KEY is tau_s, tau_f, top_k or samples\n"
+            "  --rejected FILE  also write every scored call that was not kept\n"
+            "  --resume         continue a run that was interrupted (OUT.progress)\n"
+            "  --shard K/N      process documents with index %% N == K (0 <= K < N)\n"
+            "  --json           print the summary as JSON\n" CLI_TOOL_HELP);
+}
+
+static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
+    if (!strcmp(key, "tau_s")) th->tau_s = (float)v;
+    else if (!strcmp(key, "tau_f")) th->tau_f = (float)v;
+    else if (!strcmp(key, "top_k") && v >= 0) th->top_k = (int)v;
+    else if (!strcmp(key, "samples") && v >= 0) th->samples = (int)v;
+    else return -1;
+    return 0;
+}
+
+int cmd_annotate(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'},   {"data", 1, 0, 'd'},     {"out", 1, 0, 'o'},      {"proposer", 1, 0, 'p'},
+        {"tau-s", 1, 0, 'S'},   {"tau-f", 1, 0, 'F'},    {"top-k", 1, 0, 'k'},    {"samples", 1, 0, 'n'},
+        {"set", 1, 0, 'x'},     {"max-docs", 1, 0, 'M'}, {"rejected", 1, 0, 'r'}, {"seed", 1, 0, 's'},
+        {"resume", 0, 0, 'R'},  {"shard", 1, 0, 'h' + 256}, {"batch", 1, 0, 'b'}, {"json", 0, 0, 'j'},
+        {"threads", 1, 0, 't'}, {"temperature", 1, 0, 'T'}, {"max-call-tokens", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        {0, 0, 0, 0}};
+    const char *model_dir = NULL, *sets[32];
+    int n_sets = 0, json = 0, c, h, tau_f_set = 0;
+    double tau_s = -1, tau_f = -1, temp = 1.0;
+    long top_k = -1, samples = -1, v, threads = 0, call_tokens = 32, batch = 16;
+    tf_annotate_run run = {.shard_k = 0, .shard_n = 1};
+    tf_proposer proposer = TF_PROPOSER_PROMPT;
+    uint64_t seed = 1;
+    cli_tools tools = {0};
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if ((h = cli_tools_option(&tools, c, optarg, "annotate"))) {
+            if (h < 0) return CLI_USAGE;
+            continue;
+        }
+        switch (c) {
+        case 'm': model_dir = optarg; break;
+        case 'd': run.data = optarg; break;
+        case 'o': run.out = optarg; break;
+        case 'p':
+            if (!strcmp(optarg, "prompt")) proposer = TF_PROPOSER_PROMPT;
+            else if (!strcmp(optarg, "tool")) proposer = TF_PROPOSER_TOOL;
+            else if (!strcmp(optarg, "model")) proposer = TF_PROPOSER_MODEL;
+            else return cli_usage_error("annotate", "--proposer is prompt, tool or model");
+            break;
+        case 'S': if (cli_float(optarg, &tau_s)) return cli_usage_error("annotate", "--tau-s wants a number"); break;
+        case 'F': if (cli_float(optarg, &tau_f)) return cli_usage_error("annotate", "--tau-f wants a number"); tau_f_set = 1; break;
+        case 'k': if (cli_int(optarg, 0, 100000, &top_k)) return cli_usage_error("annotate", "--top-k wants 0..100000"); break;
+        case 'n': if (cli_int(optarg, 0, 1000, &samples)) return cli_usage_error("annotate", "--samples wants 0..1000"); break;
+        case 'x': if (n_sets >= 32) return cli_usage_error("annotate", "at most 32 --set"); sets[n_sets++] = optarg; break;
+        case 'M': if (cli_int(optarg, 1, 1L << 50, &run.max_docs)) return cli_usage_error("annotate", "--max-docs wants a positive integer"); break;
+        case 'r': run.rejected = optarg; break;
+        case 's': if (cli_int(optarg, 0, 1L << 62, &v)) return cli_usage_error("annotate", "--seed wants an integer >= 0"); seed = (uint64_t)v; break;
+        case 'R': run.resume = 1; break;
+        case 'h' + 256:
+            if (sscanf(optarg, "%d/%d", &run.shard_k, &run.shard_n) != 2 || run.shard_n < 1 || run.shard_k < 0 ||
+                run.shard_k >= run.shard_n)
+                return cli_usage_error("annotate", "--shard wants K/N with 0 <= K < N");
+            break;
+        case 'b': if (cli_int(optarg, 1, 4096, &batch)) return cli_usage_error("annotate", "--batch wants 1..4096"); break;
+        case 'j': json = 1; break;
+        case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("annotate", "--threads wants 1..1024"); break;
+        case 'T': if (cli_float(optarg, &temp) || temp < 0) return cli_usage_error("annotate", "--temperature wants a number >= 0"); break;
+        case 'c': if (cli_int(optarg, 1, 1024, &call_tokens)) return cli_usage_error("annotate", "--max-call-tokens wants 1..1024"); break;
+        case 'q': run.quiet = 1; break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("annotate", "unknown option");
+        }
+    }
+    if (!model_dir || !run.data || !run.out) return cli_usage_error("annotate", "--model, --data and --out are required");
+    tf_set_threads((int)threads);
+    tf_error err = {0};
+    tf_toolset set = {0};
+    tf_model *m = NULL;
+    int rc = CLI_OK;
+    const tf_tokenizer *tok = cli_tokenizer(model_dir, &err);
+    if (!tok || cli_tools_build(&tools, &set, 1, &err)) goto fail;
+    tf_annotate_defaults(&run.opt, &set);
+    run.opt.proposer = proposer;
+    run.opt.seed = seed;
+    run.opt.temperature = (float)temp;
+    run.opt.max_call_tokens = (int)call_tokens;
+    run.opt.batch = (int)batch;
+    for (int t = 0; t < set.n; t++) {
+        if (tau_s >= 0) run.opt.th[t].tau_s = (float)tau_s;
+        if (tau_f_set) run.opt.th[t].tau_f = (float)tau_f;
+        if (top_k >= 0) run.opt.th[t].top_k = (int)top_k;
+        if (samples >= 0) run.opt.th[t].samples = (int)samples;
+    }
+    for (int k = 0; k < n_sets; k++) {
+        char name[64], key[32];
+        double val;
+        const char *dot = strchr(sets[k], '.'), *eq = strchr(sets[k], '=');
+        tf_tool *tool = NULL;
+        if (dot && eq && dot < eq && (size_t)(dot - sets[k]) < sizeof name && (size_t)(eq - dot - 1) < sizeof key) {
+            snprintf(name, sizeof name, "%.*s", (int)(dot - sets[k]), sets[k]);
+            snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+            tool = tf_toolset_find(&set, name);
+        }
+        int idx = -1;
+        for (int t = 0; tool && t < set.n; t++)
+            if (set.tools[t] == tool) idx = t;
+        if (idx < 0 || cli_float(eq + 1, &val) || set_threshold(&run.opt.th[idx], key, val)) {
+            rc = cli_usage_error("annotate", "--set '%s': want TOOL.KEY=VALUE with a selected tool and KEY one of "
+                                 "tau_s, tau_f, top_k, samples", sets[k]);
+            goto done;
+        }
+    }
+    if (!(m = tf_model_load(model_dir, &err))) goto fail;
+    tf_annotate_summary sum;
+    if (tf_annotate_corpus(m, tok, &set, &run, &sum, &err)) goto fail;
+    if (json) {
+        printf("{\"documents\": %ld, \"documents_written\": %ld, \"seconds\": %.3f, \"documents_per_s\": %.3f, \"tools\": [",
+               sum.docs, sum.docs_written, sum.seconds, sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
+        for (int t = 0; t < set.n; t++)
+            printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"kept\": %ld, \"mean_score\": %.4f}",
+                   t ? ", " : "", set.tools[t]->name, sum.proposed[t], sum.executed[t], sum.kept[t],
+                   sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0);
+        printf("]}\n");
+    } else {
+        printf("%ld documents, %ld written with calls (%.1f documents/s)\n", sum.docs, sum.docs_written,
+               sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
+        printf("%-12s %10s %10s %10s %11s\n", "tool", "candidates", "executed", "kept", "mean score");
+        for (int t = 0; t < set.n; t++)
+            printf("%-12s %10ld %10ld %10ld %11.3f\n", set.tools[t]->name, sum.proposed[t], sum.executed[t],
+                   sum.kept[t], sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0);
+    }
+    goto done;
+fail:
+    rc = cli_fail(&err);
+done:
+    tf_toolset_free(&set);
+    tf_model_free(m);
+    return rc;
+}

@@ -1,0 +1,219 @@
+// annotate_corpus.c — a corpus through the pipeline, document by document, with a progress file
+// that makes --resume exact: after each document the outputs are flushed and synced, then
+// OUT.progress records how far they are valid; a resumed run cuts them back to that point.
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tf_pipeline.h"
+
+typedef struct {
+    long next_doc;            // corpus index of the next document to process
+    long out_bytes, rej_bytes;
+    tf_annotate_summary sum;
+} progress;
+
+static int save_progress(const char *path, const progress *p, int n_tools, tf_error *err) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "next_doc", (double)p->next_doc);
+    cJSON_AddNumberToObject(j, "out_bytes", (double)p->out_bytes);
+    cJSON_AddNumberToObject(j, "rejected_bytes", (double)p->rej_bytes);
+    cJSON_AddNumberToObject(j, "docs", (double)p->sum.docs);
+    cJSON_AddNumberToObject(j, "docs_written", (double)p->sum.docs_written);
+    cJSON *tools = cJSON_AddArrayToObject(j, "tools");
+    for (int t = 0; t < n_tools; t++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "proposed", (double)p->sum.proposed[t]);
+        cJSON_AddNumberToObject(o, "executed", (double)p->sum.executed[t]);
+        cJSON_AddNumberToObject(o, "kept", (double)p->sum.kept[t]);
+        cJSON_AddNumberToObject(o, "score_sum", p->sum.score_sum[t]);
+        cJSON_AddItemToArray(tools, o);
+    }
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!s) return tf_errorf(err, TF_ENOMEM, "out of memory");
+    int rc = tf_write_file_atomic(path, s, strlen(s), err);
+    free(s);
+    return rc;
+}
+
+static double num(cJSON *j, const char *k) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static int load_progress(const char *path, progress *p, int n_tools, tf_error *err) {
+    char *s = tf_read_file(path, NULL, err);
+    if (!s) return err->code;
+    cJSON *j = cJSON_Parse(s);
+    free(s);
+    cJSON *tools = cJSON_GetObjectItemCaseSensitive(j, "tools");
+    p->next_doc = (long)num(j, "next_doc");
+    p->out_bytes = (long)num(j, "out_bytes");
+    p->rej_bytes = (long)num(j, "rejected_bytes");
+    p->sum.docs = (long)num(j, "docs");
+    p->sum.docs_written = (long)num(j, "docs_written");
+    int ok = j && p->next_doc >= 0 && p->out_bytes >= 0 && p->rej_bytes >= 0 && cJSON_IsArray(tools) &&
+             cJSON_GetArraySize(tools) == n_tools;
+    for (int t = 0; ok && t < n_tools; t++) {
+        cJSON *o = cJSON_GetArrayItem(tools, t);
+        p->sum.proposed[t] = (long)num(o, "proposed");
+        p->sum.executed[t] = (long)num(o, "executed");
+        p->sum.kept[t] = (long)num(o, "kept");
+        p->sum.score_sum[t] = num(o, "score_sum");
+    }
+    cJSON_Delete(j);
+    if (!ok)
+        return tf_errorf(err, TF_EBADFILE, "%s: malformed progress file (or written for a different tool list)", path);
+    return TF_OK;
+}
+
+// Opens path for appending after cutting it to bytes (resume) or truncating it (a new run).
+static FILE *open_output(const char *path, long bytes, int resume, tf_error *err) {
+    if (resume) {
+        if (truncate(path, bytes) != 0 && !(errno == ENOENT && bytes == 0)) {
+            tf_errorf(err, TF_EIO, "%s: cannot cut back to %ld bytes for resuming: %s", path, bytes, strerror(errno));
+            return NULL;
+        }
+    }
+    FILE *f = fopen(path, resume ? "a" : "w");
+    if (!f) tf_errorf(err, TF_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
+    return f;
+}
+
+static cJSON *call_json(const tf_toolset *tools, const tf_candidate *c) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "tool", tools->tools[c->tool]->name);
+    cJSON_AddStringToObject(o, "input", c->input);
+    cJSON_AddStringToObject(o, "result", c->result ? c->result : "");
+    cJSON_AddNumberToObject(o, "char_pos", (double)c->char_pos);
+    cJSON_AddNumberToObject(o, "token_pos", c->token_pos);
+    cJSON_AddNumberToObject(o, "loss_plus", c->loss_plus);
+    cJSON_AddNumberToObject(o, "loss_minus", c->loss_minus);
+    cJSON_AddNumberToObject(o, "score", c->score);
+    return o;
+}
+
+// Writes one JSON line; TF_EIO (naming path) when the write fails, e.g. on a full disk.
+static int write_line(FILE *f, const char *path, cJSON *j, tf_error *err) {
+    char *s = cJSON_PrintUnformatted(j);
+    if (!s) return tf_errorf(err, TF_ENOMEM, "out of memory");
+    int bad = fputs(s, f) < 0 || fputc('\n', f) == EOF;
+    free(s);
+    if (bad) return tf_errorf(err, TF_EIO, "%s: write failed: %s", path, strerror(errno));
+    return TF_OK;
+}
+
+static int sync_file(FILE *f, const char *path, long *bytes, tf_error *err) {
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        return tf_errorf(err, TF_EIO, "%s: write failed: %s", path, strerror(errno));
+    *bytes = ftell(f);
+    return TF_OK;
+}
+
+static uint64_t doc_seed(uint64_t seed, long index) {
+    return seed * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)index * 0xbf58476d1ce4e5b9ULL + 0x632be59bd9b4e019ULL);
+}
+
+int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_run *run,
+                       tf_annotate_summary *sum, tf_error *err) {
+    char ppath[4096];
+    snprintf(ppath, sizeof ppath, "%s.progress", run->out);
+    progress p = {0};
+    int n_tools = tools->n, rc = TF_OK;
+    if (run->resume && access(ppath, F_OK) == 0 && load_progress(ppath, &p, n_tools, err)) return err->code;
+    if (run->shard_n <= 0 || run->shard_k < 0 || run->shard_k >= run->shard_n)
+        return tf_errorf(err, TF_EBADARG, "--shard %d/%d: need 0 <= K < N", run->shard_k, run->shard_n);
+    tf_corpus *corpus = tf_corpus_open(run->data, err);
+    if (!corpus) return err->code;
+    FILE *out = open_output(run->out, p.out_bytes, run->resume, err), *rej = NULL;
+    if (out && run->rejected) rej = open_output(run->rejected, p.rej_bytes, run->resume, err);
+    if (!out || (run->rejected && !rej)) {
+        rc = err->code;
+        goto done;
+    }
+    tf_progress bar;
+    tf_progress_start(&bar, "annotate", run->max_docs);
+    if (run->quiet) bar.enabled = 0;
+    double t0 = tf_time_s();
+    tf_document doc;
+    long index, done_here = 0;
+    int got;
+    while ((got = tf_corpus_next(corpus, &doc, &index, err)) == 1) {
+        if (index < p.next_doc || index % run->shard_n != run->shard_k) continue;
+        if (run->max_docs > 0 && done_here >= run->max_docs) break;
+        tf_rng rng;
+        tf_rng_seed(&rng, doc_seed(run->opt.seed, index));
+        tf_candidates cs = {0};
+        if ((rc = tf_annotate_document(m, tok, tools, &run->opt, &doc, &rng, &cs, err))) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            tf_errorf(err, rc, "%s: document %ld (id %s): %s", run->data, index, doc.id, msg);
+            tf_candidates_free(&cs);
+            break;
+        }
+        char *xs = tf_merge_calls(doc.text, tools, &cs);
+        if (xs) {
+            cJSON *j = cJSON_CreateObject(), *calls = cJSON_CreateArray();
+            cJSON_AddStringToObject(j, "id", doc.id);
+            cJSON_AddStringToObject(j, "text", xs);
+            // calls in text order
+            for (size_t pos = 0, last = (size_t)-1;; last = pos) {
+                int best = -1;
+                for (int k = 0; k < cs.n; k++)
+                    if (cs.c[k].kept && (last == (size_t)-1 || cs.c[k].char_pos > last) &&
+                        (best < 0 || cs.c[k].char_pos < cs.c[best].char_pos))
+                        best = k;
+                if (best < 0) break;
+                pos = cs.c[best].char_pos;
+                cJSON_AddItemToArray(calls, call_json(tools, &cs.c[best]));
+            }
+            cJSON_AddItemToObject(j, "calls", calls);
+            cJSON_AddStringToObject(j, "source_text", doc.text);
+            if (doc.date) cJSON_AddStringToObject(j, "date", doc.date);
+            rc = write_line(out, run->out, j, err);
+            cJSON_Delete(j);
+            free(xs);
+            p.sum.docs_written++;
+        }
+        for (int k = 0; !rc && rej && k < cs.n; k++) {
+            if (cs.c[k].kept) continue;
+            cJSON *j = call_json(tools, &cs.c[k]);
+            cJSON_AddStringToObject(j, "id", doc.id);
+            cJSON_AddNumberToObject(j, "loss_plain", cs.c[k].loss_plain);
+            cJSON_AddNumberToObject(j, "loss_empty", cs.c[k].loss_empty);
+            rc = write_line(rej, run->rejected, j, err);
+            cJSON_Delete(j);
+        }
+        for (int t = 0; t < n_tools && t < 32; t++) {
+            p.sum.proposed[t] += cs.proposed[t];
+            p.sum.executed[t] += cs.executed[t];
+            p.sum.kept[t] += cs.kept[t];
+            p.sum.score_sum[t] += cs.score_sum[t];
+        }
+        tf_candidates_free(&cs);
+        if (rc) break;
+        p.sum.docs++;
+        p.next_doc = index + 1;
+        if ((rc = sync_file(out, run->out, &p.out_bytes, err))) break;
+        if (rej && (rc = sync_file(rej, run->rejected, &p.rej_bytes, err))) break;
+        if ((rc = save_progress(ppath, &p, n_tools, err))) break;
+        done_here++;
+        long kept = 0;
+        for (int t = 0; t < n_tools && t < 32; t++) kept += p.sum.kept[t];
+        char extra[96];
+        snprintf(extra, sizeof extra, "kept calls %ld, documents written %ld", kept, p.sum.docs_written);
+        tf_progress_update(&bar, done_here, extra);
+    }
+    if (got < 0) rc = err->code;
+    tf_progress_finish(&bar, NULL);
+    p.sum.seconds = tf_time_s() - t0;
+    *sum = p.sum;
+done:
+    if (out && fclose(out) != 0 && !rc) rc = tf_errorf(err, TF_EIO, "%s: write failed", run->out);
+    if (rej && fclose(rej) != 0 && !rc) rc = tf_errorf(err, TF_EIO, "%s: write failed", run->rejected);
+    tf_corpus_close(corpus);
+    return rc;
+}
