@@ -6,8 +6,9 @@
 
 #include "tf_model.h"
 
-// Turns text into token ids (the tokenizer, supplied by the caller); *ids is malloc'd.
-typedef int (*tf_encode_fn)(void *ctx, const char *text, size_t len, int **ids, int *n, tf_error *err);
+// Turns text into token ids (the tokenizer, supplied by the caller); *ids is malloc'd. It may also
+// set *mask (malloc'd, one loss weight per token) or leave it NULL.
+typedef int (*tf_encode_fn)(void *ctx, const char *text, size_t len, int **ids, int *n, float **mask, tf_error *err);
 
 // Documents as token ids, concatenated: document d is tokens[start[d] .. start[d+1]).
 // mask (may be NULL): per-token loss weight of predicting that token (from a JSONL "loss_mask").
@@ -20,7 +21,8 @@ typedef struct {
 } tf_dataset;
 
 // Reads JSONL: each line an object with "ids" (array of ints) or "text" (encoded with encode; an
-// error when encode is NULL), and optionally "loss_mask" (0/1 per token, same length as ids).
+// error when encode is NULL), and optionally "loss_mask" (0/1 per token, same length as ids; it
+// overrides a mask from encode).
 // Blank lines are skipped. Errors name the file and line. vocab_size > 0 checks every id.
 int tf_dataset_load_jsonl(tf_dataset *ds, const char *path, tf_encode_fn encode, void *encode_ctx,
                           int vocab_size, tf_error *err);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tf_infer.h"
 
 static void help(FILE *f) {
     fprintf(f,
@@ -17,7 +18,66 @@ static void help(FILE *f) {
             "  --top-p P        nucleus sampling: the smallest set with probability >= P\n"
             "  --seed S         random seed (default 1)\n"
             "  --stop-at-eos    stop when the end-of-text token is generated\n"
-            "  --json           print {\"prompt_ids\", \"ids\", \"text\"} (text with a tokenizer)\n");
+            "  --json           print {\"prompt_ids\", \"ids\", \"text\"} (text with a tokenizer)\n\n"
+            "With tools (--tools/--tool; needs --prompt): decoding starts a call whenever \" [\" is among\n"
+            "the --api-top-k most likely tokens, stops at \"->\", runs the tool, inserts \" result]\" and\n"
+            "goes on (Toolformer, section 4.2). The text streams to stdout as it is decided.\n"
+            "  --api-top-k K    (default 10)      --max-calls N  calls per input (default 1)\n"
+            "  --disable-tools  p(\" [\") = 0 (Toolformer disabled)   --no-tools  plain decoding\n"
+            "  --date D         the document's date for the Calendar\n"
+            "  --stop-at-newline  stop at the first newline outside a call\n"
+            "  --json           print {\"text\", \"ids\", \"calls\": [{\"tool\", \"input\", \"result\", \"pos\"}]}\n"
+            CLI_TOOL_HELP);
+}
+
+static void stream_text(void *ctx, const char *text, size_t len) {
+    (void)ctx;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+// Generation with tools: the text path through tf_generate_with_tools.
+static int generate_tools(const char *model_dir, const char *prompt, const cli_tools *ct, const tf_toolgen_options *o,
+                          const char *date, int json) {
+    tf_error err = {0};
+    tf_toolset set = {0};
+    tf_model *m = NULL;
+    tf_toolgen_result res = {0};
+    int rc = CLI_OK;
+    const tf_tokenizer *tok = cli_tokenizer(model_dir, &err);
+    if (!tok || cli_tools_build(ct, &set, 0, &err) || !(m = tf_model_load(model_dir, &err))) goto fail;
+    tf_toolgen_options opt = *o;
+    if (!json) opt.on_text = stream_text;
+    tf_tool_context ctx = {date};
+    if (tf_generate_with_tools(m, tok, &set, &ctx, prompt, &opt, &res, &err)) goto fail;
+    if (json) {
+        printf("{\"text\": ");
+        cli_print_json_string(stdout, res.text);
+        printf(", \"ids\": ");
+        cli_print_ids_json(stdout, res.ids, res.n_ids);
+        printf(", \"calls\": [");
+        for (int i = 0; i < res.n_calls; i++) {
+            printf("%s{\"tool\": ", i ? ", " : "");
+            cli_print_json_string(stdout, res.calls[i].tool);
+            printf(", \"input\": ");
+            cli_print_json_string(stdout, res.calls[i].input);
+            printf(", \"result\": ");
+            if (res.calls[i].result) cli_print_json_string(stdout, res.calls[i].result);
+            else printf("null");
+            printf(", \"pos\": %zu}", res.calls[i].text_pos);
+        }
+        printf("]}\n");
+    } else {
+        printf("\n");
+    }
+    goto done;
+fail:
+    rc = cli_fail(&err);
+done:
+    tf_toolgen_result_free(&res);
+    tf_toolset_free(&set);
+    tf_model_free(m);
+    return rc;
 }
 
 int cmd_generate(int argc, char **argv) {
@@ -25,14 +85,30 @@ int cmd_generate(int argc, char **argv) {
         {"model", 1, 0, 'm'},       {"ids", 1, 0, 'i'},    {"prompt", 1, 0, 'p'}, {"max-new", 1, 0, 'n'},
         {"temperature", 1, 0, 'T'}, {"top-k", 1, 0, 'k'},  {"top-p", 1, 0, 'P'},  {"seed", 1, 0, 's'},
         {"json", 0, 0, 'j'},        {"threads", 1, 0, 't'}, {"stop-at-eos", 0, 0, 'e'}, {"help", 0, 0, 'h'},
+        {"api-top-k", 1, 0, 'K'},   {"max-calls", 1, 0, 'C'}, {"disable-tools", 0, 0, 'D'}, {"no-tools", 0, 0, 'N'},
+        {"date", 1, 0, 'd'},        {"stop-at-newline", 0, 0, 'L'}, CLI_TOOL_OPTIONS,
         {0, 0, 0, 0}};
     const char *model_dir = NULL, *ids_arg = NULL, *prompt = NULL;
-    long max_new = 32, top_k = 0, seed = 1, threads = 0;
+    long max_new = 32, top_k = 0, seed = 1, threads = 0, v;
     double temperature = 0.0, top_p = 1.0;
-    int json = 0, stop_eos = 0, c;
+    int json = 0, stop_eos = 0, c, h, stop_nl = 0;
+    const char *date = NULL;
+    cli_tools tools = {0};
+    tf_toolgen_options to;
+    tf_toolgen_defaults(&to);
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if ((h = cli_tools_option(&tools, c, optarg, "generate"))) {
+            if (h < 0) return CLI_USAGE;
+            continue;
+        }
         switch (c) {
+        case 'K': if (cli_int(optarg, 0, 1 << 20, &v)) return cli_usage_error("generate", "--api-top-k wants an integer >= 0"); to.api_top_k = (int)v; break;
+        case 'C': if (cli_int(optarg, 0, 16, &v)) return cli_usage_error("generate", "--max-calls wants 0..16"); to.max_calls = (int)v; break;
+        case 'D': to.disable = 1; break;
+        case 'N': to.no_tools = 1; break;
+        case 'd': date = optarg; break;
+        case 'L': stop_nl = 1; break;
         case 'm': model_dir = optarg; break;
         case 'i': ids_arg = optarg; break;
         case 'p': prompt = optarg; break;
@@ -51,6 +127,15 @@ int cmd_generate(int argc, char **argv) {
     if (!model_dir) return cli_usage_error("generate", "--model is required");
     if (!ids_arg == !prompt) return cli_usage_error("generate", "give exactly one of --ids and --prompt");
     tf_set_threads((int)threads);
+    if (tools.list || tools.n_external) {
+        if (!prompt) return cli_usage_error("generate", "generation with tools needs --prompt TEXT");
+        to.max_new = (int)max_new;
+        to.sampler = (tf_sampler){(float)temperature, (int)top_k, (float)top_p};
+        to.seed = (uint64_t)seed;
+        to.stop_at_eos = stop_eos;
+        to.stop_at_newline = stop_nl;
+        return generate_tools(model_dir, prompt, &tools, &to, date, json);
+    }
     tf_error err = {0};
     int n = 0, *ids = ids_arg ? cli_parse_ids(ids_arg, &n, &err) : NULL;
     if (prompt && cli_encode(model_dir, prompt, &ids, &n, &err)) return cli_fail(&err);

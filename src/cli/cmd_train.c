@@ -32,36 +32,93 @@ static void help(FILE *f) {
             "  --json          print a JSON summary at the end\n");
 }
 
-typedef struct {
-    const char *dir;
-} encode_ctx;
-
-static int encode_text(void *ctx, const char *text, size_t len, int **ids, int *n, tf_error *err) {
-    (void)len;
-    return cli_encode(((encode_ctx *)ctx)->dir, text, ids, n, err);
+static void help_finetune(FILE *f) {
+    fprintf(f,
+            "usage: toolformer finetune --model DIR --data augmented.jsonl --out DIR [--mask-results]\n"
+            "                           [--eval-data FILE --eval-every N] [train options]\n\n"
+            "Fine-tunes on C* (Toolformer section 2): the ordinary LM loss on the augmented texts, call\n"
+            "results included, so the model learns to write \"->\" and to use what follows it. One text per\n"
+            "row (no packing), learning rate 1e-5 with linear warmup over the first 10%% of steps (the\n"
+            "paper's), then cosine; with --eval-data the held-out loss is measured every --eval-every steps\n"
+            "and the best model is kept in --out.\n"
+            "  --mask-results  give no loss to the tokens of call results (the model still sees them)\n"
+            "The other options are `toolformer train`'s (see toolformer train --help).\n");
 }
 
-int cmd_train(int argc, char **argv) {
+typedef struct {
+    const char *dir;
+    int mask_results;  // weight 0 on the tokens of call results ("-> result")
+} encode_ctx;
+
+// Marks with 0 every token that overlaps the result of a call "[Name(input) -> result]" in text.
+static int mask_call_results(const tf_tokenizer *tok, const char *text, const int *ids, int n, float **mask,
+                             tf_error *err) {
+    size_t len = strlen(text);
+    char *in_result = calloc(len + 1, 1);
+    *mask = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (!in_result || !*mask) {
+        free(in_result);
+        return tf_errorf(err, TF_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] != '[') continue;
+        tf_call c;
+        tf_error e;
+        if (tf_call_parse(text + i, len - i, &c, &e) != TF_OK) continue;
+        const char *arrow = c.result ? strstr(text + i, "->") : NULL;
+        if (arrow && (size_t)(arrow - text) < i + c.end)
+            for (size_t k = (size_t)(arrow - text) + 2; k < i + c.end - 1; k++) in_result[k] = 1;
+        tf_call_free(&c);
+    }
+    size_t off = 0;
+    for (int t = 0; t < n; t++) {
+        size_t bl = 0;
+        tf_tokenizer_token_bytes(tok, ids[t], &bl);
+        int hit = 0;
+        for (size_t k = off; k < off + bl && k < len; k++) hit |= in_result[k];
+        (*mask)[t] = hit ? 0.0f : 1.0f;
+        off += bl;
+    }
+    free(in_result);
+    return TF_OK;
+}
+
+static int encode_text(void *ctx, const char *text, size_t len, int **ids, int *n, float **mask, tf_error *err) {
+    (void)len;
+    encode_ctx *e = ctx;
+    if (cli_encode(e->dir, text, ids, n, err)) return err->code;
+    if (!e->mask_results) return TF_OK;
+    const tf_tokenizer *tok = cli_tokenizer(e->dir, err);
+    return tok ? mask_call_results(tok, text, *ids, *n, mask, err) : err->code;
+}
+
+static int train_main(int argc, char **argv, int finetune) {
+    const char *cmd = finetune ? "finetune" : "train";
     static const struct option opts[] = {
         {"data", 1, 0, 'd'},     {"model", 1, 0, 'm'},      {"config", 1, 0, 'c'},     {"out", 1, 0, 'o'},
         {"steps", 1, 0, 'S'},    {"batch", 1, 0, 'B'},      {"seq-len", 1, 0, 'T'},    {"grad-accum", 1, 0, 'A'},
         {"lr", 1, 0, 'l'},       {"min-lr", 1, 0, 'L'},     {"warmup", 1, 0, 'w'},     {"weight-decay", 1, 0, 'W'},
         {"grad-clip", 1, 0, 'C'}, {"seed", 1, 0, 's'},      {"no-pack", 0, 0, 'P'},    {"eval-data", 1, 0, 'e'},
         {"eval-every", 1, 0, 'E'}, {"save-every", 1, 0, 'v'}, {"resume", 0, 0, 'r'},   {"tokenizer", 1, 0, 'k'},
-        {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"help", 0, 0, 'h'},
+        {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"mask-results", 0, 0, 'X'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     tf_train_options o;
     tf_train_defaults(&o);
+    int mask_results = 0;
+    if (finetune) {  // the paper's fine-tuning: lr 1e-5, warmup over the first 10%, one text per row
+        o.pack = 0;
+        o.lr = 1e-5f;
+    }
     const char *data = NULL, *model_dir = NULL, *config = NULL, *eval_path = NULL, *tok_dir = NULL, *log_path = NULL;
     long v, threads = 0;
     double d;
     int json = 0, c, min_lr_set = 0, warmup_set = 0;
     optind = 0;
 #define INT_OPT(field, lo, name) \
-    if (cli_int(optarg, lo, 1L << 30, &v)) return cli_usage_error("train", "%s wants an integer >= %d", name, lo); \
+    if (cli_int(optarg, lo, 1L << 30, &v)) return cli_usage_error(cmd, "%s wants an integer >= %d", name, lo); \
     field = (int)v
 #define FLOAT_OPT(field, name) \
-    if (cli_float(optarg, &d) || d < 0) return cli_usage_error("train", "%s wants a number >= 0", name); \
+    if (cli_float(optarg, &d) || d < 0) return cli_usage_error(cmd, "%s wants a number >= 0", name); \
     field = (float)d
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -78,7 +135,7 @@ int cmd_train(int argc, char **argv) {
         case 'w': INT_OPT(o.warmup, 0, "--warmup"); warmup_set = 1; break;
         case 'W': FLOAT_OPT(o.weight_decay, "--weight-decay"); break;
         case 'C': FLOAT_OPT(o.grad_clip, "--grad-clip"); break;
-        case 's': if (cli_int(optarg, 0, 1L << 62, &v)) return cli_usage_error("train", "--seed wants an integer >= 0");
+        case 's': if (cli_int(optarg, 0, 1L << 62, &v)) return cli_usage_error(cmd, "--seed wants an integer >= 0");
                   o.seed = (uint64_t)v; break;
         case 'P': o.pack = 0; break;
         case 'e': eval_path = optarg; break;
@@ -86,18 +143,22 @@ int cmd_train(int argc, char **argv) {
         case 'v': INT_OPT(o.save_every, 1, "--save-every"); break;
         case 'r': o.resume = 1; break;
         case 'x': INT_OPT(o.stop_after, 1, "--stop-after"); break;
+        case 'X': mask_results = 1; break;
         case 'k': tok_dir = optarg; break;
         case 'g': log_path = optarg; break;
-        case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("train", "--threads wants 1..1024"); break;
+        case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error(cmd, "--threads wants 1..1024"); break;
         case 'j': json = 1; break;
-        case 'h': help(stdout); return CLI_OK;
-        default: return cli_usage_error("train", "unknown option");
+        case 'h': finetune ? help_finetune(stdout) : help(stdout); return CLI_OK;
+        default: return cli_usage_error(cmd, "unknown option");
         }
     }
 #undef INT_OPT
 #undef FLOAT_OPT
-    if (!data || !o.out_dir) return cli_usage_error("train", "--data and --out are required");
-    if (!model_dir == !config) return cli_usage_error("train", "give exactly one of --model and --config");
+    if (!data || !o.out_dir) return cli_usage_error(cmd, "--data and --out are required");
+    if (!model_dir == !config) return cli_usage_error(cmd, "give exactly one of --model and --config");
+    if (finetune && !model_dir) return cli_usage_error(cmd, "--model is required");
+    if (mask_results && !finetune) return cli_usage_error(cmd, "--mask-results is a finetune option");
+    if (finetune && !warmup_set) o.warmup = o.steps / 10;
     if (eval_path && !o.eval_every) o.eval_every = o.steps >= 10 ? o.steps / 10 : 1;
     if (!min_lr_set) o.min_lr = o.lr / 10;
     if (!warmup_set && o.warmup > o.steps / 10) o.warmup = o.steps / 10;
@@ -117,7 +178,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (!m) goto fail;
     o.eos_id = m->cfg.eos_token_id;
-    encode_ctx ectx = {tok_dir ? tok_dir : model_dir ? model_dir : "."};
+    encode_ctx ectx = {tok_dir ? tok_dir : model_dir ? model_dir : ".", mask_results};
     tf_encode_fn enc = cli_has_tokenizer(ectx.dir) ? encode_text : NULL;
     if (tf_dataset_load_jsonl(&train, data, enc, &ectx, m->cfg.vocab_size, &err)) goto fail;
     if (eval_path && tf_dataset_load_jsonl(&eval, eval_path, enc, &ectx, m->cfg.vocab_size, &err)) goto fail;
@@ -154,3 +215,6 @@ done:
     tf_model_free(m);
     return rc;
 }
+
+int cmd_train(int argc, char **argv) { return train_main(argc, argv, 0); }
+int cmd_finetune(int argc, char **argv) { return train_main(argc, argv, 1); }

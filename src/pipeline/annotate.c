@@ -37,15 +37,16 @@ void tf_candidates_free(tf_candidates *cs) {
 }
 
 char *tf_call_text(const char *name, const char *input, const char *result, int with_arrow) {
-    size_t n = strlen(name) + strlen(input) + (result ? strlen(result) : 0) + 16;
-    char *s = malloc(n);
-    if (!s) return NULL;
-    if (result && *result)
-        snprintf(s, n, " [%s(%s) -> %s]", name, input, result);
-    else if (with_arrow)
-        snprintf(s, n, " [%s(%s) ->]", name, input);
-    else
-        snprintf(s, n, " [%s(%s)]", name, input);
+    // the canonical call syntax (quoting as needed) after the space that " [" carries
+    char *call = tf_call_format(name, input, result ? result : with_arrow ? "" : NULL);
+    if (!call) return NULL;
+    size_t n = strlen(call);
+    char *s = malloc(n + 2);
+    if (s) {
+        s[0] = ' ';
+        memcpy(s + 1, call, n + 1);
+    }
+    free(call);
     return s;
 }
 

@@ -88,7 +88,7 @@ static int parse_line(const char *line, const char *path, long lineno, tf_encode
                            path, lineno);
             goto done;
         }
-        if ((rc = encode(ctx, jtext->valuestring, strlen(jtext->valuestring), ids, n, err))) {
+        if ((rc = encode(ctx, jtext->valuestring, strlen(jtext->valuestring), ids, n, mask, err))) {
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
             rc = tf_errorf(err, rc, "%s:%ld: %s", path, lineno, msg);
@@ -111,6 +111,7 @@ static int parse_line(const char *line, const char *path, long lineno, tf_encode
                            lineno, *n);
             goto done;
         }
+        free(*mask);
         *mask = malloc((size_t)(*n ? *n : 1) * sizeof(float));
         if (!*mask) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto done; }
         int i = 0;
