@@ -1,0 +1,194 @@
+// test_pipeline.c — merging calls into text, evaluation metrics, decoding with tools, and annotate's
+// exact resume after SIGKILL.
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_run.h"
+#include "pipeline_util.h"
+#include "tf_eval.h"
+#include "tf_pipeline.h"
+
+static tf_candidate cand(int tool, const char *input, const char *result, size_t char_pos, float score, int kept) {
+    tf_candidate c = {0};
+    c.tool = tool;
+    c.input = strdup(input);
+    c.result = strdup(result);
+    c.char_pos = char_pos;
+    c.score = score;
+    c.kept = kept;
+    return c;
+}
+
+Test(merge, inserts_kept_calls_in_order_with_the_papers_spacing) {
+    tf_toolset set = {0};
+    tf_error err;
+    tf_tool_options opt = {0};
+    cr_assert_eq(tf_toolset_parse(&set, "calculator,calendar", &opt, &err), TF_OK, "%s", err.msg);
+    const char *text = "Out of 1400 participants, 400 passed. So today it is closed.";
+    tf_candidates cs = {0};
+    cs.cap = 8;
+    cs.c = calloc(8, sizeof *cs.c);
+    size_t p1 = strlen("Out of 1400 participants, 400"), p2 = strlen("Out of 1400 participants, 400 passed. So today");
+    cs.c[cs.n++] = cand(1, "", "Today is Monday, January 30, 2023.", p2, 2.0f, 1);
+    cs.c[cs.n++] = cand(0, "400 / 1400", "0.29", p1, 1.5f, 1);
+    cs.c[cs.n++] = cand(0, "400 - 1400", "-1000", p1, 0.7f, 1);  // same place, lower score: dropped
+    cs.c[cs.n++] = cand(0, "1 + 1", "2", 3, -1.0f, 0);            // not kept
+    char *x = tf_merge_calls(text, &set, &cs);
+    cr_assert_str_eq(x, "Out of 1400 participants, 400 [Calculator(400 / 1400) -> 0.29] passed. So today "
+                        "[Calendar() -> Today is Monday, January 30, 2023.] it is closed.");
+    cr_assert_eq(cs.c[2].kept, 0);
+    free(x);
+    for (int k = 0; k < cs.n; k++) cs.c[k].kept = 0;
+    cr_assert_null(tf_merge_calls(text, &set, &cs), "no kept call: the text is dropped");
+    tf_candidates_free(&cs);
+    tf_toolset_free(&set);
+}
+
+Test(eval_metrics, math_takes_the_first_number_or_the_one_after_equals) {
+    cr_assert(tf_eval_math_correct(" 42 apples.", "42"));
+    cr_assert(tf_eval_math_correct(" [Calculator(40 + 2) -> 42] 42 apples.", "42"), "calls are removed first");
+    cr_assert_not(tf_eval_math_correct(" 41, not 42.", "42"));
+    cr_assert(tf_eval_math_correct(" 5+3=8 so", "8"), "footnote 7: the number after '='");
+    cr_assert(tf_eval_math_correct(" it is 1,234.5 dollars", "1234.5"));
+    cr_assert(tf_eval_math_correct(" -7 degrees", "-7"));
+    cr_assert_not(tf_eval_math_correct(" no number here", "3"));
+    cr_assert(tf_eval_math_correct(" 0.29", "0.29"));
+}
+
+Test(eval_metrics, facts_look_within_the_first_words) {
+    cr_assert(tf_eval_words_contain(" the capital is Paris.", "paris", 5));
+    cr_assert_not(tf_eval_words_contain(" we all know that the capital is Paris.", "Paris", 5));
+    cr_assert(tf_eval_words_contain(" [WikiSearch(France) -> France > capital Paris] Paris, of course", "Paris", 5));
+    cr_assert(tf_eval_words_contain(" Buenos Aires is", "Buenos Aires", 5));
+    char *s = tf_strip_calls("a [Calendar() -> Today is Monday.] b [not a call c");
+    cr_assert_str_eq(s, "a b [not a call c");
+    free(s);
+}
+
+// A model that has memorised one text with a call whose stated result is WRONG: decoding must run the
+// tool and insert its real result, then go on.
+Test(toolgen, executes_the_tool_at_the_arrow_and_inserts_its_result, .timeout = 120) {
+    char dir[] = "/tmp/tf_toolgen_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const char *doc = "The shop sells 12 pears and 30 plums, a total of [Calculator(12 + 30) -> 99] 42 fruits.";
+    tf_set_threads(1);
+    tf_model *m = tiny_lm(dir, doc, 1, 32, 5);
+    tf_error err;
+    tf_tokenizer *tok = tf_tokenizer_load(dir, &err);
+    cr_assert_not_null(tok, "%s", err.msg);
+    int *ids, n;
+    cr_assert_eq(tf_tokenizer_encode(tok, doc, strlen(doc), 0, &ids, &n, &err), TF_OK);
+    tf_dataset ds = {0};
+    for (int k = 0; k < 8; k++) cr_assert_eq(tf_dataset_add(&ds, ids, NULL, n, &err), TF_OK);
+    tf_train_options o;
+    tf_train_defaults(&o);
+    o.steps = 150, o.batch = 4, o.seq_len = n - 1, o.lr = 1e-2f, o.min_lr = 1e-3f, o.warmup = 5;
+    o.pack = 0, o.quiet = 1, o.out_dir = dir;
+    tf_train_result r;
+    cr_assert_eq(tf_train(m, &ds, NULL, &o, &r, &err), TF_OK, "%s", err.msg);
+    cr_assert_lt(r.last_loss, 0.1f, "the model did not memorise the text (loss %.3f)", r.last_loss);
+    tf_toolset set = {0};
+    tf_tool_options topt = {0};
+    cr_assert_eq(tf_toolset_parse(&set, "calculator", &topt, &err), TF_OK);
+    tf_toolgen_options g;
+    tf_toolgen_defaults(&g);
+    g.max_new = 30;
+    g.api_top_k = 1;  // plain greedy: the memorised " [" is the argmax
+    tf_toolgen_result res;
+    cr_assert_eq(tf_generate_with_tools(m, tok, &set, NULL, "The shop sells 12 pears and 30 plums, a total of", &g, &res,
+                                        &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(res.n_calls, 1, "generated: %s", res.text);
+    cr_assert_str_eq(res.calls[0].input, "12 + 30");
+    cr_assert_str_eq(res.calls[0].result, "42");
+    cr_assert(strncmp(res.text, " [Calculator(12 + 30) -> 42]", 28) == 0, "generated: %s", res.text);
+    tf_toolgen_result_free(&res);
+    // disabled: p(" [") = 0, so no call is made
+    g.disable = 1;
+    cr_assert_eq(tf_generate_with_tools(m, tok, &set, NULL, "The shop sells 12 pears and 30 plums, a total of", &g, &res,
+                                        &err), TF_OK);
+    cr_assert_eq(res.n_calls, 0, "generated: %s", res.text);
+    cr_assert_null(strstr(res.text, " [Calc"), "generated: %s", res.text);
+    tf_toolgen_result_free(&res);
+    tf_toolset_free(&set);
+    tf_dataset_free(&ds);
+    free(ids);
+    tf_tokenizer_free(tok);
+    tf_model_free(m);
+    rm_rf_dir(dir);
+}
+
+static long file_size(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static char *slurp(const char *p) {
+    tf_error err;
+    char *s = tf_read_file(p, NULL, &err);
+    cr_assert_not_null(s, "%s", err.msg);
+    return s;
+}
+
+// SIGKILL annotate at several moments, resume each time: the output equals an uninterrupted run's.
+Test(annotate, resume_after_sigkill_equals_an_uninterrupted_run, .timeout = 300) {
+    char dir[] = "/tmp/tf_annotate_XXXXXX", corpus[256], a[256], b[256], ra[256], rb[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", dir);
+    FILE *f = fopen(corpus, "w");
+    char text[256 * 40] = "";
+    for (int d = 0; d < 24; d++) {
+        char line[256];
+        snprintf(line, sizeof line, "Out of %d apples, %d were red, so %d were green, a total of %d.", 30 + d, 10 + d, 20,
+                 30 + d);
+        fprintf(f, "{\"id\": \"d%d\", \"text\": \"%s\", \"date\": \"2023-01-%02d\"}\n", d, line, 1 + d);
+        strcat(text, line);
+        strcat(text, "\n");
+    }
+    fclose(f);
+    tf_model_free(tiny_lm(dir, text, 1, 32, 3));
+    snprintf(a, sizeof a, "%s/a.jsonl", dir);
+    snprintf(b, sizeof b, "%s/b.jsonl", dir);
+    snprintf(ra, sizeof ra, "%s/a.rejected", dir);
+    snprintf(rb, sizeof rb, "%s/b.rejected", dir);
+    // tau_f -100 keeps every executed call, so the outputs are large and every document is written
+    char args[1024];
+    snprintf(args, sizeof args, "annotate --model %s --data %s --tools calculator,calendar --proposer tool --tau-f -100 "
+             "--top-k 2 --samples 2 --seed 9 --threads 1 --quiet", dir, corpus);
+    char out[4096];
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --rejected %s", args, a, ra), 0, "%s", cli_run_stderr);
+    cr_assert_gt(file_size(a), 1000);
+    // the interrupted runs
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "exec %s %s --out %s --rejected %s --resume >/dev/null", cli_bin(), args, b, rb);
+    int kills = 0;
+    for (int round = 0; round < 30; round++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+            _exit(127);
+        }
+        struct timespec ts = {0, (long)(30 + 37 * round % 200) * 1000000L};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        if (WIFSIGNALED(st)) kills++;
+        else {
+            cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "resumed run failed");
+            break;
+        }
+    }
+    cr_assert_gt(kills, 0, "no run was interrupted");
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --rejected %s --resume", args, b, rb), 0, "%s", cli_run_stderr);
+    char *sa = slurp(a), *sb = slurp(b), *xa = slurp(ra), *xb = slurp(rb);
+    cr_assert_str_eq(sa, sb, "resumed output differs after %d kills", kills);
+    cr_assert_str_eq(xa, xb, "resumed rejected file differs after %d kills", kills);
+    free(sa), free(sb), free(xa), free(xb);
+    rm_rf_dir(dir);
+}
