@@ -29,10 +29,12 @@ all: build/toolformer build/libtoolformer.a
 
 build/libtoolformer.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	@echo "AR $@"
+	@$(AR) rcs $@ $^
 
 build/toolformer: $(CLI_OBJ) build/libtoolformer.a
-	$(CC) $(CFLAGS) $(OPT) -o $@ $(CLI_OBJ) build/libtoolformer.a $(LDLIBS)
+	@echo "LD $@"
+	@$(CC) $(CFLAGS) $(OPT) -o $@ $(CLI_OBJ) build/libtoolformer.a $(LDLIBS)
 
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -46,19 +48,23 @@ build/asan-obj/%.o: %.c
 
 build/test_runner: $(TEST_OBJ) build/libtoolformer.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(OPT) -o $@ $(TEST_OBJ) build/libtoolformer.a $(CRIT_LIBS) $(LDLIBS)
+	@echo "LD $@"
+	@$(CC) $(CFLAGS) $(OPT) -o $@ $(TEST_OBJ) build/libtoolformer.a $(CRIT_LIBS) $(LDLIBS)
 
 build/asan/toolformer: $(ASAN_CLI_OBJ) $(ASAN_LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -g $(SAN) -o $@ $^ $(LDLIBS)
+	@echo "LD $@"
+	@$(CC) $(CFLAGS) -g $(SAN) -o $@ $^ $(LDLIBS)
 
 build/asan/test_runner: $(ASAN_TEST_OBJ) $(ASAN_LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -g $(SAN) -o $@ $^ $(CRIT_LIBS) $(LDLIBS)
+	@echo "LD $@"
+	@$(CC) $(CFLAGS) -g $(SAN) -o $@ $^ $(CRIT_LIBS) $(LDLIBS)
 
 build/bench/%: bench/%.c build/libtoolformer.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(OPT) -o $@ $< build/libtoolformer.a $(LDLIBS)
+	@echo "LD $@"
+	@$(CC) $(CFLAGS) $(OPT) -o $@ $< build/libtoolformer.a $(LDLIBS)
 
 # The README's test command. Tests find the CLI through TF_BIN.
 test: build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner
@@ -73,6 +79,7 @@ bench: $(BENCH_BIN) build/toolformer
 # Regenerates the committed PyTorch reference fixtures (needs python3-torch; CI does not).
 fixtures:
 	/usr/bin/python3 tests/fixtures/make_fixtures.py tests/fixtures
+	/usr/bin/python3 tests/fixtures/make_filter_fixture.py tests/fixtures
 
 clean:
 	rm -rf build

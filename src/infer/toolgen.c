@@ -117,7 +117,8 @@ int tf_generate_with_tools(tf_model *m, const tf_tokenizer *tok, const tf_toolse
     }
     seqstate st = {m, NULL, NULL, 0, m->cfg.n_positions, NULL};
     buf text = {0}, call = {0};
-    int *gen = malloc(sizeof(int) * (o->max_new + 1));
+    // every generated id is also in the sequence, which the context bounds
+    int *gen = malloc(sizeof(int) * ((size_t)m->cfg.n_positions + 2));
     float *l = malloc(sizeof(float) * V);
     st.hist = malloc(sizeof(int) * st.cap_hist);
     st.logits = malloc(sizeof(float) * V);
@@ -202,7 +203,7 @@ int tf_generate_with_tools(tf_model *m, const tf_tokenizer *tok, const tf_toolse
                 if (!rc) {
                     buf_put(&text, full, strlen(full));
                     if (o->on_text) o->on_text(o->ctx, full, strlen(full));
-                    for (int j = 0; j < nc && res->n_ids < o->max_new; j++) gen[res->n_ids++] = cids[j];
+                    for (int j = 0; j < nc; j++) gen[res->n_ids++] = cids[j];
                 }
                 free(cids);
                 free(full);
@@ -226,7 +227,7 @@ int tf_generate_with_tools(tf_model *m, const tf_tokenizer *tok, const tf_toolse
                     o->on_text(o->ctx, call.s, call.n);
                 }
                 gen[res->n_ids++] = start_id;
-                if (res->n_ids < o->max_new) gen[res->n_ids++] = id;
+                gen[res->n_ids++] = id;
                 if ((rc = feed(&st, &id, 1, err))) goto out;
             } else {
                 if ((rc = rewind_to(&st, call_start, err))) goto out;
