@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "tf_kernels.h"
+#include "vecmath.h"
 
 #define GELU_K 0.7978845608028654f     // sqrt(2 / pi)
 #define INV_SQRT2 0.7071067811865476f  // 1 / sqrt(2)
@@ -10,30 +11,39 @@
 
 void tf_gelu_forward(float *out, const float *inp, size_t N, int exact) {
     if (exact) {
-#pragma omp parallel for simd
+#pragma omp parallel for simd schedule(static) if (N >= TF_PAR_MIN)
         for (size_t i = 0; i < N; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT2));
         return;
     }
-#pragma omp parallel for simd
+    // 0.5 x (1 + tanh u) = x sigmoid(2u): one vectorised exp instead of a scalar tanhf
+#pragma omp parallel for simd schedule(static) if (N >= TF_PAR_MIN)
     for (size_t i = 0; i < N; i++) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
+        float u = GELU_K * (x + 0.044715f * x * x * x);
+        out[i] = x / (1.0f + vm_expf(-2.0f * u));
     }
 }
 
-// tanh form: d/dx = 0.5 (1 + tanh u) + 0.5 x sech^2(u) du/dx, u = k (x + 0.044715 x^3)
+// tanh form: d/dx = 0.5 (1 + tanh u) + 0.5 x sech^2(u) du/dx, u = k (x + 0.044715 x^3); with
+//   s = sigmoid(2u) = 0.5 (1 + tanh u) and sech^2 u = 4 s (1 - s): d/dx = s + 2 x s (1 - s) du/dx.
 // erf form:  d/dx = Phi(x) + x phi(x)
 void tf_gelu_backward(float *dinp, const float *inp, const float *dout, size_t N, int exact, int accumulate) {
-#pragma omp parallel for simd
-    for (size_t i = 0; i < N; i++) {
-        float x = inp[i], g;
-        if (exact) {
-            g = 0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT_2PI * expf(-0.5f * x * x);
-        } else {
-            float u = GELU_K * (x + 0.044715f * x * x * x);
-            float th = tanhf(u);
-            g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+    if (exact) {
+#pragma omp parallel for simd schedule(static) if (N >= TF_PAR_MIN)
+        for (size_t i = 0; i < N; i++) {
+            float x = inp[i];
+            float g = 0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT_2PI * vm_expf(-0.5f * x * x);
+            float d = g * dout[i];
+            dinp[i] = accumulate ? dinp[i] + d : d;
         }
+        return;
+    }
+#pragma omp parallel for simd schedule(static) if (N >= TF_PAR_MIN)
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i];
+        float u = GELU_K * (x + 0.044715f * x * x * x);
+        float s = 1.0f / (1.0f + vm_expf(-2.0f * u));
+        float g = s + 2.0f * x * s * (1.0f - s) * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
         float d = g * dout[i];
         dinp[i] = accumulate ? dinp[i] + d : d;
     }

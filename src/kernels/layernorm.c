@@ -5,23 +5,27 @@
 
 #include "tf_common.h"
 #include "tf_kernels.h"
+#include "vecmath.h"
 
 void tf_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
                           const float *bias, int N, int C, float eps) {
-#pragma omp parallel for
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= TF_PAR_MIN)
     for (int r = 0; r < N; r++) {
         const float *x = inp + (size_t)r * C;
         float *o = out + (size_t)r * C;
         float m = 0.0f;
+#pragma omp simd reduction(+ : m)
         for (int i = 0; i < C; i++) m += x[i];
         m /= C;
         float v = 0.0f;
+#pragma omp simd reduction(+ : v)
         for (int i = 0; i < C; i++) {
             float d = x[i] - m;
             v += d * d;
         }
         v /= C;
         float s = 1.0f / sqrtf(v + eps);
+#pragma omp simd
         for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * weight[i] + bias[i];
         if (mean) mean[r] = m;
         if (rstd) rstd[r] = s;
@@ -45,6 +49,7 @@ void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
             float *dx = dinp + (size_t)r * C;
             float m = mean[r], s = rstd[r];
             float sum_d = 0.0f, sum_dx = 0.0f;
+#pragma omp simd reduction(+ : sum_d, sum_dx)
             for (int i = 0; i < C; i++) {
                 float xh = (x[i] - m) * s, dxh = dy[i] * weight[i];
                 sum_d += dxh;
@@ -54,6 +59,7 @@ void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
             }
             sum_d /= C;
             sum_dx /= C;
+#pragma omp simd
             for (int i = 0; i < C; i++) {
                 float xh = (x[i] - m) * s, dxh = dy[i] * weight[i];
                 dx[i] += s * (dxh - sum_d - xh * sum_dx);
@@ -62,6 +68,7 @@ void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
         for (int k = 0; k < nt; k++) {  // ordered reduction: deterministic results
 #pragma omp barrier
             if (k == id) {
+#pragma omp simd
                 for (int i = 0; i < C; i++) {
                     dweight[i] += dw[i];
                     dbias[i] += db[i];

@@ -2,11 +2,15 @@
 // cached prefix. Rows of one call may belong to different sequences; each row attends to its own
 // sequence's cached keys and values up to its position.
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_internal.h"
 #include "tf_kernels.h"
+#include "kernels/vecmath.h"
+
+enum { ATT_ROWS = 64, ATT_GEMM_MIN_ROWS = 4 };  // see cached_attention
 
 struct tf_kv {
     int n_seq, max_len, L, C;
@@ -15,7 +19,10 @@ struct tf_kv {
     // scratch for the rows of one call, grown on demand
     int cap_rows;
     int *pos;
+    int *blk;             // [cap_rows + 1] first row of each attention block
     float *x, *ln, *qkv, *atty, *proj, *fch, *out;
+    int att_threads;      // threads att_scratch serves
+    float *att_scratch;   // [att_threads, ATT_ROWS, max_len] attention scores per thread
 };
 
 tf_kv *tf_kv_new(const tf_model *m, int n_seq, int max_len, tf_error *err) {
@@ -44,6 +51,10 @@ tf_kv *tf_kv_new(const tf_model *m, int n_seq, int max_len, tf_error *err) {
 
 static void free_scratch(tf_kv *kv) {
     free(kv->pos);
+    free(kv->blk);
+    tf_free(kv->att_scratch);
+    kv->blk = NULL;
+    kv->att_scratch = NULL;
     float *bufs[] = {kv->x, kv->ln, kv->qkv, kv->atty, kv->proj, kv->fch, kv->out};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tf_free(bufs[i]);
     kv->pos = NULL;
@@ -90,6 +101,9 @@ static int ensure_scratch(tf_kv *kv, const tf_config *c, int n, tf_error *err) {
     free_scratch(kv);
     size_t C = c->n_embd, F = c->n_inner;
     kv->pos = malloc(n * sizeof(int));
+    kv->blk = malloc((n + 1) * sizeof(int));
+    kv->att_threads = omp_get_max_threads();
+    kv->att_scratch = tf_alloc((size_t)kv->att_threads * ATT_ROWS * kv->max_len * sizeof(float), 0);
     kv->x = tf_alloc(n * C * sizeof(float), 0);
     kv->ln = tf_alloc(n * C * sizeof(float), 0);
     kv->qkv = tf_alloc(n * 3 * C * sizeof(float), 0);
@@ -97,7 +111,7 @@ static int ensure_scratch(tf_kv *kv, const tf_config *c, int n, tf_error *err) {
     kv->proj = tf_alloc(n * C * sizeof(float), 0);
     kv->fch = tf_alloc(n * F * sizeof(float), 0);
     kv->out = tf_alloc(n * C * sizeof(float), 0);
-    if (!kv->pos || !kv->x || !kv->ln || !kv->qkv || !kv->atty || !kv->proj || !kv->fch || !kv->out) {
+    if (!kv->pos || !kv->blk || !kv->att_scratch || !kv->x || !kv->ln || !kv->qkv || !kv->atty || !kv->proj || !kv->fch || !kv->out) {
         free_scratch(kv);
         return tf_errorf(err, TF_ENOMEM, "out of memory for %d inference rows", n);
     }
@@ -105,41 +119,83 @@ static int ensure_scratch(tf_kv *kv, const tf_config *c, int n, tf_error *err) {
     return TF_OK;
 }
 
+// ---- cached attention ----------------------------------------------------------------------------
+// Rows of one call are cut into blocks of up to ATT_ROWS consecutive positions of one sequence (a
+// prefill is a few long blocks, a batched decode one block per sequence). A block of m >= 4 rows and
+// one head is two GEMMs on strided views of the cache, S = scale Q K[0:n]^T and out = softmax(S) V,
+// with the causal limit applied in the softmax; shorter blocks use vectorised dot products.
+// Row i of s (columns 0..t) becomes its softmax; columns t+1..n-1 become 0.
+static void softmax_causal_row(float *s, int t, int n) {
+    float sum = vm_exp_shift_sum(s, t + 1, vm_max(s, t + 1));
+    float inv = 1.0f / sum;
+#pragma omp simd
+    for (int j = 0; j <= t; j++) s[j] *= inv;
+    for (int j = t + 1; j < n; j++) s[j] = 0.0f;
+}
+
+// Rows q[0..m) (row stride 3C) at positions p0..p0+m-1 of sequence sq attend, in head h, to the
+// cached keys/values 0..p0+i; out rows have stride C. s: scratch of m * (p0 + m) floats.
+static void attend_block(const tf_kv *kv, int l, int sq, int p0, int m, int h, int hs, float scale,
+                         const float *q, float *out, float *s) {
+    int C = kv->C, n = p0 + m;
+    const float *K = kv_row(kv, kv->k, l, sq, 0) + h * hs, *V = kv_row(kv, kv->v, l, sq, 0) + h * hs;
+    q += h * hs;
+    out += h * hs;
+    if (m >= ATT_GEMM_MIN_ROWS) {
+        tf_gemm(0, 1, m, n, hs, scale, q, 3 * C, K, C, 0.0f, s, n);
+        for (int i = 0; i < m; i++) softmax_causal_row(s + (size_t)i * n, p0 + i, n);
+        tf_gemm(0, 0, m, hs, n, 1.0f, s, n, V, C, 0.0f, out, C);
+        return;
+    }
+    for (int i = 0; i < m; i++) {
+        const float *qi = q + (size_t)i * 3 * C;
+        float *o = out + (size_t)i * C;
+        int t = p0 + i;
+        for (int j = 0; j <= t; j++) {
+            const float *k = K + (size_t)j * C;
+            float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+            for (int e = 0; e < hs; e++) d += qi[e] * k[e];
+            s[j] = d * scale;
+        }
+        float inv = 1.0f / vm_exp_shift_sum(s, t + 1, vm_max(s, t + 1));
+#pragma omp simd
+        for (int e = 0; e < hs; e++) o[e] = 0.0f;
+        for (int j = 0; j <= t; j++) {
+            const float *v = V + (size_t)j * C;
+            float w = s[j] * inv;
+#pragma omp simd
+            for (int e = 0; e < hs; e++) o[e] += w * v[e];
+        }
+    }
+}
+
 // Each row attends to its sequence's cached positions 0..pos (its own k/v already written).
 static void cached_attention(tf_kv *kv, int l, const int *seq, const int *pos, const float *qkv, float *out,
                              int n, int NH, int max_pos) {
     int C = kv->C, hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel
+    int nb = 0;  // blocks: rows blk[i]..blk[i+1]-1
+    for (int r = 0; r < n;) {
+        int e = r + 1;
+        while (e < n && e - r < ATT_ROWS && seq[e] == seq[r] && pos[e] == pos[e - 1] + 1) e++;
+        kv->blk[nb++] = r;
+        r = e;
+    }
+    kv->blk[nb] = n;
+    // a decode step of one short sequence is less work than waking the other threads
+    size_t work = (size_t)n * (max_pos + 1) * C;
+    int nthr = omp_get_max_threads() < kv->att_threads ? omp_get_max_threads() : kv->att_threads;
+#pragma omp parallel num_threads(nthr) if (work >= 65536)
     {
-        float *a = tf_alloc((size_t)(max_pos + 1) * sizeof(float), 0);
-#pragma omp for collapse(2)
-        for (int r = 0; r < n; r++)
+        float *s = kv->att_scratch + (size_t)omp_get_thread_num() * ATT_ROWS * kv->max_len;
+#pragma omp for collapse(2) schedule(dynamic, 1)
+        for (int b = 0; b < nb; b++)
             for (int h = 0; h < NH; h++) {
-                const float *q = qkv + (size_t)r * 3 * C + h * hs;
-                float mx = -INFINITY;
-                for (int s = 0; s <= pos[r]; s++) {
-                    const float *k = kv_row(kv, kv->k, l, seq[r], s) + h * hs;
-                    float d = 0.0f;
-                    for (int i = 0; i < hs; i++) d += q[i] * k[i];
-                    a[s] = d * scale;
-                    if (a[s] > mx) mx = a[s];
-                }
-                float sum = 0.0f;
-                for (int s = 0; s <= pos[r]; s++) {
-                    a[s] = expf(a[s] - mx);
-                    sum += a[s];
-                }
-                float inv = 1.0f / sum;
-                float *o = out + (size_t)r * C + h * hs;
-                for (int i = 0; i < hs; i++) o[i] = 0.0f;
-                for (int s = 0; s <= pos[r]; s++) {
-                    const float *v = kv_row(kv, kv->v, l, seq[r], s) + h * hs;
-                    float w = a[s] * inv;
-                    for (int i = 0; i < hs; i++) o[i] += w * v[i];
-                }
+                int r0 = kv->blk[b];
+                attend_block(kv, l, seq[r0], pos[r0], kv->blk[b + 1] - r0, h, hs, scale,
+                             qkv + (size_t)r0 * 3 * C, out + (size_t)r0 * C, s);
             }
-        tf_free(a);
     }
 }
 

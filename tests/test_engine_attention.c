@@ -1,0 +1,141 @@
+// test_engine_attention.c — the blocked GEMM attention (forward, backward, cached) against a naive
+// double-precision reference, on lengths that span several row blocks.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_util.h"
+#include "tf_kernels.h"
+
+// Naive causal attention in double: out, att (probabilities) and, given dout, dqkv.
+static void ref_attention(double *out, double *att, double *dqkv, const float *qkv, const float *dout,
+                          int B, int T, int C, int NH) {
+    int hs = C / NH, C3 = 3 * C;
+    double scale = 1.0 / sqrt((double)hs);
+    double *dp = malloc(sizeof(double) * T);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++) {
+                const float *q = qkv + ((size_t)b * T + t) * C3 + h * hs;
+                double *a = att + (((size_t)b * NH + h) * T + t) * T, mx = -INFINITY, sum = 0;
+                for (int s = 0; s < T; s++) {
+                    a[s] = 0;
+                    if (s > t) continue;
+                    const float *k = qkv + ((size_t)b * T + s) * C3 + C + h * hs;
+                    for (int i = 0; i < hs; i++) a[s] += (double)q[i] * k[i];
+                    a[s] *= scale;
+                    mx = a[s] > mx ? a[s] : mx;
+                }
+                for (int s = 0; s <= t; s++) sum += (a[s] = exp(a[s] - mx));
+                for (int s = 0; s <= t; s++) a[s] /= sum;
+                double *o = out + ((size_t)b * T + t) * C + h * hs;
+                for (int i = 0; i < hs; i++) {
+                    o[i] = 0;
+                    for (int s = 0; s <= t; s++) o[i] += a[s] * qkv[((size_t)b * T + s) * C3 + 2 * C + h * hs + i];
+                }
+                if (!dqkv) continue;
+                // d out_t -> d att_t[s] -> d scores -> dq_t, dk_s; and dv_s
+                const float *dy = dout + ((size_t)b * T + t) * C + h * hs;
+                double dot = 0;
+                for (int s = 0; s <= t; s++) {
+                    const float *v = qkv + ((size_t)b * T + s) * C3 + 2 * C + h * hs;
+                    dp[s] = 0;
+                    for (int i = 0; i < hs; i++) {
+                        dp[s] += (double)dy[i] * v[i];
+                        dqkv[((size_t)b * T + s) * C3 + 2 * C + h * hs + i] += a[s] * dy[i];
+                    }
+                    dot += a[s] * dp[s];
+                }
+                for (int s = 0; s <= t; s++) {
+                    double g = a[s] * (dp[s] - dot) * scale;
+                    for (int i = 0; i < hs; i++) {
+                        dqkv[((size_t)b * T + t) * C3 + h * hs + i] += g * qkv[((size_t)b * T + s) * C3 + C + h * hs + i];
+                        dqkv[((size_t)b * T + s) * C3 + C + h * hs + i] += g * q[i];
+                    }
+                }
+            }
+    free(dp);
+}
+
+static void assert_near(const float *got, const double *want, size_t n, double tol, const char *what) {
+    double scale = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++)
+        cr_assert(fabs(got[i] - want[i]) <= tol * (scale + 1e-30),
+                  "%s[%zu]: %.8g vs reference %.8g (largest |reference| %.3g)", what, i, got[i], want[i], scale);
+}
+
+Test(engine_attention, blocked_forward_and_backward_match_naive_reference) {
+    // T = 150 spans three 64-row blocks, the last one partial
+    enum { B = 2, T = 150, C = 24, NH = 3 };
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
+    float *qkv = malloc(nq * 4), *out = malloc(no * 4), *out2 = malloc(no * 4), *att = malloc(na * 4);
+    float *dout = malloc(no * 4), *dqkv = malloc(nq * 4);
+    double *rout = malloc(no * 8), *ratt = malloc(na * 8), *rdqkv = malloc(nq * 8);
+    tf_rng r;
+    tf_rng_seed(&r, 11);
+    for (size_t i = 0; i < nq; i++) qkv[i] = 1.5f * tf_rng_normal(&r);
+    for (size_t i = 0; i < no; i++) dout[i] = tf_rng_normal(&r);
+    for (size_t i = 0; i < nq; i++) rdqkv[i] = dqkv[i] = 0.25f * (float)(i % 7);  // backward accumulates
+    memset(att, 0x7f, na * 4);  // garbage where the upper triangle must become 0
+    tf_attention_forward(out, att, qkv, B, T, C, NH);
+    tf_attention_forward(out2, NULL, qkv, B, T, C, NH);
+    tf_attention_backward(dqkv, dout, qkv, att, B, T, C, NH);
+    ref_attention(rout, ratt, rdqkv, qkv, dout, B, T, C, NH);
+    assert_near(out, rout, no, 1e-5, "out");
+    assert_near(att, ratt, na, 1e-5, "att");
+    for (size_t i = 0; i < na; i++)
+        if (ratt[i] == 0.0) cr_assert_eq(att[i], 0.0f, "att[%zu] above the diagonal is %g", i, att[i]);
+    cr_assert_eq(memcmp(out, out2, no * 4), 0, "output without saved probabilities differs");
+    assert_near(dqkv, rdqkv, nq, 1e-5, "dqkv");
+    free(qkv); free(out); free(out2); free(att); free(dout); free(dqkv);
+    free(rout); free(ratt); free(rdqkv);
+}
+
+static tf_model *model_with_positions(int npos) {
+    tf_config c;
+    tf_config_gpt2(&c, 2, 16, 2, 23, npos);
+    tf_error err;
+    tf_model *m = tf_model_new(&c, 77, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    tf_rng r;
+    tf_rng_seed(&r, 78);
+    for (size_t i = 0; i < m->num_params; i++) m->params[i] += 0.1f * tf_rng_normal(&r);
+    return m;
+}
+
+static void assert_close(const float *a, const float *b, size_t n, const char *what) {
+    for (size_t i = 0; i < n; i++)
+        cr_assert(fabsf(a[i] - b[i]) <= 1e-4f + 1e-4f * fabsf(b[i]), "%s[%zu]: %g vs %g", what, i, a[i], b[i]);
+}
+
+Test(engine_attention, cached_blocks_equal_full_forward_past_one_block) {
+    // prefill 70 (blocks of 64 + 6), prefill 50 more (a block starting at position 70), then one
+    // decode call holding 5 consecutive rows of sequence 0 and one row of sequence 1
+    enum { N = 126 };
+    tf_model *m = model_with_positions(N);
+    int V = m->cfg.vocab_size, ids[N];
+    for (int i = 0; i < N; i++) ids[i] = (i * 5 + 2) % V;
+    tf_error err;
+    cr_assert_eq(tf_model_forward(m, ids, NULL, NULL, 1, N, &err), TF_OK, "%s", err.msg);
+    float *ref = malloc(sizeof(float) * N * V), *got = malloc(sizeof(float) * N * V);
+    memcpy(ref, tf_model_logits(m), sizeof(float) * N * V);
+    tf_kv *kv = tf_kv_new(m, 2, N, &err);
+    cr_assert_not_null(kv, "%s", err.msg);
+    cr_assert_eq(tf_model_prefill(m, kv, 0, ids, 70, got, 1, &err), TF_OK, "%s", err.msg);
+    assert_close(got, ref, (size_t)70 * V, "prefill 70");
+    cr_assert_eq(tf_model_prefill(m, kv, 0, ids + 70, 50, got, 1, &err), TF_OK, "%s", err.msg);
+    assert_close(got, ref + (size_t)70 * V, (size_t)50 * V, "prefill 50 more");
+    cr_assert_eq(tf_kv_fork(kv, 0, 1, 100, &err), TF_OK, "%s", err.msg);
+    int seqs[6] = {0, 0, 0, 0, 0, 1}, toks[6] = {ids[120], ids[121], ids[122], ids[123], ids[124], ids[100]};
+    cr_assert_eq(tf_model_decode(m, kv, seqs, toks, 6, got, &err), TF_OK, "%s", err.msg);
+    assert_close(got, ref + (size_t)120 * V, (size_t)5 * V, "5 rows of sequence 0");
+    assert_close(got + (size_t)5 * V, ref + (size_t)100 * V, V, "forked sequence 1");
+    cr_assert_eq(tf_kv_len(kv, 0), 125);
+    cr_assert_eq(tf_kv_len(kv, 1), 101);
+    tf_kv_free(kv);
+    free(ref);
+    free(got);
+    tf_model_free(m);
+}
