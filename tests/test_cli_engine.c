@@ -114,3 +114,69 @@ Test(cli_engine, train_from_config_writes_a_loadable_model_and_resumes) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+Test(cli_engine, gptj_and_neox_directories_score_like_pytorch) {
+    const char *arch[2] = {"gptj", "neox"};
+    for (int a = 0; a < 2; a++) {
+        char ref[256], out[8192];
+        snprintf(ref, sizeof ref, "tests/fixtures/%s-tiny-ref.safetensors", arch[a]);
+        tf_error err;
+        tf_st_file *f = tf_st_open(ref, &err);
+        cr_assert_not_null(f, "%s", err.msg);
+        const tf_st_tensor *in = tf_st_find(f, "inputs"), *tg = tf_st_find(f, "targets"), *nt = tf_st_find(f, "token_nll");
+        const int *inputs = in->data, *targets = tg->data;
+        float nll[16], all[3 * 16];
+        cr_assert_eq(nt->numel, 3 * 12);
+        cr_assert_eq(tf_st_to_f32(f, nt, all, &err), TF_OK);
+        int T = (int)in->shape[1];
+        char ids[512] = "";
+        for (int t = 0; t < T; t++) snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%d,", inputs[t]);
+        snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%d", targets[T - 1]);  // row 0 is unpadded
+        double sum = 0;
+        for (int t = 0; t < T; t++) sum += nll[t] = all[t];
+        cr_assert_eq(cli_run(out, sizeof out, "loss --model tests/fixtures/%s-tiny --ids %s --json", arch[a], ids), 0,
+                     "%s", cli_run_stderr);
+        char *p = strstr(out, "\"mean_nll\": ");
+        cr_assert(p && fabs(strtod(p + 12, NULL) - sum / T) < 1e-5, "%s: %s vs PyTorch %.7f", arch[a], out, sum / T);
+        tf_st_close(f);
+    }
+}
+
+Test(cli_engine, a_file_size_limit_mid_checkpoint_is_a_clear_error_and_keeps_the_last_checkpoint) {
+    char dir[] = "/tmp/tf_cli_fsize_XXXXXX", data[256], out[8192], model[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(data, sizeof data, "%s/data.jsonl", dir);
+    snprintf(model, sizeof model, "%s/model", dir);
+    FILE *f = fopen(data, "w");
+    for (int d = 0; d < 4; d++) fprintf(f, "{\"ids\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]}\n");
+    fclose(f);
+    const char *common = "--config tests/fixtures/gpt2-tiny/config.json --batch 2 --seq-len 8 --steps 4";
+    cr_assert_eq(cli_run(out, sizeof out, "train --data %s %s --out %s --stop-after 2", data, common, model), 0, "%s",
+                 cli_run_stderr);
+    tf_error err;
+    char ck[300];
+    snprintf(ck, sizeof ck, "%s/checkpoint", model);
+    tf_model *before = tf_model_load(ck, &err);
+    cr_assert_not_null(before, "%s", err.msg);
+    // 8 KB is far less than one model file: the next checkpoint cannot be written
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sh -c 'ulimit -f 8; exec %s train --data %s %s --out %s --resume' 2>&1", cli_bin(), data,
+             common, model);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "expected exit 1, got status %d: %s", st, out);
+    cr_assert(strstr(out, "toolformer: ") && strstr(out, model) && strstr(out, "write"), "%s", out);
+    tf_model *after = tf_model_load(ck, &err);
+    cr_assert_not_null(after, "the last good checkpoint was damaged: %s", err.msg);
+    cr_assert_eq(memcmp(before->params, after->params, before->num_params * sizeof(float)), 0);
+    tf_model_free(before);
+    tf_model_free(after);
+    // and the run resumes once space is back
+    cr_assert_eq(cli_run(out, sizeof out, "train --data %s %s --out %s --resume --json", data, common, model), 0, "%s",
+                 cli_run_stderr);
+    cr_assert(strstr(out, "\"steps\": 4") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}

@@ -135,11 +135,9 @@ static char *slurp(const char *p) {
     return s;
 }
 
-// SIGKILL annotate at several moments, resume each time: the output equals an uninterrupted run's.
-Test(annotate, resume_after_sigkill_equals_an_uninterrupted_run, .timeout = 300) {
-    char dir[] = "/tmp/tf_annotate_XXXXXX", corpus[256], a[256], b[256], ra[256], rb[256];
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(corpus, sizeof corpus, "%s/corpus.jsonl", dir);
+// A small corpus of arithmetic documents and a tiny model for it, in dir.
+static void annotate_fixture(const char *dir, char *corpus, size_t cap) {
+    snprintf(corpus, cap, "%s/corpus.jsonl", dir);
     FILE *f = fopen(corpus, "w");
     char text[256 * 40] = "";
     for (int d = 0; d < 24; d++) {
@@ -152,14 +150,61 @@ Test(annotate, resume_after_sigkill_equals_an_uninterrupted_run, .timeout = 300)
     }
     fclose(f);
     tf_model_free(tiny_lm(dir, text, 1, 32, 3));
+}
+
+// tau_f -100 keeps every executed call, so the outputs are large and every document is written
+#define ANNOTATE_ARGS "annotate --model %s --data %s --tools calculator,calendar --proposer tool --tau-f -100 " \
+                      "--top-k 2 --samples 2 --seed 9 --threads 1 --quiet"
+
+static int by_strcmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+// The lines of a file, sorted, joined again.
+static char *sorted_lines(char *s) {
+    char *lines[4096];
+    int n = 0;
+    for (char *tok = strtok(s, "\n"); tok && n < 4096; tok = strtok(NULL, "\n")) lines[n++] = tok;
+    qsort(lines, n, sizeof *lines, by_strcmp);
+    size_t total = 1;
+    for (int i = 0; i < n; i++) total += strlen(lines[i]) + 1;
+    char *out = malloc(total), *o = out;
+    for (int i = 0; i < n; i++) o += sprintf(o, "%s\n", lines[i]);
+    *o = '\0';
+    return out;
+}
+
+Test(annotate, shards_together_hold_the_unsharded_output, .timeout = 300) {
+    char dir[] = "/tmp/tf_shard_XXXXXX", corpus[256], args[1024], out[4096], p[3][256];
+    cr_assert_not_null(mkdtemp(dir));
+    annotate_fixture(dir, corpus, sizeof corpus);
+    snprintf(args, sizeof args, ANNOTATE_ARGS, dir, corpus);
+    for (int k = 0; k < 3; k++) snprintf(p[k], sizeof p[k], "%s/out%d.jsonl", dir, k);
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s", args, p[0]), 0, "%s", cli_run_stderr);
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --shard 0/2", args, p[1]), 0, "%s", cli_run_stderr);
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --shard 1/2", args, p[2]), 0, "%s", cli_run_stderr);
+    char *all = slurp(p[0]), *s0 = slurp(p[1]), *s1 = slurp(p[2]);
+    cr_assert_gt(strlen(s0), 100);
+    cr_assert_gt(strlen(s1), 100);
+    char *both = malloc(strlen(s0) + strlen(s1) + 1);
+    strcpy(both, s0);
+    strcat(both, s1);
+    char *a = sorted_lines(all), *b = sorted_lines(both);
+    cr_assert_str_eq(a, b);
+    free(all), free(s0), free(s1), free(both), free(a), free(b);
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --shard 2/2", args, p[1]), 2, "K must be below N");
+    rm_rf_dir(dir);
+}
+
+// SIGKILL annotate at several moments, resume each time: the output equals an uninterrupted run's.
+Test(annotate, resume_after_sigkill_equals_an_uninterrupted_run, .timeout = 300) {
+    char dir[] = "/tmp/tf_annotate_XXXXXX", corpus[256], a[256], b[256], ra[256], rb[256];
+    cr_assert_not_null(mkdtemp(dir));
+    annotate_fixture(dir, corpus, sizeof corpus);
     snprintf(a, sizeof a, "%s/a.jsonl", dir);
     snprintf(b, sizeof b, "%s/b.jsonl", dir);
     snprintf(ra, sizeof ra, "%s/a.rejected", dir);
     snprintf(rb, sizeof rb, "%s/b.rejected", dir);
-    // tau_f -100 keeps every executed call, so the outputs are large and every document is written
     char args[1024];
-    snprintf(args, sizeof args, "annotate --model %s --data %s --tools calculator,calendar --proposer tool --tau-f -100 "
-             "--top-k 2 --samples 2 --seed 9 --threads 1 --quiet", dir, corpus);
+    snprintf(args, sizeof args, ANNOTATE_ARGS, dir, corpus);
     char out[4096];
     cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --rejected %s", args, a, ra), 0, "%s", cli_run_stderr);
     cr_assert_gt(file_size(a), 1000);

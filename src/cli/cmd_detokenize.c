@@ -6,7 +6,6 @@
 
 #include "cli.h"
 
-char *cli_utf8_sanitize(const char *s, size_t n);  // cmd_tokenize.c
 
 static void help(FILE *out) {
     fprintf(out,

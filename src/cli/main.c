@@ -1,6 +1,7 @@
 // main.c — the `toolformer` command: dispatches to one subcommand per file in src/cli/.
 #include "cli.h"
 
+#include <signal.h>
 #include <string.h>
 
 typedef struct {
@@ -33,6 +34,9 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    // a file-size limit or a closed pipe must become a clear write error, not a silent death
+    signal(SIGXFSZ, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;
