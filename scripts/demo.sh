@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The embedded default, end to end (issue 7): the Toolformer loop on a small model this project
+# trained itself, offline, in minutes on a 2-core CPU. `make demo` runs it.
+#
+#   1. installs what it needs (Debian packages), builds, regenerates the data (data/make_data.sh)
+#   2. the seed's three-loss comparison (Calendar) and a copying probe (Calculator)
+#   3. round 1: annotate with the tools' proposals, judged by the loss filter; fine-tune
+#   4. round 2: the fine-tuned model proposes calls itself; fine-tune again
+#   5. evaluation: base / Toolformer / Toolformer (disabled) on held-out math, dates, facts, and
+#      perplexity against a control fine-tuned on the same texts without calls
+#   6. a few generations where a tool call is executed mid-sentence
+# Everything it reports is also written as JSON under RESULTS (default results/demo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RESULTS=${RESULTS:-results/demo}
+DATA=${DATA:-build/default-data}
+MODEL=${MODEL:-models/default}
+QUICK=${QUICK:-0}            # 1: a few documents and examples only (for tests)
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}   # robust when the 2 cores are shared
+B=build/toolformer
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "setup"
+missing=$(for p in $(grep -v '^#' .ci/packages.txt); do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    echo "installing: $missing"
+    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+make -j"$(nproc)" build/toolformer >/dev/null
+[ -f "$DATA/manifest.json" ] || data/make_data.sh "$DATA" $([ "$QUICK" = 1 ] && echo --quick)
+(cd "$MODEL" && sha256sum -c --quiet SHA256SUMS) || { echo "demo: $MODEL does not match its checksums" >&2; exit 1; }
+mkdir -p "$RESULTS"
+TOOLS="--tools calendar,calculator,wikisearch --index $DATA/search.db"
+N_DOCS=$([ "$QUICK" = 1 ] && echo 40 || echo 100000)
+N_EVAL=$([ "$QUICK" = 1 ] && echo 10 || echo 200)
+STEPS=$([ "$QUICK" = 1 ] && echo 20 || echo ${FT_STEPS:-300})
+
+say "the filter's three losses (the seed's example)"
+$B compare --model "$MODEL" --text "Today is Saturday. The store is never open on the weekend, so today it is closed." \
+    --call 'Calendar()' --at 'so today it is' --date 2023-01-28
+$B compare --model "$MODEL" --text "Today is Saturday. The store is never open on the weekend, so today it is closed." \
+    --call 'Calendar()' --at 'so today it is' --date 2023-01-28 --json > "$RESULTS/compare_calendar.json"
+say "copying probe: does a result stated earlier make the answer easier? (Calculator)"
+$B compare --model "$MODEL" --text "The store sells 123 pears and 456 plums, a total of 579 fruits." \
+    --call 'Calculator(123 + 456)' --at 'a total of'
+$B compare --model "$MODEL" --text "The store sells 123 pears and 456 plums, a total of 579 fruits." \
+    --call 'Calculator(123 + 456)' --at 'a total of' --json > "$RESULTS/compare_calculator.json"
+
+say "round 1: annotate with the tools' proposals"
+$B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer tool --max-docs "$N_DOCS" \
+    --out "$RESULTS/round1.jsonl" --rejected "$RESULTS/round1.rejected.jsonl" --json | tee "$RESULTS/round1.summary.json"
+FT="--batch 16 --seq-len 64 --steps $STEPS --lr ${FT_LR:-1e-3} --warmup 20"
+say "fine-tune on round 1"
+$B finetune --model "$MODEL" --data "$RESULTS/round1.jsonl" --out "$RESULTS/toolformer1" $FT --json | tee "$RESULTS/finetune1.json"
+
+say "round 2: the fine-tuned model proposes calls itself"
+$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --proposer model --max-docs "$N_DOCS" \
+    --out "$RESULTS/round2.jsonl" --rejected "$RESULTS/round2.rejected.jsonl" --json | tee "$RESULTS/round2.summary.json"
+cat "$RESULTS/round1.jsonl" "$RESULTS/round2.jsonl" > "$RESULTS/cstar.jsonl"
+say "fine-tune the base model on rounds 1 + 2 (Toolformer), and a control on the same texts without calls"
+$B finetune --model "$MODEL" --data "$RESULTS/cstar.jsonl" --out "$RESULTS/toolformer" $FT --json | tee "$RESULTS/finetune.json"
+python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    print(json.dumps({"text": json.loads(l)["source_text"]}))' "$RESULTS/cstar.jsonl" > "$RESULTS/control_texts.jsonl"
+$B finetune --model "$MODEL" --data "$RESULTS/control_texts.jsonl" --out "$RESULTS/control" $FT --json | tee "$RESULTS/finetune_control.json"
+
+say "evaluation on held-out sets"
+EV="--max-examples $N_EVAL --quiet --json"
+for task in math dates facts; do
+    $B eval --model "$MODEL" --task $task --data "$DATA/eval_$task.jsonl" --no-tools $EV > "$RESULTS/eval_${task}_base.json"
+    $B eval --model "$RESULTS/toolformer" --task $task --data "$DATA/eval_$task.jsonl" $TOOLS $EV \
+        --details "$RESULTS/eval_${task}_toolformer.details.jsonl" > "$RESULTS/eval_${task}_toolformer.json"
+    $B eval --model "$RESULTS/toolformer" --task $task --data "$DATA/eval_$task.jsonl" $TOOLS --disable-tools $EV \
+        > "$RESULTS/eval_${task}_disabled.json"
+done
+$B eval --model "$RESULTS/toolformer" --task ppl --data "$DATA/eval_ppl.jsonl" --json > "$RESULTS/ppl_toolformer.json"
+$B eval --model "$RESULTS/control" --task ppl --data "$DATA/eval_ppl.jsonl" --json > "$RESULTS/ppl_control.json"
+python3 scripts/demo_report.py "$RESULTS" | tee "$RESULTS/report.txt"
+
+say "generation with tools: calls executed mid-sentence"
+python3 - "$DATA" "$RESULTS" <<'PY' > "$RESULTS/examples.args"
+import json, sys
+data, res = sys.argv[1], sys.argv[2]
+for task in ("math", "dates", "facts"):
+    for i, line in enumerate(open(f"{data}/eval_{task}.jsonl")):
+        if i >= 2: break
+        ex = json.loads(line)
+        print(json.dumps(ex))
+PY
+while IFS= read -r ex; do
+    prompt=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["prompt"])' "$ex")
+    date=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("date") or "2023-01-30")' "$ex")
+    printf '\033[2m%s\033[0m' "$prompt"
+    $B generate --model "$RESULTS/toolformer" --prompt "$prompt" $TOOLS --date "$date" --max-new 24 --stop-at-newline
+done < "$RESULTS/examples.args"
+echo
+echo "results: $RESULTS/ (report.txt, *.json)"
