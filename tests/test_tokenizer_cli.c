@@ -6,12 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "toolformer.h"
-
-static const char *bin(void) {
-    const char *b = getenv("TF_BIN");
-    return b && *b ? b : "build/toolformer";
-}
 
 static const char *gpt2(void) {
     const char *env = getenv("TF_GPT2_DIR");
@@ -22,33 +18,8 @@ static const char *gpt2(void) {
     return dir;
 }
 
-static char err_text[4096];  // stderr of the last run
-
-// Runs "<bin> args" through the shell; stdout into out (NUL-terminated), stderr into err_text;
-// returns the exit code.
-static int run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t cap, const char *fmt, ...) {
-    char args[2048], cmd[2600], errpath[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(errpath, sizeof errpath, "/tmp/tf_tok_cli_%d.err", (int)getpid());
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin(), args, errpath);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    FILE *f = fopen(errpath, "r");
-    n = f ? fread(err_text, 1, sizeof err_text - 1, f) : 0;
-    err_text[n] = '\0';
-    if (f) fclose(f);
-    unlink(errpath);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *last_stderr(void) { return err_text; }
+#define run cli_run
+static const char *last_stderr(void) { return cli_run_stderr; }
 
 Test(tokenizer_cli, tokenize_prints_gpt2_ids) {
     char out[4096];
