@@ -24,7 +24,7 @@ ASAN_CLI_OBJ  := $(CLI_SRC:%.c=build/asan-obj/%.o)
 ASAN_TEST_OBJ := $(TEST_SRC:%.c=build/asan-obj/%.o)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all test test-fast test-asan bench clean fixtures
+.PHONY: all test test-fast test-asan bench clean fixtures demo
 all: build/toolformer build/libtoolformer.a
 
 build/libtoolformer.a: $(LIB_OBJ)
@@ -75,6 +75,10 @@ test-fast: build/toolformer build/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
 
 bench: $(BENCH_BIN) build/toolformer
+
+# The embedded default, end to end (installs what it needs; about 10 minutes on 2 cores).
+demo:
+	scripts/demo.sh
 
 # Regenerates the committed PyTorch reference fixtures (needs python3-torch; CI does not).
 fixtures:

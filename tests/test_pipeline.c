@@ -237,3 +237,22 @@ Test(annotate, resume_after_sigkill_equals_an_uninterrupted_run, .timeout = 300)
     free(sa), free(sb), free(xa), free(xb);
     rm_rf_dir(dir);
 }
+
+// The prompt proposer end to end on a random model: positions from p(" [" | P(x), x) (tau_s 0: every
+// position qualifies), calls sampled from forked caches until "]" or "->"; whatever the model writes
+// (a random model rarely writes a valid call), every document is processed without error.
+Test(annotate, prompt_proposer_samples_from_forked_caches, .timeout = 300) {
+    char dir[] = "/tmp/tf_prompt_XXXXXX", corpus[256], out_path[256], out[8192];
+    cr_assert_not_null(mkdtemp(dir));
+    annotate_fixture(dir, corpus, sizeof corpus);
+    snprintf(out_path, sizeof out_path, "%s/out.jsonl", dir);
+    // an external tool with a short zero-shot prompt that fits the tiny model's context
+    cr_assert_eq(cli_run(out, sizeof out,
+                         "annotate --model %s --data %s --tool 'Echo=python3 examples/tools/units.py' --proposer prompt "
+                         "--tau-s 0 --tau-f -100 --top-k 3 --samples 4 --max-docs 4 --threads 1 --quiet --json --out %s",
+                         dir, corpus, out_path),
+                 0, "%s", cli_run_stderr);
+    cr_assert(strstr(out, "\"documents\": 4") != NULL, "%s", out);
+    cr_assert_not_null(strstr(out, "\"tool\": \"Echo\", \"candidates\": "), "%s", out);
+    rm_rf_dir(dir);
+}

@@ -247,6 +247,23 @@ static int sampling_sequence(const tf_tokenizer *tok, const tf_tool *tool, const
     if (np) memcpy(*seq, pids, sizeof(int) * np);
     memcpy(*seq + np, d->ids, sizeof(int) * d->n);
     free(pids);
+    if (prompt) {
+        // The prompt ends "Output:" and the model rewrites x after a space, as in its examples: use
+        // the tokens of " " + x when they differ from x's only in the first one (then positions
+        // i >= 1 stay the same tokens); otherwise keep x's.
+        size_t tl = strlen(doc->text);
+        char *sp = malloc(tl + 2);
+        int *xs = NULL, nxs = 0;
+        if (!sp) return tf_errorf(err, TF_ENOMEM, "out of memory");
+        sp[0] = ' ';
+        memcpy(sp + 1, doc->text, tl + 1);
+        if (tf_tokenizer_encode(tok, sp, tl + 1, 0, &xs, &nxs, err) == TF_OK && nxs == d->n && nxs > 0 &&
+            !memcmp(xs + 1, d->ids + 1, sizeof(int) * (size_t)(nxs - 1)))
+            (*seq)[np] = xs[0];
+        tf_error_clear(err);
+        free(xs);
+        free(sp);
+    }
     *base = np;
     return TF_OK;
 }

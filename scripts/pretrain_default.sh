@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Regenerates the embedded default model (models/default) from scratch: the data recipe, then
+# `toolformer train` on its pretraining corpus with the recorded settings. About an hour on 2 cores;
+# the demo never needs to run it (the model is committed with its checksums).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-build/default-data}
+OUT=${OUT:-models/default}
+WORK=${WORK:-build/pretrain}
+STEPS=${STEPS:-6000}
+LAYERS=${LAYERS:-4} EMBD=${EMBD:-256} HEADS=${HEADS:-8} CTX=${CTX:-256}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+make -j"$(nproc)" build/toolformer >/dev/null
+[ -f "$DATA/manifest.json" ] || data/make_data.sh "$DATA"
+mkdir -p "$WORK"
+python3 - "$DATA/tokenizer/tokenizer.json" "$WORK/config.json" "$LAYERS" "$EMBD" "$HEADS" "$CTX" <<'PY'
+import json, sys
+tok = json.load(open(sys.argv[1]))
+vocab = max(tok["model"]["vocab"].values()) + 1
+for t in tok.get("added_tokens", []):
+    vocab = max(vocab, t["id"] + 1)
+eos = next(t["id"] for t in tok["added_tokens"] if t["content"] == "<|endoftext|>")
+L, C, H, T = map(int, sys.argv[3:7])
+json.dump({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_layer": L, "n_embd": C, "n_head": H,
+           "n_inner": None, "vocab_size": vocab, "n_positions": T, "n_ctx": T, "layer_norm_epsilon": 1e-5,
+           "activation_function": "gelu_new", "bos_token_id": eos, "eos_token_id": eos}, open(sys.argv[2], "w"), indent=1)
+PY
+RESUME=$([ -d "$WORK/model/checkpoint" ] && echo --resume || true)
+build/toolformer train --config "$WORK/config.json" --tokenizer "$DATA/tokenizer" --data "$DATA/pretrain.jsonl" \
+    --eval-data "$DATA/eval_ppl.jsonl" --eval-every 500 --out "$WORK/model" --steps "$STEPS" --batch 16 \
+    --seq-len 128 --lr 1e-3 --min-lr 1e-4 --warmup 200 --weight-decay 0.1 --save-every 250 --seed 1 \
+    --log "$WORK/log.jsonl" $RESUME --json | tee "$WORK/summary.json"
+mkdir -p "$OUT"
+cp "$WORK/model/config.json" "$WORK/model/model.safetensors" "$OUT/"
+cp "$DATA"/tokenizer/tokenizer.json "$DATA"/tokenizer/vocab.json "$DATA"/tokenizer/merges.txt "$OUT/"
+(cd "$OUT" && sha256sum config.json model.safetensors tokenizer.json vocab.json merges.txt > SHA256SUMS)
+echo "wrote $OUT"
