@@ -347,6 +347,31 @@ Test(model_io, fresh_model_save_then_load_is_bit_exact) {
     tf_model_free(r);
 }
 
+Test(model_io, untied_gpt2_saves_lm_head_and_reloads_bit_exact) {
+    tf_config c;
+    tf_config_gpt2(&c, 1, 16, 2, 30, 8);
+    c.tied_head = 0;
+    tf_error err;
+    tf_model *m = tf_model_new(&c, 5, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    for (size_t i = 0; i < m->sizes[TF_P_LMW]; i++) m->param[TF_P_LMW][i] = 0.001f * (float)i;
+    cr_assert_eq(tf_model_save(m, tmp, &err), TF_OK, "%s", err.msg);
+    tf_st_file *f = tf_st_open(tmp_path("model.safetensors"), &err);
+    cr_assert_not_null(f, "%s", err.msg);
+    const tf_st_tensor *t = tf_st_find(f, "lm_head.weight");
+    cr_assert(t && t->ndim == 2 && t->shape[0] == 30 && t->shape[1] == 16, "lm_head.weight missing or misshapen");
+    tf_st_close(f);
+    char *js = read_text(tmp_path("config.json"));
+    cJSON *j = cJSON_Parse(js);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "tie_word_embeddings")), "%s", js);
+    cJSON_Delete(j);
+    free(js);
+    tf_model *r = load_ok(tmp);
+    expect_same_params(m, r);
+    tf_model_free(m);
+    tf_model_free(r);
+}
+
 // The saved file must hold exactly the fixture's tensors (HF's names, F32, shapes and bytes): the
 // fixture was written by PyTorch modules with transformers' names and layouts.
 static void saved_file_matches_fixture(const char *fixture) {
