@@ -203,3 +203,29 @@ Test(mt, proposes_the_foreign_chunk_before_the_call_only) {
     tf_strlist_free(&l);
     tf_tool_free(t);
 }
+
+Test(mt, repeated_input_is_answered_from_memory, .fini = remove_fake) {
+    // The fake counts its translations in a file next to it.
+    fake_apertium("read line; echo x >> \"$(dirname \"$0\")/calls\"; echo 'The government announced new measures'");
+    tf_tool *t = mt_tool(5000);
+    char out[512], calls[160];
+    tf_error err = {0};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(t->execute(t, SPANISH, NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
+        cr_assert_str_eq(out, "The government announced new measures");
+    }
+    snprintf(calls, sizeof calls, "%s/calls", fakedir);
+    FILE *f = fopen(calls, "r");
+    cr_assert_not_null(f);
+    int lines = 0;
+    for (int c; (c = fgetc(f)) != EOF;) lines += c == '\n';
+    fclose(f);
+    unlink(calls);
+    cr_assert_eq(lines, 1, "apertium ran %d times for one input", lines);
+    // A no-result that depends on the input alone is remembered too, with its reason.
+    cr_assert_eq(t->execute(t, "The government announced new economic measures yesterday.", NULL, out, sizeof out, &err), TF_ETOOL);
+    cr_assert_eq(t->execute(t, "The government announced new economic measures yesterday.", NULL, out, sizeof out, &err), TF_ETOOL);
+    cr_assert(strstr(err.msg, "English") != NULL, "%s", err.msg);
+    cr_assert_str_eq(out, "");
+    tf_tool_free(t);
+}

@@ -523,3 +523,21 @@ Test(wikisearch, one_tool_serves_several_threads, .init = make_tmp, .fini = rm_t
     }
     free_tool(t);
 }
+
+Test(wikisearch, repeated_query_gives_the_same_answer, .init = make_tmp, .fini = rm_tmp) {
+    build(FIXTURE, tmp_path("a.db"), 0, NULL);
+    tf_tool *t = wikisearch(tmp_path("a.db"), 0);
+    char a[512], b[512];
+    tf_error err = {0};
+    cr_assert_eq(t->execute(t, "Mount Everest elevation", NULL, a, sizeof a, &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(t->execute(t, "Mount Everest elevation", NULL, b, sizeof b, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(a, b);
+    cr_assert_eq(t->execute(t, "qqqq zzzz", NULL, a, sizeof a, &err), TF_ETOOL);
+    cr_assert_eq(t->execute(t, "qqqq zzzz", NULL, a, sizeof a, &err), TF_ETOOL);
+    cr_assert(strstr(err.msg, "no passage") != NULL, "%s", err.msg);
+    // A smaller buffer is a different budget, not a cut copy of the remembered answer.
+    char small[30];
+    cr_assert_eq(t->execute(t, "Mount Everest elevation", NULL, small, sizeof small, &err), TF_OK, "%s", err.msg);
+    cr_assert(strlen(small) < sizeof small && !strncmp(small, "Mount Everest > ", 16), "got '%s'", small);
+    free_tool(t);
+}

@@ -14,6 +14,7 @@
 //     plausible-but-second language still translates; below ~30 characters detection is unreliable.
 //   - Apertium's marks for unknown (*), untranslatable (@) and ungenerated (#) words are removed,
 //     leaving the source word in place.
+#include "result_cache.h"
 #include "result_text.h"
 #include "tools_internal.h"
 
@@ -62,7 +63,10 @@ typedef struct {
     pthread_mutex_t mu;       // textcat is not thread-safe; also guards the pair list
     char **pairs;             // installed Apertium directions ("spa-eng", ...), loaded on first use
     int npairs, pairs_loaded;
+    result_cache *cache;      // translations and deterministic no-results, by input
 } mt_state;
+
+#define MT_CACHE_SLOTS 1024
 
 // ---- running a program without a shell ---------------------------------------------------------
 
@@ -343,13 +347,12 @@ static int strip_marks(char *s, int *marked) {
     return words;
 }
 
-static int mt_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
-                      tf_error *err) {
-    (void)ctx;
+// Translates in; *remember is set when the outcome depends on the input alone (not on a time
+// limit, a missing or failing apertium).
+static int mt_translate(tf_tool *t, const char *in, size_t budget, char *out, size_t cap, int *remember,
+                        tf_error *err) {
     mt_state *s = t->state;
-    if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "MT: no room for the result");
-    out[0] = '\0';
-    const char *in = input ? input : "";
+    *remember = 1;
     size_t len = strlen(in);
     if (len > MT_MAX_INPUT) return tf_errorf(err, TF_ETOOL, "MT: input longer than %d bytes", MT_MAX_INPUT);
     int letters = 0;
@@ -368,13 +371,15 @@ static int mt_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
     char lang[16] = "";
     pthread_mutex_lock(&s->mu);
     int nc = textcat_ClassifyFull(s->tc, text, n, s->cand);
-    int english = 0;
+    int english = 0, no_apertium = 0;
     for (int i = 0; i < nc; i++) english |= !strncmp(s->cand[i].name, "en-", 3);
     if (nc <= 0) {
         rc = tf_errorf(err, TF_ETOOL, "MT: language of '%.100s' not recognised", text);
     } else if (english) {
         rc = tf_errorf(err, TF_ETOOL, "MT: '%.100s' looks English; nothing to translate", text);
-    } else if (!(rc = load_pairs(s, t->timeout_ms, err))) {
+    } else if ((rc = load_pairs(s, t->timeout_ms, err))) {
+        no_apertium = 1;
+    } else {
         for (int i = 0; i < nc && !pair; i++) {
             char code[16];
             snprintf(code, sizeof code, "%s", s->cand[i].name);
@@ -389,8 +394,10 @@ static int mt_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
     pthread_mutex_unlock(&s->mu);
     if (rc) {
         free(text);
+        *remember = !no_apertium;
         return rc;
     }
+    *remember = 0;
     text[n++] = '\n';
     char *argv[] = {"apertium", (char *)pair, NULL};
     run_result r;
@@ -412,15 +419,32 @@ static int mt_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
         free(r.out);
         return tf_errorf(err, TF_ETOOL, "MT: apertium %s gave no translation%s%s", pair, r.errtxt[0] ? ": " : "", r.errtxt);
     }
+    *remember = 1;
     if (marked >= words) {
         free(r.out);
         return tf_errorf(err, TF_ETOOL, "MT: apertium %s knew none of the words", pair);
     }
-    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : MT_RESULT_BYTES;
     size_t o = result_clean(out, cap, r.out, r.out_len, budget);
     free(r.out);
     if (o == 0) return tf_errorf(err, TF_ETOOL, "MT: empty translation");
     return TF_OK;
+}
+
+static int mt_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
+                      tf_error *err) {
+    (void)ctx;
+    mt_state *s = t->state;
+    if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "MT: no room for the result");
+    out[0] = '\0';
+    if (!input) input = "";
+    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : MT_RESULT_BYTES;
+    if (budget > cap - 1) budget = cap - 1;
+    int rc, remember = 0;
+    if (result_cache_answer(s->cache, input, budget, out, cap, err, &rc)) return rc;
+    rc = mt_translate(t, input, budget, out, cap, &remember, err);
+    if (remember && (rc == TF_OK || rc == TF_ETOOL))
+        result_cache_put(s->cache, input, budget, rc, rc == TF_OK ? out : err ? err->msg : "no result");
+    return rc;
 }
 
 // ---- prefilter and proposer (the paper's MT data heuristic, Appendix A.1) -------------------------
@@ -538,6 +562,7 @@ static void mt_destroy(tf_tool *t) {
     if (s->tc) textcat_Done(s->tc);
     for (int i = 0; i < s->npairs; i++) free(s->pairs[i]);
     free(s->pairs);
+    result_cache_free(s->cache);
     pthread_mutex_destroy(&s->mu);
     free(s);
     t->state = NULL;
@@ -581,8 +606,9 @@ tf_tool *tool_mt_new(const tf_tool_options *opt, tf_error *err) {
     t->prefilter = mt_prefilter;
     t->propose = mt_propose;
     t->destroy = mt_destroy;
-    if (!(s->tc = open_textcat(err)) || !(s->cand = textcat_GetClassifyFullOutput(s->tc))) {
-        if (s->tc && !s->cand) tf_errorf(err, TF_ENOMEM, "out of memory");
+    if (!(s->tc = open_textcat(err)) || !(s->cand = textcat_GetClassifyFullOutput(s->tc)) ||
+        !(s->cache = result_cache_new(MT_CACHE_SLOTS))) {
+        if (s->tc && (!s->cand || !s->cache)) tf_errorf(err, TF_ENOMEM, "out of memory");
         tf_tool_free(t);
         return NULL;
     }

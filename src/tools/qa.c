@@ -18,6 +18,7 @@
 //      + 1 / (1 + the distance in tokens to the nearest question word in the sentence).
 //   5. The best candidate (earlier passage, sentence and span on ties) is the answer, at most
 //      QA_MAX_SPAN tokens; none found gives no result.
+#include "result_cache.h"
 #include "result_text.h"
 #include "search_index.h"
 #include "tools_internal.h"
@@ -200,6 +201,11 @@ static int name_word(const tok *k) {
 static int anchor(const tok *k) { return name_word(k) || (k->flags & (T_NUM | T_MONTH)); }
 
 typedef struct {
+    search_index *ix;
+    result_cache *cache;
+} qa_state;
+
+typedef struct {
     double score;
     int passage, s, e;   // passage index, byte span in its text
 } answer;
@@ -284,10 +290,14 @@ static void read_sentence(const toks *t, int a, int b, int p, int base, int qtyp
 static int qa_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
                       tf_error *err) {
     (void)ctx;
-    search_index *ix = t->state;
+    qa_state *st = t->state;
     if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "QA: no room for the result");
     out[0] = '\0';
     const char *question = input ? input : "";
+    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : QA_RESULT_BYTES;
+    if (budget > cap - 1) budget = cap - 1;
+    int cached_rc;
+    if (result_cache_answer(st->cache, question, budget, out, cap, err, &cached_rc)) return cached_rc;
     toks q = {0}, pt = {0}, tt = {0};
     search_hit hits[QA_PASSAGES];
     int nhits = 0, rc;
@@ -303,10 +313,11 @@ static int qa_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
     }
     if (nterms == 0) {
         rc = tf_errorf(err, TF_ETOOL, "QA: the question '%.200s' has no content words", question);
+        result_cache_put(st->cache, question, budget, rc, err ? err->msg : "no content words");
         goto done;
     }
     int qtype = question_type(&q);
-    if ((rc = search_index_query(ix, question, QA_PASSAGES, 0, t->timeout_ms, hits, &nhits, err))) goto done;
+    if ((rc = search_index_query(st->ix, question, QA_PASSAGES, 0, t->timeout_ms, hits, &nhits, err))) goto done;
     answer best = {.score = -1, .passage = -1};
     for (int pass = 0; pass < 2 && best.passage < 0; pass++) {
         if (pass == 1 && (qtype == Q_TIME || qtype == Q_QUANTITY)) break;  // a name is no answer to these
@@ -329,10 +340,11 @@ static int qa_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
     }
     if (best.passage < 0) {
         rc = tf_errorf(err, TF_ETOOL, "QA: no answer found for '%.200s'", question);
+        result_cache_put(st->cache, question, budget, rc, err ? err->msg : "no answer found");
         goto done;
     }
-    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : QA_RESULT_BYTES;
     result_clean(out, cap, hits[best.passage].text + best.s, (size_t)(best.e - best.s), budget);
+    result_cache_put(st->cache, question, budget, TF_OK, out);
     rc = TF_OK;
     goto done;
 oom:
@@ -346,7 +358,11 @@ done:
 }
 
 static void qa_destroy(tf_tool *t) {
-    search_index_close(t->state);
+    qa_state *st = t->state;
+    if (!st) return;
+    search_index_close(st->ix);
+    result_cache_free(st->cache);
+    free(st);
     t->state = NULL;
 }
 
@@ -362,20 +378,20 @@ tf_tool *tool_qa_new(const tf_tool_options *opt, tf_error *err) {
                                    "`toolformer index --data passages.jsonl --out FILE.db`");
         return NULL;
     }
-    search_index *ix = search_index_open(path, err);
-    if (!ix) return NULL;
-    tf_tool *t = calloc(1, sizeof *t);
-    if (!t) {
-        search_index_close(ix);
-        tf_errorf(err, TF_ENOMEM, "out of memory");
-        return NULL;
-    }
-    t->name = "QA";
-    t->prompt = QA_PROMPT;
-    t->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : QA_TIMEOUT_MS;
-    t->max_result_bytes = opt->max_result_bytes > 0 ? opt->max_result_bytes : QA_RESULT_BYTES;
+    tf_tool *t = tool_alloc("QA", QA_PROMPT, opt, QA_TIMEOUT_MS, QA_RESULT_BYTES, err);
+    if (!t) return NULL;
+    qa_state *st = calloc(1, sizeof *st);
+    t->state = st;
     t->execute = qa_execute;
     t->destroy = qa_destroy;
-    t->state = ix;
+    if (!st || !(st->cache = result_cache_new(SEARCH_CACHE_SLOTS))) {
+        tf_errorf(err, TF_ENOMEM, "out of memory");
+        tf_tool_free(t);
+        return NULL;
+    }
+    if (!(st->ix = search_index_open(path, err))) {
+        tf_tool_free(t);
+        return NULL;
+    }
     return t;
 }

@@ -1,5 +1,6 @@
 // wikisearch.c — the WikiSearch tool (Toolformer §3, Table 1): search terms -> "Title > snippet" of
 // the best passage by BM25 over a local SQLite FTS5 index built by `toolformer index`.
+#include "result_cache.h"
 #include "result_text.h"
 #include "search_index.h"
 #include "tools_internal.h"
@@ -32,22 +33,34 @@ static const char WIKISEARCH_PROMPT[] =
     "Input: <INPUT>\n"
     "Output:";
 
+typedef struct {
+    search_index *ix;
+    result_cache *cache;
+} wikisearch_state;
+
 static int wikisearch_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
                               tf_error *err) {
     (void)ctx;
-    search_index *ix = t->state;
+    wikisearch_state *st = t->state;
     if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "WikiSearch: no room for the result");
     out[0] = '\0';
+    if (!input) input = "";
     size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : WIKISEARCH_RESULT_BYTES;
     if (budget > cap - 1) budget = cap - 1;
+    int rc;
+    if (result_cache_answer(st->cache, input, budget, out, cap, err, &rc)) return rc;
     // About six bytes a token in English text; FTS5 windows hold 1..64 tokens.
     int tokens = (int)(budget / 6);
     tokens = tokens < 8 ? 8 : tokens > 64 ? 64 : tokens;
     search_hit hit;
     int n = 0;
-    int rc = search_index_query(ix, input ? input : "", 1, tokens, t->timeout_ms, &hit, &n, err);
-    if (rc) return rc;
-    if (n == 0) return tf_errorf(err, TF_ETOOL, "WikiSearch: no passage matches '%.200s'", input ? input : "");
+    rc = search_index_query(st->ix, input, 1, tokens, t->timeout_ms, &hit, &n, err);
+    if (rc) return rc;  // a time limit or a database failure: not remembered
+    if (n == 0) {
+        tf_errorf(err, TF_ETOOL, "WikiSearch: no passage matches '%.200s'", input);
+        result_cache_put(st->cache, input, budget, TF_ETOOL, err ? err->msg : "no passage matches");
+        return TF_ETOOL;
+    }
     // "Title > snippet" (the paper's format, Table 1), the title kept whole when it leaves room.
     size_t o = result_clean(out, cap, hit.title, strlen(hit.title), budget);
     if (o + 4 < budget) {
@@ -57,6 +70,7 @@ static int wikisearch_execute(tf_tool *t, const char *input, const tf_tool_conte
         if (s == 0) out[o -= 3] = '\0';
     }
     search_hits_free(&hit, 1);
+    result_cache_put(st->cache, input, budget, TF_OK, out);
     return TF_OK;
 }
 
@@ -143,7 +157,11 @@ static int wikisearch_propose(const tf_tool *t, const char *text, size_t pos, co
 }
 
 static void wikisearch_destroy(tf_tool *t) {
-    search_index_close(t->state);
+    wikisearch_state *st = t->state;
+    if (!st) return;
+    search_index_close(st->ix);
+    result_cache_free(st->cache);
+    free(st);
     t->state = NULL;
 }
 
@@ -154,21 +172,21 @@ tf_tool *tool_wikisearch_new(const tf_tool_options *opt, tf_error *err) {
                                    "`toolformer index --data passages.jsonl --out FILE.db`");
         return NULL;
     }
-    search_index *ix = search_index_open(path, err);
-    if (!ix) return NULL;
-    tf_tool *t = calloc(1, sizeof *t);
-    if (!t) {
-        search_index_close(ix);
-        tf_errorf(err, TF_ENOMEM, "out of memory");
-        return NULL;
-    }
-    t->name = "WikiSearch";
-    t->prompt = WIKISEARCH_PROMPT;
-    t->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : WIKISEARCH_TIMEOUT_MS;
-    t->max_result_bytes = opt->max_result_bytes > 0 ? opt->max_result_bytes : WIKISEARCH_RESULT_BYTES;
+    tf_tool *t = tool_alloc("WikiSearch", WIKISEARCH_PROMPT, opt, WIKISEARCH_TIMEOUT_MS, WIKISEARCH_RESULT_BYTES, err);
+    if (!t) return NULL;
+    wikisearch_state *st = calloc(1, sizeof *st);
+    t->state = st;
     t->execute = wikisearch_execute;
     t->propose = wikisearch_propose;
     t->destroy = wikisearch_destroy;
-    t->state = ix;
+    if (!st || !(st->cache = result_cache_new(SEARCH_CACHE_SLOTS))) {
+        tf_errorf(err, TF_ENOMEM, "out of memory");
+        tf_tool_free(t);
+        return NULL;
+    }
+    if (!(st->ix = search_index_open(path, err))) {
+        tf_tool_free(t);
+        return NULL;
+    }
     return t;
 }
