@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "toolformer.h"
 
@@ -25,13 +26,23 @@ typedef struct {
 typedef struct {
     double tok_s, gflops, ms;  // ms: median time of one unit (step / forward / decode token batch)
     int valid;
+    double cpu_ms;             // process CPU time (all threads) per unit, mean over the timed repeats
 } result;
+
+// process CPU seconds (user + system, all threads): with busy neighbours on the machine it shows
+// how much of the wall time was our own work
+static double cpu_s(void) {
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
+}
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: bench_engine [--layers L --embd C --heads H --vocab V --batch B --seq T]\n"
             "                    [--threads N] [--warmup W] [--repeats R] [--prompt P]\n"
             "                    [--decode-steps D] [--only train,score,decode] [--json]\n"
+            "                    [--print-threads]\n"
             "Times a training step, forward-only scoring and cached greedy decoding on a random\n"
             "GPT-2 of the given shape (defaults: L6 C256 H8 V4096 B8 T256, 2 warm-up runs, median\n"
             "of 5; decoding: a P=16-token prompt per sequence, then D=32 steps).\n");
@@ -56,6 +67,11 @@ static int parse_args(int argc, char **argv, opts *o) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         if (!strcmp(argv[i], "--json")) { o->json = 1; continue; }
+        if (!strcmp(argv[i], "--print-threads")) {  // the default thread count, for run_engine.sh
+            tf_set_threads(0);
+            printf("%d\n", omp_get_max_threads());
+            exit(0);
+        }
         if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             const char *s = argv[++i];
             o->run_train = strstr(s, "train") != NULL;
@@ -117,8 +133,9 @@ static void fail(const char *what, const tf_error *err) {
 static result bench_train(tf_model *m, const int *in, const int *tg, const opts *o) {
     tf_error err;
     tf_adamw opt = {3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f};
-    double *t = malloc(o->repeats * sizeof *t);
+    double *t = malloc(o->repeats * sizeof *t), c0 = 0;
     for (int i = 0; i < o->warmup + o->repeats; i++) {
+        if (i == o->warmup) c0 = cpu_s();
         double t0 = tf_time_s();
         if (tf_model_forward(m, in, tg, NULL, o->batch, o->seq, &err)) fail("forward", &err);
         if (tf_model_zero_grad(m, &err)) fail("zero_grad", &err);
@@ -126,24 +143,26 @@ static result bench_train(tf_model *m, const int *in, const int *tg, const opts 
         if (tf_model_adamw_step(m, &opt, &err) < 0) fail("adamw", &err);
         if (i >= o->warmup) t[i - o->warmup] = tf_time_s() - t0;
     }
-    double s = median(t, o->repeats);
+    double cpu = (cpu_s() - c0) / o->repeats, s = median(t, o->repeats);
     free(t);
     double tokens = (double)o->batch * o->seq;
-    return (result){tokens / s, 3.0 * forward_flops_seq(&m->cfg, o->seq) * o->batch / s / 1e9, s * 1e3, 1};
+    return (result){tokens / s, 3.0 * forward_flops_seq(&m->cfg, o->seq) * o->batch / s / 1e9, s * 1e3, 1,
+                    cpu * 1e3};
 }
 
 static result bench_score(tf_model *m, const int *in, const int *tg, const opts *o) {
     tf_error err;
-    double *t = malloc(o->repeats * sizeof *t);
+    double *t = malloc(o->repeats * sizeof *t), c0 = 0;
     for (int i = 0; i < o->warmup + o->repeats; i++) {
+        if (i == o->warmup) c0 = cpu_s();
         double t0 = tf_time_s();
         if (tf_model_forward(m, in, tg, NULL, o->batch, o->seq, &err)) fail("forward", &err);
         if (i >= o->warmup) t[i - o->warmup] = tf_time_s() - t0;
     }
-    double s = median(t, o->repeats);
+    double cpu = (cpu_s() - c0) / o->repeats, s = median(t, o->repeats);
     free(t);
     double tokens = (double)o->batch * o->seq;
-    return (result){tokens / s, forward_flops_seq(&m->cfg, o->seq) * o->batch / s / 1e9, s * 1e3, 1};
+    return (result){tokens / s, forward_flops_seq(&m->cfg, o->seq) * o->batch / s / 1e9, s * 1e3, 1, cpu * 1e3};
 }
 
 static int argmax(const float *x, int V) {
@@ -163,7 +182,7 @@ static result bench_decode(tf_model *m, const int *prompt_ids, int nb, const opt
     if (!kv) fail("kv_new", &err);
     float *logits = malloc((size_t)nb * V * sizeof(float));
     int *seqs = malloc(nb * sizeof(int)), *tok = malloc(nb * sizeof(int));
-    double *t = malloc(o->repeats * sizeof *t);
+    double *t = malloc(o->repeats * sizeof *t), cpu = 0;
     int warm = o->warmup > 0 ? 1 : 0;  // one warm-up pass of the whole loop
     for (int i = 0; i < warm + o->repeats; i++) {
         for (int b = 0; b < nb; b++) {
@@ -173,12 +192,15 @@ static result bench_decode(tf_model *m, const int *prompt_ids, int nb, const opt
                 fail("prefill", &err);
             tok[b] = argmax(logits + (size_t)b * V, V);
         }
-        double t0 = tf_time_s();
+        double t0 = tf_time_s(), c0 = cpu_s();
         for (int s = 0; s < D; s++) {
             if (tf_model_decode(m, kv, seqs, tok, nb, logits, &err)) fail("decode", &err);
             for (int b = 0; b < nb; b++) tok[b] = argmax(logits + (size_t)b * V, V);
         }
-        if (i >= warm) t[i - warm] = tf_time_s() - t0;
+        if (i >= warm) {
+            t[i - warm] = tf_time_s() - t0;
+            cpu += cpu_s() - c0;
+        }
     }
     double s = median(t, o->repeats);
     double flops = 0;
@@ -190,7 +212,7 @@ static result bench_decode(tf_model *m, const int *prompt_ids, int nb, const opt
     free(tok);
     free(logits);
     tf_kv_free(kv);
-    return (result){(double)nb * D / s, flops / s / 1e9, s * 1e3 / D, 1};
+    return (result){(double)nb * D / s, flops / s / 1e9, s * 1e3 / D, 1, cpu / o->repeats * 1e3 / D};
 }
 
 static void print_json_result(const char *name, result r, int last) {
@@ -198,8 +220,8 @@ static void print_json_result(const char *name, result r, int last) {
         printf("  \"%s\": null%s\n", name, last ? "" : ",");
         return;
     }
-    printf("  \"%s\": {\"tok_s\": %.2f, \"gflops\": %.2f, \"ms\": %.3f}%s\n", name, r.tok_s, r.gflops,
-           r.ms, last ? "" : ",");
+    printf("  \"%s\": {\"tok_s\": %.2f, \"gflops\": %.2f, \"ms\": %.3f, \"cpu_ms\": %.3f}%s\n", name,
+           r.tok_s, r.gflops, r.ms, r.cpu_ms, last ? "" : ",");
 }
 
 int main(int argc, char **argv) {
@@ -230,7 +252,9 @@ int main(int argc, char **argv) {
         else dec1 = dec;
     }
     if (o.json) {
-        printf("{\n  \"engine\": \"c\",\n  \"threads\": %d,\n", threads);
+        double load[3] = {0, 0, 0};
+        getloadavg(load, 3);
+        printf("{\n  \"engine\": \"c\",\n  \"threads\": %d,\n  \"loadavg\": %.2f,\n", threads, load[0]);
         printf("  \"shape\": {\"layers\": %d, \"embd\": %d, \"heads\": %d, \"vocab\": %d, \"batch\": %d, "
                "\"seq\": %d, \"prompt\": %d, \"decode_steps\": %d},\n",
                o.layers, o.embd, o.heads, o.vocab, o.batch, o.seq, o.prompt, o.decode_steps);
@@ -247,8 +271,9 @@ int main(int argc, char **argv) {
         result rs[] = {train, score, dec, dec1};
         for (int i = 0; i < 4; i++)
             if (rs[i].valid)
-                printf("  %-11s %10.1f tok/s %8.1f GFLOP/s %10.3f ms/%s\n", names[i], rs[i].tok_s,
-                       rs[i].gflops, rs[i].ms, i < 2 ? (i ? "forward" : "step") : "token");
+                printf("  %-11s %10.1f tok/s %8.1f GFLOP/s %10.3f ms/%s (%.3f ms CPU)\n", names[i],
+                       rs[i].tok_s, rs[i].gflops, rs[i].ms, i < 2 ? (i ? "forward" : "step") : "step",
+                       rs[i].cpu_ms);
     }
     free(in);
     free(tg);

@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -92,14 +93,16 @@ def forward_flops_seq(L, C, V, T):
 
 
 def timed(fn, warmup, repeats):
+    """(median wall seconds, mean process CPU seconds) of fn over repeats after warmup calls"""
     for _ in range(warmup):
         fn()
     ts = []
+    c0 = time.process_time()
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return statistics.median(ts), (time.process_time() - c0) / repeats
 
 
 def run_mode(a, bf16):
@@ -127,8 +130,8 @@ def run_mode(a, bf16):
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
 
-        s = timed(step, a.warmup, a.repeats)
-        out["train"] = {"tok_s": toks / s, "gflops": 3 * fwd / s / 1e9, "ms": s * 1e3}
+        s, c = timed(step, a.warmup, a.repeats)
+        out["train"] = {"tok_s": toks / s, "gflops": 3 * fwd / s / 1e9, "ms": s * 1e3, "cpu_ms": c * 1e3}
 
     if "score" in a.only:
         def score():
@@ -136,8 +139,8 @@ def run_mode(a, bf16):
                 logits = model(ids)
                 F.cross_entropy(logits.float().view(-1, V), tg.view(-1), reduction="none")
 
-        s = timed(score, a.warmup, a.repeats)
-        out["score"] = {"tok_s": toks / s, "gflops": fwd / s / 1e9, "ms": s * 1e3}
+        s, c = timed(score, a.warmup, a.repeats)
+        out["score"] = {"tok_s": toks / s, "gflops": fwd / s / 1e9, "ms": s * 1e3, "cpu_ms": c * 1e3}
 
     if "decode" in a.only:
         P, D = a.prompt, a.decode_steps
@@ -153,15 +156,18 @@ def run_mode(a, bf16):
                     caches = [(torch.zeros(nb, H, P + D, C // H, dtype=dt),
                                torch.zeros(nb, H, P + D, C // H, dtype=dt)) for _ in range(L)]
                     tok = model(prompt, caches, 0)[:, -1].argmax(-1, keepdim=True)
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     for p in range(P, P + D):
                         tok = model(tok, caches, p)[:, -1].argmax(-1, keepdim=True)
-                    return time.perf_counter() - t0
+                    return time.perf_counter() - t0, time.process_time() - c0
 
             decode()
-            s = statistics.median(decode() for _ in range(a.repeats))
+            runs = [decode() for _ in range(a.repeats)]
+            s = statistics.median(r[0] for r in runs)
+            c = statistics.mean(r[1] for r in runs)
             flops = nb * sum(2.0 * matmul_params(L, C, V) + L * 4.0 * C * (p + 1) for p in range(P, P + D))
-            out[name] = {"tok_s": nb * D / s, "gflops": flops / s / 1e9, "ms": s * 1e3 / D}
+            out[name] = {"tok_s": nb * D / s, "gflops": flops / s / 1e9, "ms": s * 1e3 / D,
+                         "cpu_ms": c * 1e3 / D}
     return out
 
 
@@ -184,6 +190,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     res = {"engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+           "loadavg": os.getloadavg()[0],
            "shape": {k: getattr(a, k) for k in ("layers", "embd", "heads", "vocab", "batch", "seq",
                                                  "prompt", "decode_steps")}}
     for mode in a.modes.split(","):

@@ -6,14 +6,16 @@
 void tf_adamw_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
                      float b2, float eps, float wd, float grad_scale, long t) {
     float c1 = 1.0f - powf(b1, (float)t), c2 = 1.0f - powf(b2, (float)t);
-#pragma omp parallel for simd
+    // PyTorch's AdamW, in its order: p *= 1 - lr wd; p -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps).
+    // One pass over p, g, m, v (memory bound: 28 bytes per parameter), no division by c1 or c2 inside.
+    float step = lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2), decay = 1.0f - lr * wd;
+#pragma omp parallel for simd schedule(static) if (n >= 32768)
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] * grad_scale;
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        float mh = m[i] / c1, vh = v[i] / c2;
-        // PyTorch's AdamW: decay first (p *= 1 - lr wd), then the Adam step
-        p[i] -= lr * wd * p[i];
-        p[i] -= lr * mh / (sqrtf(vh) + eps);
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * decay - step * mi / (sqrtf(vi) * inv_sqrt_c2 + eps);
     }
 }
