@@ -9,6 +9,13 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -ldnnl -lm -lpthread
 CRIT_LIBS := $(shell pkg-config --libs criterion)
+# Open MPI (optional, on when found): data-parallel training and annotation across processes
+# (docs/scaling.md). `make MPI=0` builds the single-process stand-in even when it is installed.
+MPI     ?= $(if $(shell command -v mpicc 2>/dev/null || pkg-config --exists ompi-c 2>/dev/null && echo y),1,0)
+ifeq ($(MPI),1)
+MPI_CFLAGS := -DTF_HAVE_MPI $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c)
+LDLIBS  += $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs ompi-c)
+endif
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
@@ -65,6 +72,14 @@ build/bench/%: bench/%.c build/libtoolformer.a
 	@mkdir -p $(@D)
 	@echo "LD $@"
 	@$(CC) $(CFLAGS) $(OPT) -o $@ $< build/libtoolformer.a $(LDLIBS)
+
+# Only src/dist/dist.c sees MPI; it is rebuilt when the MPI choice changes (build/mpi.flags).
+build/obj/src/dist/dist.o build/asan-obj/src/dist/dist.o: CFLAGS += $(MPI_CFLAGS)
+build/obj/src/dist/dist.o build/asan-obj/src/dist/dist.o: build/mpi.flags
+build/mpi.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(MPI_CFLAGS)' | cmp -s - $@ || echo '$(MPI_CFLAGS)' > $@
+FORCE:
 
 # The README's test command. Tests find the CLI through TF_BIN.
 test: build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner

@@ -127,14 +127,29 @@ typedef struct {
     long proposed[32], executed[32], kept[32];
     double score_sum[32];
     double seconds;
+    int complete;  // the whole corpus (of this shard) has been processed
 } tf_annotate_summary;
 
-// Annotates a corpus into augmented JSONL (DESIGN.md section 4): {"id", "text": x*, "calls": [{"tool",
-// "input", "result", "char_pos", "token_pos", "loss_plus", "loss_minus", "score"}], "source_text",
-// "date"}; documents with no kept call are not written. Progress lives in OUT.progress, updated
-// after each document, so --resume continues after a crash or kill with nothing lost and nothing
-// written twice (outputs are cut back to the last recorded document first).
+// Annotates a corpus into augmented JSONL (DESIGN.md section 4): {"id", "doc_index", "text": x*,
+// "calls": [{"tool", "input", "result", "char_pos", "token_pos", "loss_plus", "loss_minus", "score"}],
+// "source_text", "date"} (doc_index: the document's 0-based place in the corpus); documents with no
+// kept call are not written. Progress lives in OUT.progress, updated after each document, so
+// --resume continues after a crash or kill with nothing lost and nothing written twice (outputs
+// are cut back to the last recorded document first); it also records the shard and, once the
+// corpus is done, "complete": true.
 int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_run *run,
                        tf_annotate_summary *sum, tf_error *err);
+
+// ---- shards --------------------------------------------------------------------------------------
+// Joins the outputs of annotate shards (augmented or rejected JSONL: lines with "doc_index", each
+// file in corpus order) into out in corpus order, lines copied byte for byte, so that the shards
+// of --shard K/N (or of mpirun) merge into exactly what one process writes. out is written to a
+// temporary file and renamed, so it is whole or absent. Errors name the file and line: a line that
+// is not a JSON object with an integer doc_index >= 0, indexes going backwards in a file, a
+// document in two shards, a last line cut short. Unless partial: a shard whose SHARD.progress says
+// its run has not finished, and, when every shard has a progress file, shards of different N or a
+// missing or repeated K. *lines (may be NULL) gets the number of lines written.
+int tf_merge_shards(const char *out, const char *const *shards, int n_shards, int partial, long *lines,
+                    tf_error *err);
 
 #endif

@@ -29,6 +29,21 @@ int tf_dataset_load_jsonl(tf_dataset *ds, const char *path, tf_encode_fn encode,
 int tf_dataset_add(tf_dataset *ds, const int *ids, const float *mask, int n, tf_error *err);
 void tf_dataset_free(tf_dataset *ds);
 
+// Data parallelism across processes (docs/scaling.md), supplied by the caller so that training
+// knows nothing of MPI (the command line fills it from tf_dist.h). world processes run tf_train
+// with the same options and data; each draws the same global micro-batch of `batch` rows (the rows
+// a single process would train on) and computes rows rank, rank + world, ... of it. The gradients
+// are summed with sum_f32 before every update, scaled so that the sum is the single-process
+// gradient; every process then applies the same AdamW step. Only rank 0 writes checkpoints, the
+// model and the log, and evaluates; every rank resumes from the same checkpoint.
+typedef struct {
+    int rank, world;
+    void *ctx;
+    // Sum buf[n] over all processes in place (every process gets the sum); TF_OK or an error.
+    int (*sum_f32)(void *ctx, float *buf, size_t n, tf_error *err);
+    int (*sum_f64)(void *ctx, double *buf, size_t n, tf_error *err);
+} tf_train_dist;
+
 typedef struct {
     int steps;            // optimizer updates
     int batch;            // sequences per micro-batch (B)
@@ -48,6 +63,7 @@ typedef struct {
     int stop_after;       // stop (with a checkpoint) after this many updates in this run (0: no limit)
     int quiet;            // no progress bar
     FILE *log;            // one JSON line per step when non-NULL
+    const tf_train_dist *dist;  // NULL (or world 1): one process
 } tf_train_options;
 
 // Fills o with defaults: lr 3e-4, min_lr 3e-5, warmup 100, weight_decay 0.1, betas (0.9, 0.95),

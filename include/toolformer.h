@@ -6,6 +6,7 @@
 //   tf_tokenizer.h  byte-level BPE (GPT-2 exact), HF tokenizer files, trainer
 //   tf_tools.h      tool interface and the Calendar, Calculator, WikiSearch, QA, MT, external tools
 //   tf_train.h      training loop, schedules, checkpoints that resume exactly
+//   tf_dist.h       processes working together (MPI when built with it): data parallel, shards
 #ifndef TOOLFORMER_H
 #define TOOLFORMER_H
 
@@ -14,5 +15,6 @@
 #include "tf_tokenizer.h"
 #include "tf_tools.h"
 #include "tf_train.h"
+#include "tf_dist.h"
 
 #endif

@@ -70,5 +70,6 @@ int cmd_compare(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_merge_shards(int argc, char **argv);
 
 #endif

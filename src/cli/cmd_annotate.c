@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "tf_dist.h"
 #include "tf_pipeline.h"
 
 static void help(FILE *f) {
@@ -26,7 +27,11 @@ static void help(FILE *f) {
             "  --rejected FILE  also write every scored call that was not kept\n"
             "  --resume         continue a run that was interrupted (OUT.progress)\n"
             "  --shard K/N      process documents with index %% N == K (0 <= K < N)\n"
-            "  --json           print the summary as JSON\n" CLI_TOOL_HELP);
+            "  --json           print the summary as JSON\n" CLI_TOOL_HELP
+            "\nUnder mpirun -np N (a build with Open MPI) rank K processes shard K/N into OUT.shard-K-of-N\n"
+            "(and REJECTED.shard-K-of-N), each with its own progress file and --resume; when every shard is\n"
+            "done, rank 0 joins them into OUT (as `toolformer merge-shards` does) and prints the summary of\n"
+            "all. Threads per process default to the cores / processes per machine. See docs/scaling.md.\n");
 }
 
 static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
@@ -38,6 +43,49 @@ static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
     return 0;
 }
 
+// Under mpirun: the summary of all shards on every rank (sums; the longest time; complete counts
+// the finished shards).
+static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
+    double v[3 + 4 * 32];
+    int n = 0;
+    v[n++] = (double)s->docs;
+    v[n++] = (double)s->docs_written;
+    v[n++] = s->complete;
+    for (int t = 0; t < n_tools && t < 32; t++) {
+        v[n++] = (double)s->proposed[t];
+        v[n++] = (double)s->executed[t];
+        v[n++] = (double)s->kept[t];
+        v[n++] = s->score_sum[t];
+    }
+    if (tf_dist_sum_f64(v, (size_t)n, err) || tf_dist_max_f64(&s->seconds, 1, err)) return err->code;
+    n = 0;
+    s->docs = (long)v[n++];
+    s->docs_written = (long)v[n++];
+    s->complete = (int)v[n++];
+    for (int t = 0; t < n_tools && t < 32; t++) {
+        s->proposed[t] = (long)v[n++];
+        s->executed[t] = (long)v[n++];
+        s->kept[t] = (long)v[n++];
+        s->score_sum[t] = v[n++];
+    }
+    return TF_OK;
+}
+
+// Joins path.shard-K-of-N for every K into path.
+static int merge_all(const char *path, int world, tf_error *err) {
+    char **names = calloc((size_t)world, sizeof *names);
+    int rc = names ? TF_OK : tf_errorf(err, TF_ENOMEM, "out of memory");
+    for (int k = 0; !rc && k < world; k++) {
+        size_t len = strlen(path) + 48;
+        if (!(names[k] = malloc(len))) rc = tf_errorf(err, TF_ENOMEM, "out of memory");
+        else snprintf(names[k], len, "%s.shard-%d-of-%d", path, k, world);
+    }
+    if (!rc) rc = tf_merge_shards(path, (const char *const *)names, world, 0, NULL, err);
+    for (int k = 0; names && k < world; k++) free(names[k]);
+    free(names);
+    return rc;
+}
+
 int cmd_annotate(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", 1, 0, 'm'},   {"data", 1, 0, 'd'},     {"out", 1, 0, 'o'},      {"proposer", 1, 0, 'p'},
@@ -47,7 +95,7 @@ int cmd_annotate(int argc, char **argv) {
         {"threads", 1, 0, 't'}, {"temperature", 1, 0, 'T'}, {"max-call-tokens", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        {0, 0, 0, 0}};
     const char *model_dir = NULL, *sets[32];
-    int n_sets = 0, json = 0, c, h, tau_f_set = 0;
+    int n_sets = 0, json = 0, c, h, tau_f_set = 0, shard_set = 0;
     double tau_s = -1, tau_f = -1, temp = 1.0;
     long top_k = -1, samples = -1, v, threads = 0, call_tokens = 32, batch = 16;
     tf_annotate_run run = {.shard_k = 0, .shard_n = 1};
@@ -83,6 +131,7 @@ int cmd_annotate(int argc, char **argv) {
             if (sscanf(optarg, "%d/%d", &run.shard_k, &run.shard_n) != 2 || run.shard_n < 1 || run.shard_k < 0 ||
                 run.shard_k >= run.shard_n)
                 return cli_usage_error("annotate", "--shard wants K/N with 0 <= K < N");
+            shard_set = 1;
             break;
         case 'b': if (cli_int(optarg, 1, 4096, &batch)) return cli_usage_error("annotate", "--batch wants 1..4096"); break;
         case 'j': json = 1; break;
@@ -95,11 +144,35 @@ int cmd_annotate(int argc, char **argv) {
         }
     }
     if (!model_dir || !run.data || !run.out) return cli_usage_error("annotate", "--model, --data and --out are required");
-    tf_set_threads((int)threads);
     tf_error err = {0};
     tf_toolset set = {0};
     tf_model *m = NULL;
     int rc = CLI_OK;
+    if (tf_dist_init(&argc, &argv, &err)) return cli_fail(&err);
+    // under mpirun: rank K is shard K/N, writing OUT.shard-K-of-N
+    int world = tf_dist_size(), rank = tf_dist_rank();
+    const char *out_all = run.out, *rej_all = run.rejected;
+    char out_k[4096], rej_k[4096];
+    if (world > 1) {
+        if (shard_set) {
+            rc = cli_usage_error("annotate", "--shard is taken from the rank under mpirun (rank K of N is shard K/N)");
+            goto done;
+        }
+        run.shard_k = rank;
+        run.shard_n = world;
+        snprintf(out_k, sizeof out_k, "%s.shard-%d-of-%d", out_all, rank, world);
+        run.out = out_k;
+        if (rej_all) {
+            snprintf(rej_k, sizeof rej_k, "%s.shard-%d-of-%d", rej_all, rank, world);
+            run.rejected = rej_k;
+        }
+        if (rank) run.quiet = 1;
+        if (!threads && !getenv("OMP_NUM_THREADS")) {  // processes on one machine share its cores
+            threads = tf_physical_cores() / tf_dist_local_size();
+            if (threads < 1) threads = 1;
+        }
+    }
+    tf_set_threads((int)threads);
     const tf_tokenizer *tok = cli_tokenizer(model_dir, &err);
     if (!tok || cli_tools_build(&tools, &set, 1, &err)) goto fail;
     tf_annotate_defaults(&run.opt, &set);
@@ -136,6 +209,18 @@ int cmd_annotate(int argc, char **argv) {
     if (!(m = tf_model_load(model_dir, &err))) goto fail;
     tf_annotate_summary sum;
     if (tf_annotate_corpus(m, tok, &set, &run, &sum, &err)) goto fail;
+    if (world > 1) {
+        if (gather_summary(&sum, set.n, &err)) goto fail;
+        if (rank) goto done;
+        if (sum.complete == world) {  // every shard is done: one file in corpus order, as one process writes
+            if (merge_all(out_all, world, &err) || (rej_all && merge_all(rej_all, world, &err))) goto fail;
+            fprintf(stderr, "annotate: %d shards merged into %s%s%s\n", world, out_all, rej_all ? " and " : "",
+                    rej_all ? rej_all : "");
+        } else {
+            fprintf(stderr, "annotate: not every shard is finished (--max-docs?); continue with --resume, then "
+                    "toolformer merge-shards\n");
+        }
+    }
     if (json) {
         printf("{\"documents\": %ld, \"documents_written\": %ld, \"seconds\": %.3f, \"documents_per_s\": %.3f, \"tools\": [",
                sum.docs, sum.docs_written, sum.seconds, sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
@@ -158,5 +243,7 @@ fail:
 done:
     tf_toolset_free(&set);
     tf_model_free(m);
+    if (rc != CLI_OK && rc != CLI_USAGE) tf_dist_abort(rc);  // the other processes would wait forever
+    tf_dist_finalize();
     return rc;
 }

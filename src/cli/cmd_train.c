@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tf_dist.h"
 
 static void help(FILE *f) {
     fprintf(f,
@@ -29,7 +30,12 @@ static void help(FILE *f) {
             "  --resume        continue exactly from DIR/checkpoint\n"
             "  --stop-after N  stop after N updates in this run (with a checkpoint; resume later)\n"
             "  --log FILE      one JSON line per step (loss, lr, grad_norm, tokens_per_s)\n"
-            "  --json          print a JSON summary at the end\n");
+            "  --json          print a JSON summary at the end\n\n"
+            "Under mpirun -np N (a build with Open MPI): data parallel. Every process computes 1/N of the\n"
+            "rows of each micro-batch of --batch rows (the global batch stays the same), the gradients are\n"
+            "summed with MPI_Allreduce, and rank 0 writes the checkpoints, the model and the log; the loss\n"
+            "curve is the single process's. Threads per process default to the cores / processes per\n"
+            "machine. See docs/scaling.md.\n");
 }
 
 static void help_finetune(FILE *f) {
@@ -90,6 +96,16 @@ static int encode_text(void *ctx, const char *text, size_t len, int **ids, int *
     if (!e->mask_results) return TF_OK;
     const tf_tokenizer *tok = cli_tokenizer(e->dir, err);
     return tok ? mask_call_results(tok, text, *ids, *n, mask, err) : err->code;
+}
+
+static int sum_f32(void *ctx, float *buf, size_t n, tf_error *err) {
+    (void)ctx;
+    return tf_dist_sum_f32(buf, n, err);
+}
+
+static int sum_f64(void *ctx, double *buf, size_t n, tf_error *err) {
+    (void)ctx;
+    return tf_dist_sum_f64(buf, n, err);
 }
 
 static int train_main(int argc, char **argv, int finetune) {
@@ -162,12 +178,23 @@ static int train_main(int argc, char **argv, int finetune) {
     if (eval_path && !o.eval_every) o.eval_every = o.steps >= 10 ? o.steps / 10 : 1;
     if (!min_lr_set) o.min_lr = o.lr / 10;
     if (!warmup_set && o.warmup > o.steps / 10) o.warmup = o.steps / 10;
-    tf_set_threads((int)threads);
     tf_error err = {0};
     tf_model *m = NULL;
     tf_dataset train = {0}, eval = {0};
     FILE *log = NULL;
     int rc = CLI_OK;
+    if (tf_dist_init(&argc, &argv, &err)) return cli_fail(&err);
+    int lead = tf_dist_rank() == 0;  // the only process that writes
+    tf_train_dist dist = {tf_dist_rank(), tf_dist_size(), NULL, sum_f32, sum_f64};
+    if (dist.world > 1) {
+        o.dist = &dist;
+        // processes on one machine share its cores
+        if (!threads && !getenv("OMP_NUM_THREADS")) {
+            threads = tf_physical_cores() / tf_dist_local_size();
+            if (threads < 1) threads = 1;
+        }
+    }
+    tf_set_threads((int)threads);
     if (model_dir) {
         m = tf_model_load(model_dir, &err);
     } else {
@@ -182,28 +209,28 @@ static int train_main(int argc, char **argv, int finetune) {
     tf_encode_fn enc = cli_has_tokenizer(ectx.dir) ? encode_text : NULL;
     if (tf_dataset_load_jsonl(&train, data, enc, &ectx, m->cfg.vocab_size, &err)) goto fail;
     if (eval_path && tf_dataset_load_jsonl(&eval, eval_path, enc, &ectx, m->cfg.vocab_size, &err)) goto fail;
-    if (log_path && !(log = fopen(log_path, o.resume ? "a" : "w"))) {
+    if (lead && log_path && !(log = fopen(log_path, o.resume ? "a" : "w"))) {
         tf_errorf(&err, TF_EIO, "%s: cannot open the log", log_path);
         goto fail;
     }
     o.log = log;
     tf_train_result res;
     if (tf_train(m, &train, eval_path ? &eval : NULL, &o, &res, &err)) goto fail;
-    if (enc && strcmp(ectx.dir, o.out_dir)) {  // the model directory carries its tokenizer
+    if (lead && enc && strcmp(ectx.dir, o.out_dir)) {  // the model directory carries its tokenizer
         const tf_tokenizer *tok = cli_tokenizer(ectx.dir, &err);
         if (!tok || tf_tokenizer_save(tok, o.out_dir, &err)) goto fail;
     }
-    if (json)
-        printf("{\"steps\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
-               "\"tokens_per_s\": %.1f, \"params\": %zu, \"out\": ",
-               res.steps_done, res.last_loss, res.last_eval_loss, res.best_eval_loss, res.tokens_per_s,
-               m->num_params);
-    else
-        printf("trained %d steps: loss %.4f%s, %.0f tokens/s; model written to %s\n", res.steps_done,
-               res.last_loss, eval_path ? "" : "", res.tokens_per_s, o.out_dir);
+    if (!lead) goto done;
     if (json) {
+        printf("{\"steps\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
+               "\"tokens_per_s\": %.1f, \"params\": %zu, \"processes\": %d, \"out\": ",
+               res.steps_done, res.last_loss, res.last_eval_loss, res.best_eval_loss, res.tokens_per_s,
+               m->num_params, dist.world);
         cli_print_json_string(stdout, o.out_dir);
         printf("}\n");
+    } else {
+        printf("trained %d steps: loss %.4f, %.0f tokens/s; model written to %s\n", res.steps_done, res.last_loss,
+               res.tokens_per_s, o.out_dir);
     }
     goto done;
 fail:
@@ -213,6 +240,8 @@ done:
     tf_dataset_free(&train);
     tf_dataset_free(&eval);
     tf_model_free(m);
+    if (rc != CLI_OK) tf_dist_abort(rc);  // the other processes would wait for this one forever
+    tf_dist_finalize();
     return rc;
 }
 

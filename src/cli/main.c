@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"compare", cmd_compare, "the filter's three losses for one call at one place of a text"},
     {"annotate", cmd_annotate, "sample, execute and filter API calls over a corpus (C -> C*)"},
     {"finetune", cmd_finetune, "fine-tune a model on augmented text (C*)"},
+    {"merge-shards", cmd_merge_shards, "join annotate shards (--shard K/N, mpirun) in corpus order"},
     {"eval", cmd_eval, "evaluate tool use: math, dates, facts, perplexity"},
 };
 static const int NUM_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
@@ -30,7 +31,7 @@ static void usage(FILE *out) {
     fprintf(out, "usage: toolformer <command> [options]   (toolformer <command> --help for more)\n\n"
                  "commands:\n");
     for (int i = 0; i < NUM_COMMANDS; i++)
-        fprintf(out, "  %-11s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].help);
 }
 
 int main(int argc, char **argv) {

@@ -12,6 +12,8 @@
 typedef struct {
     long next_doc;            // corpus index of the next document to process
     long out_bytes, rej_bytes;
+    int shard_k, shard_n;     // the shard this run processes (merge-shards checks them)
+    int complete;             // the corpus was read to its end
     tf_annotate_summary sum;
 } progress;
 
@@ -20,6 +22,9 @@ static int save_progress(const char *path, const progress *p, int n_tools, tf_er
     cJSON_AddNumberToObject(j, "next_doc", (double)p->next_doc);
     cJSON_AddNumberToObject(j, "out_bytes", (double)p->out_bytes);
     cJSON_AddNumberToObject(j, "rejected_bytes", (double)p->rej_bytes);
+    cJSON_AddNumberToObject(j, "shard_k", p->shard_k);
+    cJSON_AddNumberToObject(j, "shard_n", p->shard_n);
+    cJSON_AddBoolToObject(j, "complete", p->complete);
     cJSON_AddNumberToObject(j, "docs", (double)p->sum.docs);
     cJSON_AddNumberToObject(j, "docs_written", (double)p->sum.docs_written);
     cJSON *tools = cJSON_AddArrayToObject(j, "tools");
@@ -52,9 +57,12 @@ static int load_progress(const char *path, progress *p, int n_tools, tf_error *e
     cJSON *tools = cJSON_GetObjectItemCaseSensitive(j, "tools");
     p->next_doc = (long)num(j, "next_doc");
     p->out_bytes = (long)num(j, "out_bytes");
+    p->complete = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "complete"));
     p->rej_bytes = (long)num(j, "rejected_bytes");
     p->sum.docs = (long)num(j, "docs");
     p->sum.docs_written = (long)num(j, "docs_written");
+    p->shard_k = (int)num(j, "shard_k");  // -1 in files written before shards were recorded
+    p->shard_n = (int)num(j, "shard_n");
     int ok = j && p->next_doc >= 0 && p->out_bytes >= 0 && p->rej_bytes >= 0 && cJSON_IsArray(tools) &&
              cJSON_GetArraySize(tools) == n_tools;
     for (int t = 0; ok && t < n_tools; t++) {
@@ -126,6 +134,11 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
     if (run->resume && access(ppath, F_OK) == 0 && load_progress(ppath, &p, n_tools, err)) return err->code;
     if (run->shard_n <= 0 || run->shard_k < 0 || run->shard_k >= run->shard_n)
         return tf_errorf(err, TF_EBADARG, "--shard %d/%d: need 0 <= K < N", run->shard_k, run->shard_n);
+    if (p.shard_n > 0 && (p.shard_k != run->shard_k || p.shard_n != run->shard_n))
+        return tf_errorf(err, TF_EBADARG, "%s: written by a run of shard %d/%d, cannot resume it as shard %d/%d", ppath,
+                         p.shard_k, p.shard_n, run->shard_k, run->shard_n);
+    p.shard_k = run->shard_k;
+    p.shard_n = run->shard_n;
     tf_corpus *corpus = tf_corpus_open(run->data, err);
     if (!corpus) return err->code;
     FILE *out = open_output(run->out, p.out_bytes, run->resume, err), *rej = NULL;
@@ -158,6 +171,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
         if (xs) {
             cJSON *j = cJSON_CreateObject(), *calls = cJSON_CreateArray();
             cJSON_AddStringToObject(j, "id", doc.id);
+            cJSON_AddNumberToObject(j, "doc_index", (double)index);  // corpus order, for merge-shards
             cJSON_AddStringToObject(j, "text", xs);
             // calls in text order
             for (size_t pos = 0, last = (size_t)-1;; last = pos) {
@@ -182,6 +196,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             if (cs.c[k].kept) continue;
             cJSON *j = call_json(tools, &cs.c[k]);
             cJSON_AddStringToObject(j, "id", doc.id);
+            cJSON_AddNumberToObject(j, "doc_index", (double)index);
             cJSON_AddNumberToObject(j, "loss_plain", cs.c[k].loss_plain);
             cJSON_AddNumberToObject(j, "loss_empty", cs.c[k].loss_empty);
             rc = write_line(rej, run->rejected, j, err);
@@ -208,8 +223,13 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
         tf_progress_update(&bar, done_here, extra);
     }
     if (got < 0) rc = err->code;
+    if (got == 0 && !rc && !p.complete) {  // the corpus is done: merge-shards may take this shard
+        p.complete = 1;
+        rc = save_progress(ppath, &p, n_tools, err);
+    }
     tf_progress_finish(&bar, NULL);
     p.sum.seconds = tf_time_s() - t0;
+    p.sum.complete = p.complete;
     *sum = p.sum;
 done:
     if (out && fclose(out) != 0 && !rc) rc = tf_errorf(err, TF_EIO, "%s: write failed", run->out);

@@ -151,10 +151,37 @@ float tf_eval_loss(tf_model *m, const tf_dataset *ds, int batch, int seq_len, tf
     return count > 0 ? (float)(sum / count) : -1.0f;
 }
 
+// Data parallel: copies rows rank, rank + world, ... of the global micro-batch [B, T] into the
+// local one and returns their count; *w_all and *w_mine get the loss weight (targets >= 0) of the
+// whole micro-batch and of the copied rows.
+static int my_rows(const int *in, const int *tg, const float *w, int B, int T, int rank, int world, int *lin,
+                   int *ltg, float *lw, double *w_all, double *w_mine) {
+    int n = 0;
+    *w_all = *w_mine = 0.0;
+    for (int b = 0; b < B; b++) {
+        double rw = 0.0;
+        for (int t = 0; t < T; t++)
+            if (tg[(size_t)b * T + t] >= 0) rw += w[(size_t)b * T + t];
+        *w_all += rw;
+        if (b % world != rank) continue;
+        *w_mine += rw;
+        memcpy(lin + (size_t)n * T, in + (size_t)b * T, sizeof(int) * T);
+        memcpy(ltg + (size_t)n * T, tg + (size_t)b * T, sizeof(int) * T);
+        memcpy(lw + (size_t)n * T, w + (size_t)b * T, sizeof(float) * T);
+        n++;
+    }
+    return n;
+}
+
 int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const tf_train_options *o,
              tf_train_result *res, tf_error *err) {
     if (o->steps <= 0 || o->batch <= 0 || o->seq_len <= 0 || o->grad_accum <= 0)
         return tf_errorf(err, TF_EBADARG, "train: steps, batch, seq-len and grad-accum must be positive");
+    const tf_train_dist *dist = o->dist && o->dist->world > 1 ? o->dist : NULL;
+    if (dist && (dist->rank < 0 || dist->rank >= dist->world || !dist->sum_f32 || !dist->sum_f64))
+        return tf_errorf(err, TF_EBADARG, "train: data parallel rank %d of %d without its sum functions", dist->rank,
+                         dist->world);
+    int lead = !dist || dist->rank == 0;  // writes checkpoints, the model and the log; evaluates
     if (o->seq_len > m->cfg.n_positions)
         return tf_errorf(err, TF_EBADARG, "train: --seq-len %d exceeds the model's n_positions %d", o->seq_len,
                          m->cfg.n_positions);
@@ -173,14 +200,27 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
     int *perm = malloc(sizeof(int) * (size_t)train->n_docs);
     int *in = malloc(sizeof(int) * B * T), *tg = malloc(sizeof(int) * B * T);
     float *w = malloc(sizeof(float) * B * T);
-    if (!perm || !in || !tg || !w) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto done; }
+    // data parallel: this process's rows of each micro-batch, and each micro-batch's loss
+    int *lin = NULL, *ltg = NULL;
+    float *lw = NULL;
+    double *mb = NULL;
+    if (dist) {
+        lin = malloc(sizeof(int) * B * T), ltg = malloc(sizeof(int) * B * T);
+        lw = malloc(sizeof(float) * B * T);
+        mb = malloc(sizeof(double) * (size_t)o->grad_accum);
+    }
+    if (!perm || !in || !tg || !w || (dist && (!lin || !ltg || !lw || !mb))) {
+        rc = tf_errorf(err, TF_ENOMEM, "out of memory");
+        goto done;
+    }
     if (o->pack && (rc = make_stream(&s, train, o->eos_id, err))) goto done;
     epoch_order(perm, train->n_docs, o->seed, st.epoch);
 
     tf_adamw opt = {o->lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->grad_clip};
     tf_progress bar;
     tf_progress_start(&bar, "train", o->steps);
-    if (o->quiet) bar.enabled = 0;
+    if (o->quiet || !lead) bar.enabled = 0;
+    FILE *log = lead ? o->log : NULL;
     double t0 = tf_time_s();
     long tokens = 0;
     res->best_eval_loss = st.best_eval_loss;
@@ -193,13 +233,34 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
         int counted = 0;
         for (int a = 0; a < o->grad_accum; a++) {
             next_batch(train, &s, o, &st, perm, in, tg, w);
+            tokens += (long)B * T;
+            if (dist) {
+                // the micro-batch's mean = sum over processes of (my rows' weighted sum) / W; backward
+                // differentiates my rows' own mean, so it is scaled by W_mine / W
+                double w_all, w_mine;
+                int n = my_rows(in, tg, w, B, T, dist->rank, dist->world, lin, ltg, lw, &w_all, &w_mine);
+                mb[a] = 0.0;
+                if (w_all > 0) counted++;
+                if (n == 0 || w_mine <= 0) continue;
+                if ((rc = tf_model_forward(m, lin, ltg, lw, n, T, err))) goto done;
+                const float *nll = tf_model_token_nll(m);
+                for (int i = 0; i < n * T; i++)
+                    if (ltg[i] >= 0) mb[a] += (double)lw[i] * nll[i];
+                mb[a] /= w_all;
+                if ((rc = tf_model_backward(m, (float)(w_mine / w_all) / o->grad_accum, err))) goto done;
+                continue;
+            }
             if ((rc = tf_model_forward(m, in, tg, w, B, T, err))) goto done;
             if (m->mean_loss >= 0) {
                 loss += m->mean_loss;
                 counted++;
             }
             if ((rc = tf_model_backward(m, 1.0f / o->grad_accum, err))) goto done;
-            tokens += (long)B * T;
+        }
+        if (dist) {  // every process now gets the single-process gradient and micro-batch losses
+            if ((rc = dist->sum_f32(dist->ctx, m->grads, m->num_params, err))) goto done;
+            if ((rc = dist->sum_f64(dist->ctx, mb, (size_t)o->grad_accum, err))) goto done;
+            for (int a = 0; a < o->grad_accum; a++) loss += mb[a];
         }
         float norm = tf_model_adamw_step(m, &opt, err);
         if (norm < 0) { rc = err->code; goto done; }
@@ -211,15 +272,15 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
         }
         double el = tf_time_s() - t0;
         res->tokens_per_s = el > 0 ? tokens / el : 0;
-        if (o->log)
-            fprintf(o->log, "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.4f, \"tokens_per_s\": %.1f}\n",
+        if (log)
+            fprintf(log, "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.4f, \"tokens_per_s\": %.1f}\n",
                     st.step + 1, res->last_loss, opt.lr, norm, res->tokens_per_s);
         int stepno = st.step + 1;
-        if (eval && o->eval_every > 0 && (stepno % o->eval_every == 0 || stepno == o->steps)) {
+        if (lead && eval && o->eval_every > 0 && (stepno % o->eval_every == 0 || stepno == o->steps)) {
             float ev = tf_eval_loss(m, eval, B, T, err);
             if (ev < 0 && err->code) { rc = err->code; goto done; }
             res->last_eval_loss = ev;
-            if (o->log) fprintf(o->log, "{\"step\": %d, \"eval_loss\": %.6f}\n", stepno, ev);
+            if (log) fprintf(log, "{\"step\": %d, \"eval_loss\": %.6f}\n", stepno, ev);
             if (ev >= 0 && (st.best_eval_loss < 0 || ev < st.best_eval_loss)) {
                 st.best_eval_loss = res->best_eval_loss = ev;
                 if ((rc = tf_model_save(m, o->out_dir, err))) goto done;  // best model so far
@@ -228,7 +289,7 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
         char extra[160];
         snprintf(extra, sizeof extra, "loss %.4f lr %.2e %.0f tok/s", res->last_loss, opt.lr, res->tokens_per_s);
         tf_progress_update(&bar, stepno, extra);
-        if (o->save_every > 0 && stepno % o->save_every == 0 && stepno < o->steps) {
+        if (lead && o->save_every > 0 && stepno % o->save_every == 0 && stepno < o->steps) {
             tf_train_state save = st;
             save.step = stepno;
             if ((rc = tf_checkpoint_save(m, &save, o->out_dir, err))) goto done;
@@ -240,9 +301,14 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
         tf_progress_finish(&bar, extra);
     }
     res->steps_done = st.step;
+    if (!lead) goto done;
     if ((rc = tf_checkpoint_save(m, &st, o->out_dir, err))) goto done;
     if (!(eval && o->eval_every > 0) && st.step == o->steps) rc = tf_model_save(m, o->out_dir, err);
 done:
+    free(lin);
+    free(ltg);
+    free(lw);
+    free(mb);
     free(perm);
     free(in);
     free(tg);

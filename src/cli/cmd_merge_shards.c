@@ -1,0 +1,49 @@
+// cmd_merge_shards.c — `toolformer merge-shards`: annotate shards back into one file in corpus order.
+#include <getopt.h>
+
+#include "cli.h"
+#include "tf_pipeline.h"
+
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: toolformer merge-shards --out FILE [--partial] [--json] SHARD...\n\n"
+            "Joins the outputs of `toolformer annotate --shard K/N` (or of `mpirun -np N toolformer annotate`,\n"
+            "which writes OUT.shard-K-of-N) into FILE in corpus order, by each line's \"doc_index\"; the lines\n"
+            "are copied unchanged, so the result equals what one process writes. Works for --rejected files\n"
+            "too. FILE is written whole or not at all.\n"
+            "  --out FILE   the merged output (must not be one of the shards)\n"
+            "  --partial    merge shards whose runs have not finished (SHARD.progress), or an incomplete set\n"
+            "               of shards; without it, both are errors\n"
+            "  --json       print {\"out\", \"shards\", \"lines\"}\n");
+}
+
+int cmd_merge_shards(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"out", 1, 0, 'o'}, {"partial", 0, 0, 'p'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *out = NULL;
+    int partial = 0, json = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'p': partial = 1; break;
+        case 'j': json = 1; break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("merge-shards", "unknown option");
+        }
+    }
+    if (!out) return cli_usage_error("merge-shards", "--out is required");
+    int n = argc - optind;
+    if (n <= 0) return cli_usage_error("merge-shards", "give the shard files to merge");
+    tf_error err = {0};
+    long lines = 0;
+    if (tf_merge_shards(out, (const char *const *)argv + optind, n, partial, &lines, &err)) return cli_fail(&err);
+    if (json) {
+        printf("{\"out\": ");
+        cli_print_json_string(stdout, out);
+        printf(", \"shards\": %d, \"lines\": %ld}\n", n, lines);
+    } else {
+        printf("merged %d shards, %ld lines, into %s\n", n, lines, out);
+    }
+    return CLI_OK;
+}
