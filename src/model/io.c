@@ -454,6 +454,12 @@ static void fill_tensor(const void *ctx, void *out) {
     engine_to_hf(sc->m, sc->s, layer_slice(sc->m, sc->s, sc->layer), out, sc->dims);
 }
 
+// Save order: embeddings (pass 0), then layer by layer (1), then the final LayerNorm and head (2).
+static int save_pass(const slot *s) {
+    if (per_layer(s)) return 1;
+    return is_head(s) || s->param == TF_P_LNFW || s->param == TF_P_LNFB ? 2 : 0;
+}
+
 int tf_model_save(const tf_model *m, const char *dir, tf_error *err) {
     const tf_config *c = &m->cfg;
     const slot *slots = arch_slots(c->arch);
@@ -468,13 +474,11 @@ int tf_model_save(const tf_model *m, const char *dir, tf_error *err) {
         rc = tf_errorf(err, TF_ENOMEM, "%s: out of memory saving the model", dir);
         goto done;
     }
-    // transformers' order: per-layer tensors layer by layer, globals around them
     for (int pass = 0; pass < 3; pass++) {
         for (int l = 0; l < (pass == 1 ? c->n_layer : 1); l++) {
             for (int si = 0; slots[si].name; si++) {
                 const slot *s = &slots[si];
-                int want_pass = per_layer(s) ? 1 : is_head(s) || s->param == TF_P_LNFW || s->param == TF_P_LNFB ? 2 : 0;
-                if (want_pass != pass || !slot_present(m, s)) continue;
+                if (save_pass(s) != pass || !slot_present(m, s)) continue;
                 save_ctx *x = &ctx[n];
                 x->m = m;
                 x->s = s;
