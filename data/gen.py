@@ -200,7 +200,8 @@ def calendar_text(d):
     return "Today is %s, %s %d, %d." % (w, m, day, y)
 
 
-WORD_RE = re.compile(r"[A-Za-z\u00C0-\u024F'-]+")
+WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+")
+DIGITS_RE = re.compile(r"\d+")
 
 
 class Mentions:
@@ -558,7 +559,8 @@ def main():
     def clean(name, cap):
         return (all(ord(ch) < 128 for ch in name + cap) and "," not in name and "(" not in name
                 and name not in cap and cap not in name and len(cap.split()) <= 3
-                and len(name.split()) <= 3 and not name.startswith(("The ", "Saint ")))
+                and len(name.split()) <= 3 and not name.startswith(("The ", "Saint "))
+                and not cap.startswith("The "))
 
     prose_words = set(WORD_RE.findall(prose_text))
 
@@ -615,7 +617,7 @@ def main():
 
     class NumCheck:
         def search(self, text):
-            return not reserved_str.isdisjoint(NUM_RE.findall(text))
+            return not reserved_str.isdisjoint(DIGITS_RE.findall(text))
     num_re = NumCheck()
 
     def clean_for_training(text):
@@ -668,8 +670,8 @@ def main():
             pre.append(text)
 
     # WordNet glosses: small glossary documents of 8-20 entries
-    wn = [(w, gl) for w, gl in wordnet if clean_for_training(" ".join(w) + " " + gl)]
-    wn = wn[::40] if quick else wn[::2]  # half of WordNet's glosses (all of them go to passages)
+    # half of WordNet's glosses (all of them go to the passages)
+    wn = [(w, gl) for w, gl in wordnet[::40 if quick else 2] if clean_for_training(" ".join(w) + " " + gl)]
     i = 0
     while i < len(wn):
         k = rng.randint(8, 20)
@@ -681,7 +683,7 @@ def main():
         pre.append("\n".join(lines))
         i += k
 
-    vocab_words = sorted(set(w for ws, _ in wordnet[:20000] for w in ws if w.isalpha() and len(w) < 10 and clean_for_training(w)))
+    vocab_words = sorted(set(w for ws, _ in wordnet[:2000 if quick else 20000] for w in ws if w.isalpha() and len(w) < 10 and clean_for_training(w)))
     elements_ok = [e for e in elements if clean_for_training(" ".join(map(str, e)))]
     states_ok = [s for s in states if clean_for_training(" ".join(s))]
     pre_c_ok = [c for c in pre_c if clean_for_training(" ".join(c))]
