@@ -28,7 +28,7 @@ PY
 RESUME=$([ -d "$WORK/model/checkpoint" ] && echo --resume || true)
 build/toolformer train --config "$WORK/config.json" --tokenizer "$DATA/tokenizer" --data "$DATA/pretrain.jsonl" \
     --eval-data "$DATA/eval_ppl.jsonl" --eval-every 500 --out "$WORK/model" --steps "$STEPS" --batch 16 \
-    --seq-len 128 --lr 1e-3 --min-lr 1e-4 --warmup 200 --weight-decay 0.1 --save-every 250 --seed 1 \
+    --seq-len 128 --lr ${LR:-2e-3} --min-lr ${MIN_LR:-2e-4} --warmup 100 --weight-decay 0.1 --save-every 250 --seed 1 \
     --log "$WORK/log.jsonl" $RESUME --json | tee "$WORK/summary.json"
 mkdir -p "$OUT"
 cp "$WORK/model/config.json" "$WORK/model/model.safetensors" "$OUT/"
