@@ -7,6 +7,11 @@
 //   tf_tools.h      tool interface and the Calendar, Calculator, WikiSearch, QA, MT, external tools
 //   tf_train.h      training loop, schedules, checkpoints that resume exactly
 //   tf_dist.h       processes working together (MPI when built with it): data parallel, shards
+//   tf_kernels.h    the numerical kernels (matmul through oneDNN, LayerNorm, GELU, attention, ...)
+//   tf_safetensors.h  the safetensors reader/writer (mmapped, strictly validated)
+//   tf_pipeline.h   the Toolformer pipeline: positions, calls, filter, merge, corpus annotation
+//   tf_infer.h      decoding with tools (start a call in the top-k, execute at "->")
+//   tf_eval.h       evaluation in the paper's style (math, dates, facts, perplexity)
 #ifndef TOOLFORMER_H
 #define TOOLFORMER_H
 
@@ -16,5 +21,10 @@
 #include "tf_tools.h"
 #include "tf_train.h"
 #include "tf_dist.h"
+#include "tf_kernels.h"
+#include "tf_safetensors.h"
+#include "tf_pipeline.h"
+#include "tf_infer.h"
+#include "tf_eval.h"
 
 #endif

@@ -78,13 +78,17 @@ Test(filter, losses_match_pytorch_for_prefix_inline_and_cut_windows) {
     len[4] = tf_build_row(bufs[4], cap, ze, ne, sep, ns, x, nx, i, 0, TF_PLACE_INLINE, &cs[4], &nc[4]);
     len[5] = tf_build_row(bufs[5], cap, zl, nl, sep, ns, x, nx, j, s, TF_PLACE_PREFIX, &cs[5], &nc[5]);
     len[6] = tf_build_row(bufs[6], cap, NULL, 0, sep, ns, x, nx, j, s, TF_PLACE_PREFIX, &cs[6], &nc[6]);
-    tf_scored_row rows[7];
+    tf_scored_row rows[9];
     for (int r = 0; r < 7; r++) {
         cr_assert_gt(len[r], 0, "row %d", r);
         rows[r] = (tf_scored_row){bufs[r], len[r], cs[r], nc[r]};
     }
-    float loss[7];
-    cr_assert_eq(tf_score_rows(m, rows, 7, 3, loss, &err), TF_OK, "%s", err.msg);  // odd batch: padding
+    rows[7] = rows[2];  // equal rows are scored once and share the loss
+    rows[8] = rows[0];
+    float loss[9];
+    cr_assert_eq(tf_score_rows(m, rows, 9, 3, loss, &err), TF_OK, "%s", err.msg);  // odd batch: padding
+    cr_assert_eq(loss[7], loss[2]);
+    cr_assert_eq(loss[8], loss[0]);
     for (int r = 0; r < 7; r++)
         cr_assert(fabs(loss[r] - want[r]) <= 1e-5 * fabs(want[r]) + 1e-6, "row %d: %.7f vs PyTorch %.7f", r, loss[r],
                   want[r]);

@@ -45,38 +45,61 @@ int tf_build_row(int *out, int cap, const int *z, int nz, const int *sep, int ns
 }
 
 typedef struct {
-    int row, len;
-} row_len;
+    const tf_scored_row *r;
+    int row;
+} row_ref;
 
-static int by_len(const void *a, const void *b) {
-    const row_len *x = a, *y = b;
-    return x->len != y->len ? x->len - y->len : x->row - y->row;
+// Orders rows by length, then content, so that equal rows are neighbours and batches hold rows of
+// similar length.
+static int by_len_then_ids(const void *a, const void *b) {
+    const row_ref *x = a, *y = b;
+    if (x->r->n != y->r->n) return x->r->n - y->r->n;
+    int c = memcmp(x->r->ids, y->r->ids, sizeof(int) * (size_t)x->r->n);
+    if (c) return c;
+    if (x->r->cont_start != y->r->cont_start) return x->r->cont_start - y->r->cont_start;
+    if (x->r->n_cont != y->r->n_cont) return x->r->n_cont - y->r->n_cont;
+    return x->row - y->row;
+}
+
+static int same_row(const tf_scored_row *a, const tf_scored_row *b) {
+    return a->n == b->n && a->cont_start == b->cont_start && a->n_cont == b->n_cont &&
+           !memcmp(a->ids, b->ids, sizeof(int) * (size_t)a->n);
 }
 
 int tf_score_rows(tf_model *m, const tf_scored_row *rows, int n_rows, int batch, float *loss, tf_error *err) {
     if (n_rows <= 0) return TF_OK;
     if (batch <= 0) batch = 16;
-    row_len *order = malloc(sizeof *order * n_rows);
-    if (!order) return tf_errorf(err, TF_ENOMEM, "out of memory");
+    row_ref *order = malloc(sizeof *order * n_rows);
+    int *uniq = malloc(sizeof(int) * n_rows);  // positions in order of the first of each run of equal rows
+    if (!order || !uniq) {
+        free(order);
+        free(uniq);
+        return tf_errorf(err, TF_ENOMEM, "out of memory");
+    }
     for (int r = 0; r < n_rows; r++) {
         if (rows[r].cont_start < 1 || rows[r].cont_start + rows[r].n_cont > rows[r].n || rows[r].n > m->cfg.n_positions) {
             free(order);
+            free(uniq);
             return tf_errorf(err, TF_EBADARG, "score: row %d is malformed or longer than the context (%d > %d)", r,
                              rows[r].n, m->cfg.n_positions);
         }
-        order[r] = (row_len){r, rows[r].n};
+        order[r] = (row_ref){&rows[r], r};
     }
-    qsort(order, n_rows, sizeof *order, by_len);
-    int maxT = order[n_rows - 1].len;
+    // equal rows (the plain text at one position, shared by every candidate there) are scored once
+    qsort(order, n_rows, sizeof *order, by_len_then_ids);
+    int n_uniq = 0;
+    for (int k = 0; k < n_rows; k++)
+        if (k == 0 || !same_row(order[k].r, order[k - 1].r)) uniq[n_uniq++] = k;
+    int maxT = order[n_rows - 1].r->n;
     int *in = malloc(sizeof(int) * batch * maxT), *tg = malloc(sizeof(int) * batch * maxT);
     int rc = TF_OK;
     if (!in || !tg) rc = tf_errorf(err, TF_ENOMEM, "out of memory");
-    for (int b0 = 0; !rc && b0 < n_rows; b0 += batch) {
-        int nb = n_rows - b0 < batch ? n_rows - b0 : batch;
-        int T = order[b0 + nb - 1].len - 1;  // inputs are ids[0 .. n-1), targets ids[1 .. n)
+    for (int b0 = 0; !rc && b0 < n_uniq; b0 += batch) {
+        int nb = n_uniq - b0 < batch ? n_uniq - b0 : batch;
+        int T = order[uniq[b0 + nb - 1]].r->n - 1;  // inputs are ids[0 .. n-1), targets ids[1 .. n)
         if (T < 1) T = 1;
         for (int b = 0; b < nb; b++) {
-            const tf_scored_row *r = &rows[order[b0 + b].row];
+            const tf_scored_row *r = order[uniq[b0 + b]].r;
             for (int t = 0; t < T; t++) {
                 in[b * T + t] = t < r->n - 1 ? r->ids[t] : 0;
                 // position t predicts ids[t + 1]; only the continuation is scored
@@ -87,14 +110,16 @@ int tf_score_rows(tf_model *m, const tf_scored_row *rows, int n_rows, int batch,
         if ((rc = tf_model_forward(m, in, tg, NULL, nb, T, err))) break;
         const float *nll = tf_model_token_nll(m);
         for (int b = 0; b < nb; b++) {
-            const tf_scored_row *r = &rows[order[b0 + b].row];
+            int first = uniq[b0 + b], last = b0 + b + 1 < n_uniq ? uniq[b0 + b + 1] : n_rows;
+            const tf_scored_row *r = order[first].r;
             double L = 0.0;
             for (int t = 0; t < r->n_cont; t++) L += tf_filter_weight(t) * nll[b * T + r->cont_start + t - 1];
-            loss[order[b0 + b].row] = (float)L;
+            for (int k = first; k < last; k++) loss[order[k].row] = (float)L;
         }
     }
     free(in);
     free(tg);
     free(order);
+    free(uniq);
     return rc;
 }
