@@ -32,9 +32,12 @@ make -j"$(nproc)" build/toolformer >/dev/null
 (cd "$MODEL" && sha256sum -c --quiet SHA256SUMS) || { echo "demo: $MODEL does not match its checksums" >&2; exit 1; }
 mkdir -p "$RESULTS"
 TOOLS="--tools calendar,calculator,wikisearch --index $DATA/search.db"
-N_DOCS=$([ "$QUICK" = 1 ] && echo 40 || echo 100000)
-N_EVAL=$([ "$QUICK" = 1 ] && echo 10 || echo 200)
+N_DOCS=$([ "$QUICK" = 1 ] && echo 40 || echo ${N_DOCS:-600})
+N_EVAL=$([ "$QUICK" = 1 ] && echo 10 || echo ${N_EVAL:-150})
 STEPS=$([ "$QUICK" = 1 ] && echo 20 || echo ${FT_STEPS:-300})
+# the paper's tau_s/tau_f per tool, but fewer positions and calls per document than its k = 20, m = 10
+# for the Calculator, so that a round fits in a couple of minutes on 2 cores
+SAMPLING=${SAMPLING:---top-k 5 --samples 5}
 
 say "the filter's three losses (the seed's example)"
 $B compare --model "$MODEL" --text "Today is Saturday. The store is never open on the weekend, so today it is closed." \
@@ -48,14 +51,14 @@ $B compare --model "$MODEL" --text "The store sells 123 pears and 456 plums, a t
     --call 'Calculator(123 + 456)' --at 'a total of' --json > "$RESULTS/compare_calculator.json"
 
 say "round 1: annotate with the tools' proposals"
-$B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer tool --max-docs "$N_DOCS" \
+$B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer tool --max-docs "$N_DOCS" $SAMPLING \
     --out "$RESULTS/round1.jsonl" --rejected "$RESULTS/round1.rejected.jsonl" --json | tee "$RESULTS/round1.summary.json"
 FT="--batch 16 --seq-len 64 --steps $STEPS --lr ${FT_LR:-1e-3} --warmup 20"
 say "fine-tune on round 1"
 $B finetune --model "$MODEL" --data "$RESULTS/round1.jsonl" --out "$RESULTS/toolformer1" $FT --json | tee "$RESULTS/finetune1.json"
 
 say "round 2: the fine-tuned model proposes calls itself"
-$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --proposer model --max-docs "$N_DOCS" \
+$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --proposer model --max-docs "$N_DOCS" $SAMPLING \
     --out "$RESULTS/round2.jsonl" --rejected "$RESULTS/round2.rejected.jsonl" --json | tee "$RESULTS/round2.summary.json"
 cat "$RESULTS/round1.jsonl" "$RESULTS/round2.jsonl" > "$RESULTS/cstar.jsonl"
 say "fine-tune the base model on rounds 1 + 2 (Toolformer), and a control on the same texts without calls"
