@@ -31,7 +31,7 @@ ASAN_CLI_OBJ  := $(CLI_SRC:%.c=build/asan-obj/%.o)
 ASAN_TEST_OBJ := $(TEST_SRC:%.c=build/asan-obj/%.o)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all test test-fast test-asan bench clean fixtures demo
+.PHONY: all test test-fast test-asan bench clean fixtures demo setup
 all: build/toolformer build/libtoolformer.a
 
 build/libtoolformer.a: $(LIB_OBJ)
@@ -81,8 +81,13 @@ build/mpi.flags: FORCE
 	@echo '$(MPI_CFLAGS)' | cmp -s - $@ || echo '$(MPI_CFLAGS)' > $@
 FORCE:
 
+# Installs missing Debian/npm packages (quick when everything is there).
+setup:
+	scripts/setup.sh
+
 # The README's test command. Tests find the CLI through TF_BIN.
-test: build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner
+test: setup
+	$(MAKE) build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
 	ASAN_OPTIONS=detect_leaks=1 TF_BIN=build/asan/toolformer TF_ASAN=1 ./build/asan/test_runner $(TEST_ARGS)
 

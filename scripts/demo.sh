@@ -21,12 +21,7 @@ B=build/toolformer
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "setup"
-missing=$(for p in $(grep -v '^#' .ci/packages.txt); do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
-if [ -n "$missing" ]; then
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-    echo "installing: $missing"
-    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-fi
+scripts/setup.sh
 make -j"$(nproc)" build/toolformer >/dev/null
 [ -f "$DATA/manifest.json" ] || data/make_data.sh "$DATA" $([ "$QUICK" = 1 ] && echo --quick)
 (cd "$MODEL" && sha256sum -c --quiet SHA256SUMS) || { echo "demo: $MODEL does not match its checksums" >&2; exit 1; }
