@@ -56,6 +56,8 @@ Test(qa, answers_fact_questions_from_the_index, .init = setup, .fini = teardown)
         {"In what year was Joe Biden born?", "November 20, 1942"},
         {"Who invented Coca-Cola?", "John Stith Pemberton"},
         {"How many countries does the Nile drain?", "eleven countries"},
+        {"In which state is Scranton?", "Pennsylvania"},
+        {"Which city is the Eiffel Tower in?", "Paris, France"},
     };
     tf_tool *t = qa_tool();
     cr_assert_str_eq(t->name, "QA");

@@ -541,3 +541,35 @@ Test(wikisearch, repeated_query_gives_the_same_answer, .init = make_tmp, .fini =
     cr_assert(strlen(small) < sizeof small && !strncmp(small, "Mount Everest > ", 16), "got '%s'", small);
     free_tool(t);
 }
+
+// Runs the TF_BIN command line; returns the exit status and its stdout in outbuf.
+static int run_cli_stdout(const char *args, char *outbuf, size_t cap) {
+    const char *bin = getenv("TF_BIN");
+    if (!bin) bin = "build/toolformer";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", bin, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(outbuf, 1, cap - 1, p);
+    outbuf[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(index_cli, index_then_tool_command_searches_and_answers, .init = make_tmp, .fini = rm_tmp) {
+    char args[512], out[4096];
+    snprintf(args, sizeof args, "index --data %s --out %s", FIXTURE, tmp_path("w.db"));
+    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    snprintf(args, sizeof args, "tool wikisearch --index %s 'Ghana flag red meaning'", tmp_path("w.db"));
+    cr_assert_eq(run_cli_stdout(args, out, sizeof out), 0);
+    cr_assert(!strncmp(out, "Flag of Ghana > ", 16), "got '%s'", out);
+    snprintf(args, sizeof args, "tool qa --index %s 'Where was Joe Biden born?'", tmp_path("w.db"));
+    cr_assert_eq(run_cli_stdout(args, out, sizeof out), 0);
+    cr_assert_str_eq(out, "Scranton, Pennsylvania\n");
+    snprintf(args, sizeof args, "tool --index %s --call '[WikiSearch(\"NEAR(title: metformin*\")]'", tmp_path("w.db"));
+    cr_assert_eq(run_cli_stdout(args, out, sizeof out), 0);
+    cr_assert(strstr(out, "-> Metformin > Metformin is") != NULL, "got '%s'", out);
+    // No index: a clear usage error, exit 2.
+    cr_assert_eq(run_cli("tool wikisearch 'Ghana'", out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "--index") != NULL, "%s", out);
+}

@@ -5,10 +5,12 @@
 // model (tf_tool_options.qa_model, refused for now), the reader is this rule:
 //   1. Retrieve the QA_PASSAGES best passages for the question's content words (stopwords dropped).
 //   2. Classify the question: TIME (when, what year/date/day/month/century), QUANTITY (how many, how
-//      much, how long/old/far/tall/high/big/large/deep/wide/heavy), WHO, WHERE, or OTHER.
+//      much, how long/old/far/tall/high/big/large/deep/wide/heavy), WHO, WHERE (also which/what
+//      city/country/state/place/...), or OTHER.
 //   3. Candidate answers are the spans of each sentence that name something: runs of capitalised
 //      words (joined by "of", "de", "van", ...; "New Haven, Connecticut"), numbers, and dates
-//      ("March 29, 1882"). A candidate must contain a word that is not in the question. TIME wants a
+//      ("March 29, 1882"); comma-joined parts made only of question words are dropped from either
+//      end. A candidate must contain a word that is not in the question. TIME wants a
 //      year ("1882", "1990s", "19th") or a month in it, QUANTITY a number (with the unit word after
 //      it: "6,650 km"); WHO, WHERE and OTHER want a name (a number only when no name is found).
 //   4. Score = the question's content words found in the sentence or in its passage's title (each
@@ -171,10 +173,13 @@ static int question_type(const toks *q) {
     static const char *const HOW_Q[] = {"many", "much", "long", "old", "far", "tall", "high", "big",
                                         "large", "deep", "wide", "heavy"};
     static const char *const TIME_W[] = {"year", "date", "day", "month", "century", "decade"};
+    static const char *const PLACE_W[] = {"city", "country", "state", "place", "town", "county", "province",
+                                          "region", "continent", "island"};
     for (int i = 0; i < q->n; i++) {
         const char *w = q->v[i].low, *next = i + 1 < q->n ? q->v[i + 1].low : "";
         if (!strcmp(w, "when")) return Q_TIME;
         if ((!strcmp(w, "what") || !strcmp(w, "which")) && IN_LIST(next, TIME_W)) return Q_TIME;
+        if ((!strcmp(w, "what") || !strcmp(w, "which")) && IN_LIST(next, PLACE_W)) return Q_WHERE;
         if (!strcmp(w, "how") && IN_LIST(next, HOW_Q)) return Q_QUANTITY;
         if (!strcmp(w, "who") || !strcmp(w, "whom") || !strcmp(w, "whose")) return Q_WHO;
         if (!strcmp(w, "where")) return Q_WHERE;
@@ -204,6 +209,28 @@ typedef struct {
     search_index *ix;
     result_cache *cache;
 } qa_state;
+
+static int is_comma(const tok *k) { return !(k->flags & T_WORD) && k->low[0] == ','; }
+static int next_comma(const toks *t, int s, int e) {
+    while (s < e && !is_comma(&t->v[s])) s++;
+    return s;
+}
+static int prev_comma(const toks *t, int s, int e) {
+    int c = e - 1;
+    while (c > s && !is_comma(&t->v[c])) c--;
+    return c;
+}
+// Tokens [a, b) hold a question word and otherwise only question words and connectors.
+static int only_question_words(const toks *t, int a, int b) {
+    int any = 0;
+    for (int x = a; x < b; x++) {
+        const tok *k = &t->v[x];
+        if (!(k->flags & T_WORD)) continue;
+        if (k->flags & T_MATCH) any = 1;
+        else if (!IN_LIST(k->low, CONNECTORS)) return 0;
+    }
+    return any;
+}
 
 typedef struct {
     double score;
@@ -248,6 +275,10 @@ static void read_sentence(const toks *t, int a, int b, int p, int base, int qtyp
         }
         int s = i, e = j;  // tokens [s, e)
         i = j - 1;
+        // Comma-joined parts name separate things ("Scranton, Pennsylvania"): drop leading and
+        // trailing parts made only of question words ("In which state is Scranton?" -> Pennsylvania).
+        for (int c; (c = next_comma(t, s, e)) < e && only_question_words(t, s, c);) s = c + 1;
+        for (int c; (c = prev_comma(t, s, e)) > s && only_question_words(t, c + 1, e);) e = c;
         int has_name = 0, has_num = 0, has_month = 0, has_year = 0, novel = 0;
         for (int x = s; x < e; x++) {
             const tok *k = &t->v[x];
