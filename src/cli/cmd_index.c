@@ -4,6 +4,7 @@
 #include "tools/search_index.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static void help(FILE *out) {
     fprintf(out,
@@ -31,6 +32,7 @@ typedef struct {
 
 static void on_bad_line(void *ud, const char *msg) {
     bad_lines *b = ud;
+    if (b->reported < 21 && isatty(2)) fputs("\r\033[K", stderr);  // off the progress bar's line
     if (b->reported++ < 20) fprintf(stderr, "toolformer: %s (line skipped)\n", msg);
     else if (b->reported == 21) fprintf(stderr, "toolformer: more malformed lines skipped (not listed)\n");
 }
@@ -81,7 +83,7 @@ int cmd_index(int argc, char **argv) {
         }
         total = st.total;
     }
-    fprintf(stderr, "indexed %ld passages into %s (%ld in total)", added, out, total);
+    fprintf(stderr, "indexed %ld passage%s into %s (%ld in total)", added, added == 1 ? "" : "s", out, total);
     if (skipped) fprintf(stderr, "; skipped %ld malformed line%s\n", skipped, skipped == 1 ? "" : "s");
     else fputc('\n', stderr);
     return skipped ? CLI_FAIL : CLI_OK;
