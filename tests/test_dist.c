@@ -427,3 +427,52 @@ Test(merge_shards, malformed_input_gives_one_clear_error) {
     free(m);
     rm_rf_dir(dir);
 }
+
+// ---- the single-process stand-in -------------------------------------------------------------------
+// A build without Open MPI compiles src/dist/dist.c as a stand-in; CI has Open MPI, so the stand-in
+// is compiled here under other names (TF_HAVE_MPI is only ever defined for dist.c itself) and checked.
+#define tf_dist_available stub_dist_available
+#define tf_dist_init stub_dist_init
+#define tf_dist_finalize stub_dist_finalize
+#define tf_dist_rank stub_dist_rank
+#define tf_dist_size stub_dist_size
+#define tf_dist_local_size stub_dist_local_size
+#define tf_dist_sum_f32 stub_dist_sum_f32
+#define tf_dist_sum_f64 stub_dist_sum_f64
+#define tf_dist_max_f64 stub_dist_max_f64
+#define tf_dist_barrier stub_dist_barrier
+#define tf_dist_abort stub_dist_abort
+#include "dist/dist.c"
+
+Test(dist, a_build_without_mpi_refuses_to_run_as_one_of_several_processes) {
+    tf_error err = {0};
+    char *args[] = {"toolformer", NULL}, **argv = args;
+    int argc = 1;
+    unsetenv("OMPI_COMM_WORLD_SIZE"), unsetenv("OMPI_COMM_WORLD_RANK"), unsetenv("PMIX_RANK"), unsetenv("PMI_RANK");
+    cr_assert_eq(stub_dist_available(), 0);
+    cr_assert_eq(stub_dist_init(&argc, &argv, &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(stub_dist_size(), 1);
+    cr_assert_eq(stub_dist_rank(), 0);
+    float f[2] = {1.5f, -2.0f};
+    double d = 3.0;
+    cr_assert_eq(stub_dist_sum_f32(f, 2, &err), TF_OK);
+    cr_assert_eq(stub_dist_sum_f64(&d, 1, &err), TF_OK);
+    cr_assert(f[0] == 1.5f && f[1] == -2.0f && d == 3.0, "one process: a sum is the value itself");
+    cr_assert_eq(stub_dist_barrier(&err), TF_OK);
+    stub_dist_abort(1);  // a no-op for one process
+    stub_dist_finalize();
+    // started by mpirun -np 2
+    setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+    setenv("OMPI_COMM_WORLD_RANK", "1", 1);
+    cr_assert_eq(stub_dist_init(&argc, &argv, &err), TF_EBADARG);
+    cr_assert(strstr(err.msg, "rank 1 of 2") && strstr(err.msg, "built without MPI") && strstr(err.msg, "libopenmpi-dev"),
+              "%s", err.msg);
+    // TF_MPI=0: the launcher's variables are ignored
+    setenv("TF_MPI", "0", 1);
+    cr_assert_eq(stub_dist_init(&argc, &argv, &err), TF_OK, "%s", err.msg);
+    unsetenv("TF_MPI");
+    // a one-process launch is fine
+    setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+    setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+    cr_assert_eq(stub_dist_init(&argc, &argv, &err), TF_OK, "%s", err.msg);
+}
