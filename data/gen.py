@@ -305,7 +305,6 @@ MUL_T = [
     "{a} times {b} equals ",
     "The product of {a} and {b} is ",
 ]
-SUFFIX = {"add": ["{x} in all.", "{x}.", "."], "sub": ["{x}.", "."], "mul": ["{x}.", "."]}
 
 
 def arith_text(g, kind=None, lo=10, hi=999):
@@ -317,15 +316,9 @@ def arith_text(g, kind=None, lo=10, hi=999):
     x, y = rng.sample(ITEMS, 2)
     prefix = t.format(a=a, b=b, x=x, y=y, p=p, n=pronoun(p), place=rng.choice(PLACES))
     prefix = prefix[0].upper() + prefix[1:]
-    suf = rng.choice(SUFFIX[kind]).format(x=x)
-    if "{x}" in t or "visitors" in t:
-        suf = "." if rng.random() < 0.5 else rng.choice([" in all.", "."])
-    else:
-        suf = "."
-    if suf.startswith("."):
-        suffix = suf
-    else:
-        suffix = suf
+    # after the result: the item's name where the sentence counts items without naming them yet
+    names_item = t.endswith(("counted ", "has ", "makes ", "boxes hold ", "which is "))
+    suffix = " %s." % x if names_item and rng.random() < 0.7 else "."
     return prefix, r, suffix, a, op, b
 
 
@@ -498,6 +491,15 @@ DATE_FORMS = [
     ("year", "The current year is {ans}."),
     ("year", "This year is {ans}."),
     ("day", "Today is {w}, {m} {ans}."),
+]
+# annotation-only forms: the whole date follows the call position, so a Calendar call helps
+# several tokens (the filter weighs the next five)
+DATE_FULL_FORMS = [
+    "Today is {w}, {m} {d}, {y}.",
+    "Dear diary, today is {w}, {m} {d}, {y}.",
+    "The date today is {m} {d}, {y}, a {w}.",
+    "This letter is written on {w}, {m} {d}, {y}.",
+    "It is {m} {y} now, and today is a {w}.",
 ]
 FACT_FORMS = [
     "The capital of {c} is {ans}.",
@@ -723,8 +725,12 @@ def main():
             rec = {"text": text}
         elif k < 0.7:
             d = g.date(TRAIN_YEARS)
-            if rng.random() < 0.25:
+            u = rng.random()
+            if u < 0.2:
                 body = openclosed_text(g, d)
+            elif u < 0.45:
+                w, m, day, y = date_parts(d)
+                body = rng.choice(DATE_FULL_FORMS).format(w=w, m=m, d=day, y=y)
             else:
                 kind, t = rng.choice(DATE_FORMS)
                 ans, w, m = date_answer(kind, d)
