@@ -562,7 +562,7 @@ def main():
         return (all(ord(ch) < 128 for ch in name + cap) and "," not in name and "(" not in name
                 and name not in cap and cap not in name and len(cap.split()) <= 3
                 and len(name.split()) <= 3 and not name.startswith(("The ", "Saint "))
-                and not cap.startswith("The "))
+                and not cap.startswith("The ") and "." not in cap)
 
     prose_words = set(WORD_RE.findall(prose_text))
 
@@ -749,7 +749,8 @@ def main():
     # -------- passages for WikiSearch: every country (held-out ones included), glosses, elements
     passages = []
     for n, c in countries:
-        passages.append({"title": n, "text": "The capital of %s is %s. %s is a country; its capital city is %s." % (n, c, n, c)})
+        passages.append({"title": n, "text": "The capital of {n} is {c}. The government of {n} sits in {c}, the capital city "
+                                             "of {n}.".format(n=n, c=c)})
     for st, c in states:
         passages.append({"title": st, "text": "The capital of the state of %s is %s." % (st, c)})
     for title, body in dict_elements:
