@@ -76,4 +76,11 @@ t3=$(date +%s)
 
 python3 "$HERE/manifest.py" "$OUT" "$SEED" "$VOCAB" "$QUICK" \
     "gen=$((t1 - t0)) tokenizer=$((t2 - t1)) index=$((t3 - t2))"
+# the default model was pretrained on exactly this corpus: say so when it no longer is
+if [ "$QUICK" = 0 ] && [ "$SEED" = 20230209 ]; then
+    want=$(cat "$HERE/pretrain.sha256")
+    got=$(sha256sum "$OUT/pretrain.jsonl" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || echo "make_data.sh: warning: pretrain.jsonl ($got) differs from the corpus" \
+        "the default model was pretrained on ($want, data/pretrain.sha256)" >&2
+fi
 echo "make_data.sh: wrote $OUT (generate $((t1 - t0)) s, tokenizer $((t2 - t1)) s, index $((t3 - t2)) s)" >&2
