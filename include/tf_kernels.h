@@ -6,11 +6,23 @@
 #define TF_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 // C[M,N] = alpha * op(A) @ op(B) + beta * C, row-major; op(X) = X or X^T when trans_x.
 // lda/ldb/ldc are row strides of A, B, C as stored.
 void tf_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
+
+// ---- bf16 (mixed precision): bf16 operands as raw uint16_t bit patterns, fp32 accumulation ----
+// C[M,N] = alpha * op(A) @ op(B) (+ bias[N] per row, may be NULL) + beta * C with A and B in bf16
+// and C fp32 (oneDNN's matmul primitive: AMX or AVX512-BF16 where present). Call it outside OpenMP
+// regions for speed (inside one it widens to fp32 and uses sgemm). 0, or -1 when out of memory.
+int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
+                 const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc);
+// out[n] = bf16(in[n]), round to nearest even (NaN stays NaN). Parallel.
+void tf_to_bf16(uint16_t *out, const float *in, size_t n);
+// out[K, R] = bf16(in[R, K])^T, rounded as tf_to_bf16. Parallel.
+void tf_to_bf16_transposed(uint16_t *out, const float *in, int R, int K);
 
 // out[BT, OC] = inp[BT, C] @ weight[OC, C]^T + bias[OC]   (bias may be NULL)
 void tf_matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int BT,

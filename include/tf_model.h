@@ -77,6 +77,14 @@ const char *tf_param_name(int i);
 int tf_param_decays(int i);
 
 typedef struct tf_activations tf_activations;  // forward/backward buffers (src/model/)
+typedef struct tf_lowp tf_lowp;                // bf16 weight copy and operand scratch (src/model/lowp.c)
+
+// Compute precision of the matmuls with weights. fp32: everything fp32. bf16 (mixed precision):
+// the inputs and weights of those matmuls are rounded to bf16 and multiplied with fp32 accumulation
+// and fp32 outputs (oneDNN; AMX where present); master weights, gradients, optimizer state,
+// LayerNorm, attention, softmax and losses stay fp32. The bf16 weight copy is made once after each
+// change of the parameters (tf_model_adamw_step marks it stale), not once per matmul.
+typedef enum { TF_DTYPE_FP32 = 0, TF_DTYPE_BF16 = 1 } tf_dtype;
 
 typedef struct {
     tf_config cfg;
@@ -92,6 +100,8 @@ typedef struct {
     // results of the last tf_model_forward
     int B, T;
     float mean_loss;                        // weighted mean NLL over targets >= 0 (-1: no targets)
+    tf_dtype dtype;                         // matmul precision (tf_model_set_dtype); fp32 by default
+    tf_lowp *lowp;                          // lazily allocated for bf16 (NULL in fp32)
 } tf_model;
 
 // A fresh model with GPT-2's initialisation: N(0, 0.02) weights, residual projections
@@ -100,9 +110,25 @@ tf_model *tf_model_new(const tf_config *cfg, uint64_t seed, tf_error *err);
 // Loads a Hugging Face directory (config.json + model.safetensors or sharded index), any of
 // F32/F16/BF16, converted to fp32.
 tf_model *tf_model_load(const char *dir, tf_error *err);
+// Loads DIR for inference without an fp32 copy of the big matrices: the embeddings, the linear
+// weights and the LM head stay in their file dtype (F32, BF16 or F16) inside the read-only mapping
+// and the matmuls read them in place (BF16 in bf16 with fp32 accumulation, F32 in fp32, F16 widened
+// to fp32 a chunk at a time); LayerNorms, biases and learned positions are converted to fp32. So a
+// BF16 checkpoint needs about its file size in memory. tf_model_forward, prefill and decode work;
+// backward, AdamW and saving refuse such a model with an error. m->param[] of a mapped tensor is NULL.
+tf_model *tf_model_load_mapped(const char *dir, tf_error *err);
 // Writes DIR/config.json and DIR/model.safetensors (F32, Hugging Face names and layouts) atomically.
 int tf_model_save(const tf_model *m, const char *dir, tf_error *err);
 void tf_model_free(tf_model *m);
+
+// "fp32" | "bf16" -> *out; -1 for anything else.
+int tf_dtype_parse(const char *name, tf_dtype *out);
+const char *tf_dtype_name(tf_dtype d);
+// Selects the matmul precision for every later forward, backward and KV-cache call.
+int tf_model_set_dtype(tf_model *m, tf_dtype d, tf_error *err);
+// Tells the model its fp32 parameters were changed outside tf_model_adamw_step (the bf16 copy is
+// remade before the next use). Cheap; a no-op in fp32.
+void tf_model_params_changed(tf_model *m);
 
 // ---- training-path forward/backward over a padded batch --------------------------------------
 // inputs[B*T]: token ids (every id in [0, V)). targets[B*T] (may be NULL): the next token, or -1

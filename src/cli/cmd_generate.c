@@ -10,7 +10,7 @@ static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer generate --model DIR (--ids 1,2,3 | --prompt TEXT) --max-new N\n"
             "                           [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-            "                           [--stop-at-eos] [--json] [--threads N]\n\n"
+            "                           [--stop-at-eos] [--json] [--threads N] [--dtype fp32|bf16] [--mmap]\n\n"
             "Greedy decoding unless --temperature > 0 is given (then sampling, seeded).\n"
             "  --max-new N      tokens to generate (default 32)\n"
             "  --temperature T  sampling temperature (0: greedy)\n"
@@ -18,7 +18,10 @@ static void help(FILE *f) {
             "  --top-p P        nucleus sampling: the smallest set with probability >= P\n"
             "  --seed S         random seed (default 1)\n"
             "  --stop-at-eos    stop when the end-of-text token is generated\n"
-            "  --json           print {\"prompt_ids\", \"ids\", \"text\"} (text with a tokenizer)\n\n"
+            "  --json           print {\"prompt_ids\", \"ids\", \"text\"} (text with a tokenizer)\n"
+            "  --dtype D        matmul precision: fp32 (default) or bf16 (bf16 matmuls, fp32 accumulation)\n"
+            "  --mmap           keep the weight matrices in the file's dtype inside the read-only mapping\n"
+            "                   (no fp32 copy: big checkpoints; BF16 files compute in bf16)\n\n"
             "With tools (--tools/--tool; needs --prompt): decoding starts a call whenever \" [\" is among\n"
             "the --api-top-k most likely tokens, stops at \"->\", runs the tool, inserts \" result]\" and\n"
             "goes on (Toolformer, section 4.2). The text streams to stdout as it is decided.\n"
@@ -36,16 +39,26 @@ static void stream_text(void *ctx, const char *text, size_t len) {
     fflush(stdout);
 }
 
+// The model for inference: mapped in its file dtype, or loaded to fp32 and set to dtype.
+static tf_model *load_model(const char *dir, int mapped, tf_dtype dtype, tf_error *err) {
+    tf_model *m = mapped ? tf_model_load_mapped(dir, err) : tf_model_load(dir, err);
+    if (m && !mapped && tf_model_set_dtype(m, dtype, err)) {
+        tf_model_free(m);
+        m = NULL;
+    }
+    return m;
+}
+
 // Generation with tools: the text path through tf_generate_with_tools.
 static int generate_tools(const char *model_dir, const char *prompt, const cli_tools *ct, const tf_toolgen_options *o,
-                          const char *date, int json) {
+                          const char *date, int json, int mapped, tf_dtype dtype) {
     tf_error err = {0};
     tf_toolset set = {0};
     tf_model *m = NULL;
     tf_toolgen_result res = {0};
     int rc = CLI_OK;
     const tf_tokenizer *tok = cli_tokenizer(model_dir, &err);
-    if (!tok || cli_tools_build(ct, &set, 0, &err) || !(m = tf_model_load(model_dir, &err))) goto fail;
+    if (!tok || cli_tools_build(ct, &set, 0, &err) || !(m = load_model(model_dir, mapped, dtype, &err))) goto fail;
     tf_toolgen_options opt = *o;
     if (!json) opt.on_text = stream_text;
     tf_tool_context ctx = {date};
@@ -86,12 +99,14 @@ int cmd_generate(int argc, char **argv) {
         {"temperature", 1, 0, 'T'}, {"top-k", 1, 0, 'k'},  {"top-p", 1, 0, 'P'},  {"seed", 1, 0, 's'},
         {"json", 0, 0, 'j'},        {"threads", 1, 0, 't'}, {"stop-at-eos", 0, 0, 'e'}, {"help", 0, 0, 'h'},
         {"api-top-k", 1, 0, 'K'},   {"max-calls", 1, 0, 'C'}, {"disable-tools", 0, 0, 'D'}, {"no-tools", 0, 0, 'N'},
-        {"date", 1, 0, 'd'},        {"stop-at-newline", 0, 0, 'L'}, CLI_TOOL_OPTIONS,
+        {"date", 1, 0, 'd'},        {"stop-at-newline", 0, 0, 'L'}, {"dtype", 1, 0, 'Y'}, {"mmap", 0, 0, 'M'},
+        CLI_TOOL_OPTIONS,
         {0, 0, 0, 0}};
     const char *model_dir = NULL, *ids_arg = NULL, *prompt = NULL;
     long max_new = 32, top_k = 0, seed = 1, threads = 0, v;
     double temperature = 0.0, top_p = 1.0;
-    int json = 0, stop_eos = 0, c, h, stop_nl = 0;
+    int json = 0, stop_eos = 0, c, h, stop_nl = 0, mapped = 0;
+    tf_dtype dtype = TF_DTYPE_FP32;
     const char *date = NULL;
     cli_tools tools = {0};
     tf_toolgen_options to;
@@ -120,6 +135,8 @@ int cmd_generate(int argc, char **argv) {
         case 'j': json = 1; break;
         case 'e': stop_eos = 1; break;
         case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("generate", "--threads wants 1..1024"); break;
+        case 'Y': if (tf_dtype_parse(optarg, &dtype)) return cli_usage_error("generate", "--dtype wants fp32 or bf16"); break;
+        case 'M': mapped = 1; break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage_error("generate", "unknown option");
         }
@@ -134,13 +151,13 @@ int cmd_generate(int argc, char **argv) {
         to.seed = (uint64_t)seed;
         to.stop_at_eos = stop_eos;
         to.stop_at_newline = stop_nl;
-        return generate_tools(model_dir, prompt, &tools, &to, date, json);
+        return generate_tools(model_dir, prompt, &tools, &to, date, json, mapped, dtype);
     }
     tf_error err = {0};
     int n = 0, *ids = ids_arg ? cli_parse_ids(ids_arg, &n, &err) : NULL;
     if (prompt && cli_encode(model_dir, prompt, &ids, &n, &err)) return cli_fail(&err);
     if (!ids) return cli_fail(&err);
-    tf_model *m = tf_model_load(model_dir, &err);
+    tf_model *m = load_model(model_dir, mapped, dtype, &err);
     tf_kv *kv = NULL;
     int *out = NULL, n_out = 0, rc = CLI_OK;
     float *logits = NULL;

@@ -8,22 +8,29 @@
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: toolformer loss --model DIR (--ids 1,2,3 | --text TEXT) [--json] [--threads N]\n\n"
+            "usage: toolformer loss --model DIR (--ids 1,2,3 | --text TEXT) [--json] [--threads N]\n"
+            "                       [--dtype fp32|bf16] [--mmap]\n\n"
             "Scores a token sequence: the NLL of token i given tokens 0..i-1, for i >= 1.\n"
             "  --model DIR    Hugging Face model directory (config.json + model.safetensors)\n"
             "  --ids LIST     comma-separated token ids\n"
             "  --text TEXT    text, encoded with the tokenizer in DIR\n"
             "  --json         print {\"tokens\", \"n_scored\", \"mean_nll\", \"sum_nll\", \"token_nll\"}\n"
-            "  --threads N    threads (default: physical cores)\n");
+            "  --threads N    threads (default: physical cores)\n"
+            "  --dtype D      matmul precision: fp32 (default) or bf16 (bf16 matmuls, fp32 accumulation)\n"
+            "  --mmap         keep the weight matrices in the file's dtype (F32/BF16/F16) inside the\n"
+            "                 read-only mapping, with no fp32 copy (big checkpoints; BF16 files compute\n"
+            "                 in bf16)\n");
 }
 
 int cmd_loss(int argc, char **argv) {
     static const struct option opts[] = {{"model", 1, 0, 'm'}, {"ids", 1, 0, 'i'}, {"text", 1, 0, 't'},
-                                         {"json", 0, 0, 'j'},  {"threads", 1, 0, 'n'}, {"help", 0, 0, 'h'},
+                                         {"json", 0, 0, 'j'},  {"threads", 1, 0, 'n'}, {"dtype", 1, 0, 'Y'},
+                                         {"mmap", 0, 0, 'M'},  {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model_dir = NULL, *ids_arg = NULL, *text = NULL;
-    int json = 0, c;
+    int json = 0, c, mapped = 0;
     long threads = 0;
+    tf_dtype dtype = TF_DTYPE_FP32;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -34,6 +41,10 @@ int cmd_loss(int argc, char **argv) {
         case 'n':
             if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("loss", "--threads wants 1..1024");
             break;
+        case 'Y':
+            if (tf_dtype_parse(optarg, &dtype)) return cli_usage_error("loss", "--dtype wants fp32 or bf16");
+            break;
+        case 'M': mapped = 1; break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage_error("loss", "unknown option");
         }
@@ -49,7 +60,11 @@ int cmd_loss(int argc, char **argv) {
         free(ids);
         return cli_usage_error("loss", "need at least 2 tokens (the first one is not scored)");
     }
-    tf_model *m = tf_model_load(model_dir, &err);
+    tf_model *m = mapped ? tf_model_load_mapped(model_dir, &err) : tf_model_load(model_dir, &err);
+    if (m && !mapped && tf_model_set_dtype(m, dtype, &err)) {
+        tf_model_free(m);
+        m = NULL;
+    }
     if (!m) {
         free(ids);
         return cli_fail(&err);

@@ -13,7 +13,7 @@ static void help(FILE *f) {
             "                        [--min-lr LR] [--warmup N] [--weight-decay WD] [--grad-clip C]\n"
             "                        [--seed S] [--no-pack] [--eval-data FILE --eval-every N]\n"
             "                        [--save-every N] [--resume] [--tokenizer DIR] [--log FILE]\n"
-            "                        [--threads N] [--json]\n\n"
+            "                        [--threads N] [--dtype fp32|bf16] [--json]\n\n"
             "JSONL lines hold \"ids\" (token ids) or \"text\" (needs a tokenizer: the model's, or --tokenizer),\n"
             "and optionally \"loss_mask\" (per-token weights). AdamW (betas 0.9, 0.95; decay on 2-D weights\n"
             "only), linear warmup then cosine decay to --min-lr, global-norm clipping.\n"
@@ -30,6 +30,9 @@ static void help(FILE *f) {
             "  --resume        continue exactly from DIR/checkpoint\n"
             "  --stop-after N  stop after N updates in this run (with a checkpoint; resume later)\n"
             "  --log FILE      one JSON line per step (loss, lr, grad_norm, tokens_per_s)\n"
+            "  --dtype D       matmul precision: fp32 (default) or bf16 (mixed precision: bf16 matmuls\n"
+            "                  with fp32 accumulation; fp32 master weights, optimizer state, LayerNorm,\n"
+            "                  softmax and loss)\n"
             "  --json          print a JSON summary at the end\n\n"
             "Under mpirun -np N (a build with Open MPI): data parallel. Every process computes 1/N of the\n"
             "rows of each micro-batch of --batch rows (the global batch stays the same), the gradients are\n"
@@ -116,11 +119,12 @@ static int train_main(int argc, char **argv, int finetune) {
         {"lr", 1, 0, 'l'},       {"min-lr", 1, 0, 'L'},     {"warmup", 1, 0, 'w'},     {"weight-decay", 1, 0, 'W'},
         {"grad-clip", 1, 0, 'C'}, {"seed", 1, 0, 's'},      {"no-pack", 0, 0, 'P'},    {"eval-data", 1, 0, 'e'},
         {"eval-every", 1, 0, 'E'}, {"save-every", 1, 0, 'v'}, {"resume", 0, 0, 'r'},   {"tokenizer", 1, 0, 'k'},
-        {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"mask-results", 0, 0, 'X'}, {"help", 0, 0, 'h'},
+        {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"mask-results", 0, 0, 'X'}, {"dtype", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     tf_train_options o;
     tf_train_defaults(&o);
     int mask_results = 0;
+    tf_dtype dtype = TF_DTYPE_FP32;
     if (finetune) {  // the paper's fine-tuning: lr 1e-5, warmup over the first 10%, one text per row
         o.pack = 0;
         o.lr = 1e-5f;
@@ -164,6 +168,7 @@ static int train_main(int argc, char **argv, int finetune) {
         case 'g': log_path = optarg; break;
         case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error(cmd, "--threads wants 1..1024"); break;
         case 'j': json = 1; break;
+        case 'Y': if (tf_dtype_parse(optarg, &dtype)) return cli_usage_error(cmd, "--dtype wants fp32 or bf16"); break;
         case 'h': finetune ? help_finetune(stdout) : help(stdout); return CLI_OK;
         default: return cli_usage_error(cmd, "unknown option");
         }
@@ -203,7 +208,7 @@ static int train_main(int argc, char **argv, int finetune) {
         if (text && !tf_config_parse(text, config, &cfg, &err)) m = tf_model_new(&cfg, o.seed, &err);
         free(text);
     }
-    if (!m) goto fail;
+    if (!m || tf_model_set_dtype(m, dtype, &err)) goto fail;
     o.eos_id = m->cfg.eos_token_id;
     encode_ctx ectx = {tok_dir ? tok_dir : model_dir ? model_dir : ".", mask_results};
     tf_encode_fn enc = cli_has_tokenizer(ectx.dir) ? encode_text : NULL;

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "tf_common.h"
 #include "tf_kernels.h"
 
 // M*N*K from which the cached primitive is used (below it, call overhead dominates)
@@ -20,6 +21,7 @@ enum { CACHE_SIZE = 128 };
 typedef struct {
     int ta, tb, M, N, K, lda, ldb, ldc, has_bias;
     float alpha, beta;
+    int bf16;               // A and B are bf16 (C and bias stay fp32)
     dnnl_primitive_t prim;  // NULL: creation failed, use sgemm
     dnnl_memory_desc_t a, b, c, bias;
 } prim_entry;
@@ -33,18 +35,19 @@ static struct {
     int n, next;             // entries in use; next slot to replace when full
 } cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void md_2d(dnnl_memory_desc_t *md, int rows, int cols, int trans, int ld) {
+static void md_2d(dnnl_memory_desc_t *md, int rows, int cols, int trans, int ld, dnnl_data_type_t dt) {
     // the logical [rows, cols] operand stored row-major with stride ld, or transposed
     dnnl_dims_t dims = {rows, cols};
     dnnl_dims_t strides = {trans ? 1 : ld, trans ? ld : 1};
-    dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides);
+    dnnl_memory_desc_init_by_strides(md, 2, dims, dt, strides);
 }
 
 static int make_entry(prim_entry *e) {
-    md_2d(&e->a, e->M, e->K, e->ta, e->lda);
-    md_2d(&e->b, e->K, e->N, e->tb, e->ldb);
-    md_2d(&e->c, e->M, e->N, 0, e->ldc);
-    md_2d(&e->bias, 1, e->N, 0, e->N);
+    dnnl_data_type_t in = e->bf16 ? dnnl_bf16 : dnnl_f32;
+    md_2d(&e->a, e->M, e->K, e->ta, e->lda, in);
+    md_2d(&e->b, e->K, e->N, e->tb, e->ldb, in);
+    md_2d(&e->c, e->M, e->N, 0, e->ldc, dnnl_f32);
+    md_2d(&e->bias, 1, e->N, 0, e->N, dnnl_f32);
     dnnl_matmul_desc_t desc;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -65,11 +68,14 @@ static int make_entry(prim_entry *e) {
 }
 
 // C = alpha op(A) op(B) (+ bias row) + beta C through a cached primitive, under the cache lock (one
-// stream serves every call). Returns 0 when the caller must fall back to sgemm.
-static int gemm_primitive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                          const float *B, int ldb, const float *bias, float beta, float *C, int ldc) {
-    if (omp_in_parallel() || (long)M * N * K < PRIM_MIN_MACS) return 0;
-    if (pthread_mutex_trylock(&cache.lock)) return 0;  // another thread is using it: sgemm
+// stream serves every call). Returns 0 when the caller must fall back to sgemm. bf16: A and B hold
+// bf16 values; such products always take the primitive (waiting for the lock) unless inside OpenMP.
+static int gemm_primitive(int ta, int tb, int M, int N, int K, float alpha, const void *A, int lda,
+                          const void *B, int ldb, const float *bias, float beta, float *C, int ldc,
+                          int bf16) {
+    if (omp_in_parallel() || (!bf16 && (long)M * N * K < PRIM_MIN_MACS)) return 0;
+    if (bf16 ? pthread_mutex_lock(&cache.lock) : pthread_mutex_trylock(&cache.lock))
+        return 0;  // another thread is using it: sgemm
     int done = 0;
     if (!cache.ready) {
         cache.ready = dnnl_engine_create(&cache.engine, dnnl_cpu, 0) == dnnl_success &&
@@ -82,7 +88,8 @@ static int gemm_primitive(int ta, int tb, int M, int N, int K, float alpha, cons
         for (int i = 0; i < cache.n && !e; i++) {
             prim_entry *x = &cache.e[i];
             if (x->ta == ta && x->tb == tb && x->M == M && x->N == N && x->K == K && x->lda == lda &&
-                x->ldb == ldb && x->ldc == ldc && x->has_bias == has_bias && x->alpha == alpha && x->beta == beta)
+                x->ldb == ldb && x->ldc == ldc && x->has_bias == has_bias && x->alpha == alpha && x->beta == beta &&
+                x->bf16 == bf16)
                 e = x;
         }
         if (!e) {
@@ -93,7 +100,7 @@ static int gemm_primitive(int ta, int tb, int M, int N, int K, float alpha, cons
                 cache.next = (cache.next + 1) % CACHE_SIZE;
                 if (e->prim) dnnl_primitive_destroy(e->prim);
             }
-            *e = (prim_entry){ta, tb, M, N, K, lda, ldb, ldc, has_bias, alpha, beta, NULL, {0}, {0}, {0}, {0}};
+            *e = (prim_entry){ta, tb, M, N, K, lda, ldb, ldc, has_bias, alpha, beta, bf16, NULL, {0}, {0}, {0}, {0}};
             make_entry(e);
         }
         if (e->prim) {
@@ -126,14 +133,14 @@ void tf_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
         return;
     }
-    if (gemm_primitive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc)) return;
+    if (gemm_primitive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc, 0)) return;
     dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void tf_matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int BT,
                        int C, int OC) {
     if (BT <= 0 || OC <= 0) return;
-    if (C > 0 && gemm_primitive(0, 1, BT, OC, C, 1.0f, inp, C, weight, C, bias, 0.0f, out, OC)) return;
+    if (C > 0 && gemm_primitive(0, 1, BT, OC, C, 1.0f, inp, C, weight, C, bias, 0.0f, out, OC, 0)) return;
     if (bias) {
 #pragma omp parallel for if ((long)BT * OC >= 32768)
         for (int r = 0; r < BT; r++) memcpy(out + (size_t)r * OC, bias, OC * sizeof(float));
@@ -157,4 +164,41 @@ void tf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
             }
         }
     }
+}
+
+// ---- bf16 products (fp32 accumulation and output) ----------------------------------------------
+// Widens rows x cols of a bf16 matrix (row stride ld, or its transpose) into out[rows, cols].
+static float *widen_bf16(const uint16_t *X, int rows, int cols, int trans, int ld) {
+    float *out = tf_alloc((size_t)rows * cols * sizeof(float), 0);
+    if (!out) return NULL;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            uint32_t u = (uint32_t)X[trans ? (size_t)j * ld + i : (size_t)i * ld + j] << 16;
+            memcpy(&out[(size_t)i * cols + j], &u, 4);
+        }
+    return out;
+}
+
+int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
+                 const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return 0;
+    if (K > 0 && gemm_primitive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, bias, beta, C, ldc, 1))
+        return 0;
+    // fallback (inside OpenMP, K = 0, or oneDNN refused): widen both operands, then sgemm
+    float *a = K > 0 ? widen_bf16(A, M, K, trans_a, lda) : NULL;
+    float *b = K > 0 ? widen_bf16(B, K, N, trans_b, ldb) : NULL;
+    if (K > 0 && (!a || !b)) {
+        tf_free(a);
+        tf_free(b);
+        return -1;
+    }
+    if (bias) {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta * C[(size_t)i * ldc + j] + bias[j];
+        beta = 1.0f;
+    }
+    tf_gemm(0, 0, M, N, K, alpha, a, K, b, N, beta, C, ldc);
+    tf_free(a);
+    tf_free(b);
+    return 0;
 }

@@ -7,7 +7,15 @@
 #include "model_internal.h"
 #include "tf_kernels.h"
 
+static int refuse_mapped(const tf_model *m, const char *what, tf_error *err) {
+    if (!model_is_mapped(m)) return TF_OK;
+    return tf_errorf(err, TF_EBADARG,
+                     "%s: the model was loaded with its weights mapped in their file dtype (inference only); "
+                     "load it without mapping (tf_model_load) to train", what);
+}
+
 int tf_model_zero_grad(tf_model *m, tf_error *err) {
+    if (refuse_mapped(m, "zero_grad", err)) return err->code;
     if (!m->grads) {
         m->grads = tf_alloc(m->num_params * sizeof(float), 0);
         if (!m->grads) return tf_errorf(err, TF_ENOMEM, "out of memory for %zu gradients", m->num_params);
@@ -43,6 +51,7 @@ static void embed_backward(tf_model *m, const float *dx, int BT) {
 
 int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     tf_activations *a = m->acts;
+    if (refuse_mapped(m, "backward", err)) return err->code;
     if (!a || m->B <= 0) return tf_errorf(err, TF_EBADARG, "backward: no forward pass to differentiate");
     if (!m->grads && tf_model_zero_grad(m, err)) return err->code;
     if (m->mean_loss < 0) return TF_OK;  // no targets: the loss is constant
@@ -52,16 +61,17 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     float **g = m->grad;
     float *const *p = m->param;
 
+    if (model_lowp_prepare(m, BT, err)) return err->code;
     for (int i = 0; i < BT; i++) a->dnll[i] *= scale;
     tf_crossentropy_backward_inplace(a->logits, a->targets, a->dnll, BT, V);
     for (int i = 0; i < BT; i++) a->dnll[i] /= scale;  // keep the stored weights reusable
     float *dlogits = a->logits;
     zero(a->dln, (size_t)BT * C);
     if (c->tied_head)
-        tf_matmul_backward(a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, p[TF_P_WTE], BT, C, V);
+        model_mm_backward(m, TF_P_WTE, 0, a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, BT, C, V);
     else
-        tf_matmul_backward(a->dln, g[TF_P_LMW], c->head_bias ? g[TF_P_LMB] : NULL, dlogits, a->lnf,
-                           p[TF_P_LMW], BT, C, V);
+        model_mm_backward(m, TF_P_LMW, 0, a->dln, g[TF_P_LMW], c->head_bias ? g[TF_P_LMB] : NULL, dlogits,
+                          a->lnf, BT, C, V);
     zero(a->dresid, (size_t)BT * C);
     tf_layernorm_backward(a->dresid, g[TF_P_LNFW], g[TF_P_LNFB], a->dln, a->resid + (size_t)L * BT * C,
                           p[TF_P_LNFW], a->lnf_mean, a->lnf_rstd, BT, C);
@@ -82,12 +92,12 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         }
         // MLP: xo = mlp_res + fcproj(gelu(fc(mlp_in)))
         zero(a->dfch, (size_t)BT * F);
-        tf_matmul_backward(a->dfch, g[TF_P_FCPROJW] + (size_t)l * C * F, g[TF_P_FCPROJB] + (size_t)l * C,
-                           dx, fchg, p[TF_P_FCPROJW] + (size_t)l * C * F, BT, F, C);
+        model_mm_backward(m, TF_P_FCPROJW, (size_t)l * C * F, a->dfch, g[TF_P_FCPROJW] + (size_t)l * C * F,
+                          g[TF_P_FCPROJB] + (size_t)l * C, dx, fchg, BT, F, C);
         tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, c->gelu_exact, 0);
         zero(a->dln, (size_t)BT * C);
-        tf_matmul_backward(a->dln, g[TF_P_FCW] + (size_t)l * F * C, g[TF_P_FCB] + (size_t)l * F, a->dfch,
-                           mlp_in, p[TF_P_FCW] + (size_t)l * F * C, BT, C, F);
+        model_mm_backward(m, TF_P_FCW, (size_t)l * F * C, a->dln, g[TF_P_FCW] + (size_t)l * F * C,
+                          g[TF_P_FCB] + (size_t)l * F, a->dfch, mlp_in, BT, C, F);
         if (ln2) {
             // LayerNorm 2 reads r2 (sequential) or x (parallel); both gradients land in dx
             tf_layernorm_backward(dx, g[TF_P_LN2W] + (size_t)l * C, g[TF_P_LN2B] + (size_t)l * C, a->dln,
@@ -100,21 +110,20 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         }  // else (GPT-J): dln holds d(ln1) from the MLP; attention adds its part below
         // attention: proj = attproj(attention(rotary(qkv(ln1))))
         zero(a->datty, (size_t)BT * C);
-        tf_matmul_backward(a->datty, g[TF_P_ATTPROJW] + (size_t)l * C * C,
-                           c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty,
-                           p[TF_P_ATTPROJW] + (size_t)l * C * C, BT, C, C);
+        model_mm_backward(m, TF_P_ATTPROJW, (size_t)l * C * C, a->datty, g[TF_P_ATTPROJW] + (size_t)l * C * C,
+                          c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty, BT, C, C);
         zero(a->dqkv, (size_t)BT * 3 * C);
         tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH);
         tf_rotary(a->dqkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 1);
-        tf_matmul_backward(a->dln, g[TF_P_QKVW] + (size_t)l * 3 * C * C,
-                           c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1,
-                           p[TF_P_QKVW] + (size_t)l * 3 * C * C, BT, C, 3 * C);
+        model_mm_backward(m, TF_P_QKVW, (size_t)l * 3 * C * C, a->dln, g[TF_P_QKVW] + (size_t)l * 3 * C * C,
+                          c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1, BT, C, 3 * C);
         tf_layernorm_backward(dx, g[TF_P_LN1W] + (size_t)l * C, g[TF_P_LN1B] + (size_t)l * C, a->dln, x,
                               p[TF_P_LN1W] + (size_t)l * C, a->ln1_mean + (size_t)l * BT,
                               a->ln1_rstd + (size_t)l * BT, BT, C);
     }
     embed_backward(m, a->dresid, BT);
     m->B = 0;  // logits were consumed; a second backward needs a new forward
+    if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "backward: out of memory in a bf16 matmul");
     return TF_OK;
 }
 

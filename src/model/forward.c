@@ -57,23 +57,6 @@ static int ensure_acts(tf_model *m, int B, int T, tf_error *err) {
     return TF_OK;
 }
 
-// x[BT, C] = wte[inputs] (+ wpe[t] for learned positions)
-static void embed(float *x, const tf_model *m, const int *inputs, const int *pos, int BT) {
-    int C = m->cfg.n_embd;
-    const float *wte = m->param[TF_P_WTE], *wpe = m->cfg.rotary_dim ? NULL : m->param[TF_P_WPE];
-#pragma omp parallel for
-    for (int r = 0; r < BT; r++) {
-        float *o = x + (size_t)r * C;
-        const float *e = wte + (size_t)inputs[r] * C;
-        if (wpe) {
-            const float *p = wpe + (size_t)pos[r] * C;
-            for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
-        } else {
-            memcpy(o, e, C * sizeof(float));
-        }
-    }
-}
-
 // out[N] = a[N] + b[N] (+ c[N] when c is not NULL)
 static void add3(float *out, const float *a, const float *b, const float *c, size_t N) {
 #pragma omp parallel for simd
@@ -96,7 +79,7 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
             return tf_errorf(err, TF_EBADARG, "forward: target id %d at row %d, position %d is outside "
                              "the vocabulary [0, %d)", targets[i], i / T, i % T, V);
     }
-    if (ensure_acts(m, B, T, err)) return err->code;
+    if (ensure_acts(m, B, T, err) || model_lowp_prepare(m, B * T, err)) return err->code;
     tf_activations *a = m->acts;
     m->B = B;
     m->T = T;
@@ -112,7 +95,7 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     }
     for (int i = 0; i < BT; i++) a->dnll[i] = wsum > 0 ? (float)(a->dnll[i] / wsum) : 0.0f;
 
-    embed(a->resid, m, inputs, a->pos, BT);
+    model_embed(m, a->resid, inputs, a->pos, BT);
     for (int l = 0; l < L; l++) {
         const float *x = a->resid + (size_t)l * BT * C;
         float *xo = a->resid + (size_t)(l + 1) * BT * C;
@@ -123,11 +106,11 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
         tf_layernorm_forward(ln1, a->ln1_mean + (size_t)l * BT, a->ln1_rstd + (size_t)l * BT, x,
                              m->param[TF_P_LN1W] + (size_t)l * C, m->param[TF_P_LN1B] + (size_t)l * C,
                              BT, C, c->layer_norm_eps);
-        tf_matmul_forward(qkv, ln1, m->param[TF_P_QKVW] + (size_t)l * 3 * C * C,
+        model_mm_forward(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1,
                           c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
         tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
         tf_attention_forward(atty, att, qkv, B, T, C, NH);
-        tf_matmul_forward(proj, atty, m->param[TF_P_ATTPROJW] + (size_t)l * C * C,
+        model_mm_forward(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty,
                           c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
         const float *mlp_in;
         if (c->parallel_residual) {
@@ -145,10 +128,10 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
                                  BT, C, c->layer_norm_eps);
             mlp_in = ln2;
         }
-        tf_matmul_forward(fch, mlp_in, m->param[TF_P_FCW] + (size_t)l * F * C,
+        model_mm_forward(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in,
                           m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
         tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
-        tf_matmul_forward(xo, fchg, m->param[TF_P_FCPROJW] + (size_t)l * C * F,
+        model_mm_forward(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg,
                           m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
         // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp
         if (c->parallel_residual)
@@ -158,9 +141,9 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     }
     tf_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->resid + (size_t)L * BT * C,
                          m->param[TF_P_LNFW], m->param[TF_P_LNFB], BT, C, c->layer_norm_eps);
-    const float *head = c->tied_head ? m->param[TF_P_WTE] : m->param[TF_P_LMW];
-    tf_matmul_forward(a->logits, a->lnf, head, c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL,
-                      BT, C, V);
+    model_mm_forward(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf,
+                     c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL, BT, C, V);
+    if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "forward: out of memory in a bf16 matmul");
     tf_crossentropy_forward(a->nll, a->logits, a->targets, BT, V);
     double loss = 0.0;
     for (int i = 0; i < BT; i++) loss += (double)a->dnll[i] * a->nll[i];

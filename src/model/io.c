@@ -9,6 +9,7 @@
 // Loading accepts names with or without the model prefix ("transformer." / "gpt_neox."), ignores
 // the attention-mask and rotary buffers older checkpoints carry, and refuses anything missing,
 // misshapen, duplicated or unknown with one error naming the file and tensor.
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -317,8 +318,32 @@ done:
     return rc;
 }
 
-// Loads every tensor of w into m; exactly one source per (slot, layer).
-static int load_tensors(tf_model *m, weight_set *w, tf_error *err) {
+// Records tensor t as the mapped source of slot s, layer li (tf_model_load_mapped).
+static int map_tensor(const tf_model *m, model_wview *views, const slot *s, int li, const tf_st_tensor *t,
+                      const char *fpath, tf_error *err) {
+    if (t->dtype != TF_ST_F32 && t->dtype != TF_ST_BF16 && t->dtype != TF_ST_F16)
+        return tf_errorf(err, TF_EBADFILE, "%s: tensor '%s' is %s; mapped loading reads F32, BF16 or F16", fpath,
+                         t->name, tf_st_dtype_name(t->dtype));
+    if ((uintptr_t)t->data % tf_st_dtype_size(t->dtype))
+        return tf_errorf(err, TF_EBADFILE, "%s: tensor '%s' is not aligned to its element size in the file; "
+                         "load it without mapping", fpath, t->name);
+    int C = m->cfg.n_embd;
+    model_wview *v = &views[(size_t)s->param * m->cfg.n_layer + li];
+    int k = s->kind == K_QKV_PART ? s->part : 0;
+    model_wpart *pt = &v->part[k];
+    pt->data = t->data;
+    pt->dtype = t->dtype;
+    pt->trans = s->kind == K_T;
+    pt->oc0 = s->kind == K_QKV_PART ? s->part * C : 0;
+    pt->noc = (int)(s->kind == K_T ? t->shape[1] : t->shape[0]);
+    if (v->nparts < k + 1) v->nparts = k + 1;
+    v->neox = s->kind == K_NEOX_W;
+    return TF_OK;
+}
+
+// Loads every tensor of w into m; exactly one source per (slot, layer). With views (a mapped
+// load), the tensors model_param_is_mapped names are recorded there instead of converted.
+static int load_tensors(tf_model *m, weight_set *w, model_wview *views, tf_error *err) {
     const tf_config *c = &m->cfg;
     const slot *slots = arch_slots(c->arch);
     const char *prefix = arch_prefix(c->arch);
@@ -391,6 +416,10 @@ static int load_tensors(tf_model *m, weight_set *w, tf_error *err) {
                                c->n_positions);
                 break;
             }
+            if (views && model_param_is_mapped(s->param)) {
+                rc = map_tensor(m, views, s, li, t, fpath, err);
+                continue;
+            }
             float *dst = layer_slice(m, s, li);
             if (s->kind == K_COPY) {
                 rc = tf_st_to_f32(f, t, dst, err);
@@ -433,11 +462,63 @@ tf_model *tf_model_load(const char *dir, tf_error *err) {
         return NULL;
     }
     tf_model *m = model_alloc(&cfg, err);
-    if (m && load_tensors(m, &w, err)) {
+    if (m && load_tensors(m, &w, NULL, err)) {
         tf_model_free(m);
         m = NULL;
     }
     weights_close(&w);
+    return m;
+}
+
+static void close_weight_set(void *p) {
+    weights_close(p);
+    free(p);
+}
+
+tf_model *tf_model_load_mapped(const char *dir, tf_error *err) {
+    tf_config cfg;
+    if (tf_config_load(dir, &cfg, err) || tf_config_validate(&cfg, "config", err)) return NULL;
+    weight_set *w = calloc(1, sizeof *w);
+    tf_model *m = calloc(1, sizeof *m);
+    model_wview *views = calloc((size_t)TF_NUM_PARAM_TENSORS * (size_t)cfg.n_layer, sizeof *views);
+    if (!w || !m || !views) {
+        free(w);
+        free(m);
+        free(views);
+        tf_errorf(err, TF_ENOMEM, "%s: out of memory", dir);
+        return NULL;
+    }
+    // the fp32 arena holds only the small tensors; the big ones stay NULL (read through views)
+    m->cfg = cfg;
+    m->num_params = tf_param_sizes(&cfg, m->sizes);
+    m->mean_loss = -1.0f;
+    size_t small = 0;
+    for (int i = 0; i < TF_NUM_PARAM_TENSORS; i++)
+        if (!model_param_is_mapped(i)) small += m->sizes[i];
+    m->params = tf_alloc((small ? small : 1) * sizeof(float), 1);
+    if (!m->params) {
+        tf_errorf(err, TF_ENOMEM, "%s: out of memory for %zu small parameters", dir, small);
+        free(views);
+        free(w);
+        tf_model_free(m);
+        return NULL;
+    }
+    float *base = m->params;
+    for (int i = 0; i < TF_NUM_PARAM_TENSORS; i++) {
+        if (model_param_is_mapped(i)) continue;
+        m->param[i] = base;
+        base += m->sizes[i];
+    }
+    if (weights_open(dir, w, err) || load_tensors(m, w, views, err)) {
+        close_weight_set(w);
+        free(views);
+        tf_model_free(m);
+        return NULL;
+    }
+    if (model_lowp_set_mapped(m, views, w, close_weight_set, err)) {
+        tf_model_free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -463,6 +544,8 @@ static int save_pass(const slot *s) {
 int tf_model_save(const tf_model *m, const char *dir, tf_error *err) {
     const tf_config *c = &m->cfg;
     const slot *slots = arch_slots(c->arch);
+    if (model_is_mapped(m))
+        return tf_errorf(err, TF_EBADARG, "%s: a model with mapped weights (inference only) cannot be saved", dir);
     if (tf_mkdir_p(dir, err)) return err ? err->code : TF_EIO;
     int cap = 0;
     for (int si = 0; slots[si].name; si++) cap += per_layer(&slots[si]) ? c->n_layer : 1;

@@ -206,7 +206,7 @@ static int run_rows(tf_model *m, tf_kv *kv, const int *seq, const int *tokens, i
     const tf_config *c = &m->cfg;
     int C = c->n_embd, F = c->n_inner, NH = c->n_head, V = c->vocab_size;
     if (n <= 0) return TF_OK;
-    if (ensure_scratch(kv, c, n, err)) return err->code;
+    if (ensure_scratch(kv, c, n, err) || model_lowp_prepare(m, n, err)) return err->code;
     int max_pos = 0;
     for (int i = 0; i < n; i++) {
         if (seq[i] < 0 || seq[i] >= kv->n_seq)
@@ -223,15 +223,11 @@ static int run_rows(tf_model *m, tf_kv *kv, const int *seq, const int *tokens, i
         kv->pos[i] = p;
         if (p > max_pos) max_pos = p;
     }
-    const float *wte = m->param[TF_P_WTE], *wpe = c->rotary_dim ? NULL : m->param[TF_P_WPE];
-#pragma omp parallel for
-    for (int r = 0; r < n; r++)
-        for (int i = 0; i < C; i++)
-            kv->x[(size_t)r * C + i] = wte[(size_t)tokens[r] * C + i] + (wpe ? wpe[(size_t)kv->pos[r] * C + i] : 0.0f);
+    model_embed(m, kv->x, tokens, kv->pos, n);
     for (int l = 0; l < c->n_layer; l++) {
         tf_layernorm_forward(kv->ln, NULL, NULL, kv->x, m->param[TF_P_LN1W] + (size_t)l * C,
                              m->param[TF_P_LN1B] + (size_t)l * C, n, C, c->layer_norm_eps);
-        tf_matmul_forward(kv->qkv, kv->ln, m->param[TF_P_QKVW] + (size_t)l * 3 * C * C,
+        model_mm_forward(m, TF_P_QKVW, (size_t)l * 3 * C * C, kv->qkv, kv->ln,
                           c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, n, C, 3 * C);
         tf_rotary(kv->qkv, kv->pos, n, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
         for (int r = 0; r < n; r++) {
@@ -239,7 +235,7 @@ static int run_rows(tf_model *m, tf_kv *kv, const int *seq, const int *tokens, i
             memcpy(kv_row(kv, kv->v, l, seq[r], kv->pos[r]), kv->qkv + (size_t)r * 3 * C + 2 * C, C * sizeof(float));
         }
         cached_attention(kv, l, seq, kv->pos, kv->qkv, kv->atty, n, NH, max_pos);
-        tf_matmul_forward(kv->proj, kv->atty, m->param[TF_P_ATTPROJW] + (size_t)l * C * C,
+        model_mm_forward(m, TF_P_ATTPROJW, (size_t)l * C * C, kv->proj, kv->atty,
                           c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, n, C, C);
         size_t nc = (size_t)n * C;
         const float *mlp_in = kv->ln;
@@ -253,10 +249,10 @@ static int run_rows(tf_model *m, tf_kv *kv, const int *seq, const int *tokens, i
                                  m->param[TF_P_LN2B] + (size_t)l * C, n, C, c->layer_norm_eps);
             mlp_in = kv->ln;
         }
-        tf_matmul_forward(kv->fch, mlp_in, m->param[TF_P_FCW] + (size_t)l * F * C,
+        model_mm_forward(m, TF_P_FCW, (size_t)l * F * C, kv->fch, mlp_in,
                           m->param[TF_P_FCB] + (size_t)l * F, n, C, F);
         tf_gelu_forward(kv->fch, kv->fch, (size_t)n * F, c->gelu_exact);
-        tf_matmul_forward(kv->out, kv->fch, m->param[TF_P_FCPROJW] + (size_t)l * C * F,
+        model_mm_forward(m, TF_P_FCPROJW, (size_t)l * C * F, kv->out, kv->fch,
                           m->param[TF_P_FCPROJB] + (size_t)l * C, n, F, C);
         for (size_t i = 0; i < nc; i++)
             kv->x[i] += kv->out[i] + (c->parallel_residual ? kv->proj[i] : 0.0f);
@@ -268,9 +264,9 @@ static int run_rows(tf_model *m, tf_kv *kv, const int *seq, const int *tokens, i
         memcpy(kv->out + (size_t)j * C, kv->x + (size_t)logit_rows[j] * C, C * sizeof(float));
     tf_layernorm_forward(kv->ln, NULL, NULL, kv->out, m->param[TF_P_LNFW], m->param[TF_P_LNFB], n_logits, C,
                          c->layer_norm_eps);
-    const float *head = c->tied_head ? m->param[TF_P_WTE] : m->param[TF_P_LMW];
-    tf_matmul_forward(logits, kv->ln, head, c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL,
-                      n_logits, C, V);
+    model_mm_forward(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, logits, kv->ln,
+                     c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL, n_logits, C, V);
+    if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "kv: out of memory in a bf16 matmul");
     return TF_OK;
 }
 

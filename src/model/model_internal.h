@@ -12,4 +12,41 @@ void model_point_views(float *base, const size_t sizes[TF_NUM_PARAM_TENSORS],
 // Frees the activation buffers (forward.c owns their layout).
 void model_free_acts(tf_activations *a);
 
+
+// ---- matmuls with a weight tensor, in the model's precision (lowp.c) ---------------------------
+// Makes the bf16 weight copy current and the operand scratch big enough for `rows` rows; call once
+// before a pass's first model_mm_* (a no-op in fp32).
+int model_lowp_prepare(tf_model *m, int rows, tf_error *err);
+// out[BT, OC] = inp[BT, C] @ W^T + bias with W = m->param[p] + off ([OC, C]).
+void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *inp, const float *bias,
+                      int BT, int C, int OC);
+// tf_matmul_backward for W = m->param[p] + off, in the model's precision.
+void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
+                       const float *dout, const float *inp, int BT, int C, int OC);
+// ---- mapped weights (tf_model_load_mapped): big matrices read in place from the file mapping ----
+// One stored tensor feeding output features oc0 .. oc0+noc-1 of a matmul.
+typedef struct {
+    const void *data;  // inside the read-only mapping
+    int dtype;         // TF_ST_F32, TF_ST_BF16 or TF_ST_F16
+    int trans;         // stored [in, out] (GPT-2 Conv1D) instead of [out, in]
+    int oc0, noc;
+} model_wpart;
+typedef struct {
+    model_wpart part[3];  // GPT-J's q, k, v are three tensors; otherwise one
+    int nparts;
+    int neox;             // rows in NeoX's per-head [h][q,k,v][d] order: permute the output columns
+} model_wview;
+// Whether parameter p lives in the mapping (not in the fp32 arena) in a mapped model.
+int model_param_is_mapped(int p);
+// Makes m a mapped model: views[p * n_layer + layer] (layer 0 for global tensors), and the open
+// files, closed with close_files(files) when the model is freed. Takes ownership of both.
+int model_lowp_set_mapped(tf_model *m, model_wview *views, void *files, void (*close_files)(void *),
+                          tf_error *err);
+int model_is_mapped(const tf_model *m);
+// x[r] = wte[tokens[r]] (+ wpe[pos[r]]) for r < n, whatever the storage of wte.
+void model_embed(const tf_model *m, float *x, const int *tokens, const int *pos, int n);
+// Whether a model_mm_* call since the last prepare failed (out of memory in a fallback).
+int model_lowp_failed(const tf_model *m);
+void model_lowp_free(tf_lowp *l);
+
 #endif

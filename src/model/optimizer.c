@@ -3,6 +3,10 @@
 #include "tf_kernels.h"
 
 float tf_model_adamw_step(tf_model *m, const tf_adamw *o, tf_error *err) {
+    if (model_is_mapped(m)) {
+        tf_errorf(err, TF_EBADARG, "adamw: the model's weights are mapped read-only (inference only)");
+        return -1.0f;
+    }
     if (!m->grads) {
         tf_errorf(err, TF_EBADARG, "adamw: no gradients (run backward first)");
         return -1.0f;
@@ -20,6 +24,7 @@ float tf_model_adamw_step(tf_model *m, const tf_adamw *o, tf_error *err) {
     float scale = 1.0f;
     if (o->grad_clip > 0 && norm > o->grad_clip) scale = o->grad_clip / (norm + 1e-6f);
     m->adam_step++;
+    tf_model_params_changed(m);  // the bf16 weight copy is remade before the next forward
     size_t off = 0;
     for (int i = 0; i < TF_NUM_PARAM_TENSORS; i++) {
         size_t n = m->sizes[i];

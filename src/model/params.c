@@ -136,5 +136,6 @@ void tf_model_free(tf_model *m) {
     tf_free(m->adam_m);
     tf_free(m->adam_v);
     model_free_acts(m->acts);
+    model_lowp_free(m->lowp);
     free(m);
 }

@@ -173,6 +173,7 @@ int tf_checkpoint_load(tf_model *m, tf_train_state *st, const char *dir, tf_erro
         rc = tf_errorf(err, TF_EBADFILE, "%s: the checkpoint's model does not match the model being trained", ck);
     else
         memcpy(m->params, saved->params, m->num_params * sizeof(float));
+    tf_model_params_changed(m);  // a bf16 weight copy must be remade
     tf_model_free(saved);
     long adam_step = 0;
     if (!rc) rc = read_optimizer(m, tf_path_join(p, sizeof p, ck, "optimizer.safetensors"), err);

@@ -1,0 +1,272 @@
+// lowp.c — the model's matmul precision: fp32 straight through tf_matmul_*, or bf16 mixed precision
+// with a bf16 copy of the parameter arena (remade only when the parameters changed) and bf16 operand
+// scratch for the activations and gradients.
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+#include "tf_kernels.h"
+#include "tf_safetensors.h"
+
+enum { F16_CHUNK_FLOATS = 1 << 20 };  // F16 weights are widened to fp32 this many floats at a time
+
+struct tf_lowp {
+    uint16_t *w;       // [num_params] bf16 copy of m->params
+    int stale;         // w is out of date
+    size_t cap;        // elements of each scratch buffer
+    uint16_t *a, *b, *t;  // operand scratch: inputs, dout, dout transposed
+    int failed;
+    // mapped models (tf_model_load_mapped)
+    model_wview *views;   // [TF_NUM_PARAM_TENSORS * n_layer]
+    void *files;
+    void (*close_files)(void *);
+    float *f;             // fp32 scratch: NeoX qkv in file order, then a widened F16 weight chunk
+    size_t fcap;
+};
+
+int tf_dtype_parse(const char *name, tf_dtype *out) {
+    if (!name) return -1;
+    if (strcmp(name, "fp32") == 0 || strcmp(name, "f32") == 0 || strcmp(name, "float32") == 0) *out = TF_DTYPE_FP32;
+    else if (strcmp(name, "bf16") == 0 || strcmp(name, "bfloat16") == 0) *out = TF_DTYPE_BF16;
+    else return -1;
+    return 0;
+}
+
+const char *tf_dtype_name(tf_dtype d) { return d == TF_DTYPE_BF16 ? "bf16" : "fp32"; }
+
+void model_lowp_free(tf_lowp *l) {
+    if (!l) return;
+    tf_free(l->w);
+    tf_free(l->a);
+    tf_free(l->b);
+    tf_free(l->t);
+    tf_free(l->f);
+    free(l->views);
+    if (l->close_files) l->close_files(l->files);
+    free(l);
+}
+
+int model_param_is_mapped(int p) {
+    return p == TF_P_WTE || p == TF_P_QKVW || p == TF_P_ATTPROJW || p == TF_P_FCW || p == TF_P_FCPROJW ||
+           p == TF_P_LMW;
+}
+
+int model_is_mapped(const tf_model *m) { return m->lowp && m->lowp->views; }
+
+int model_lowp_set_mapped(tf_model *m, model_wview *views, void *files, void (*close_files)(void *),
+                          tf_error *err) {
+    if (!m->lowp && !(m->lowp = calloc(1, sizeof *m->lowp))) {
+        free(views);
+        close_files(files);
+        return tf_errorf(err, TF_ENOMEM, "out of memory for the mapped model");
+    }
+    m->lowp->views = views;
+    m->lowp->files = files;
+    m->lowp->close_files = close_files;
+    return TF_OK;
+}
+
+static const model_wview *view_of(const tf_model *m, int p, size_t off) {
+    int L = m->cfg.n_layer;
+    int layer = (p == TF_P_WTE || p == TF_P_LMW) ? 0 : (int)(off / (m->sizes[p] / (size_t)L));
+    return &m->lowp->views[(size_t)p * L + layer];
+}
+
+void model_embed(const tf_model *m, float *x, const int *tokens, const int *pos, int n) {
+    int C = m->cfg.n_embd;
+    const float *wpe = m->cfg.rotary_dim ? NULL : m->param[TF_P_WPE];
+    const model_wpart *w = model_is_mapped(m) ? &view_of(m, TF_P_WTE, 0)->part[0] : NULL;
+#pragma omp parallel for if ((long)n * C >= 32768)
+    for (int r = 0; r < n; r++) {
+        float *o = x + (size_t)r * C;
+        size_t row = (size_t)tokens[r] * C;
+        if (!w || w->dtype == TF_ST_F32) {
+            memcpy(o, (w ? (const float *)w->data : m->param[TF_P_WTE]) + row, C * sizeof(float));
+        } else {
+            const uint16_t *e = (const uint16_t *)w->data + row;
+            for (int i = 0; i < C; i++) o[i] = w->dtype == TF_ST_BF16 ? tf_bf16_to_f32(e[i]) : tf_f16_to_f32(e[i]);
+        }
+        if (wpe) {
+            const float *pp = wpe + (size_t)pos[r] * C;
+            for (int i = 0; i < C; i++) o[i] += pp[i];
+        }
+    }
+}
+
+int tf_model_set_dtype(tf_model *m, tf_dtype d, tf_error *err) {
+    if (d != TF_DTYPE_FP32 && d != TF_DTYPE_BF16) return tf_errorf(err, TF_EBADARG, "unknown dtype %d", (int)d);
+    m->dtype = d;
+    if (d == TF_DTYPE_BF16 && !m->lowp) {
+        m->lowp = calloc(1, sizeof *m->lowp);
+        if (!m->lowp) return tf_errorf(err, TF_ENOMEM, "out of memory for bf16 state");
+        m->lowp->stale = 1;
+    }
+    return TF_OK;
+}
+
+void tf_model_params_changed(tf_model *m) {
+    if (m->lowp) m->lowp->stale = 1;
+}
+
+int model_lowp_failed(const tf_model *m) { return m->lowp && m->lowp->failed; }
+
+static size_t f16_chunk_rows(const tf_config *c) {
+    size_t k = c->n_inner > c->n_embd ? (size_t)c->n_inner : (size_t)c->n_embd;
+    size_t r = F16_CHUNK_FLOATS / k;
+    return r < 16 ? 16 : r;
+}
+
+// Scratch of a mapped model: bf16 inputs, NeoX's file-order qkv output, an F16 weight chunk.
+static int prepare_mapped(tf_model *m, int rows, tf_error *err) {
+    tf_lowp *l = m->lowp;
+    const tf_config *c = &m->cfg;
+    l->failed = 0;
+    size_t k = c->n_inner > c->n_embd ? (size_t)c->n_inner : (size_t)c->n_embd;
+    size_t need = (size_t)rows * k, fneed = (size_t)rows * 3 * c->n_embd + f16_chunk_rows(c) * k;
+    if (need > l->cap) {
+        tf_free(l->a);
+        l->a = tf_alloc(need * sizeof(uint16_t), 0);
+        l->cap = l->a ? need : 0;
+        if (!l->a) return tf_errorf(err, TF_ENOMEM, "out of memory for the scratch of %d rows", rows);
+    }
+    if (fneed > l->fcap) {
+        tf_free(l->f);
+        l->f = tf_alloc(fneed * sizeof(float), 0);
+        l->fcap = l->f ? fneed : 0;
+        if (!l->f) return tf_errorf(err, TF_ENOMEM, "out of memory for the scratch of %d rows", rows);
+    }
+    return TF_OK;
+}
+
+int model_lowp_prepare(tf_model *m, int rows, tf_error *err) {
+    if (model_is_mapped(m)) return prepare_mapped(m, rows, err);
+    if (m->dtype != TF_DTYPE_BF16) return TF_OK;
+    if (!m->lowp && tf_model_set_dtype(m, TF_DTYPE_BF16, err)) return err->code;
+    tf_lowp *l = m->lowp;
+    l->failed = 0;
+    if (!l->w) {
+        if (!(l->w = tf_alloc(m->num_params * sizeof(uint16_t), 0)))
+            return tf_errorf(err, TF_ENOMEM, "out of memory for the bf16 copy of %zu parameters", m->num_params);
+        l->stale = 1;
+    }
+    if (l->stale) {
+        tf_to_bf16(l->w, m->params, m->num_params);
+        l->stale = 0;
+    }
+    const tf_config *c = &m->cfg;
+    size_t width = 3 * (size_t)c->n_embd;
+    if ((size_t)c->n_inner > width) width = c->n_inner;
+    if ((size_t)c->vocab_size > width) width = c->vocab_size;
+    size_t need = (size_t)rows * width;
+    if (need > l->cap) {
+        tf_free(l->a);
+        tf_free(l->b);
+        tf_free(l->t);
+        l->a = tf_alloc(need * sizeof(uint16_t), 0);
+        l->b = tf_alloc(need * sizeof(uint16_t), 0);
+        l->t = tf_alloc(need * sizeof(uint16_t), 0);
+        l->cap = l->a && l->b && l->t ? need : 0;
+        if (!l->cap) return tf_errorf(err, TF_ENOMEM, "out of memory for bf16 scratch of %d rows", rows);
+    }
+    return TF_OK;
+}
+
+static const uint16_t *weight_bf16(const tf_model *m, int p, size_t off) {
+    return m->lowp->w + (size_t)(m->param[p] - m->params) + off;
+}
+
+static void add_bias(float *o, const float *b, int rows, int n, int ld) {
+#pragma omp parallel for if ((long)rows * n >= 32768)
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++) o[(size_t)r * ld + j] += b[j];
+}
+
+// out[BT, OC] = inp[BT, C] @ W^T + bias with W read from the mapping in its file dtype.
+static void mapped_forward(tf_model *m, const model_wview *v, float *out, const float *inp, const float *bias,
+                           int BT, int C, int OC) {
+    tf_lowp *l = m->lowp;
+    float *dst = v->neox ? l->f : out;  // NeoX: file-order columns first, permuted below
+    float *chunk = l->f + (size_t)BT * 3 * m->cfg.n_embd;
+    int rounded = 0;
+    for (int k = 0; k < v->nparts; k++) {
+        const model_wpart *w = &v->part[k];
+        float *o = dst + w->oc0;
+        const float *b = bias && !v->neox ? bias + w->oc0 : NULL;
+        int ldb = w->trans ? w->noc : C;
+        if (w->dtype == TF_ST_BF16) {
+            if (!rounded) tf_to_bf16(l->a, inp, (size_t)BT * C);
+            rounded = 1;
+            if (tf_gemm_bf16(0, !w->trans, BT, w->noc, C, 1.0f, l->a, C, w->data, ldb, b, 0.0f, o, OC))
+                l->failed = 1;
+            continue;
+        }
+        if (w->dtype == TF_ST_F32) {
+            tf_gemm(0, !w->trans, BT, w->noc, C, 1.0f, inp, C, w->data, ldb, 0.0f, o, OC);
+        } else {  // F16: widen a chunk of output features at a time to [nc, C] fp32
+            int rows = (int)f16_chunk_rows(&m->cfg);
+            const uint16_t *h = w->data;
+            for (int c0 = 0; c0 < w->noc; c0 += rows) {
+                int nc = w->noc - c0 < rows ? w->noc - c0 : rows;
+#pragma omp parallel for if ((long)nc * C >= 65536)
+                for (int j = 0; j < nc; j++)
+                    for (int i = 0; i < C; i++)
+                        chunk[(size_t)j * C + i] =
+                            tf_f16_to_f32(w->trans ? h[(size_t)i * w->noc + c0 + j] : h[(size_t)(c0 + j) * C + i]);
+                tf_gemm(0, 1, BT, nc, C, 1.0f, inp, C, chunk, C, 0.0f, o + c0, OC);
+            }
+        }
+        if (b) add_bias(o, b, BT, w->noc, OC);
+    }
+    if (v->neox) {
+        // file column (h, j, d) -> engine column (j, h, d), adding the (engine-order) bias
+        int E = m->cfg.n_embd, H = m->cfg.n_head, D = E / H;
+#pragma omp parallel for if ((long)BT * OC >= 32768)
+        for (int r = 0; r < BT; r++)
+            for (int h = 0; h < H; h++)
+                for (int j = 0; j < 3; j++) {
+                    const float *s = dst + (size_t)r * OC + (size_t)(h * 3 + j) * D;
+                    float *o = out + (size_t)r * OC + (size_t)j * E + (size_t)h * D;
+                    const float *b = bias ? bias + (size_t)j * E + (size_t)h * D : NULL;
+                    for (int d = 0; d < D; d++) o[d] = s[d] + (b ? b[d] : 0.0f);
+                }
+    }
+}
+
+void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *inp, const float *bias,
+                      int BT, int C, int OC) {
+    if (model_is_mapped(m) && model_param_is_mapped(p)) {
+        mapped_forward(m, view_of(m, p, off), out, inp, bias, BT, C, OC);
+        return;
+    }
+    if (m->dtype != TF_DTYPE_BF16) {
+        tf_matmul_forward(out, inp, m->param[p] + off, bias, BT, C, OC);
+        return;
+    }
+    tf_lowp *l = m->lowp;
+    tf_to_bf16(l->a, inp, (size_t)BT * C);
+    if (tf_gemm_bf16(0, 1, BT, OC, C, 1.0f, l->a, C, weight_bf16(m, p, off), C, bias, 0.0f, out, OC))
+        l->failed = 1;
+}
+
+void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
+                       const float *dout, const float *inp, int BT, int C, int OC) {
+    if (m->dtype != TF_DTYPE_BF16) {
+        tf_matmul_backward(dinp, dweight, dbias, dout, inp, m->param[p] + off, BT, C, OC);
+        return;
+    }
+    tf_lowp *l = m->lowp;
+    if (dinp) {
+        // dinp[BT, C] += dout[BT, OC] @ W[OC, C]
+        tf_to_bf16(l->b, dout, (size_t)BT * OC);
+        if (tf_gemm_bf16(0, 0, BT, C, OC, 1.0f, l->b, OC, weight_bf16(m, p, off), C, NULL, 1.0f, dinp, C))
+            l->failed = 1;
+    }
+    if (dweight) {
+        // dW[OC, C] += dout^T[OC, BT] @ inp[BT, C]; dout is transposed while rounded so both operands
+        // are plain row-major (the fast layout for the bf16 kernels)
+        tf_to_bf16_transposed(l->t, dout, BT, OC);
+        tf_to_bf16(l->a, inp, (size_t)BT * C);
+        if (tf_gemm_bf16(0, 0, OC, C, BT, 1.0f, l->t, BT, l->a, C, NULL, 1.0f, dweight, C)) l->failed = 1;
+    }
+    if (dbias) tf_matmul_backward(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC);
+}
