@@ -35,10 +35,10 @@ STEPS=$([ "$QUICK" = 1 ] && echo 20 || echo ${FT_STEPS:-300})
 SAMPLING=${SAMPLING:---top-k 5 --samples 5}
 
 say "the filter's three losses (the seed's example)"
-$B compare --model "$MODEL" --text "Today is Saturday. The store is never open on the weekend, so today it is closed." \
-    --call 'Calendar()' --at 'so today it is' --date 2023-01-28
-$B compare --model "$MODEL" --text "Today is Saturday. The store is never open on the weekend, so today it is closed." \
-    --call 'Calendar()' --at 'so today it is' --date 2023-01-28 --json > "$RESULTS/compare_calendar.json"
+SEED_TEXT="The store is never open on the weekend, so today it is closed."
+$B compare --model "$MODEL" --text "$SEED_TEXT" --call 'Calendar()' --at 'so today it is' --date 2023-01-28
+$B compare --model "$MODEL" --text "$SEED_TEXT" --call 'Calendar()' --at 'so today it is' --date 2023-01-28 \
+    --json > "$RESULTS/compare_calendar.json"
 say "copying probe: does a result stated earlier make the answer easier? (Calculator)"
 $B compare --model "$MODEL" --text "The store sells 123 pears and 456 plums, a total of 579 fruits." \
     --call 'Calculator(123 + 456)' --at 'a total of'

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 DATA=${DATA:-build/default-data}
 OUT=${OUT:-models/default}
 WORK=${WORK:-build/pretrain}
-STEPS=${STEPS:-6000}
-LAYERS=${LAYERS:-4} EMBD=${EMBD:-256} HEADS=${HEADS:-8} CTX=${CTX:-256}
+STEPS=${STEPS:-2500}
+LAYERS=${LAYERS:-4} EMBD=${EMBD:-192} HEADS=${HEADS:-6} CTX=${CTX:-256}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 make -j"$(nproc)" build/toolformer >/dev/null
 [ -f "$DATA/manifest.json" ] || data/make_data.sh "$DATA"
