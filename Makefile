@@ -89,7 +89,7 @@ setup:
 test: setup
 	$(MAKE) build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
-	ASAN_OPTIONS=detect_leaks=1 TF_BIN=build/asan/toolformer TF_ASAN=1 ./build/asan/test_runner $(TEST_ARGS)
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp TF_BIN=build/asan/toolformer TF_ASAN=1 ./build/asan/test_runner $(TEST_ARGS)
 
 test-fast: build/toolformer build/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
