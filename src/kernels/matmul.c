@@ -16,6 +16,9 @@
 
 // M*N*K from which the cached primitive is used (below it, call overhead dominates)
 #define PRIM_MIN_MACS (1L << 21)
+// M*N*K below which sgemm runs on the calling thread alone (~10 us of work: decode-step products,
+// where waking the other threads costs more than it saves, and far more when the cores are shared)
+#define SERIAL_MAX_MACS (1L << 20)
 enum { CACHE_SIZE = 128 };
 
 typedef struct {
@@ -134,7 +137,13 @@ void tf_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
         return;
     }
     if (gemm_primitive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc, 0)) return;
+    int threads = 0;
+    if ((long)M * N * K < SERIAL_MAX_MACS && !omp_in_parallel()) {
+        threads = omp_get_max_threads();  // oneDNN sizes its team from this thread's setting
+        omp_set_num_threads(1);
+    }
     dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (threads) omp_set_num_threads(threads);
 }
 
 void tf_matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int BT,

@@ -11,7 +11,8 @@ void tf_rotary(float *qkv, const int *pos, int N, int C, int NH, int rd, int int
                int inverse) {
     if (rd <= 0) return;
     int hs = C / NH, half = rd / 2;
-#pragma omp parallel for
+    // a decode step's few rows are cheaper on the calling thread than a parallel region
+#pragma omp parallel for schedule(static) if (N >= 16)
     for (int r = 0; r < N; r++) {
         float *row = qkv + (size_t)r * 3 * C;
         for (int i = 0; i < half; i++) {

@@ -183,10 +183,11 @@ static void cached_attention(tf_kv *kv, int l, const int *seq, const int *pos, c
         r = e;
     }
     kv->blk[nb] = n;
-    // a decode step of one short sequence is less work than waking the other threads
+    // a decode step of a few short sequences (~1M multiply-adds or less) is less work than waking
+    // the other threads
     size_t work = (size_t)n * (max_pos + 1) * C;
     int nthr = omp_get_max_threads() < kv->att_threads ? omp_get_max_threads() : kv->att_threads;
-#pragma omp parallel num_threads(nthr) if (work >= 65536)
+#pragma omp parallel num_threads(nthr) if (work >= (1 << 19))
     {
         float *s = kv->att_scratch + (size_t)omp_get_thread_num() * ATT_ROWS * kv->max_len;
 #pragma omp for collapse(2) schedule(dynamic, 1)
