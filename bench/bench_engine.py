@@ -189,8 +189,10 @@ def main():
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    torch.zeros(2, 2) @ torch.zeros(2, 2)  # loads the BLAS that serves fp32 matmul
+    blas = sorted({ln.split()[-1] for ln in open("/proc/self/maps") if "blas" in ln.split()[-1]})
     res = {"engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
-           "loadavg": os.getloadavg()[0],
+           "loadavg": os.getloadavg()[0], "blas": blas,
            "shape": {k: getattr(a, k) for k in ("layers", "embd", "heads", "vocab", "batch", "seq",
                                                  "prompt", "decode_steps")}}
     for mode in a.modes.split(","):

@@ -5,6 +5,16 @@
 #   bench/run_engine.sh            # both shapes (~5 minutes on the 2-core machine when it is idle)
 #   SHAPES=small bench/run_engine.sh    # only L6 d256;  SHAPES=124m for GPT-2 124M only
 #   THREADS=2 bench/run_engine.sh       # thread count for both (default: physical cores)
+#   OMP_WAIT_POLICY=passive bench/run_engine.sh   # when other programs share the cores (both engines
+#                                       # use libgomp; its spinning threads otherwise wait whole time
+#                                       # slices at every parallel region)
+#   TORCH_BLAS_DIR=DIR bench/run_engine.sh   # a directory holding OpenBLAS's libblas.so.3 for the twin
+#
+# PyTorch on Debian takes its fp32 GEMM from whichever package provides libblas.so.3. With only the
+# reference BLAS (libblas3) installed, PyTorch fp32 runs ~10x slower than with OpenBLAS, which makes
+# the C/PyTorch ratio meaningless: install libopenblas0, or extract it without installing
+# (apt-get download libopenblas0-pthread; dpkg -x *.deb DIR) and pass
+# TORCH_BLAS_DIR=DIR/usr/lib/x86_64-linux-gnu/openblas-pthread. The twin's JSON names the BLAS it used.
 #
 # JSON of every run lands in build/bench/engine-<shape>-{c,torch}.json. Needs Debian's python3-torch
 # (/usr/bin/python3) for the twin; without it the C column alone is printed.
@@ -18,7 +28,7 @@ have_torch=1
 
 threads=${THREADS:-$(build/bench/bench_engine --print-threads)}
 shapes=${SHAPES:-"small 124m"}
-echo "engine benchmark, $threads threads; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "engine benchmark, $threads threads, OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-default}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for s in $shapes; do
     case $s in
@@ -30,12 +40,15 @@ for s in $shapes; do
     build/bench/bench_engine $args --threads "$threads" --json >"$out/engine-$s-c.json"
     if [ "$have_torch" = 1 ]; then
         # shellcheck disable=SC2086
-        "$py" bench/bench_engine.py $args --threads "$threads" --json >"$out/engine-$s-torch.json"
+        LD_LIBRARY_PATH="${TORCH_BLAS_DIR:+$TORCH_BLAS_DIR:}${LD_LIBRARY_PATH:-}" OPENBLAS_NUM_THREADS="$threads" \
+            "$py" bench/bench_engine.py $args --threads "$threads" --json >"$out/engine-$s-torch.json"
     else
         rm -f "$out/engine-$s-torch.json"
     fi
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ "$have_torch" = 1 ] && "$py" -c "import json, sys; print('PyTorch BLAS:', ' '.join(json.load(open(sys.argv[1]))['blas']))" \
+    "$out/engine-${shapes%% *}-torch.json"
 
 "${py}" - "$out" $shapes <<'EOF'
 import json, os, sys
