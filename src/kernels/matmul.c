@@ -76,7 +76,8 @@ static int make_entry(prim_entry *e) {
 static int gemm_primitive(int ta, int tb, int M, int N, int K, float alpha, const void *A, int lda,
                           const void *B, int ldb, const float *bias, float beta, float *C, int ldc,
                           int bf16) {
-    if (omp_in_parallel() || (!bf16 && (long)M * N * K < PRIM_MIN_MACS)) return 0;
+    // fp32 with M < 4 (one or a few decode rows): sgemm's matrix-vector path streams the weights faster
+    if (omp_in_parallel() || (!bf16 && (M < 4 || (long)M * N * K < PRIM_MIN_MACS))) return 0;
     if (bf16 ? pthread_mutex_lock(&cache.lock) : pthread_mutex_trylock(&cache.lock))
         return 0;  // another thread is using it: sgemm
     int done = 0;
