@@ -1,6 +1,7 @@
 // test_pipeline.c — merging calls into text, evaluation metrics, decoding with tools, and annotate's
 // exact resume after SIGKILL.
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -254,5 +255,29 @@ Test(annotate, prompt_proposer_samples_from_forked_caches, .timeout = 300) {
                  0, "%s", cli_run_stderr);
     cr_assert(strstr(out, "\"documents\": 4") != NULL, "%s", out);
     cr_assert_not_null(strstr(out, "\"tool\": \"Echo\", \"candidates\": "), "%s", out);
+    rm_rf_dir(dir);
+}
+
+// Calls go between words, never inside one: every kept call's char_pos is a word boundary.
+Test(annotate, calls_are_placed_between_words, .timeout = 300) {
+    char dir[] = "/tmp/tf_words_XXXXXX", corpus[256], out_path[256], out[4096];
+    cr_assert_not_null(mkdtemp(dir));
+    annotate_fixture(dir, corpus, sizeof corpus);
+    snprintf(out_path, sizeof out_path, "%s/out.jsonl", dir);
+    char args[1024];
+    snprintf(args, sizeof args, ANNOTATE_ARGS, dir, corpus);
+    cr_assert_eq(cli_run(out, sizeof out, "%s --top-k 50 --out %s", args, out_path), 0, "%s", cli_run_stderr);
+    char *s = slurp(out_path);
+    int calls = 0;
+    for (char *p = strstr(s, "\"char_pos\":"); p; p = strstr(p + 1, "\"char_pos\":")) calls++;
+    cr_assert_gt(calls, 10);
+    // in x*, a call's " [" never follows a letter or digit directly and "]" is never followed by one
+    for (char *p = strstr(s, " ["); p; p = strstr(p + 1, " [")) {
+        if (strncmp(p, " [Calculator(", 13) && strncmp(p, " [Calendar(", 11)) continue;
+        char *end = strchr(p, ']');
+        cr_assert_not_null(end);
+        cr_assert(!isalnum((unsigned char)end[1]), "a call splits a word: %.60s", p);
+    }
+    free(s);
     rm_rf_dir(dir);
 }

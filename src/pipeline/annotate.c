@@ -107,6 +107,14 @@ typedef struct {
     float p;
 } pos_prob;
 
+// Whether byte offset off of text falls between two letters or digits (inside a word or number).
+static int inside_word(const char *text, size_t off) {
+    if (off == 0 || !text[off]) return 0;
+    unsigned char a = (unsigned char)text[off - 1], b = (unsigned char)text[off];
+    // bytes >= 0x80 are parts of non-ASCII letters
+    return (isalnum(a) || a >= 0x80) && (isalnum(b) || b >= 0x80);
+}
+
 static int by_prob(const void *a, const void *b) {
     const pos_prob *x = a, *y = b;
     if (x->p != y->p) return x->p < y->p ? 1 : -1;
@@ -294,6 +302,7 @@ static int propose_tool(tf_model *m, const tf_tokenizer *tok, const tf_toolset *
     int np = 0;
     for (int i = 1; i < d->n; i++) {
         if (d->ids[i] == start_id) continue;  // a bracket is already there
+        if (inside_word(doc->text, d->off[i])) continue;  // "agre [Tool()] ed" would split a word
         if (o->proposer != TF_PROPOSER_TOOL && !(p[i] > th.tau_s)) continue;
         pp[np++] = (pos_prob){i, p[i]};
     }
