@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 typedef struct {
@@ -35,6 +37,13 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    // OpenMP threads that spin while waiting cost whole time slices when the cores are shared (up to
+    // 50x slower decoding measured, docs/benchmarks.md); libgomp reads its wait policy when it loads,
+    // so when the user has not chosen one, choose "passive" and start again with it.
+    if (!getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        execv("/proc/self/exe", argv);  // only returns on failure: then go on as we are
+    }
     // a file-size limit or a closed pipe must become a clear write error, not a silent death
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
