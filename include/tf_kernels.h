@@ -73,5 +73,9 @@ void tf_crossentropy_backward_inplace(float *logits, const int *targets, const f
 // grad_scale multiplies g first (gradient clipping).
 void tf_adamw_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
                      float b2, float eps, float wd, float grad_scale, long t);
+// tf_adamw_update that also writes the updated parameters rounded to bf16 into pb[n] (the weight
+// copy of mixed precision, made in the same pass instead of a second one over p).
+void tf_adamw_update_bf16(float *p, const float *g, float *m, float *v, uint16_t *pb, size_t n, float lr,
+                          float b1, float b2, float eps, float wd, float grad_scale, long t);
 
 #endif

@@ -289,3 +289,24 @@ Test(engine_bf16, kv_cache_in_bf16_matches_bf16_forward) {
         tf_model_free(m);
     }
 }
+
+Test(engine_bf16, fused_adamw_writes_the_rounded_update) {
+    enum { N = 70001 };
+    float *p = malloc(N * 4), *g = malloc(N * 4), *m = malloc(N * 4), *v = malloc(N * 4);
+    float *p2 = malloc(N * 4), *m2 = malloc(N * 4), *v2 = malloc(N * 4);
+    uint16_t *pb = malloc(N * 2);
+    fill(p, N, 21);
+    fill(g, N, 22);
+    fill(m, N, 23);
+    for (size_t i = 0; i < N; i++) v[i] = fabsf(m[i]);
+    memcpy(p2, p, N * 4);
+    memcpy(m2, m, N * 4);
+    memcpy(v2, v, N * 4);
+    tf_adamw_update(p, g, m, v, N, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.5f, 3);
+    tf_adamw_update_bf16(p2, g, m2, v2, pb, N, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.5f, 3);
+    for (size_t i = 0; i < N; i++) {
+        cr_assert(p[i] == p2[i] && m[i] == m2[i] && v[i] == v2[i], "element %zu", i);
+        cr_assert_eq(pb[i], tf_f32_to_bf16(p[i]), "element %zu", i);
+    }
+    free(p); free(g); free(m); free(v); free(p2); free(m2); free(v2); free(pb);
+}

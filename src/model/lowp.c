@@ -108,6 +108,14 @@ void tf_model_params_changed(tf_model *m) {
     if (m->lowp) m->lowp->stale = 1;
 }
 
+uint16_t *model_lowp_copy(tf_model *m) {
+    return m->dtype == TF_DTYPE_BF16 && m->lowp && !m->lowp->views ? m->lowp->w : NULL;
+}
+
+void model_lowp_copy_made(tf_model *m) {
+    if (m->lowp) m->lowp->stale = 0;
+}
+
 int model_lowp_failed(const tf_model *m) { return m->lowp && m->lowp->failed; }
 
 static size_t f16_chunk_rows(const tf_config *c) {

@@ -45,6 +45,10 @@ int model_lowp_set_mapped(tf_model *m, model_wview *views, void *files, void (*c
 int model_is_mapped(const tf_model *m);
 // x[r] = wte[tokens[r]] (+ wpe[pos[r]]) for r < n, whatever the storage of wte.
 void model_embed(const tf_model *m, float *x, const int *tokens, const int *pos, int n);
+// The bf16 weight copy when the model computes in bf16 and has one (else NULL), for an optimizer
+// that refreshes it while updating the parameters; then model_lowp_copy_made marks it current.
+uint16_t *model_lowp_copy(tf_model *m);
+void model_lowp_copy_made(tf_model *m);
 // Whether a model_mm_* call since the last prepare failed (out of memory in a fallback).
 int model_lowp_failed(const tf_model *m);
 void model_lowp_free(tf_lowp *l);
