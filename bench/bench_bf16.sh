@@ -4,6 +4,7 @@
 # issue's shapes. Target from issue 4: bf16 training >= 2.5x the fp32 tokens/s.
 #
 #   bench/bench_bf16.sh                 # GPT-2 124M B4 T64, then the small shape (L6 C256 V4096 B8 T256)
+#   SHAPES="124m 124m-long small"       # 124m-long: GPT-2 124M at B8 T256
 #   SHAPES=124m bench/bench_bf16.sh     # one shape;  THREADS=2 to set the thread count
 #   NO_TORCH=1 bench/bench_bf16.sh      # the engine only
 set -euo pipefail
@@ -18,8 +19,9 @@ echo "bf16 vs fp32, $threads threads; load average before: $(cut -d' ' -f1-3 /pr
 for s in ${SHAPES:-124m small}; do
     case $s in
         124m)  args="--layers 12 --embd 768 --heads 12 --vocab 50257 --batch 4 --seq 64 --prompt 16 --decode-steps 16" ;;
+        124m-long) args="--layers 12 --embd 768 --heads 12 --vocab 50257 --batch 8 --seq 256 --prompt 16 --decode-steps 16" ;;
         small) args="--layers 6 --embd 256 --heads 8 --vocab 4096 --batch 8 --seq 256 --prompt 16 --decode-steps 32" ;;
-        *) echo "bench_bf16.sh: unknown shape '$s' (124m, small)" >&2; exit 2 ;;
+        *) echo "bench_bf16.sh: unknown shape '$s' (124m, 124m-long, small)" >&2; exit 2 ;;
     esac
     echo
     echo "== $s: toolformer.c"
