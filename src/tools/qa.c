@@ -20,10 +20,8 @@
 //      + 1 / (1 + the distance in tokens to the nearest question word in the sentence).
 //   5. The best candidate (earlier passage, sentence and span on ties) is the answer, at most
 //      QA_MAX_SPAN tokens; none found gives no result.
-#include "result_cache.h"
 #include "result_text.h"
-#include "search_index.h"
-#include "tools_internal.h"
+#include "search_tool.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -205,11 +203,6 @@ static int name_word(const tok *k) {
 }
 static int anchor(const tok *k) { return name_word(k) || (k->flags & (T_NUM | T_MONTH)); }
 
-typedef struct {
-    search_index *ix;
-    result_cache *cache;
-} qa_state;
-
 static int is_comma(const tok *k) { return !(k->flags & T_WORD) && k->low[0] == ','; }
 static int next_comma(const toks *t, int s, int e) {
     while (s < e && !is_comma(&t->v[s])) s++;
@@ -321,7 +314,7 @@ static void read_sentence(const toks *t, int a, int b, int p, int base, int qtyp
 static int qa_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
                       tf_error *err) {
     (void)ctx;
-    qa_state *st = t->state;
+    search_tool_state *st = t->state;
     if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "QA: no room for the result");
     out[0] = '\0';
     const char *question = input ? input : "";
@@ -388,39 +381,16 @@ done:
     return rc;
 }
 
-static void qa_destroy(tf_tool *t) {
-    qa_state *st = t->state;
-    if (!st) return;
-    search_index_close(st->ix);
-    result_cache_free(st->cache);
-    free(st);
-    t->state = NULL;
-}
-
 tf_tool *tool_qa_new(const tf_tool_options *opt, tf_error *err) {
     if (opt && opt->qa_model) {
         tf_errorf(err, TF_EBADARG, "QA: a reader model (--qa-model %s) is not supported yet; leave it out to "
                                    "use the extractive reader", opt->qa_model);
         return NULL;
     }
-    const char *path = opt ? opt->index_path : NULL;
-    if (!path || !*path) {
-        tf_errorf(err, TF_EBADARG, "QA needs a search index (--index FILE.db); build one with "
-                                   "`toolformer index --data passages.jsonl --out FILE.db`");
-        return NULL;
-    }
     tf_tool *t = tool_alloc("QA", QA_PROMPT, opt, QA_TIMEOUT_MS, QA_RESULT_BYTES, err);
     if (!t) return NULL;
-    qa_state *st = calloc(1, sizeof *st);
-    t->state = st;
     t->execute = qa_execute;
-    t->destroy = qa_destroy;
-    if (!st || !(st->cache = result_cache_new(SEARCH_CACHE_SLOTS))) {
-        tf_errorf(err, TF_ENOMEM, "out of memory");
-        tf_tool_free(t);
-        return NULL;
-    }
-    if (!(st->ix = search_index_open(path, err))) {
+    if (search_tool_attach(t, opt, err)) {
         tf_tool_free(t);
         return NULL;
     }

@@ -1,9 +1,7 @@
 // wikisearch.c — the WikiSearch tool (Toolformer §3, Table 1): search terms -> "Title > snippet" of
 // the best passage by BM25 over a local SQLite FTS5 index built by `toolformer index`.
-#include "result_cache.h"
 #include "result_text.h"
-#include "search_index.h"
-#include "tools_internal.h"
+#include "search_tool.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -33,15 +31,10 @@ static const char WIKISEARCH_PROMPT[] =
     "Input: <INPUT>\n"
     "Output:";
 
-typedef struct {
-    search_index *ix;
-    result_cache *cache;
-} wikisearch_state;
-
 static int wikisearch_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
                               tf_error *err) {
     (void)ctx;
-    wikisearch_state *st = t->state;
+    search_tool_state *st = t->state;
     if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "WikiSearch: no room for the result");
     out[0] = '\0';
     if (!input) input = "";
@@ -156,35 +149,12 @@ static int wikisearch_propose(const tf_tool *t, const char *text, size_t pos, co
     return TF_OK;
 }
 
-static void wikisearch_destroy(tf_tool *t) {
-    wikisearch_state *st = t->state;
-    if (!st) return;
-    search_index_close(st->ix);
-    result_cache_free(st->cache);
-    free(st);
-    t->state = NULL;
-}
-
 tf_tool *tool_wikisearch_new(const tf_tool_options *opt, tf_error *err) {
-    const char *path = opt ? opt->index_path : NULL;
-    if (!path || !*path) {
-        tf_errorf(err, TF_EBADARG, "WikiSearch needs a search index (--index FILE.db); build one with "
-                                   "`toolformer index --data passages.jsonl --out FILE.db`");
-        return NULL;
-    }
     tf_tool *t = tool_alloc("WikiSearch", WIKISEARCH_PROMPT, opt, WIKISEARCH_TIMEOUT_MS, WIKISEARCH_RESULT_BYTES, err);
     if (!t) return NULL;
-    wikisearch_state *st = calloc(1, sizeof *st);
-    t->state = st;
     t->execute = wikisearch_execute;
     t->propose = wikisearch_propose;
-    t->destroy = wikisearch_destroy;
-    if (!st || !(st->cache = result_cache_new(SEARCH_CACHE_SLOTS))) {
-        tf_errorf(err, TF_ENOMEM, "out of memory");
-        tf_tool_free(t);
-        return NULL;
-    }
-    if (!(st->ix = search_index_open(path, err))) {
+    if (search_tool_attach(t, opt, err)) {
         tf_tool_free(t);
         return NULL;
     }
