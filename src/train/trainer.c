@@ -272,15 +272,20 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
         }
         double el = tf_time_s() - t0;
         res->tokens_per_s = el > 0 ? tokens / el : 0;
-        if (log)
+        if (log) {  // flushed: a crash keeps every finished step's line
             fprintf(log, "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.4f, \"tokens_per_s\": %.1f}\n",
                     st.step + 1, res->last_loss, opt.lr, norm, res->tokens_per_s);
+            fflush(log);
+        }
         int stepno = st.step + 1;
         if (lead && eval && o->eval_every > 0 && (stepno % o->eval_every == 0 || stepno == o->steps)) {
             float ev = tf_eval_loss(m, eval, B, T, err);
             if (ev < 0 && err->code) { rc = err->code; goto done; }
             res->last_eval_loss = ev;
-            if (log) fprintf(log, "{\"step\": %d, \"eval_loss\": %.6f}\n", stepno, ev);
+            if (log) {
+                fprintf(log, "{\"step\": %d, \"eval_loss\": %.6f}\n", stepno, ev);
+                fflush(log);
+            }
             if (ev >= 0 && (st.best_eval_loss < 0 || ev < st.best_eval_loss)) {
                 st.best_eval_loss = res->best_eval_loss = ev;
                 if ((rc = tf_model_save(m, o->out_dir, err))) goto done;  // best model so far
