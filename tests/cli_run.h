@@ -16,17 +16,14 @@ static inline const char *cli_bin(void) {
     return b && *b ? b : "build/toolformer";
 }
 
-// Runs "<bin> args" through the shell; stdout into out (NUL-terminated), stderr into cli_run_stderr;
-// returns the exit code (-1 when killed by a signal).
-static int cli_run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4), unused));
-static int cli_run(char *out, size_t cap, const char *fmt, ...) {
-    char args[4096], cmd[4600], errpath[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
+// Runs "<prefix> <bin> args" through the shell (prefix: environment settings or a launcher such as
+// mpirun; may be ""); stdout into out (NUL-terminated), stderr into cli_run_stderr; returns the exit
+// code (-1 when killed by a signal).
+static int cli_run_with(const char *prefix, char *out, size_t cap, const char *args) __attribute__((unused));
+static int cli_run_with(const char *prefix, char *out, size_t cap, const char *args) {
+    char cmd[8192], errpath[64];
     snprintf(errpath, sizeof errpath, "/tmp/tf_cli_%d.err", (int)getpid());
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", cli_bin(), args, errpath);
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>%s", prefix, cli_bin(), args, errpath);
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     size_t n = fread(out, 1, cap - 1, p);
@@ -40,6 +37,17 @@ static int cli_run(char *out, size_t cap, const char *fmt, ...) {
     if (f) fclose(f);
     unlink(errpath);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// cli_run_with("", ...) with printf-style arguments.
+static int cli_run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4), unused));
+static int cli_run(char *out, size_t cap, const char *fmt, ...) {
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return cli_run_with("", out, cap, args);
 }
 
 #endif

@@ -217,22 +217,7 @@ static int mpi_run(char *out, size_t cap, int np, const char *fmt, ...) {
                                  "ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0"
                                : "",
              np);
-    char cmd[6000], errpath[64];
-    snprintf(errpath, sizeof errpath, "/tmp/tf_mpi_%d.err", (int)getpid());
-    snprintf(cmd, sizeof cmd, "%s %s %s 2>%s", pre, cli_bin(), args, errpath);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    while (fgetc(p) != EOF) {
-    }
-    int st = pclose(p);
-    FILE *f = fopen(errpath, "r");
-    n = f ? fread(cli_run_stderr, 1, sizeof cli_run_stderr - 1, f) : 0;
-    cli_run_stderr[n] = '\0';
-    if (f) fclose(f);
-    unlink(errpath);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return cli_run_with(pre, out, cap, args);
 }
 
 // A corpus of arithmetic documents and a tiny model for it, in dir.
