@@ -77,5 +77,11 @@ void tf_adamw_update(float *p, const float *g, float *m, float *v, size_t n, flo
 // copy of mixed precision, made in the same pass instead of a second one over p).
 void tf_adamw_update_bf16(float *p, const float *g, float *m, float *v, uint16_t *pb, size_t n, float lr,
                           float b1, float b2, float eps, float wd, float grad_scale, long t);
+// The same update over an arena of nseg tensors laid end to end (segment s: the next sizes[s]
+// elements, weight decay wd[s]) in one parallel pass; pb (NULL: none) receives the bf16 rounding of
+// the updated parameters, as tf_adamw_update_bf16.
+void tf_adamw_update_segments(float *p, const float *g, float *m, float *v, uint16_t *pb, const size_t *sizes,
+                              const float *wd, int nseg, float lr, float b1, float b2, float eps,
+                              float grad_scale, long t);
 
 #endif

@@ -26,18 +26,11 @@ float tf_model_adamw_step(tf_model *m, const tf_adamw *o, tf_error *err) {
     m->adam_step++;
     tf_model_params_changed(m);  // the bf16 weight copy is remade before the next forward
     uint16_t *pb = model_lowp_copy(m);  // bf16: refresh the weight copy in the same pass
-    size_t off = 0;
-    for (int i = 0; i < TF_NUM_PARAM_TENSORS; i++) {
-        size_t n = m->sizes[i];
-        float wd = tf_param_decays(i) ? o->weight_decay : 0.0f;
-        if (n && pb)
-            tf_adamw_update_bf16(m->params + off, m->grads + off, m->adam_m + off, m->adam_v + off, pb + off, n,
-                                 o->lr, o->beta1, o->beta2, o->eps, wd, scale, m->adam_step);
-        else if (n)
-            tf_adamw_update(m->params + off, m->grads + off, m->adam_m + off, m->adam_v + off, n, o->lr,
-                            o->beta1, o->beta2, o->eps, wd, scale, m->adam_step);
-        off += n;
-    }
+    // one parallel pass over the whole arena; decay on 2-D weights only
+    float wd[TF_NUM_PARAM_TENSORS];
+    for (int i = 0; i < TF_NUM_PARAM_TENSORS; i++) wd[i] = tf_param_decays(i) ? o->weight_decay : 0.0f;
+    tf_adamw_update_segments(m->params, m->grads, m->adam_m, m->adam_v, pb, m->sizes, wd, TF_NUM_PARAM_TENSORS,
+                             o->lr, o->beta1, o->beta2, o->eps, scale, m->adam_step);
     if (pb) model_lowp_copy_made(m);
     return norm;
 }
