@@ -72,4 +72,24 @@ int cmd_finetune(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_merge_shards(int argc, char **argv);
 
+// ---- model precision and storage shared by annotate, compare, eval and generate ---------------------
+// --dtype fp32|bf16 (matmul precision) and --mmap (weights read in place from the file in its dtype,
+// no fp32 copy; a BF16 file then computes in bf16 and --dtype is moot). Put CLI_MODEL_OPTIONS in the
+// getopt_long table and CLI_MODEL_HELP in the help text.
+enum { CLI_OPT_DTYPE = 1101, CLI_OPT_MMAP = 1102 };
+#define CLI_MODEL_OPTIONS {"dtype", 1, 0, CLI_OPT_DTYPE}, {"mmap", 0, 0, CLI_OPT_MMAP}
+#define CLI_MODEL_HELP                                                                                  \
+    "  --dtype D          matmul precision: fp32 (default) or bf16 (bf16 matmuls, fp32 accumulation)\n" \
+    "  --mmap             keep the weight matrices in the file's dtype (F32/BF16/F16) inside the\n"      \
+    "                     read-only mapping, with no fp32 copy (big checkpoints)\n"
+typedef struct {
+    tf_dtype dtype;  // TF_DTYPE_FP32 unless --dtype
+    int mapped;      // --mmap
+} cli_model_opts;
+// Handles one of CLI_MODEL_OPTIONS: 1 if c was one (0 = not one; -1 = bad value, message printed).
+int cli_model_option(cli_model_opts *o, int c, const char *arg, const char *cmd);
+// The model in dir for inference: mapped in its file dtype (o->mapped), or loaded to fp32 and set to
+// o->dtype. NULL with err set.
+tf_model *cli_load_model(const char *dir, const cli_model_opts *o, tf_error *err);
+
 #endif

@@ -13,7 +13,8 @@ static void help(FILE *f) {
             "usage: toolformer annotate --model DIR --data corpus.jsonl --tools LIST --out augmented.jsonl\n"
             "                           [--proposer prompt|tool|model] [--tau-s F] [--tau-f F] [--top-k K]\n"
             "                           [--samples M] [--set TOOL.KEY=VALUE] [--max-docs N] [--rejected FILE]\n"
-            "                           [--seed S] [--resume] [--shard K/N] [--batch B] [--json] [tool options]\n\n"
+            "                           [--seed S] [--resume] [--shard K/N] [--batch B] [--json] [tool options]\n"
+            "                           [--dtype fp32|bf16] [--mmap]\n\n"
             "For every document and every tool, independently (Schick et al. 2023, section 2): the tool's\n"
             "prefilter; candidate positions i with p(\" [\" | prefix) > tau_s, the top k; up to m calls per\n"
             "position; execution; the filter L- - L+ >= tau_f with the call as a prefix; then all kept calls\n"
@@ -27,7 +28,7 @@ static void help(FILE *f) {
             "  --rejected FILE  also write every scored call that was not kept\n"
             "  --resume         continue a run that was interrupted (OUT.progress)\n"
             "  --shard K/N      process documents with index %% N == K (0 <= K < N)\n"
-            "  --json           print the summary as JSON\n" CLI_TOOL_HELP
+            "  --json           print the summary as JSON\n" CLI_MODEL_HELP CLI_TOOL_HELP
             "\nUnder mpirun -np N (a build with Open MPI) rank K processes shard K/N into OUT.shard-K-of-N\n"
             "(and REJECTED.shard-K-of-N), each with its own progress file and --resume; when every shard is\n"
             "done, rank 0 joins them into OUT (as `toolformer merge-shards` does) and prints the summary of\n"
@@ -93,7 +94,7 @@ int cmd_annotate(int argc, char **argv) {
         {"set", 1, 0, 'x'},     {"max-docs", 1, 0, 'M'}, {"rejected", 1, 0, 'r'}, {"seed", 1, 0, 's'},
         {"resume", 0, 0, 'R'},  {"shard", 1, 0, 'h' + 256}, {"batch", 1, 0, 'b'}, {"json", 0, 0, 'j'},
         {"threads", 1, 0, 't'}, {"temperature", 1, 0, 'T'}, {"max-call-tokens", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        {0, 0, 0, 0}};
+        {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        CLI_MODEL_OPTIONS,       {0, 0, 0, 0}};
     const char *model_dir = NULL, *sets[32];
     int n_sets = 0, json = 0, c, h, tau_f_set = 0, shard_set = 0;
     double tau_s = -1, tau_f = -1, temp = 1.0;
@@ -101,10 +102,11 @@ int cmd_annotate(int argc, char **argv) {
     tf_annotate_run run = {.shard_k = 0, .shard_n = 1};
     tf_proposer proposer = TF_PROPOSER_PROMPT;
     uint64_t seed = 1;
+    cli_model_opts mo = {TF_DTYPE_FP32, 0};
     cli_tools tools = {0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((h = cli_tools_option(&tools, c, optarg, "annotate"))) {
+        if ((h = cli_tools_option(&tools, c, optarg, "annotate")) || (h = cli_model_option(&mo, c, optarg, "annotate"))) {
             if (h < 0) return CLI_USAGE;
             continue;
         }
@@ -206,7 +208,7 @@ int cmd_annotate(int argc, char **argv) {
             goto done;
         }
     }
-    if (!(m = tf_model_load(model_dir, &err))) goto fail;
+    if (!(m = cli_load_model(model_dir, &mo, &err))) goto fail;
     tf_annotate_summary sum;
     if (tf_annotate_corpus(m, tok, &set, &run, &sum, &err)) goto fail;
     if (world > 1) {

@@ -11,7 +11,8 @@
 static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer compare --model DIR --text TEXT --call 'Tool(input)' --at 'TEXT BEFORE'\n"
-            "                          [--date YYYY-MM-DD] [--result R] [--tau-f F] [--json] [tool options]\n\n"
+            "                          [--date YYYY-MM-DD] [--result R] [--tau-f F] [--json] [tool options]\n"
+            "                          [--dtype fp32|bf16] [--mmap]\n\n"
             "Places the call right after the first occurrence of --at (which must end on a token boundary),\n"
             "runs the tool (or takes --result), and prints the filter's losses over the next 5 tokens\n"
             "x_i..x_{i+4}, weighted 1/3, 4/15, 1/5, 2/15, 1/15 (Schick et al. 2023, section 2):\n"
@@ -22,7 +23,7 @@ static void help(FILE *f) {
             "  --result R   use R as the call's result instead of running the tool\n"
             "  --tau-f F    filtering threshold (default: the tool's, 1.0 or 0.5)\n"
             "  --json       print variants (name, placement, context_ids, continuation_ids, loss), tau_f,\n"
-            "               score, passes\n" CLI_TOOL_HELP);
+            "               score, passes\n" CLI_MODEL_HELP CLI_TOOL_HELP);
 }
 
 static const char *VARIANT_NAMES[3] = {"with_result", "without_result", "plain"};
@@ -31,15 +32,17 @@ int cmd_compare(int argc, char **argv) {
     static const struct option opts[] = {{"model", 1, 0, 'm'},  {"text", 1, 0, 't'},   {"call", 1, 0, 'c'},
                                          {"at", 1, 0, 'a'},     {"date", 1, 0, 'd'},   {"result", 1, 0, 'r'},
                                          {"tau-f", 1, 0, 'f'},  {"json", 0, 0, 'j'},   {"threads", 1, 0, 'n'},
-                                         {"help", 0, 0, 'h'},   CLI_TOOL_OPTIONS,      {0, 0, 0, 0}};
+                                         {"help", 0, 0, 'h'},   CLI_TOOL_OPTIONS,      CLI_MODEL_OPTIONS,
+                                         {0, 0, 0, 0}};
     const char *model_dir = NULL, *text = NULL, *call_arg = NULL, *at = NULL, *date = NULL, *given = NULL;
     double tau_f = -1;
     long threads = 0;
     int json = 0, c, h;
     cli_tools tools = {0};
+    cli_model_opts mo = {TF_DTYPE_FP32, 0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((h = cli_tools_option(&tools, c, optarg, "compare"))) {
+        if ((h = cli_tools_option(&tools, c, optarg, "compare")) || (h = cli_model_option(&mo, c, optarg, "compare"))) {
             if (h < 0) return CLI_USAGE;
             continue;
         }
@@ -83,7 +86,7 @@ int cmd_compare(int argc, char **argv) {
     }
     size_t char_pos = (size_t)(hit - text) + strlen(at);
     const tf_tokenizer *tok = cli_tokenizer(model_dir, &err);
-    if (!tok || !(m = tf_model_load(model_dir, &err))) goto fail;
+    if (!tok || !(m = cli_load_model(model_dir, &mo, &err))) goto fail;
     if (tf_tokenizer_encode(tok, text, strlen(text), 0, &x, &nx, &err)) goto fail;
     int pos = -1;
     size_t off = 0;

@@ -10,7 +10,8 @@ static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer eval --model DIR --task math|dates|facts|ppl --data FILE [--tools LIST]\n"
             "                       [--disable-tools | --no-tools] [--api-top-k K] [--max-new N]\n"
-            "                       [--max-examples N] [--details FILE] [--json] [tool options]\n\n"
+            "                       [--max-examples N] [--details FILE] [--json] [tool options]\n"
+            "                       [--dtype fp32|bf16] [--mmap]\n\n"
             "Zero-shot, greedy, at most one call, a call started whenever \" [\" is among the top-k (k = 10)\n"
             "tokens (Toolformer, section 4.2). Data: JSONL {\"prompt\", \"answer\", \"date\"} per line;\n"
             "for ppl, {\"text\"} per line. Metrics (Appendix C): math, the first number generated (after\n"
@@ -21,7 +22,7 @@ static void help(FILE *f) {
             "  --no-tools        plain decoding even with tools listed\n"
             "  --max-new N       tokens per answer (default 24; decoding also stops at a newline)\n"
             "  --details FILE    one JSON line per example (prompt, answer, generated, correct, calls)\n"
-            "  --json            print the result as JSON\n" CLI_TOOL_HELP);
+            "  --json            print the result as JSON\n" CLI_MODEL_HELP CLI_TOOL_HELP);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -29,16 +30,17 @@ int cmd_eval(int argc, char **argv) {
         {"model", 1, 0, 'm'},         {"task", 1, 0, 'k'},     {"data", 1, 0, 'd'},      {"disable-tools", 0, 0, 'D'},
         {"no-tools", 0, 0, 'N'},      {"api-top-k", 1, 0, 'K'}, {"max-new", 1, 0, 'n'},  {"max-examples", 1, 0, 'x'},
         {"details", 1, 0, 'o'},       {"json", 0, 0, 'j'},     {"threads", 1, 0, 't'},   {"words", 1, 0, 'w'},
-        {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},     CLI_TOOL_OPTIONS,         {0, 0, 0, 0}};
+        {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},     CLI_TOOL_OPTIONS,         CLI_MODEL_OPTIONS,        {0, 0, 0, 0}};
     const char *model_dir = NULL, *task = NULL, *data = NULL, *details = NULL;
     int json = 0, c, h;
     long v, threads = 0;
     tf_eval_options o;
     tf_eval_defaults(&o);
     cli_tools tools = {0};
+    cli_model_opts mo = {TF_DTYPE_FP32, 0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((h = cli_tools_option(&tools, c, optarg, "eval"))) {
+        if ((h = cli_tools_option(&tools, c, optarg, "eval")) || (h = cli_model_option(&mo, c, optarg, "eval"))) {
             if (h < 0) return CLI_USAGE;
             continue;
         }
@@ -70,7 +72,7 @@ int cmd_eval(int argc, char **argv) {
     tf_model *m = NULL;
     int rc = CLI_OK;
     const tf_tokenizer *tok = cli_tokenizer(model_dir, &err);
-    if (!tok || cli_tools_build(&tools, &set, 0, &err) || !(m = tf_model_load(model_dir, &err))) goto fail;
+    if (!tok || cli_tools_build(&tools, &set, 0, &err) || !(m = cli_load_model(model_dir, &mo, &err))) goto fail;
     if (details && !(o.details = fopen(details, "w"))) {
         tf_errorf(&err, TF_EIO, "%s: cannot open for writing", details);
         goto fail;

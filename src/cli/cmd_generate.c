@@ -41,12 +41,8 @@ static void stream_text(void *ctx, const char *text, size_t len) {
 
 // The model for inference: mapped in its file dtype, or loaded to fp32 and set to dtype.
 static tf_model *load_model(const char *dir, int mapped, tf_dtype dtype, tf_error *err) {
-    tf_model *m = mapped ? tf_model_load_mapped(dir, err) : tf_model_load(dir, err);
-    if (m && !mapped && tf_model_set_dtype(m, dtype, err)) {
-        tf_model_free(m);
-        m = NULL;
-    }
-    return m;
+    cli_model_opts mo = {dtype, mapped};
+    return cli_load_model(dir, &mo, err);
 }
 
 // Generation with tools: the text path through tf_generate_with_tools.

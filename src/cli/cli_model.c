@@ -1,0 +1,28 @@
+// cli_model.c — loading a model for inference with the shared --dtype / --mmap options.
+#include <string.h>
+
+#include "cli.h"
+
+int cli_model_option(cli_model_opts *o, int c, const char *arg, const char *cmd) {
+    if (c == CLI_OPT_DTYPE) {
+        if (tf_dtype_parse(arg, &o->dtype)) {
+            cli_usage_error(cmd, "--dtype wants fp32 or bf16");
+            return -1;
+        }
+        return 1;
+    }
+    if (c == CLI_OPT_MMAP) {
+        o->mapped = 1;
+        return 1;
+    }
+    return 0;
+}
+
+tf_model *cli_load_model(const char *dir, const cli_model_opts *o, tf_error *err) {
+    tf_model *m = o->mapped ? tf_model_load_mapped(dir, err) : tf_model_load(dir, err);
+    if (m && !o->mapped && tf_model_set_dtype(m, o->dtype, err)) {
+        tf_model_free(m);
+        m = NULL;
+    }
+    return m;
+}
