@@ -31,6 +31,12 @@ void tf_matmul_forward(float *out, const float *inp, const float *weight, const 
 // dbias[OC] += sum over rows of dout. Any of dinp, dweight, dbias may be NULL (not wanted).
 void tf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, int BT, int C, int OC);
+// Which outputs of a *_acc backward accumulate (+=); the others are overwritten (=), which spares
+// the first writer of a gradient a clearing pass. TF_ACC_DW covers dweight and dbias.
+enum { TF_ACC_DINP = 1, TF_ACC_DW = 2 };
+// tf_matmul_backward with acc (TF_ACC_* bits) choosing accumulate or overwrite per output.
+void tf_matmul_backward_acc(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int BT, int C, int OC, int acc);
 
 // out[N, C] = (inp - mean) * rstd * weight + bias per row; mean[N], rstd[N] saved for backward
 // (either may be NULL for inference). Biased variance, as PyTorch.
@@ -40,6 +46,10 @@ void tf_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                            const float *inp, const float *weight, const float *mean, const float *rstd,
                            int N, int C);
+// The same; dweight and dbias are overwritten instead when acc_dw is 0 (dinp always accumulates).
+void tf_layernorm_backward_acc(float *dinp, float *dweight, float *dbias, const float *dout,
+                               const float *inp, const float *weight, const float *mean, const float *rstd,
+                               int N, int C, int acc_dw);
 
 // GELU. exact = 0: tanh approximation (HF "gelu_new"):
 //   out[N] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)));  exact = 1: 0.5 x (1 + erf(x / sqrt 2)).

@@ -93,6 +93,7 @@ typedef struct {
     float *params;                          // arena, num_params floats
     float *param[TF_NUM_PARAM_TENSORS];     // views into params
     float *grads;                           // lazily allocated, same layout (NULL until backward)
+    int grads_zero_pending;                 // zeroing deferred by tf_model_zero_grad: grads counts as 0
     float *grad[TF_NUM_PARAM_TENSORS];
     float *adam_m, *adam_v;                 // lazily allocated AdamW moments
     long adam_step;                         // number of AdamW updates applied
@@ -142,8 +143,13 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
 // and logits [B, T, V].
 const float *tf_model_token_nll(const tf_model *m);
 const float *tf_model_logits(const tf_model *m);
-// Zeroes the gradient arena (allocating it on first use).
+// Zeroes the gradient arena (allocating it on first use). The zeroing is deferred: the next
+// backward's first writer of each gradient overwrites it instead of adding to zeros (a pass over
+// the whole arena saved). Read or write m->grads directly only through tf_model_gradients.
 int tf_model_zero_grad(tf_model *m, tf_error *err);
+// The gradient arena (NULL before the first zero_grad or backward) with any deferred zeroing done,
+// for code that reads or changes it directly (an all-reduce across processes).
+float *tf_model_gradients(tf_model *m);
 // Accumulates (+=) d(scale * mean_loss)/d(params) into m->grads, for the last forward.
 int tf_model_backward(tf_model *m, float scale, tf_error *err);
 // Global L2 norm of the gradients.

@@ -37,6 +37,12 @@ void tf_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                            const float *inp, const float *weight, const float *mean, const float *rstd,
                            int N, int C) {
+    tf_layernorm_backward_acc(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, 1);
+}
+
+void tf_layernorm_backward_acc(float *dinp, float *dweight, float *dbias, const float *dout,
+                               const float *inp, const float *weight, const float *mean, const float *rstd,
+                               int N, int C, int acc_dw) {
 #pragma omp parallel
     {
         int nt = omp_get_num_threads(), id = omp_get_thread_num();
@@ -67,12 +73,15 @@ void tf_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
         }
         for (int k = 0; k < nt; k++) {  // ordered reduction: deterministic results
 #pragma omp barrier
-            if (k == id) {
+            if (k == id && (acc_dw || k > 0)) {
 #pragma omp simd
                 for (int i = 0; i < C; i++) {
                     dweight[i] += dw[i];
                     dbias[i] += db[i];
                 }
+            } else if (k == id) {  // the first thread's partial sums overwrite
+                memcpy(dweight, dw, (size_t)C * sizeof(float));
+                memcpy(dbias, db, (size_t)C * sizeof(float));
             }
         }
         tf_free(dw);

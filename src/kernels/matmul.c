@@ -163,14 +163,20 @@ void tf_matmul_forward(float *out, const float *inp, const float *weight, const 
 
 void tf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, int BT, int C, int OC) {
-    if (dinp) tf_gemm(0, 0, BT, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
-    if (dweight) tf_gemm(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+    tf_matmul_backward_acc(dinp, dweight, dbias, dout, inp, weight, BT, C, OC, TF_ACC_DINP | TF_ACC_DW);
+}
+
+void tf_matmul_backward_acc(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int BT, int C, int OC, int acc) {
+    if (dinp) tf_gemm(0, 0, BT, C, OC, 1.0f, dout, OC, weight, C, (acc & TF_ACC_DINP) ? 1.0f : 0.0f, dinp, C);
+    if (dweight) tf_gemm(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, (acc & TF_ACC_DW) ? 1.0f : 0.0f, dweight, C);
     if (dbias) {
         // each thread owns a slice of the columns and walks the rows contiguously
-#pragma omp parallel
+#pragma omp parallel if ((long)BT * OC >= 32768)
         {
             int nt = omp_get_num_threads(), id = omp_get_thread_num();
             int lo = (int)((long)OC * id / nt), hi = (int)((long)OC * (id + 1) / nt);
+            if (!(acc & TF_ACC_DW)) memset(dbias + lo, 0, (size_t)(hi - lo) * sizeof(float));
             for (int r = 0; r < BT; r++) {
                 const float *d = dout + (size_t)r * OC;
                 for (int o = lo; o < hi; o++) dbias[o] += d[o];

@@ -14,6 +14,12 @@ static int refuse_mapped(const tf_model *m, const char *what, tf_error *err) {
                      "load it without mapping (tf_model_load) to train", what);
 }
 
+// n floats of p set to 0, in parallel when large
+static void zero(float *p, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= (1u << 20))
+    for (size_t i = 0; i < n; i += 65536) memset(p + i, 0, (n - i < 65536 ? n - i : 65536) * sizeof(float));
+}
+
 int tf_model_zero_grad(tf_model *m, tf_error *err) {
     if (refuse_mapped(m, "zero_grad", err)) return err->code;
     if (!m->grads) {
@@ -21,11 +27,15 @@ int tf_model_zero_grad(tf_model *m, tf_error *err) {
         if (!m->grads) return tf_errorf(err, TF_ENOMEM, "out of memory for %zu gradients", m->num_params);
         model_point_views(m->grads, m->sizes, m->grad);
     }
-    memset(m->grads, 0, m->num_params * sizeof(float));
+    m->grads_zero_pending = 1;  // done by the next backward's first writers (or tf_model_gradients)
     return TF_OK;
 }
 
-static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+float *tf_model_gradients(tf_model *m) {
+    if (m->grads && m->grads_zero_pending) zero(m->grads, m->num_params);
+    m->grads_zero_pending = 0;
+    return m->grads;
+}
 
 // dwte[inputs[r]] += dx[r]; dwpe[t] += dx[r]. Threads own channel slices, so there are no races and
 // the sums are deterministic.
@@ -54,7 +64,13 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     if (refuse_mapped(m, "backward", err)) return err->code;
     if (!a || m->B <= 0) return tf_errorf(err, TF_EBADARG, "backward: no forward pass to differentiate");
     if (!m->grads && tf_model_zero_grad(m, err)) return err->code;
-    if (m->mean_loss < 0) return TF_OK;  // no targets: the loss is constant
+    if (m->mean_loss < 0) return TF_OK;  // no targets: the loss is constant (a deferred zero stays)
+    // After zero_grad, every parameter gradient's first writer below overwrites (W: the first
+    // layer-l product; acc_w 0) instead of adding to zeros. The activation gradients dfch, dln,
+    // datty are overwritten by the product that first writes them in each layer, too.
+    int first = m->grads_zero_pending;
+    m->grads_zero_pending = 0;
+    int acc_w = first ? 0 : TF_ACC_DW;
     const tf_config *c = &m->cfg;
     int B = m->B, T = m->T, BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner, NH = c->n_head;
     int V = c->vocab_size;
@@ -66,15 +82,17 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     tf_crossentropy_backward_inplace(a->logits, a->targets, a->dnll, BT, V);
     for (int i = 0; i < BT; i++) a->dnll[i] /= scale;  // keep the stored weights reusable
     float *dlogits = a->logits;
-    zero(a->dln, (size_t)BT * C);
-    if (c->tied_head)
-        model_mm_backward(m, TF_P_WTE, 0, a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, BT, C, V);
-    else
+    if (c->tied_head) {
+        model_mm_backward(m, TF_P_WTE, 0, a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, BT, C, V, acc_w);
+    } else {
         model_mm_backward(m, TF_P_LMW, 0, a->dln, g[TF_P_LMW], c->head_bias ? g[TF_P_LMB] : NULL, dlogits,
-                          a->lnf, BT, C, V);
+                          a->lnf, BT, C, V, acc_w);
+        if (first) zero(g[TF_P_WTE], m->sizes[TF_P_WTE]);  // the embedding backward only adds rows
+    }
+    if (first && m->sizes[TF_P_WPE]) zero(g[TF_P_WPE], m->sizes[TF_P_WPE]);
     zero(a->dresid, (size_t)BT * C);
-    tf_layernorm_backward(a->dresid, g[TF_P_LNFW], g[TF_P_LNFB], a->dln, a->resid + (size_t)L * BT * C,
-                          p[TF_P_LNFW], a->lnf_mean, a->lnf_rstd, BT, C);
+    tf_layernorm_backward_acc(a->dresid, g[TF_P_LNFW], g[TF_P_LNFB], a->dln, a->resid + (size_t)L * BT * C,
+                              p[TF_P_LNFW], a->lnf_mean, a->lnf_rstd, BT, C, acc_w);
 
     for (int l = L - 1; l >= 0; l--) {
         const float *x = a->resid + (size_t)l * BT * C;
@@ -90,36 +108,38 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
             memcpy(a->dtmp, dx, (size_t)BT * C * sizeof(float));
             dproj = a->dtmp;
         }
-        // MLP: xo = mlp_res + fcproj(gelu(fc(mlp_in)))
-        zero(a->dfch, (size_t)BT * F);
+        // MLP: xo = mlp_res + fcproj(gelu(fc(mlp_in))); dfch and dln are overwritten (acc_w only)
         model_mm_backward(m, TF_P_FCPROJW, (size_t)l * C * F, a->dfch, g[TF_P_FCPROJW] + (size_t)l * C * F,
-                          g[TF_P_FCPROJB] + (size_t)l * C, dx, fchg, BT, F, C);
+                          g[TF_P_FCPROJB] + (size_t)l * C, dx, fchg, BT, F, C, acc_w);
         tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, c->gelu_exact, 0);
-        zero(a->dln, (size_t)BT * C);
         model_mm_backward(m, TF_P_FCW, (size_t)l * F * C, a->dln, g[TF_P_FCW] + (size_t)l * F * C,
-                          g[TF_P_FCB] + (size_t)l * F, a->dfch, mlp_in, BT, C, F);
+                          g[TF_P_FCB] + (size_t)l * F, a->dfch, mlp_in, BT, C, F, acc_w);
+        // whether dln is free for the QKV product to overwrite (else it holds GPT-J's d(ln1) from the MLP)
+        int dln_free = 1;
         if (ln2) {
             // LayerNorm 2 reads r2 (sequential) or x (parallel); both gradients land in dx
-            tf_layernorm_backward(dx, g[TF_P_LN2W] + (size_t)l * C, g[TF_P_LN2B] + (size_t)l * C, a->dln,
-                                  c->parallel_residual ? x : r2, p[TF_P_LN2W] + (size_t)l * C,
-                                  a->ln2_mean + (size_t)l * BT, a->ln2_rstd + (size_t)l * BT, BT, C);
-            zero(a->dln, (size_t)BT * C);
+            tf_layernorm_backward_acc(dx, g[TF_P_LN2W] + (size_t)l * C, g[TF_P_LN2B] + (size_t)l * C, a->dln,
+                                      c->parallel_residual ? x : r2, p[TF_P_LN2W] + (size_t)l * C,
+                                      a->ln2_mean + (size_t)l * BT, a->ln2_rstd + (size_t)l * BT, BT, C, acc_w);
         } else if (!c->parallel_residual) {
-            for (size_t i = 0; i < (size_t)BT * C; i++) dx[i] += a->dln[i];  // the MLP read r2 itself
-            zero(a->dln, (size_t)BT * C);
-        }  // else (GPT-J): dln holds d(ln1) from the MLP; attention adds its part below
+            size_t n = (size_t)BT * C;
+#pragma omp parallel for simd schedule(static) if (n >= 32768)
+            for (size_t i = 0; i < n; i++) dx[i] += a->dln[i];  // the MLP read r2 itself
+        } else {
+            dln_free = 0;  // GPT-J: attention adds its part of d(ln1) below
+        }
         // attention: proj = attproj(attention(rotary(qkv(ln1))))
-        zero(a->datty, (size_t)BT * C);
         model_mm_backward(m, TF_P_ATTPROJW, (size_t)l * C * C, a->datty, g[TF_P_ATTPROJW] + (size_t)l * C * C,
-                          c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty, BT, C, C);
+                          c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty, BT, C, C, acc_w);
         zero(a->dqkv, (size_t)BT * 3 * C);
         tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH);
         tf_rotary(a->dqkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 1);
         model_mm_backward(m, TF_P_QKVW, (size_t)l * 3 * C * C, a->dln, g[TF_P_QKVW] + (size_t)l * 3 * C * C,
-                          c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1, BT, C, 3 * C);
-        tf_layernorm_backward(dx, g[TF_P_LN1W] + (size_t)l * C, g[TF_P_LN1B] + (size_t)l * C, a->dln, x,
-                              p[TF_P_LN1W] + (size_t)l * C, a->ln1_mean + (size_t)l * BT,
-                              a->ln1_rstd + (size_t)l * BT, BT, C);
+                          c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1, BT, C, 3 * C,
+                          acc_w | (dln_free ? 0 : TF_ACC_DINP));
+        tf_layernorm_backward_acc(dx, g[TF_P_LN1W] + (size_t)l * C, g[TF_P_LN1B] + (size_t)l * C, a->dln, x,
+                                  p[TF_P_LN1W] + (size_t)l * C, a->ln1_mean + (size_t)l * BT,
+                                  a->ln1_rstd + (size_t)l * BT, BT, C, acc_w);
     }
     embed_backward(m, a->dresid, BT);
     m->B = 0;  // logits were consumed; a second backward needs a new forward
@@ -128,7 +148,7 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
 }
 
 float tf_model_grad_norm(const tf_model *m) {
-    if (!m->grads) return 0.0f;
+    if (!m->grads || m->grads_zero_pending) return 0.0f;
     double s = 0.0;
     // vectorised: each thread sums fp32 squares in blocks of 4096 and adds the block sums in double
     const float *g = m->grads;

@@ -257,16 +257,17 @@ void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *i
 }
 
 void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
-                       const float *dout, const float *inp, int BT, int C, int OC) {
+                       const float *dout, const float *inp, int BT, int C, int OC, int acc) {
     if (m->dtype != TF_DTYPE_BF16) {
-        tf_matmul_backward(dinp, dweight, dbias, dout, inp, m->param[p] + off, BT, C, OC);
+        tf_matmul_backward_acc(dinp, dweight, dbias, dout, inp, m->param[p] + off, BT, C, OC, acc);
         return;
     }
+    float beta_dinp = (acc & TF_ACC_DINP) ? 1.0f : 0.0f, beta_dw = (acc & TF_ACC_DW) ? 1.0f : 0.0f;
     tf_lowp *l = m->lowp;
     if (dinp) {
         // dinp[BT, C] += dout[BT, OC] @ W[OC, C]
         tf_to_bf16(l->b, dout, (size_t)BT * OC);
-        if (tf_gemm_bf16(0, 0, BT, C, OC, 1.0f, l->b, OC, weight_bf16(m, p, off), C, NULL, 1.0f, dinp, C))
+        if (tf_gemm_bf16(0, 0, BT, C, OC, 1.0f, l->b, OC, weight_bf16(m, p, off), C, NULL, beta_dinp, dinp, C))
             l->failed = 1;
     }
     if (dweight) {
@@ -274,7 +275,7 @@ void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweig
         // are plain row-major (the fast layout for the bf16 kernels)
         tf_to_bf16_transposed(l->t, dout, BT, OC);
         tf_to_bf16(l->a, inp, (size_t)BT * C);
-        if (tf_gemm_bf16(0, 0, OC, C, BT, 1.0f, l->t, BT, l->a, C, NULL, 1.0f, dweight, C)) l->failed = 1;
+        if (tf_gemm_bf16(0, 0, OC, C, BT, 1.0f, l->t, BT, l->a, C, NULL, beta_dw, dweight, C)) l->failed = 1;
     }
-    if (dbias) tf_matmul_backward(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC);
+    if (dbias) tf_matmul_backward_acc(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC, acc);
 }

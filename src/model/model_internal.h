@@ -20,9 +20,9 @@ int model_lowp_prepare(tf_model *m, int rows, tf_error *err);
 // out[BT, OC] = inp[BT, C] @ W^T + bias with W = m->param[p] + off ([OC, C]).
 void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *inp, const float *bias,
                       int BT, int C, int OC);
-// tf_matmul_backward for W = m->param[p] + off, in the model's precision.
+// tf_matmul_backward_acc for W = m->param[p] + off, in the model's precision (acc: TF_ACC_* bits).
 void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
-                       const float *dout, const float *inp, int BT, int C, int OC);
+                       const float *dout, const float *inp, int BT, int C, int OC, int acc);
 // ---- mapped weights (tf_model_load_mapped): big matrices read in place from the file mapping ----
 // One stored tensor feeding output features oc0 .. oc0+noc-1 of a matmul.
 typedef struct {

@@ -19,6 +19,7 @@ float tf_model_adamw_step(tf_model *m, const tf_adamw *o, tf_error *err) {
             return -1.0f;
         }
     }
+    tf_model_gradients(m);  // a zero_grad still deferred (no backward since) is done now
     float norm = tf_model_grad_norm(m);
     // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
     float scale = 1.0f;

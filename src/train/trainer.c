@@ -258,7 +258,7 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
             if ((rc = tf_model_backward(m, 1.0f / o->grad_accum, err))) goto done;
         }
         if (dist) {  // every process now gets the single-process gradient and micro-batch losses
-            if ((rc = dist->sum_f32(dist->ctx, m->grads, m->num_params, err))) goto done;
+            if ((rc = dist->sum_f32(dist->ctx, tf_model_gradients(m), m->num_params, err))) goto done;
             if ((rc = dist->sum_f64(dist->ctx, mb, (size_t)o->grad_accum, err))) goto done;
             for (int a = 0; a < o->grad_accum; a++) loss += mb[a];
         }
