@@ -36,9 +36,14 @@ void tf_free(void *p);
 // ---- files -------------------------------------------------------------------------------------
 // Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size (excluding the NUL).
 char *tf_read_file(const char *path, size_t *len, tf_error *err);
-// Writes data to path atomically: a temporary file beside it, fsync, rename. The old file stays
-// intact on any failure (full disk, size limit).
+// Writes data to path atomically: a temporary file beside it (path.tmp.PID), fsync, rename, fsync of
+// the directory. The old file stays intact on any failure (full disk, size limit, SIGKILL).
 int tf_write_file_atomic(const char *path, const void *data, size_t len, tf_error *err);
+// Removes path.tmp.PID files beside path whose process PID no longer exists (left by a writer that was
+// killed before its rename); called before each atomic write of path.
+void tf_remove_stale_temps(const char *path);
+// fsyncs the directory that holds path, so that a rename into it survives a power loss.
+void tf_fsync_parent(const char *path);
 // fsyncs and closes f, reporting the first write error as TF_EIO naming path.
 int tf_fclose_checked(FILE *f, const char *path, tf_error *err);
 // Creates a directory (and its parents); succeeds if it exists.

@@ -407,6 +407,7 @@ int tf_st_write(const char *path, const tf_st_entry *e, int n, tf_error *err) {
     size_t hlen = 0;
     char *header = build_header(e, n, &hlen, err, path);
     if (!header) return err ? err->code : TF_ENOMEM;
+    tf_remove_stale_temps(path);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
         free(header);
@@ -455,5 +456,6 @@ int tf_st_write(const char *path, const tf_st_entry *e, int n, tf_error *err) {
         unlink(tmp);
         return tf_errorf(err, TF_EIO, "%s: cannot rename into place: %s", path, strerror(en));
     }
+    tf_fsync_parent(path);
     return TF_OK;
 }

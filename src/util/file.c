@@ -1,8 +1,10 @@
 // file.c — whole-file reads and crash-safe (temporary + fsync + rename) writes.
 #include "tf_common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,7 +55,48 @@ int tf_fclose_checked(FILE *f, const char *path, tf_error *err) {
     return TF_OK;
 }
 
+// The directory part of path ("." when it has none) into dir[n]; returns the base name within path.
+static const char *split_path(const char *path, char *dir, size_t n) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, n, ".");
+        return path;
+    }
+    snprintf(dir, n, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return slash + 1;
+}
+
+void tf_remove_stale_temps(const char *path) {
+    char dir[4096], p[4096 + 260];
+    const char *base = split_path(path, dir, sizeof dir);
+    size_t bl = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp.", 5)) continue;
+        char *end = NULL;
+        long pid = strtol(e->d_name + bl + 5, &end, 10);
+        if (!end || *end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;  // its writer may still be at work
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+}
+
+void tf_fsync_parent(const char *path) {
+    char dir[4096];
+    split_path(path, dir, sizeof dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 int tf_write_file_atomic(const char *path, const void *data, size_t len, tf_error *err) {
+    tf_remove_stale_temps(path);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return tf_errorf(err, TF_EBADARG, "%s: path too long", path);
@@ -73,6 +116,7 @@ int tf_write_file_atomic(const char *path, const void *data, size_t len, tf_erro
         unlink(tmp);
         return tf_errorf(err, TF_EIO, "%s: cannot rename into place: %s", path, strerror(e));
     }
+    tf_fsync_parent(path);
     return TF_OK;
 }
 
