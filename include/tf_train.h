@@ -80,7 +80,10 @@ typedef struct {
 
 // Trains m on train (eval may be NULL). Writes out_dir/checkpoint/ every save_every steps and at the
 // end, and the model (HF layout) in out_dir. With resume, restores m's weights, the optimizer, the
-// step and the data order from out_dir/checkpoint/ first.
+// step and the data order from out_dir/checkpoint/ first, and cuts o->log back to its length at that
+// checkpoint; when out_dir holds no checkpoint yet (a run killed before its first one), training starts
+// from the beginning and o->log is emptied. So a run killed at any moment and resumed ends with the
+// same model, checkpoint and log lines as an uninterrupted one (o->log must be opened for appending).
 int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const tf_train_options *o,
              tf_train_result *res, tf_error *err);
 // Mean NLL over the held-out documents, in fixed rows of seq_len (deterministic).
@@ -94,9 +97,14 @@ typedef struct {
     int epoch;
     long cursor;
     float best_eval_loss;
+    long log_bytes;  // length of the training log when the checkpoint was taken (-1: no log / unknown);
+                     // a resumed run cuts the log back to it, so no step's line appears twice
 } tf_train_state;
 int tf_checkpoint_save(const tf_model *m, const tf_train_state *st, const char *dir, tf_error *err);
 // Loads dir/checkpoint/ into m (same config) and st.
 int tf_checkpoint_load(tf_model *m, tf_train_state *st, const char *dir, tf_error *err);
+// 1 when dir holds a checkpoint to resume from (dir/checkpoint/, or dir/checkpoint.old/ left by a crash
+// between the two renames of tf_checkpoint_save).
+int tf_checkpoint_exists(const char *dir);
 
 #endif

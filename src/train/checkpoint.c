@@ -70,9 +70,9 @@ static int write_state(const tf_model *m, const tf_train_state *st, const char *
     int len = snprintf(buf, sizeof buf,
                        "{\"step\": %d, \"adam_step\": %ld, \"epoch\": %d, \"cursor\": %ld, "
                        "\"best_eval_loss\": %.9g, \"rng\": [\"%016" PRIx64 "\", \"%016" PRIx64 "\", \"%016" PRIx64
-                       "\", \"%016" PRIx64 "\"]}\n",
+                       "\", \"%016" PRIx64 "\"], \"log_bytes\": %ld}\n",
                        st->step, m->adam_step, st->epoch, st->cursor, (double)st->best_eval_loss, st->rng[0],
-                       st->rng[1], st->rng[2], st->rng[3]);
+                       st->rng[1], st->rng[2], st->rng[3], st->log_bytes);
     return tf_write_file_atomic(path, buf, (size_t)len, err);
 }
 
@@ -121,6 +121,8 @@ static int read_state(tf_train_state *st, long *adam_step, const char *path, tf_
         st->epoch = ep->valueint;
         st->cursor = (long)cu->valuedouble;
         st->best_eval_loss = (float)be->valuedouble;
+        cJSON *lb = cJSON_GetObjectItem(j, "log_bytes");  // absent in checkpoints of older versions
+        st->log_bytes = cJSON_IsNumber(lb) && lb->valuedouble >= 0 ? (long)lb->valuedouble : -1;
         for (int i = 0; i < 4 && !rc; i++) {
             cJSON *w = cJSON_GetArrayItem(rng, i);
             char *end = NULL;
@@ -158,6 +160,11 @@ static int read_optimizer(tf_model *m, const char *path, tf_error *err) {
     }
     tf_st_close(f);
     return rc;
+}
+
+int tf_checkpoint_exists(const char *dir) {
+    char p[4096];
+    return is_dir(tf_path_join(p, sizeof p, dir, "checkpoint")) || is_dir(tf_path_join(p, sizeof p, dir, "checkpoint.old"));
 }
 
 int tf_checkpoint_load(tf_model *m, tf_train_state *st, const char *dir, tf_error *err) {

@@ -1,8 +1,11 @@
 // trainer.c — the training loop: batches from a tf_dataset, AdamW with warmup + cosine, gradient
 // accumulation and clipping, held-out evaluation, checkpoints that resume exactly.
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tf_train.h"
 
@@ -173,6 +176,20 @@ static int my_rows(const int *in, const int *tg, const float *w, int B, int T, i
     return n;
 }
 
+// The training log's length in bytes after flushing it (-1: no log, or not a regular file).
+static long log_length(FILE *log) {
+    struct stat sb;
+    if (!log || fflush(log) != 0 || fstat(fileno(log), &sb) != 0 || !S_ISREG(sb.st_mode)) return -1;
+    return (long)sb.st_size;
+}
+
+// Cuts a regular-file log back to bytes (a pipe or terminal is left alone); 0 or -1 with errno.
+static int cut_log(FILE *log, long bytes) {
+    struct stat sb;
+    if (!log || fstat(fileno(log), &sb) != 0 || !S_ISREG(sb.st_mode)) return 0;
+    return fflush(log) != 0 || ftruncate(fileno(log), bytes) != 0 ? -1 : 0;
+}
+
 int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const tf_train_options *o,
              tf_train_result *res, tf_error *err) {
     if (o->steps <= 0 || o->batch <= 0 || o->seq_len <= 0 || o->grad_accum <= 0)
@@ -189,11 +206,20 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
         return tf_errorf(err, TF_EBADARG, "train: the training data holds no tokens to learn from");
     memset(res, 0, sizeof *res);
     res->best_eval_loss = res->last_eval_loss = -1.0f;
-    tf_train_state st = {.step = 0, .epoch = 0, .cursor = 0, .best_eval_loss = -1.0f};
+    tf_train_state st = {.step = 0, .epoch = 0, .cursor = 0, .best_eval_loss = -1.0f, .log_bytes = -1};
     tf_rng seed_rng;
     tf_rng_seed(&seed_rng, o->seed);
     memcpy(st.rng, seed_rng.s, sizeof st.rng);
-    if (o->resume && tf_checkpoint_load(m, &st, o->out_dir, err)) return err->code;
+    FILE *log = lead ? o->log : NULL;
+    if (o->resume && tf_checkpoint_exists(o->out_dir)) {
+        if (tf_checkpoint_load(m, &st, o->out_dir, err)) return err->code;
+        if (st.log_bytes >= 0 && cut_log(log, st.log_bytes))
+            return tf_errorf(err, TF_EIO, "training log: cannot cut it back to %ld bytes for resuming: %s",
+                             st.log_bytes, strerror(errno));
+    } else if (o->resume && cut_log(log, 0)) {
+        // killed before its first checkpoint: the run starts again, and so does its log
+        return tf_errorf(err, TF_EIO, "training log: cannot empty it to start again: %s", strerror(errno));
+    }
 
     int B = o->batch, T = o->seq_len, rc = TF_OK;
     stream s = {0};
@@ -220,7 +246,6 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
     tf_progress bar;
     tf_progress_start(&bar, "train", o->steps);
     if (o->quiet || !lead) bar.enabled = 0;
-    FILE *log = lead ? o->log : NULL;
     double t0 = tf_time_s();
     long tokens = 0;
     res->best_eval_loss = st.best_eval_loss;
@@ -297,6 +322,7 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
         if (lead && o->save_every > 0 && stepno % o->save_every == 0 && stepno < o->steps) {
             tf_train_state save = st;
             save.step = stepno;
+            save.log_bytes = log_length(log);
             if ((rc = tf_checkpoint_save(m, &save, o->out_dir, err))) goto done;
         }
     }
@@ -307,6 +333,7 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
     }
     res->steps_done = st.step;
     if (!lead) goto done;
+    st.log_bytes = log_length(log);
     if ((rc = tf_checkpoint_save(m, &st, o->out_dir, err))) goto done;
     if (!(eval && o->eval_every > 0) && st.step == o->steps) rc = tf_model_save(m, o->out_dir, err);
 done:
