@@ -8,7 +8,7 @@
 
 static void help(FILE *out) {
     fprintf(out,
-            "usage: toolformer index --data PASSAGES.jsonl [--data MORE.jsonl ...] --out FILE.db [--append]\n"
+            "usage: toolformer index --data PASSAGES.jsonl [--data MORE.jsonl ...] --out FILE.db [--append | --resume]\n"
             "\n"
             "Builds the passage index that the WikiSearch and QA tools search: an SQLite database with an\n"
             "FTS5 table passages(title, text), ranked by BM25 (title weighted 2, text 1; porter stemming).\n"
@@ -18,6 +18,9 @@ static void help(FILE *out) {
             "  --out FILE.db  the index to create\n"
             "  --append       add the passages to FILE.db (created when absent); without it an existing\n"
             "                 FILE.db is an error, never overwritten\n"
+            "  --resume       finish a build that was interrupted (killed, disk full): each batch commits with\n"
+            "                 a record of how far its file was read, so the passages already committed are\n"
+            "                 not added twice (the index ends as an uninterrupted build's)\n"
             "  --batch N      passages per transaction (default 10000)\n"
             "  --help         this text\n"
             "\n"
@@ -41,7 +44,7 @@ int cmd_index(int argc, char **argv) {
     const char *data[64];
     int ndata = 0;
     const char *out = NULL;
-    int append = 0;
+    int append = 0, resume = 0;
     long batch = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -50,6 +53,8 @@ int cmd_index(int argc, char **argv) {
             return CLI_OK;
         } else if (!strcmp(a, "--append")) {
             append = 1;
+        } else if (!strcmp(a, "--resume")) {
+            resume = 1;
         } else if (!strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--batch")) {
             if (i + 1 >= argc) return cli_usage_error("index", "%s needs a value", a);
             const char *v = argv[++i];
@@ -70,7 +75,7 @@ int cmd_index(int argc, char **argv) {
     long added = 0, skipped = 0, total = 0;
     for (int d = 0; d < ndata; d++) {
         search_build_opts o = {
-            .append = append || d > 0, .batch = (int)batch, .progress = 1, .on_bad_line = on_bad_line, .ud = &bad};
+            .append = append || d > 0, .resume = resume, .batch = (int)batch, .progress = 1, .on_bad_line = on_bad_line, .ud = &bad};
         search_build_stats st;
         tf_error err = {0};
         int rc = search_index_build(data[d], out, &o, &st, &err);

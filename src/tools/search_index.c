@@ -122,6 +122,57 @@ static long count_rows(sqlite3 *db) {
     return n;
 }
 
+// How far a passages file has been indexed (search_index.h: "source:" + path in tf_meta).
+typedef struct {
+    long offset, line, added, skipped, size;
+    int done;
+} source_mark;
+
+// 1 when db holds a mark under key (read into *m), 0 when none or unreadable.
+static int read_mark(sqlite3 *db, const char *key, source_mark *m) {
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM tf_meta WHERE key = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *v = (const char *)sqlite3_column_text(st, 0);
+            found = v && sscanf(v, "%ld %ld %ld %ld %ld %d", &m->offset, &m->line, &m->added, &m->skipped, &m->size,
+                                &m->done) == 6 && m->offset >= 0 && m->line >= 0;
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+// Records m under key; called inside the batch's transaction, so the mark and the passages commit together.
+static int write_mark(sqlite3 *db, const char *db_path, const char *key, const source_mark *m, tf_error *err) {
+    char v[160];
+    snprintf(v, sizeof v, "%ld %ld %ld %ld %ld %d", m->offset, m->line, m->added, m->skipped, m->size, m->done);
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO tf_meta(key, value) VALUES(?, ?)", -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return tf_errorf(err, src == SQLITE_FULL || src == SQLITE_IOERR ? TF_EIO : TF_EINTERNAL,
+                         "%s: recording the build's progress: %s", db_path, sqlite3_errmsg(db));
+    return TF_OK;
+}
+
+// 1 when db holds no table at all (a new file, or one whose creation was interrupted and rolled back).
+static int is_empty_db(sqlite3 *db) {
+    sqlite3_stmt *st = NULL;
+    long n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n == 0;
+}
+
 // Parses one JSONL line; on success *title and *text point into the returned cJSON tree.
 static cJSON *parse_passage(const char *line, size_t len, const char *file, long lineno, const char **title,
                             const char **text, tf_error *err) {
@@ -163,12 +214,17 @@ int search_index_build(const char *jsonl_path, const char *db_path, const search
 
     struct stat dst;
     int exists = stat(db_path, &dst) == 0;
-    if (exists && !o.append) {
+    if (exists && !o.append && !o.resume) {
         fclose(f);
         return tf_errorf(err, TF_EBADARG,
-                         "%s already exists; pass --append to add passages to it, or remove it to rebuild",
+                         "%s already exists; pass --append to add passages to it, --resume to finish an "
+                         "interrupted build, or remove it to rebuild",
                          db_path);
     }
+    // the mark's key: the passages file's absolute path (as given when it cannot be resolved)
+    char key[4200], *abs = realpath(jsonl_path, NULL);
+    snprintf(key, sizeof key, "source:%s", abs ? abs : jsonl_path);
+    free(abs);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         tf_errorf(err, TF_EIO, "%s: cannot open or create the index: %s", db_path,
@@ -184,7 +240,7 @@ int search_index_build(const char *jsonl_path, const char *db_path, const search
     size_t linecap = 0;
     int in_tx = 0;
     tf_progress prog;
-    if (exists) {
+    if (exists && !is_empty_db(db)) {
         rc = check_format(db, db_path, err);
     } else {
         rc = exec_sql(db, db_path,
@@ -206,11 +262,28 @@ int search_index_build(const char *jsonl_path, const char *db_path, const search
         rc = sql_fail(err, db, db_path, "preparing the insert");
         goto done;
     }
-    if (o.progress) tf_progress_start(&prog, "index", total_bytes);
     long lineno = 0, in_batch = 0, bytes = 0;
+    source_mark mark = {0};
+    if (o.resume && read_mark(db, key, &mark)) {
+        if (mark.size != total_bytes || mark.offset > total_bytes) {
+            rc = tf_errorf(err, TF_EBADFILE, "%s: changed since the interrupted build of %s (%ld bytes then, %ld now); "
+                           "remove the index and build it again", jsonl_path, db_path, mark.size, total_bytes);
+            goto done;
+        }
+        if (fseek(f, mark.offset, SEEK_SET) != 0) {
+            rc = tf_errorf(err, TF_EIO, "%s: cannot seek to byte %ld to resume", jsonl_path, mark.offset);
+            goto done;
+        }
+        lineno = mark.line;
+        bytes = mark.offset;
+        s.added = mark.added;
+        s.skipped = mark.skipped;
+    }
+    mark.size = total_bytes;
+    if (o.progress) tf_progress_start(&prog, "index", total_bytes);
     ssize_t n;
     char extra[64];
-    while ((n = getline(&line, &linecap, f)) != -1) {
+    while (!mark.done && (n = getline(&line, &linecap, f)) != -1) {
         lineno++;
         bytes += n;
         size_t len = (size_t)n;
@@ -250,6 +323,8 @@ int search_index_build(const char *jsonl_path, const char *db_path, const search
             goto done;
         }
         if (++in_batch == o.batch) {
+            mark = (source_mark){bytes, lineno, s.added + in_batch, s.skipped, total_bytes, 0};
+            if ((rc = write_mark(db, db_path, key, &mark, err))) goto done;
             if ((rc = exec_sql(db, db_path, "COMMIT", err))) goto done;
             in_tx = 0;
             s.added += in_batch;
@@ -264,7 +339,11 @@ int search_index_build(const char *jsonl_path, const char *db_path, const search
         rc = tf_errorf(err, TF_EIO, "%s: read error after line %ld", jsonl_path, lineno);
         goto done;
     }
-    if (in_tx) {
+    if (!mark.done) {  // the last batch, with the mark saying the file is done
+        if (!in_tx && (rc = exec_sql(db, db_path, "BEGIN", err))) goto done;
+        in_tx = 1;
+        mark = (source_mark){bytes, lineno, s.added + in_batch, s.skipped, total_bytes, 1};
+        if ((rc = write_mark(db, db_path, key, &mark, err))) goto done;
         if ((rc = exec_sql(db, db_path, "COMMIT", err))) goto done;
         in_tx = 0;
         s.added += in_batch;

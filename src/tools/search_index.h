@@ -20,6 +20,8 @@
 // ---- building ----------------------------------------------------------------------------------
 typedef struct {
     int append;        // 0: db_path must not exist yet; 1: add to it (created when absent)
+    int resume;        // 1: finish an interrupted build of jsonl_path into db_path (created when
+                       // absent): the passages its committed batches hold are not added again
     int batch;         // passages per transaction (0: 10000)
     int progress;      // 1: draw a progress bar on stderr (when stderr is a terminal or TF_PROGRESS=1)
     // Called once for each malformed line (the line is skipped and counted); may be NULL.
@@ -38,6 +40,16 @@ typedef struct {
 // skipped) from jsonl_path into db_path. A malformed line is reported through opt->on_bad_line as
 // "FILE:LINE: why", skipped and counted; everything else is indexed. Passages are committed in
 // batches, so a failure part-way (disk full) keeps every batch committed before it.
+//
+// Crash safety: every batch is one SQLite transaction (rollback journal, synchronous FULL), and the
+// same transaction records in tf_meta, under the key "source:" + jsonl_path, how far jsonl_path has
+// been read: "OFFSET LINE ADDED SKIPPED SIZE DONE" (byte offset after the batch's last line, its line
+// number, passages added and lines skipped so far, the file's size, 1 when the file was read to its
+// end). A build killed at any moment leaves the index as of its last commit (SQLite rolls the rest
+// back), and opt->resume continues from the recorded offset, so that the index ends with the same
+// passages, in the same rowid order, as an uninterrupted build. A file whose size differs from the
+// recorded one is refused. An empty database (killed while creating the tables) is set up anew.
+// With resume, stats->added and ->skipped count the interrupted runs' passages too.
 int search_index_build(const char *jsonl_path, const char *db_path, const search_build_opts *opt,
                        search_build_stats *stats, tf_error *err);
 
