@@ -44,6 +44,12 @@ int tf_write_file_atomic(const char *path, const void *data, size_t len, tf_erro
 void tf_remove_stale_temps(const char *path);
 // fsyncs the directory that holds path, so that a rename into it survives a power loss.
 void tf_fsync_parent(const char *path);
+// Reads one line of f (up to and including its '\n') into *buf (grown as needed, NUL-terminated,
+// *len bytes without the NUL) but keeps at most max bytes of it: a longer line is consumed to its end
+// without being held (bounded memory whatever the input), *too_long is set and *buf holds its first
+// max bytes. Returns the bytes consumed from f, or -1 at the end of the file (or on a read error:
+// check ferror(f)).
+long tf_read_line(FILE *f, char **buf, size_t *cap, size_t max, size_t *len, int *too_long);
 // fsyncs and closes f, reporting the first write error as TF_EIO naming path.
 int tf_fclose_checked(FILE *f, const char *path, tf_error *err);
 // Creates a directory (and its parents); succeeds if it exists.

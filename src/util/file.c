@@ -46,6 +46,42 @@ char *tf_read_file(const char *path, size_t *len, tf_error *err) {
     return buf;
 }
 
+long tf_read_line(FILE *f, char **buf, size_t *cap, size_t max, size_t *len, int *too_long) {
+    long consumed = 0;
+    size_t n = 0, keep = max;  // keep: bytes that may still be stored (less when memory runs out)
+    int c;
+    *too_long = 0;
+    if (!*buf || !*cap) {
+        char *nb = realloc(*buf, 256);
+        if (!nb) return -1;
+        *buf = nb;
+        *cap = 256;
+    }
+    flockfile(f);
+    while ((c = getc_unlocked(f)) != EOF) {
+        consumed++;
+        if (n < keep && n + 2 > *cap) {
+            size_t nc = 2 * *cap;
+            if (nc > keep + 1) nc = keep + 1 > n + 2 ? keep + 1 : n + 2;
+            char *nb = realloc(*buf, nc);
+            if (nb) {
+                *buf = nb;
+                *cap = nc;
+            } else {
+                keep = n;
+            }
+        }
+        if (n < keep) (*buf)[n++] = (char)c;
+        else *too_long = 1;
+        if (c == '\n') break;
+    }
+    funlockfile(f);
+    if (consumed == 0) return -1;
+    (*buf)[n] = '\0';
+    *len = n;
+    return consumed;
+}
+
 int tf_fclose_checked(FILE *f, const char *path, tf_error *err) {
     int bad = fflush(f) != 0 || ferror(f);
     int e = errno;
