@@ -81,17 +81,26 @@ typedef struct {
     // per tool counts for the summary
     long proposed[32], executed[32], kept[32];
     double score_sum[32];
+    int too_long;  // 1 when the document (with a tool's prompt) did not fit the model's context
 } tf_candidates;
 void tf_candidates_free(tf_candidates *cs);
 
 // The per-document context the tools need.
 typedef struct {
     const char *id, *text, *date;
+    size_t skipped_bytes;  // > 0: a document longer than TF_MAX_DOCUMENT_BYTES, not read (text is "")
 } tf_document;
+
+// Documents longer than this are not read into memory: the corpus reader passes over them (they keep
+// their place in the corpus) and annotate counts them with the documents too long for the context.
+#define TF_MAX_DOCUMENT_BYTES ((size_t)16 << 20)
 
 // Runs the pipeline on one document: for every tool (independently) prefilter, positions, calls,
 // execution and the filter. Appends every scored candidate to out (kept ones marked). rng drives
-// the sampling (seed it per document for reproducibility).
+// the sampling (seed it per document for reproducibility). A document whose tokens (with the tool's
+// prompt and room for a call) exceed the model's context is skipped by that tool and out->too_long
+// is set; one whose bytes alone prove it (more than n_positions times the longest token) is not even
+// tokenized. Documents are not cut into windows: a call's result belongs to the whole text x*.
 int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_options *o,
                          const tf_document *doc, tf_rng *rng, tf_candidates *out, tf_error *err);
 
@@ -109,7 +118,9 @@ char *tf_call_text(const char *name, const char *input, const char *result, int 
 typedef struct tf_corpus tf_corpus;
 tf_corpus *tf_corpus_open(const char *path, tf_error *err);
 // Reads the next document (its fields stay valid until the next call). Returns 1 with doc filled,
-// 0 at the end, or -1 with err naming the file and line.
+// 0 at the end, or -1 with err naming the file and line. A document longer than
+// TF_MAX_DOCUMENT_BYTES is passed over in bounded memory: 1 with doc->skipped_bytes set, text "", no
+// date, and its index as id (a JSONL line that long is not parsed).
 int tf_corpus_next(tf_corpus *c, tf_document *doc, long *index, tf_error *err);
 void tf_corpus_close(tf_corpus *c);
 
@@ -124,6 +135,7 @@ typedef struct {
 
 typedef struct {
     long docs, docs_written;
+    long too_long;  // documents a tool skipped because they do not fit the model's context
     long proposed[32], executed[32], kept[32];
     double score_sum[32];
     double seconds;

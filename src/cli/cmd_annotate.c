@@ -47,11 +47,12 @@ static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
 // Under mpirun: the summary of all shards on every rank (sums; the longest time; complete counts
 // the finished shards).
 static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
-    double v[3 + 4 * 32];
+    double v[4 + 4 * 32];
     int n = 0;
     v[n++] = (double)s->docs;
     v[n++] = (double)s->docs_written;
     v[n++] = s->complete;
+    v[n++] = (double)s->too_long;
     for (int t = 0; t < n_tools && t < 32; t++) {
         v[n++] = (double)s->proposed[t];
         v[n++] = (double)s->executed[t];
@@ -63,6 +64,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
     s->docs = (long)v[n++];
     s->docs_written = (long)v[n++];
     s->complete = (int)v[n++];
+    s->too_long = (long)v[n++];
     for (int t = 0; t < n_tools && t < 32; t++) {
         s->proposed[t] = (long)v[n++];
         s->executed[t] = (long)v[n++];
@@ -223,9 +225,17 @@ int cmd_annotate(int argc, char **argv) {
                     "toolformer merge-shards\n");
         }
     }
+    if (sum.docs == 0)
+        fprintf(stderr, "toolformer annotate: warning: %s holds no documents%s\n", run.data,
+                run.shard_n > 1 ? " for this shard" : "");
+    if (sum.too_long > 0)
+        fprintf(stderr, "toolformer annotate: warning: %ld of %ld documents were skipped: longer than the model's "
+                "context of %d tokens (with the tool's prompt and a call), or than %zu MiB; split them to annotate "
+                "them\n", sum.too_long, sum.docs, m->cfg.n_positions, TF_MAX_DOCUMENT_BYTES >> 20);
     if (json) {
-        printf("{\"documents\": %ld, \"documents_written\": %ld, \"seconds\": %.3f, \"documents_per_s\": %.3f, \"tools\": [",
-               sum.docs, sum.docs_written, sum.seconds, sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
+        printf("{\"documents\": %ld, \"documents_written\": %ld, \"documents_too_long\": %ld, \"seconds\": %.3f, "
+               "\"documents_per_s\": %.3f, \"tools\": [",
+               sum.docs, sum.docs_written, sum.too_long, sum.seconds, sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
         for (int t = 0; t < set.n; t++)
             printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"kept\": %ld, \"mean_score\": %.4f}",
                    t ? ", " : "", set.tools[t]->name, sum.proposed[t], sum.executed[t], sum.kept[t],

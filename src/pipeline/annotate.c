@@ -287,6 +287,7 @@ static int propose_tool(tf_model *m, const tf_tokenizer *tok, const tf_toolset *
     int max_len = base + d->n + 2 + o->max_call_tokens;
     if (max_len > m->cfg.n_positions) {
         free(seq);
+        cs->too_long = 1;
         return TF_OK;  // too long for the model's context: this tool skips the document
     }
     float *p = malloc(sizeof(float) * (d->n + 1));
@@ -425,6 +426,17 @@ int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset 
                          const tf_document *doc, tf_rng *rng, tf_candidates *out, tf_error *err) {
     int start_id = tf_tokenizer_token_id(tok, " [");
     if (start_id < 0) return tf_errorf(err, TF_EBADARG, "the tokenizer has no \" [\" token to start calls with");
+    // A document of more bytes than n_positions tokens of the longest kind can hold never fits: it is
+    // not tokenized at all (a 100 MB document costs nothing but its reading).
+    size_t longest = 1, bytes = strlen(doc->text);
+    for (int id = 0; id < tf_tokenizer_vocab_size(tok); id++) {
+        size_t bl = 0;
+        if (tf_tokenizer_token_bytes(tok, id, &bl) && bl > longest) longest = bl;
+    }
+    if (doc->skipped_bytes || (bytes + longest - 1) / longest + 2 + (size_t)o->max_call_tokens > (size_t)m->cfg.n_positions) {
+        out->too_long = 1;
+        return TF_OK;
+    }
     doc_tokens d;
     int rc = tokenize_doc(tok, doc->text, &d, err);
     tf_tool_context ctx = {doc->date};

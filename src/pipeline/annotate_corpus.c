@@ -27,6 +27,7 @@ static int save_progress(const char *path, const progress *p, int n_tools, tf_er
     cJSON_AddBoolToObject(j, "complete", p->complete);
     cJSON_AddNumberToObject(j, "docs", (double)p->sum.docs);
     cJSON_AddNumberToObject(j, "docs_written", (double)p->sum.docs_written);
+    cJSON_AddNumberToObject(j, "docs_too_long", (double)p->sum.too_long);
     cJSON *tools = cJSON_AddArrayToObject(j, "tools");
     for (int t = 0; t < n_tools; t++) {
         cJSON *o = cJSON_CreateObject();
@@ -61,6 +62,8 @@ static int load_progress(const char *path, progress *p, int n_tools, tf_error *e
     p->rej_bytes = (long)num(j, "rejected_bytes");
     p->sum.docs = (long)num(j, "docs");
     p->sum.docs_written = (long)num(j, "docs_written");
+    p->sum.too_long = (long)num(j, "docs_too_long");
+    if (p->sum.too_long < 0) p->sum.too_long = 0;  // progress files of older versions
     p->shard_k = (int)num(j, "shard_k");  // -1 in files written before shards were recorded
     p->shard_n = (int)num(j, "shard_n");
     int ok = j && p->next_doc >= 0 && p->out_bytes >= 0 && p->rej_bytes >= 0 && cJSON_IsArray(tools) &&
@@ -141,6 +144,9 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
     p.shard_n = run->shard_n;
     tf_corpus *corpus = tf_corpus_open(run->data, err);
     if (!corpus) return err->code;
+    // the outputs' lengths that the progress file on disk vouches for: on a failure (a full disk, a
+    // file-size limit) the outputs are cut back to them, so they end with a whole line
+    long good_out = p.out_bytes, good_rej = p.rej_bytes;
     FILE *out = open_output(run->out, p.out_bytes, run->resume, err), *rej = NULL;
     if (out && run->rejected) rej = open_output(run->rejected, p.rej_bytes, run->resume, err);
     if (!out || (run->rejected && !rej)) {
@@ -202,6 +208,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             rc = write_line(rej, run->rejected, j, err);
             cJSON_Delete(j);
         }
+        p.sum.too_long += cs.too_long;
         for (int t = 0; t < n_tools && t < 32; t++) {
             p.sum.proposed[t] += cs.proposed[t];
             p.sum.executed[t] += cs.executed[t];
@@ -215,6 +222,8 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
         if ((rc = sync_file(out, run->out, &p.out_bytes, err))) break;
         if (rej && (rc = sync_file(rej, run->rejected, &p.rej_bytes, err))) break;
         if ((rc = save_progress(ppath, &p, n_tools, err))) break;
+        good_out = p.out_bytes;
+        good_rej = p.rej_bytes;
         done_here++;
         long kept = 0;
         for (int t = 0; t < n_tools && t < 32; t++) kept += p.sum.kept[t];
@@ -234,6 +243,8 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
 done:
     if (out && fclose(out) != 0 && !rc) rc = tf_errorf(err, TF_EIO, "%s: write failed", run->out);
     if (rej && fclose(rej) != 0 && !rc) rc = tf_errorf(err, TF_EIO, "%s: write failed", run->rejected);
+    if (rc && out) (void)!truncate(run->out, good_out);
+    if (rc && rej) (void)!truncate(run->rejected, good_rej);
     tf_corpus_close(corpus);
     return rc;
 }

@@ -61,10 +61,18 @@ int tf_corpus_next(tf_corpus *c, tf_document *doc, long *index, tf_error *err) {
     free(c->text);
     c->text = NULL;
     ssize_t len;
+    size_t got;
+    int too_long;
     if (c->jsonl) {
-        while ((len = getline(&c->buf, &c->cap, c->f)) >= 0) {
+        while ((len = tf_read_line(c->f, &c->buf, &c->cap, TF_MAX_DOCUMENT_BYTES, &got, &too_long)) >= 0) {
             c->line++;
-            if (strspn(c->buf, " \t\r\n") == (size_t)len) continue;
+            if (too_long) {  // passed over, not parsed
+                snprintf(c->id, sizeof c->id, "%ld", c->index);
+                *doc = (tf_document){c->id, "", NULL, (size_t)len};
+                *index = c->index++;
+                return 1;
+            }
+            if (strspn(c->buf, " \t\r\n") == got) continue;
             c->json = cJSON_Parse(c->buf);
             const char *text = c->json ? str_field(c->json, "text") : NULL;
             if (!cJSON_IsObject(c->json) || !text) {
@@ -78,19 +86,30 @@ int tf_corpus_next(tf_corpus *c, tf_document *doc, long *index, tf_error *err) {
             }
             snprintf(c->id, sizeof c->id, "%ld", c->index);
             const char *id = str_field(c->json, "id");
-            *doc = (tf_document){id ? id : c->id, text, str_field(c->json, "date")};
+            *doc = (tf_document){id ? id : c->id, text, str_field(c->json, "date"), 0};
             *index = c->index++;
             return 1;
+        }
+        if (ferror(c->f)) {
+            tf_errorf(err, TF_EIO, "%s: read error after line %ld", c->path, c->line);
+            return -1;
         }
         return 0;
     }
     // plain text: a document is a run of non-blank lines
-    size_t n = 0, cap = 0;
-    while ((len = getline(&c->buf, &c->cap, c->f)) >= 0) {
+    size_t n = 0, cap = 0, total = 0;
+    while ((len = tf_read_line(c->f, &c->buf, &c->cap, TF_MAX_DOCUMENT_BYTES, &got, &too_long)) >= 0) {
         c->line++;
-        int blank = strspn(c->buf, " \t\r\n") == (size_t)len;
+        int blank = !too_long && strspn(c->buf, " \t\r\n") == got;
         if (blank) {
-            if (n) break;
+            if (total) break;
+            continue;
+        }
+        total += (size_t)len;
+        if (total > TF_MAX_DOCUMENT_BYTES) {  // too long: read on to its end without keeping it
+            free(c->text);
+            c->text = NULL;
+            n = cap = 0;
             continue;
         }
         if (n + (size_t)len + 1 > cap) {
@@ -106,10 +125,19 @@ int tf_corpus_next(tf_corpus *c, tf_document *doc, long *index, tf_error *err) {
         n += (size_t)len;
         c->text[n] = '\0';
     }
-    if (!n) return 0;
-    while (n && (c->text[n - 1] == '\n' || c->text[n - 1] == '\r')) c->text[--n] = '\0';
+    if (ferror(c->f)) {
+        tf_errorf(err, TF_EIO, "%s: read error after line %ld", c->path, c->line);
+        return -1;
+    }
+    if (!total) return 0;
     snprintf(c->id, sizeof c->id, "%ld", c->index);
-    *doc = (tf_document){c->id, c->text, NULL};
+    if (total > TF_MAX_DOCUMENT_BYTES) {
+        *doc = (tf_document){c->id, "", NULL, total};
+        *index = c->index++;
+        return 1;
+    }
+    while (n && (c->text[n - 1] == '\n' || c->text[n - 1] == '\r')) c->text[--n] = '\0';
+    *doc = (tf_document){c->id, c->text, NULL, 0};
     *index = c->index++;
     return 1;
 }
