@@ -283,10 +283,13 @@ int search_index_build(const char *jsonl_path, const char *db_path, const search
     if (o.progress) tf_progress_start(&prog, "index", total_bytes);
     ssize_t n;
     char extra[64];
-    while (!mark.done && (n = getline(&line, &linecap, f)) != -1) {
+    size_t got;
+    int too_long;
+    // lines are read in bounded memory: one longer than MAX_LINE_BYTES is passed over, not held
+    while (!mark.done && (n = tf_read_line(f, &line, &linecap, MAX_LINE_BYTES + 2, &got, &too_long)) != -1) {
         lineno++;
         bytes += n;
-        size_t len = (size_t)n;
+        size_t len = got;
         char *p = line;
         if (lineno == 1 && len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3, len -= 3;  // UTF-8 BOM
         while (len && (p[len - 1] == '\n' || p[len - 1] == '\r')) len--;
@@ -297,7 +300,7 @@ int search_index_build(const char *jsonl_path, const char *db_path, const search
         tf_error lerr;
         const char *title = NULL, *text = NULL;
         cJSON *j = NULL;
-        if ((long)len > MAX_LINE_BYTES)
+        if (too_long || (long)len > MAX_LINE_BYTES)
             tf_errorf(&lerr, TF_EBADFILE, "%s:%ld: line longer than %ld MiB", jsonl_path, lineno,
                       MAX_LINE_BYTES >> 20);
         else
