@@ -214,6 +214,18 @@ static int train_main(int argc, char **argv, int finetune) {
     encode_ctx ectx = {tok_dir ? tok_dir : model_dir ? model_dir : ".", mask_results};
     tf_encode_fn enc = cli_has_tokenizer(ectx.dir) ? encode_text : NULL;
     if (tf_dataset_load_jsonl(&train, data, enc, &ectx, m->cfg.vocab_size, &err)) goto fail;
+    if (train.n_tokens < 2) {
+        tf_errorf(&err, TF_EBADFILE, "%s: no tokens to train on (%d document%s: an empty file, or blank lines only?)",
+                  data, train.n_docs, train.n_docs == 1 ? "" : "s");
+        goto fail;
+    }
+    if (!o.pack && lead) {  // one document per row: a longer one is cut to its first seq-len + 1 tokens
+        int cut = 0;
+        for (int d = 0; d < train.n_docs; d++) cut += train.start[d + 1] - train.start[d] > (size_t)o.seq_len + 1;
+        if (cut)
+            fprintf(stderr, "toolformer %s: warning: %d of %d documents are longer than --seq-len %d + 1 tokens; "
+                    "only their first %d tokens are trained on\n", cmd, cut, train.n_docs, o.seq_len, o.seq_len + 1);
+    }
     if (eval_path && tf_dataset_load_jsonl(&eval, eval_path, enc, &ectx, m->cfg.vocab_size, &err)) goto fail;
     if (lead && log_path && !(log = fopen(log_path, o.resume ? "a" : "w"))) {
         tf_errorf(&err, TF_EIO, "%s: cannot open the log", log_path);
