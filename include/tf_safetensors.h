@@ -38,6 +38,10 @@ typedef struct tf_st_file tf_st_file;
 
 // Maps and validates path. NULL with err set (TF_EIO: cannot open/map; TF_EBADFILE: malformed).
 tf_st_file *tf_st_open(const char *path, tf_error *err);
+// The same validation over a safetensors file already in memory (data[size], e.g. received or
+// embedded); name stands for the path in messages and tf_st_path (NULL: "<memory>"). The tensors
+// point into data, which the caller keeps alive and unchanged until tf_st_close.
+tf_st_file *tf_st_open_memory(const void *data, size_t size, const char *name, tf_error *err);
 void tf_st_close(tf_st_file *f);
 const char *tf_st_path(const tf_st_file *f);
 // Tensors in the order of their data offsets.

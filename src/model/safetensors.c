@@ -17,7 +17,8 @@
 struct tf_st_file {
     char *path;
     int fd;
-    unsigned char *map;
+    unsigned char *map;           // the file mapping (NULL when opened from memory)
+    const unsigned char *bytes;   // the whole file: map, or the caller's buffer
     size_t size;
     const unsigned char *buf;     // data buffer (after the header)
     size_t buf_size;
@@ -209,6 +210,73 @@ static int parse_tensor(tf_st_file *f, const cJSON *item, tf_st_tensor *t, tf_er
     return TF_OK;
 }
 
+// Parses and validates the header of f->bytes[f->size] (at least 8 bytes). 0, or -1 with err set.
+static int st_parse(tf_st_file *f, tf_error *err) {
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->bytes[i];
+    if (hlen > f->size - 8) {
+        tf_errorf(err, TF_EBADFILE,
+                  "%s: header length %llu runs past the end of the file (%zu bytes; truncated?)", f->path,
+                  (unsigned long long)hlen, f->size);
+        return -1;
+    }
+    if (hlen < 2 || hlen > MAX_HEADER_BYTES) {
+        tf_errorf(err, TF_EBADFILE, "%s: implausible header length %llu", f->path, (unsigned long long)hlen);
+        return -1;
+    }
+    f->header = cJSON_ParseWithLength((const char *)f->bytes + 8, (size_t)hlen);
+    if (!cJSON_IsObject(f->header)) {
+        tf_errorf(err, TF_EBADFILE, "%s: header is not a JSON object", f->path);
+        return -1;
+    }
+    f->buf = f->bytes + 8 + hlen;
+    f->buf_size = f->size - 8 - (size_t)hlen;
+    int count = 0;
+    for (cJSON *it = f->header->child; it; it = it->next)
+        if (strcmp(it->string, "__metadata__") != 0) count++;
+    f->t = calloc(count ? count : 1, sizeof *f->t);
+    f->by_name = calloc(count ? count : 1, sizeof *f->by_name);
+    if (!f->t || !f->by_name) {
+        tf_errorf(err, TF_ENOMEM, "%s: out of memory", f->path);
+        return -1;
+    }
+    for (cJSON *it = f->header->child; it; it = it->next) {
+        if (strcmp(it->string, "__metadata__") == 0) {
+            if (!cJSON_IsObject(it)) {
+                tf_errorf(err, TF_EBADFILE, "%s: __metadata__ is not an object", f->path);
+                return -1;
+            }
+            continue;
+        }
+        if (parse_tensor(f, it, &f->t[f->n], err)) return -1;
+        f->n++;
+    }
+    // No two tensors may share bytes: sort by offset, each must begin at or after the previous end.
+    qsort(f->t, f->n, sizeof *f->t, cmp_offset);
+    const tf_st_tensor *prev = NULL;
+    for (int i = 0; i < f->n; i++) {
+        const tf_st_tensor *t = &f->t[i];
+        if (t->nbytes == 0) continue;
+        if (prev && (const unsigned char *)t->data < (const unsigned char *)prev->data + prev->nbytes) {
+            tf_errorf(err, TF_EBADFILE, "%s: tensor '%s' overlaps tensor '%s' (bytes %zu and %zu of the data)",
+                      f->path, t->name, prev->name,
+                      (size_t)((const unsigned char *)t->data - f->buf),
+                      (size_t)((const unsigned char *)prev->data - f->buf));
+            return -1;
+        }
+        prev = t;
+    }
+    for (int i = 0; i < f->n; i++) f->by_name[i] = i;
+    qsort_r(f->by_name, f->n, sizeof *f->by_name, cmp_name, f->t);
+    for (int i = 1; i < f->n; i++)
+        if (strcmp(f->t[f->by_name[i]].name, f->t[f->by_name[i - 1]].name) == 0) {
+            tf_errorf(err, TF_EBADFILE, "%s: tensor '%s' appears twice in the header", f->path,
+                      f->t[f->by_name[i]].name);
+            return -1;
+        }
+    return 0;
+}
+
 tf_st_file *tf_st_open(const char *path, tf_error *err) {
     tf_st_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
@@ -238,72 +306,35 @@ tf_st_file *tf_st_open(const char *path, tf_error *err) {
         tf_errorf(err, TF_EIO, "%s: cannot map: %s", path, strerror(errno));
         goto fail;
     }
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->map[i];
-    if (hlen > f->size - 8) {
-        tf_errorf(err, TF_EBADFILE,
-                  "%s: header length %llu runs past the end of the file (%zu bytes; truncated?)", path,
-                  (unsigned long long)hlen, f->size);
-        goto fail;
-    }
-    if (hlen < 2 || hlen > MAX_HEADER_BYTES) {
-        tf_errorf(err, TF_EBADFILE, "%s: implausible header length %llu", path, (unsigned long long)hlen);
-        goto fail;
-    }
-    f->header = cJSON_ParseWithLength((const char *)f->map + 8, (size_t)hlen);
-    if (!cJSON_IsObject(f->header)) {
-        tf_errorf(err, TF_EBADFILE, "%s: header is not a JSON object", path);
-        goto fail;
-    }
-    f->buf = f->map + 8 + hlen;
-    f->buf_size = f->size - 8 - (size_t)hlen;
-    int count = 0;
-    for (cJSON *it = f->header->child; it; it = it->next)
-        if (strcmp(it->string, "__metadata__") != 0) count++;
-    f->t = calloc(count ? count : 1, sizeof *f->t);
-    f->by_name = calloc(count ? count : 1, sizeof *f->by_name);
-    if (!f->t || !f->by_name) {
-        tf_errorf(err, TF_ENOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    for (cJSON *it = f->header->child; it; it = it->next) {
-        if (strcmp(it->string, "__metadata__") == 0) {
-            if (!cJSON_IsObject(it)) {
-                tf_errorf(err, TF_EBADFILE, "%s: __metadata__ is not an object", path);
-                goto fail;
-            }
-            continue;
-        }
-        if (parse_tensor(f, it, &f->t[f->n], err)) goto fail;
-        f->n++;
-    }
-    // No two tensors may share bytes: sort by offset, each must begin at or after the previous end.
-    qsort(f->t, f->n, sizeof *f->t, cmp_offset);
-    const tf_st_tensor *prev = NULL;
-    for (int i = 0; i < f->n; i++) {
-        const tf_st_tensor *t = &f->t[i];
-        if (t->nbytes == 0) continue;
-        if (prev && (const unsigned char *)t->data < (const unsigned char *)prev->data + prev->nbytes) {
-            tf_errorf(err, TF_EBADFILE, "%s: tensor '%s' overlaps tensor '%s' (bytes %zu and %zu of the data)",
-                      path, t->name, prev->name,
-                      (size_t)((const unsigned char *)t->data - f->buf),
-                      (size_t)((const unsigned char *)prev->data - f->buf));
-            goto fail;
-        }
-        prev = t;
-    }
-    for (int i = 0; i < f->n; i++) f->by_name[i] = i;
-    qsort_r(f->by_name, f->n, sizeof *f->by_name, cmp_name, f->t);
-    for (int i = 1; i < f->n; i++)
-        if (strcmp(f->t[f->by_name[i]].name, f->t[f->by_name[i - 1]].name) == 0) {
-            tf_errorf(err, TF_EBADFILE, "%s: tensor '%s' appears twice in the header", path,
-                      f->t[f->by_name[i]].name);
-            goto fail;
-        }
+    f->bytes = f->map;
+    if (st_parse(f, err)) goto fail;
     return f;
 fail:
     tf_st_close(f);
     return NULL;
+}
+
+tf_st_file *tf_st_open_memory(const void *data, size_t size, const char *name, tf_error *err) {
+    if (!name) name = "<memory>";
+    tf_st_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(name))) {
+        free(f);
+        tf_errorf(err, TF_ENOMEM, "%s: out of memory", name);
+        return NULL;
+    }
+    f->fd = -1;
+    f->size = size;
+    f->bytes = data;
+    if (!data || size < 8) {
+        tf_errorf(err, TF_EBADFILE, "%s: truncated: %zu bytes, shorter than the 8-byte header length", name, size);
+        tf_st_close(f);
+        return NULL;
+    }
+    if (st_parse(f, err)) {
+        tf_st_close(f);
+        return NULL;
+    }
+    return f;
 }
 
 int tf_st_to_f32(const tf_st_file *f, const tf_st_tensor *t, float *out, tf_error *err) {
