@@ -31,7 +31,7 @@ ASAN_CLI_OBJ  := $(CLI_SRC:%.c=build/asan-obj/%.o)
 ASAN_TEST_OBJ := $(TEST_SRC:%.c=build/asan-obj/%.o)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all test test-fast test-asan bench clean fixtures demo setup
+.PHONY: all test test-fast test-asan bench clean fixtures demo setup fuzz fuzz-smoke
 all: build/toolformer build/libtoolformer.a
 
 build/libtoolformer.a: $(LIB_OBJ)
@@ -84,6 +84,37 @@ build/mpi.flags: FORCE
 	@mkdir -p $(@D)
 	@echo '$(MPI_CFLAGS)' | cmp -s - $@ || echo '$(MPI_CFLAGS)' > $@
 FORCE:
+
+# libFuzzer targets (fuzz/fuzz_*.c, docs/reliability.md "Fuzzing"): clang with ASan + UBSan; the
+# library is rebuilt with coverage instrumentation under build/fuzz-obj (MPI off: the stand-in).
+FUZZ_CC     ?= clang
+FUZZ_SRC    := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+FUZZ_LIB_OBJ:= $(LIB_SRC:%.c=build/fuzz-obj/%.o)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp=libgomp -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP \
+               -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -Wno-unknown-pragmas -Wno-unused-variable  # -fopenmp=libgomp: clang ignores the pragmas (serial)
+
+build/fuzz-obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "CC (fuzz) $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/libtoolformer-fuzz.a: $(FUZZ_LIB_OBJ)
+	@mkdir -p $(@D)
+	@$(AR) rcs $@ $^
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c build/fuzz/libtoolformer-fuzz.a
+	@mkdir -p $(@D)
+	@echo "LD $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libtoolformer-fuzz.a $(PKG_LIBS) -ldnnl -lm -lpthread
+
+fuzz: $(FUZZ_BIN)
+
+# Each target 30 s over its seed corpus, two at a time; fails on any crash (skipped, saying so,
+# when clang's libFuzzer runtime is absent).
+fuzz-smoke:
+	fuzz/run.sh smoke
 
 # Installs missing Debian/npm packages (quick when everything is there).
 setup:
