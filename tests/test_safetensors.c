@@ -384,3 +384,28 @@ Test(safetensors, corrupted_files_never_crash) {
     free(buf);
     free(orig);
 }
+
+Test(safetensors, open_memory_reads_a_buffer_like_the_file_and_names_it_in_errors) {
+    float v[3] = {1.5f, -2.0f, 0.25f};
+    tf_st_entry e = {.name = "v", .dtype = TF_ST_F32, .ndim = 1, .shape = {3}, .data = v};
+    tf_error err;
+    cr_assert_eq(tf_st_write(path, &e, 1, &err), TF_OK, "%s", err.msg);
+    size_t len;
+    char *bytes = tf_read_file(path, &len, &err);
+    cr_assert_not_null(bytes);
+    tf_st_file *f = tf_st_open_memory(bytes, len, "mem.safetensors", &err);
+    cr_assert_not_null(f, "%s", err.msg);
+    cr_assert_str_eq(tf_st_path(f), "mem.safetensors");
+    const tf_st_tensor *t = tf_st_find(f, "v");
+    cr_assert_not_null(t);
+    float out[3];
+    cr_assert_eq(tf_st_to_f32(f, t, out, &err), TF_OK);
+    cr_assert(memcmp(out, v, sizeof v) == 0);
+    tf_st_close(f);
+    cr_assert_null(tf_st_open_memory(bytes, len - 4, "mem.safetensors", &err));  // data cut short
+    cr_assert_eq(err.code, TF_EBADFILE);
+    cr_assert(strstr(err.msg, "mem.safetensors") && strstr(err.msg, "'v'"), "%s", err.msg);
+    cr_assert_null(tf_st_open_memory(bytes, 5, NULL, &err));
+    cr_assert(strstr(err.msg, "<memory>: truncated"), "%s", err.msg);
+    free(bytes);
+}
