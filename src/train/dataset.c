@@ -1,6 +1,7 @@
 // dataset.c — JSONL documents to token ids ("ids" arrays, or "text" through the caller's tokenizer).
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,7 +75,8 @@ static int parse_line(const char *line, const char *path, long lineno, tf_encode
         cJSON *e;
         cJSON_ArrayForEach(e, jids) {
             double v = cJSON_IsNumber(e) ? e->valuedouble : -1;
-            if (!cJSON_IsNumber(e) || v < 0 || v != (int)v || (vocab_size > 0 && v >= vocab_size)) {
+            // the range check comes first: converting a double beyond int to int is undefined
+            if (!cJSON_IsNumber(e) || !(v >= 0 && v <= INT_MAX) || v != (int)v || (vocab_size > 0 && v >= vocab_size)) {
                 rc = tf_errorf(err, TF_EBADFILE, "%s:%ld: \"ids\"[%d] is not a token id in [0, %d)", path,
                                lineno, i, vocab_size);
                 goto done;
