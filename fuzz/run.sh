@@ -5,6 +5,7 @@
 #   fuzz/run.sh long SECONDS [NAME..]  each target (or the named ones) SECONDS under nice -n 19,
 #                                      two at a time, growing build/fuzz/corpus/NAME; prints a table
 #                                      (executions, exec/s, corpus size, crashes) for docs/reliability.md
+# smoke first replays the committed crash inputs tests/data/fuzz-regress/NAME-* through their target.
 # Crash inputs land in build/fuzz/artifacts/; replay one with build/fuzz/fuzz_NAME FILE, then make it a
 # regression test in tests/test_fuzz_regress.c (input under tests/data/fuzz-regress/).
 # FUZZ_JOBS (default 2) sets how many targets run at once.
@@ -45,6 +46,15 @@ run_one() {
     else
         corpus=build/fuzz/corpus/$name
         mkdir -p "$corpus"
+    fi
+    # the committed crash inputs of this target first: each must now run clean
+    local regress=(tests/data/fuzz-regress/"$name"-*)
+    if [ "$mode" = smoke ] && [ -e "${regress[0]}" ]; then
+        if ! build/fuzz/fuzz_"$name" "${regress[@]}" >"$log" 2>&1; then
+            printf '%-16s regression input fails again (see %s)\n' "$name" "$log" >build/fuzz/logs/"$name".result
+            rm -rf "$corpus"
+            return 1
+        fi
     fi
     local t0=$SECONDS
     $nice build/fuzz/fuzz_"$name" "$corpus" fuzz/corpus/"$name" -max_total_time="$secs" -timeout=20 \

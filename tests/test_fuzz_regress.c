@@ -23,3 +23,15 @@ Test(fuzz_regress, dataset_refuses_an_id_beyond_int) {
     }
 }
 
+// fuzz_jsonl: a first document with no tokens ({"ids": []}) copied zero bytes to a NULL token
+// buffer (undefined behaviour); it loads as one empty document.
+Test(fuzz_regress, dataset_takes_an_empty_first_document) {
+    tf_dataset ds = {0};
+    tf_error err = {0};
+    int rc = tf_dataset_load_jsonl(&ds, REGRESS "jsonl-empty-ids-first.jsonl", NULL, NULL, 300, &err);
+    cr_assert_eq(rc, TF_OK, "%s", err.msg);
+    cr_assert_eq(ds.n_docs, 1);
+    cr_assert_eq(ds.n_tokens, 0);
+    cr_assert_eq(ds.start[1], 0);
+    tf_dataset_free(&ds);
+}

@@ -46,7 +46,7 @@ int tf_dataset_add(tf_dataset *ds, const int *ids, const float *mask, int n, tf_
         ds->mask = malloc(ds->cap_tokens * sizeof *ds->mask);
         if (!ds->mask) return tf_errorf(err, TF_ENOMEM, "out of memory for loss masks");
     }
-    memcpy(ds->tokens + ds->n_tokens, ids, (size_t)n * sizeof(int));
+    if (n > 0) memcpy(ds->tokens + ds->n_tokens, ids, (size_t)n * sizeof(int));  // tokens is NULL before any
     if (ds->mask)
         for (int i = 0; i < n; i++) ds->mask[ds->n_tokens + i] = mask ? mask[i] : 1.0f;
     ds->n_tokens += n;
