@@ -35,3 +35,28 @@ Test(fuzz_regress, dataset_takes_an_empty_first_document) {
     cr_assert_eq(ds.start[1], 0);
     tf_dataset_free(&ds);
 }
+
+// fuzz_call: the parsed call had an unquoted input that opens a quote ("\" ...a\\\\") and a
+// result holding '"'; tf_call_format wrote the input unquoted because "[N(input)]" parsed back,
+// but with " -> result" after it the result's '"' closed the quote and the input came back
+// different. Formatting then parsing must give back name, input and result exactly.
+Test(fuzz_regress, call_format_quotes_an_input_that_the_result_would_close) {
+    size_t len;
+    tf_error err = {0};
+    char *text = tf_read_file(REGRESS "call-quote-closed-by-result.txt", &len, &err);
+    cr_assert_not_null(text, "%s", err.msg);
+    tf_call c, back;
+    cr_assert_eq(tf_call_parse(text, len, &c, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(c.input, "\" \t\t\ta\\\\");
+    cr_assert_not_null(c.result);
+    char *f = tf_call_format(c.name, c.input, c.result);
+    cr_assert_not_null(f);
+    cr_assert_eq(tf_call_parse(f, strlen(f), &back, &err), TF_OK, "%s: %s", f, err.msg);
+    cr_assert_str_eq(back.name, c.name);
+    cr_assert_str_eq(back.input, c.input, "formatted as %s", f);
+    cr_assert_str_eq(back.result, c.result, "formatted as %s", f);
+    tf_call_free(&c);
+    tf_call_free(&back);
+    free(f);
+    free(text);
+}

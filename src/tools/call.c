@@ -166,16 +166,27 @@ void tf_call_free(tf_call *call) {
     call->input = call->result = NULL;
 }
 
-// Does "[N(input)]" give back exactly input?
-static int unquoted_round_trips(const char *input) {
-    size_t n = strlen(input);
-    char *s = malloc(n + 5);
+// Does "[N(input)]", or "[N(input) -> result]" when result is given, give back exactly input? The
+// result matters: a '"' in it can close a quote that the unquoted input opens.
+static int unquoted_round_trips(const char *input, const char *result) {
+    size_t n = strlen(input), r = result ? strlen(result) + 4 : 0;
+    char *s = malloc(n + r + 5);
     if (!s) return 0;
+    size_t w = 0;
     memcpy(s, "[N(", 3);
-    memcpy(s + 3, input, n);
-    memcpy(s + 3 + n, ")]", 2);
+    w = 3;
+    memcpy(s + w, input, n);
+    w += n;
+    s[w++] = ')';
+    if (result) {
+        memcpy(s + w, " -> ", 4);
+        w += result[0] ? 4 : 3;
+        memcpy(s + w, result, strlen(result));
+        w += strlen(result);
+    }
+    s[w++] = ']';
     tf_call c;
-    int ok = tf_call_parse(s, n + 5, &c, NULL) == TF_OK && c.end == n + 5 && !strcmp(c.input, input);
+    int ok = tf_call_parse(s, w, &c, NULL) == TF_OK && c.end == w && !strcmp(c.input, input);
     tf_call_free(&c);
     free(s);
     return ok;
@@ -191,7 +202,7 @@ char *tf_call_format(const char *name, const char *input, const char *result) {
     // a result with surrounding spaces would not come back unchanged
     if (result && result[0] && (is_ws(result[0]) || is_ws(result[strlen(result) - 1]))) return NULL;
 
-    int quote = !unquoted_round_trips(input);
+    int quote = !unquoted_round_trips(input, result);
     size_t in_len = strlen(input), extra = 0;
     if (quote)
         for (const char *p = input; *p; p++) extra += *p == '"' || *p == '\\';
