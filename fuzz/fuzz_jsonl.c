@@ -1,8 +1,12 @@
 // fuzz_jsonl.c — the JSONL readers: the corpus reader of annotate (tf_corpus: {"id", "text",
 // "date"} lines, or blank-line separated plain text) and the training data loader
-// (tf_dataset_load_jsonl: "ids" arrays, "text" through a tokenizer, "loss_mask"). The input is
-// the file. Properties: every document is a NUL-terminated string with an id; an error names the
-// file and line; a loaded dataset's ids are inside the vocabulary and its documents tile it.
+// (tf_dataset_load_jsonl: "ids" arrays, "text" through a tokenizer, "loss_mask"), and the shard
+// joiner of annotate's outputs (tf_merge_shards: "doc_index" lines, progress files). The input is
+// the file; for the joiner it is cut at "\n#=== shard ===\n" into two shards, and an optional
+// "\n#=== progress ===\n" part is the first shard's progress file. Properties: every document is a
+// NUL-terminated string with an id; an error names the file and line; a loaded dataset's ids are
+// inside the vocabulary and its documents tile it; a join writes every non-blank line once, in
+// doc_index order.
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,52 @@ static int byte_encode(void *ctx, const char *text, size_t len, int **ids, int *
     *n = (int)len;
     *mask = NULL;
     return TF_OK;
+}
+
+// Non-blank lines of text[n]; -1 when a line lacks its newline.
+static long count_lines(const uint8_t *t, size_t n) {
+    long lines = 0;
+    for (size_t i = 0; i < n;) {
+        const uint8_t *nl = memchr(t + i, '\n', n - i);
+        if (!nl) return -1;
+        size_t e = (size_t)(nl - t);
+        int blank = 1;
+        for (size_t k = i; k < e; k++) blank &= t[k] == ' ' || t[k] == '\t' || t[k] == '\r';
+        lines += !blank;
+        i = e + 1;
+    }
+    return lines;
+}
+
+static void check_merge(const uint8_t *data, size_t size) {
+    const uint8_t *a, *rest, *b, *p;
+    size_t na, nrest, nb, np;
+    fuzz_split(data, size, "\n#=== shard ===\n", &a, &na, &rest, &nrest);
+    fuzz_split(rest, nrest, "\n#=== progress ===\n", &b, &nb, &p, &np);
+    if (na < size) na++;  // the first shard keeps the separator's newline
+    char pa[512], pb[512], pp[512], out[512];
+    fuzz_write(pa, sizeof pa, "shard-a.jsonl", a, na);
+    fuzz_write(pb, sizeof pb, "shard-b.jsonl", b, nb);
+    int with_progress = b + nb < data + size;
+    if (with_progress) fuzz_write(pp, sizeof pp, "shard-a.jsonl.progress", p, np);
+    else fuzz_unlink("shard-a.jsonl.progress");
+    fuzz_path(out, sizeof out, "merged.jsonl");
+    unlink(out);
+    const char *shards[2] = {pa, pb};
+    long lines = -1;
+    tf_error err = {0};
+    int rc = tf_merge_shards(out, shards, 2, !with_progress, &lines, &err);
+    if (rc == TF_OK) {
+        long la = count_lines(a, na), lb = count_lines(b, nb);
+        FUZZ_CHECK(la >= 0 && lb >= 0 && lines == la + lb, "%ld lines written from %ld + %ld", lines, la, lb);
+        size_t n;
+        char *m = tf_read_file(out, &n, &err);
+        FUZZ_CHECK(m && count_lines((const uint8_t *)m, n) == lines, "the joined file's lines");
+        free(m);
+    } else {
+        FUZZ_CHECK(err.msg[0] && rc != TF_EINTERNAL, "rc %d: %s", rc, err.msg);
+        FUZZ_CHECK(access(out, F_OK) != 0, "a failed join left %s", out);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -58,5 +108,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         tf_dataset_free(&ds);
     }
+    check_merge(data, size);
     return 0;
 }

@@ -95,6 +95,11 @@ put("jsonl", "train.jsonl", '{"ids": [1, 2, 3], "loss_mask": [0, 1, 1]}\n{"text"
 put("jsonl", "plain.txt", "First document,\nstill the first.\n\nSecond document.\n\n\n")
 put("jsonl", "passages.jsonl", "".join(open("tests/fixtures/search/passages.jsonl").readlines()[:3]))
 
+put("jsonl", "shards.jsonl", '{"doc_index": 0, "text": "a"}\n{"doc_index": 2, "text": "c"}\n#=== shard ===\n'
+    '{"doc_index": 1, "text": "b"}\n\n{"doc_index": 3}\n')
+put("jsonl", "shards-progress.jsonl", '{"doc_index": 0, "text": "a"}\n#=== shard ===\n{"doc_index": 1, "text": "b"}\n'
+    '#=== progress ===\n{"shard_k": 0, "shard_n": 2, "next_doc": 2, "complete": true}\n')
+
 # ---- calls ----
 for i, c in enumerate(["[Calculator(400 / 1400) -> 0.29]", "[QA(\"Who is the \\\"boss\\\"?\") -> Ann]",
                        "x [WikiSearch(Ghana flag) -> Flag of Ghana > red] y [Calendar()]",
