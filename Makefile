@@ -120,11 +120,12 @@ fuzz-smoke:
 setup:
 	scripts/setup.sh
 
-# The README's test command. Tests find the CLI through TF_BIN.
+# The README's test command. Tests find the CLI through TF_BIN. Ends with the 30-second fuzz smoke.
 test: setup
 	$(MAKE) build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp TF_BIN=build/asan/toolformer TF_ASAN=1 ./build/asan/test_runner $(TEST_ARGS)
+	$(MAKE) fuzz-smoke
 
 test-fast: build/toolformer build/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
