@@ -60,3 +60,16 @@ Test(fuzz_regress, call_format_quotes_an_input_that_the_result_would_close) {
     free(f);
     free(text);
 }
+
+// fuzz_config: a GPT-NeoX rotary_emb_base of 1.3e56 passed the "> 1" check but became infinity as
+// the engine's float (no rotation at all), and was written back as null. It must be refused.
+Test(fuzz_regress, config_refuses_a_rotary_base_beyond_float) {
+    size_t len;
+    tf_error err = {0};
+    char *text = tf_read_file(REGRESS "config-rotary-base-beyond-float.json", &len, &err);
+    cr_assert_not_null(text, "%s", err.msg);
+    tf_config cfg;
+    cr_assert_eq(tf_config_parse(text, "config.json", &cfg, &err), TF_EBADFILE);
+    cr_assert(strstr(err.msg, "config.json: key \"rotary_emb_base\" must be greater than 1"), "%s", err.msg);
+    free(text);
+}

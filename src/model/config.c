@@ -162,7 +162,7 @@ static int parse_neox(reader *r, tf_config *c) {
         get_int(r, "vocab_size", NULL, &c->vocab_size))
         return r->err->code;
     int maxpos = 2048, par = 1, tie = 0, bias = 1;
-    double pct, base, eps;
+    double pct = 0, base = 0, eps = 0;  // set by get_num (initialised for -Wmaybe-uninitialized)
     // newer transformers call rotary_pct partial_rotary_factor and rotary_emb_base rope_theta
     const char *pct_key = cJSON_GetObjectItemCaseSensitive(r->root, "rotary_pct") ? "rotary_pct"
                                                                                   : "partial_rotary_factor";
@@ -180,8 +180,9 @@ static int parse_neox(reader *r, tf_config *c) {
                          r->path, c->n_embd, c->n_head);
     if (!(pct > 0 && pct <= 1))
         return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" must be in (0, 1]", r->path, pct_key);
-    if (!(base > 1))
-        return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" must be greater than 1", r->path, base_key);
+    if (!(base > 1) || !isfinite((float)base))  // the engine keeps it as a float
+        return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" must be greater than 1 and within float range",
+                         r->path, base_key);
     // transformers: rotary_ndims = int(head_size * rotary_pct)
     c->rotary_dim = (int)((double)(c->n_embd / c->n_head) * pct);
     if (c->rotary_dim <= 0)
