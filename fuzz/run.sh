@@ -63,10 +63,11 @@ run_one() {
     local execs rate files
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    files=$(find "$corpus" -type f | wc -l)
+    # corpus size as libFuzzer counts it (units kept, seeds included) at its last status line
+    files=$(grep -o 'corp: [0-9]*/[0-9a-zA-Z]*' "$log" | tail -1 | sed 's/corp: //')
     local crash=0
     [ $rc -ne 0 ] && crash=1
-    printf '%-16s %6ss %12s %8s %8s %s\n' "$name" "$dt" "${execs:-?}" "${rate:-?}" "$files" \
+    printf '%-16s %6ss %12s %8s %14s %s\n' "$name" "$dt" "${execs:-?}" "${rate:-?}" "$files" \
         "$([ $crash = 1 ] && echo "CRASH (exit $rc, see $log)" || echo 0)" >build/fuzz/logs/"$name".result
     [ "$mode" = smoke ] && rm -rf "$corpus"
     return $rc
@@ -78,7 +79,7 @@ export mode secs nice
 
 printf '%s\n' "${names[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one {}'
 status=$?
-printf '%-16s %7s %12s %8s %8s %s\n' target time executions exec/s corpus crashes
+printf '%-16s %7s %12s %8s %14s %s\n' target time executions exec/s corpus crashes
 for n in "${names[@]}"; do cat build/fuzz/logs/"$n".result; done
 if [ $status -ne 0 ]; then
     echo "fuzz: a target crashed; the input is in build/fuzz/artifacts/, the report in build/fuzz/logs/" >&2
