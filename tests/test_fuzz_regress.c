@@ -73,3 +73,17 @@ Test(fuzz_regress, config_refuses_a_rotary_base_beyond_float) {
     cr_assert(strstr(err.msg, "config.json: key \"rotary_emb_base\" must be greater than 1"), "%s", err.msg);
     free(text);
 }
+
+// fuzz_config: "bos_token_id": -5 was accepted (eos refuses ids below -1), then written back as
+// null, so the saved config read back differently. It must be refused like eos.
+Test(fuzz_regress, config_refuses_a_bos_id_below_minus_one) {
+    size_t len;
+    tf_error err = {0};
+    char *text = tf_read_file(REGRESS "config-negative-bos.json", &len, &err);
+    cr_assert_not_null(text, "%s", err.msg);
+    tf_config cfg;
+    cr_assert_eq(tf_config_parse(text, "config.json", &cfg, &err), TF_EBADFILE);
+    cr_assert(strstr(err.msg, "config.json: key \"bos_token_id\" must be an integer"), "%s", err.msg);
+    free(text);
+}
+

@@ -87,6 +87,8 @@ static int ids(reader *r, int bos, int eos, tf_config *c) {
     c->eos_token_id = eos;
     if (b && cJSON_IsNull(b)) c->bos_token_id = -1;
     else if (b && get_int(r, "bos_token_id", &m1, &c->bos_token_id)) return r->err->code;
+    if (c->bos_token_id < -1)  // as for eos: an id, or -1/null for none
+        return tf_errorf(r->err, TF_EBADFILE, "%s: key \"bos_token_id\" must be an integer >= -1", r->path);
     if (e && cJSON_IsNull(e)) { c->eos_token_id = -1; return TF_OK; }
     if (e) {
         double d = cJSON_IsNumber(e) ? e->valuedouble : NAN;
