@@ -87,3 +87,16 @@ Test(fuzz_regress, config_refuses_a_bos_id_below_minus_one) {
     free(text);
 }
 
+// fuzz_config: "n_embd": 1911111112 with no n_inner overflowed int computing the default MLP width
+// 4 * n_embd (undefined behaviour, reported by UBSan). It must be refused as implausibly large.
+Test(fuzz_regress, config_refuses_a_huge_n_embd_without_overflow) {
+    size_t len;
+    tf_error err = {0};
+    char *text = tf_read_file(REGRESS "config-huge-n-embd.json", &len, &err);
+    cr_assert_not_null(text, "%s", err.msg);
+    tf_config cfg;
+    cr_assert_eq(tf_config_parse(text, "config.json", &cfg, &err), TF_EBADFILE);
+    cr_assert(strstr(err.msg, "config.json: implausibly large sizes"), "%s", err.msg);
+    free(text);
+}
+

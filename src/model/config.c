@@ -4,6 +4,7 @@
 // the engine does not implement (another activation, RoPE scaling, attention scaled by layer index)
 // are refused with an error naming the key rather than silently computing something else.
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,10 @@ static int ids(reader *r, int bos, int eos, tf_config *c) {
     return TF_OK;
 }
 
+// 4 * n, the default MLP width, saturated so that an absurd n_embd cannot overflow (validation
+// then refuses the size).
+static int four_times(int n) { return n > INT_MAX / 4 ? INT_MAX : n < INT_MIN / 4 ? INT_MIN : 4 * n; }
+
 static int parse_gpt2(reader *r, tf_config *c) {
     c->arch = TF_ARCH_GPT2;
     int minus1 = -1, ctx = 0;
@@ -107,9 +112,9 @@ static int parse_gpt2(reader *r, tf_config *c) {
         get_int(r, "n_ctx", &minus1, &ctx))
         return r->err->code;
     if (get_int(r, "n_positions", ctx > 0 ? &ctx : NULL, &c->n_positions)) return r->err->code;
-    int inner_default = 4 * c->n_embd;
+    int inner_default = four_times(c->n_embd);
     if (get_int(r, "n_inner", &inner_default, &c->n_inner)) return r->err->code;
-    double eps;
+    double eps = 0;  // set by get_num (initialised for -Wmaybe-uninitialized)
     int scale = 1, tie = 1;
     if (get_num(r, "layer_norm_epsilon", 1e-5, &eps) ||
         get_activation(r, "activation_function", "gelu_new", &c->gelu_exact) ||
@@ -132,8 +137,8 @@ static int parse_gptj(reader *r, tf_config *c) {
         get_int(r, "n_head", NULL, &c->n_head) || get_int(r, "vocab_size", NULL, &c->vocab_size) ||
         get_int(r, "n_positions", NULL, &c->n_positions))
         return r->err->code;
-    int inner_default = 4 * c->n_embd, rd_default = c->n_head > 0 ? c->n_embd / c->n_head : 0, tie = 0;
-    double eps;
+    int inner_default = four_times(c->n_embd), rd_default = c->n_head > 0 ? c->n_embd / c->n_head : 0, tie = 0;
+    double eps = 0;  // set by get_num (initialised for -Wmaybe-uninitialized)
     if (get_int(r, "n_inner", &inner_default, &c->n_inner) ||
         get_int(r, "rotary_dim", &rd_default, &c->rotary_dim) ||
         get_num(r, "layer_norm_epsilon", 1e-5, &eps) ||
