@@ -100,3 +100,22 @@ Test(fuzz_regress, config_refuses_a_huge_n_embd_without_overflow) {
     free(text);
 }
 
+// fuzz_config: GPT-NeoX with head size 339 and the default rotary_pct 0.25 has rotary_dim 84; the
+// written rotary_pct 84/339 lost its last ulp in cJSON's 15-digit printing, so int(339 * pct) read
+// back as 83 (odd: refused) — a saved model did not load, nor would transformers agree. The
+// written config must read back to the same config.
+Test(fuzz_regress, config_written_rotary_pct_reads_back_the_same_rotary_dim) {
+    size_t len;
+    tf_error err = {0};
+    char *text = tf_read_file(REGRESS "config-neox-rotary-pct-digits.json", &len, &err);
+    cr_assert_not_null(text, "%s", err.msg);
+    tf_config cfg, back;
+    cr_assert_eq(tf_config_parse(text, "config.json", &cfg, &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(cfg.rotary_dim, 84);
+    char *written = tf_config_to_json(&cfg);
+    cr_assert_eq(tf_config_parse(written, "written", &back, &err), TF_OK, "%s\n%s", err.msg, written);
+    cr_assert_eq(back.rotary_dim, 84, "%s", written);
+    cr_assert(memcmp(&cfg, &back, sizeof cfg) == 0, "%s", written);
+    free(written);
+    free(text);
+}

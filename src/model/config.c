@@ -296,6 +296,13 @@ char *tf_config_to_json(const tf_config *c) {
         // rotary_pct such that int(head_size * rotary_pct) == rotary_dim, as transformers computes it
         double pct = hs ? (double)c->rotary_dim / hs : 0;
         while (hs && (int)(hs * pct) < c->rotary_dim) pct = nextafter(pct, 2.0);
+        // cJSON writes 15 significant digits when they read back within a few ulps, which can make
+        // int(head_size * rotary_pct) one less: keep the 15-digit value only when it still gives
+        // rotary_dim, else take the middle of the interval (rotary_dim + 0.5) / head_size.
+        char p15[32];
+        snprintf(p15, sizeof p15, "%.15g", pct);
+        if (hs && (int)(hs * strtod(p15, NULL)) == c->rotary_dim) pct = strtod(p15, NULL);
+        else if (hs) pct = (c->rotary_dim + 0.5) / hs;
         cJSON_AddNumberToObject(j, "rotary_pct", pct);
         cJSON_AddNumberToObject(j, "rotary_emb_base", tidy(c->rotary_base));
         cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
