@@ -135,9 +135,10 @@ void tf_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
              const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
-        // C = beta * C; oneDNN rejects K = 0
+        // C = beta * C; oneDNN rejects K = 0. beta 0 does not read C (BLAS): it may be uninitialised,
+        // and 0 * NaN is NaN
         for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta != 0.0f ? beta * C[(size_t)i * ldc + j] : 0.0f;
         return;
     }
     if (gemm_primitive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc, 0)) return;
@@ -213,7 +214,8 @@ int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, con
     }
     if (bias) {
         for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta * C[(size_t)i * ldc + j] + bias[j];
+            for (int j = 0; j < N; j++)  // beta 0 does not read C (see tf_gemm)
+                C[(size_t)i * ldc + j] = (beta != 0.0f ? beta * C[(size_t)i * ldc + j] : 0.0f) + bias[j];
         beta = 1.0f;
     }
     tf_gemm(0, 0, M, N, K, alpha, a, K, b, N, beta, C, ldc);
