@@ -74,7 +74,7 @@ typedef struct {
 
 // Runs `BIN ARGS` again and again and kills each run with SIGKILL after a seeded random delay, until
 // `want` runs have been killed or `max_rounds` runs were started. A run that exits before its kill
-// must exit with ok_exit. observe(ctx) returns a number describing the outputs after each kill (e.g.
+// must exit with ok_exit (TF_CRASH_SEED, when set, is mixed into seed). observe(ctx) returns a number describing the outputs after each kill (e.g.
 // bytes written): -1 nothing yet, done_value complete. The delays adapt to the machine: they start at
 // t_start (how long a run with nothing left to do takes) plus a share of the work (t_full, an
 // uninterrupted run's time, minus t_start), grow by 30% after a kill that found the outputs as
@@ -86,6 +86,7 @@ static inline void crash_kill_loop(const char *args, int ok_exit, int want, int 
                                    double t_full, uint64_t seed, long (*observe)(void *), void *ctx, long done_value,
                                    crash_stats *cs) {
     memset(cs, 0, sizeof *cs);
+    if (getenv("TF_CRASH_SEED")) seed ^= strtoull(getenv("TF_CRASH_SEED"), NULL, 0);  // a soak with other moments
     uint64_t s = seed ? seed : 1;
     long seen[512], last = observe(ctx);
     int nseen = 0;

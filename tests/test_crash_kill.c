@@ -7,7 +7,13 @@
 #include "crash_util.h"
 #include "pipeline_util.h"
 
-#define WANT_KILLS 24  // per command
+// Kills per command: 24, or TF_CRASH_KILLS for a longer soak (docs/reliability.md).
+static int want_kills(void) {
+    const char *e = getenv("TF_CRASH_KILLS");
+    int n = e ? atoi(e) : 0;
+    return n > 0 ? n : 24;
+}
+#define WANT_KILLS want_kills()
 
 static char *mkdir_tmp(char *tmpl) {
     cr_assert_not_null(mkdtemp(tmpl));
@@ -52,7 +58,7 @@ Test(crash, annotate_killed_24_times_resumes_to_the_uninterrupted_output, .timeo
     snprintf(args, sizeof args, common, dir, corpus, b, rb);
     strcat(args, " --resume");
     crash_stats cs;
-    crash_kill_loop(args, 0, WANT_KILLS, 400, t_start, t_full, 0xA77A7EULL, file_bytes, b, (long)la, &cs);
+    crash_kill_loop(args, 0, WANT_KILLS, 20 * WANT_KILLS, t_start, t_full, 0xA77A7EULL, file_bytes, b, (long)la, &cs);
     cr_assert_geq(cs.kills, WANT_KILLS, "only %d runs were killed", cs.kills);
     cr_assert_geq(cs.mid_work, 4, "only %d kills fell while the output was being written", cs.mid_work);
     char out[4096];
@@ -133,7 +139,7 @@ Test(crash, train_killed_24_times_resumes_to_the_same_model_and_log, .timeout = 
     snprintf(obs.cur, sizeof obs.cur, "%s/checkpoint/trainer_state.json", b);
     snprintf(obs.old, sizeof obs.old, "%s/checkpoint.old/trainer_state.json", b);
     crash_stats cs;
-    crash_kill_loop(args, 0, WANT_KILLS, 400, t_start, t_full, 0x7EA1ULL, checkpoint_step, &obs, 240, &cs);
+    crash_kill_loop(args, 0, WANT_KILLS, 20 * WANT_KILLS, t_start, t_full, 0x7EA1ULL, checkpoint_step, &obs, 240, &cs);
     cr_assert_geq(cs.kills, WANT_KILLS, "only %d runs were killed", cs.kills);
     cr_assert_geq(cs.mid_work, 4, "only %d kills fell while the run was training", cs.mid_work);
     cr_assert_eq(cli_run(out, sizeof out, "%s", args), 0, "%s", cli_run_stderr);
@@ -250,7 +256,7 @@ Test(crash, index_killed_24_times_resumes_to_the_same_passages, .timeout = 600) 
     index_obs obs = {b};
     crash_stats cs;
     // a finished build exits 1: it skipped the malformed lines
-    crash_kill_loop(args, 1, WANT_KILLS, 400, t_start, t_full, 0x1DE7ULL, index_rows, &obs, 12000, &cs);
+    crash_kill_loop(args, 1, WANT_KILLS, 20 * WANT_KILLS, t_start, t_full, 0x1DE7ULL, index_rows, &obs, 12000, &cs);
     cr_assert_geq(cs.kills, WANT_KILLS, "only %d runs were killed", cs.kills);
     cr_assert_geq(cs.mid_work, 4, "only %d kills fell while passages were being committed", cs.mid_work);
     cr_assert_eq(cli_run(out, sizeof out, "%s", args), 1, "%s", cli_run_stderr);

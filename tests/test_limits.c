@@ -268,7 +268,7 @@ Test(limits, a_1mb_line_and_a_10000_call_document_are_handled, .timeout = 300) {
     run_limited(0, &r, "annotate --model " MODEL " --data %s --tools calculator --proposer tool --threads 1 --quiet --out %s",
                 shortdoc, out);
     cr_assert_eq(r.exit_code, 0, "%s", r.err);
-    long base_rss = r.maxrss_kb;
+    long base_rss = r.maxrss_kb, rss[2][4];
     for (int k = 0; k < 2; k++) {
         const char *in = inputs[k];
         snprintf(out, sizeof out, "%s/aug%d.jsonl", dir, k);
@@ -282,6 +282,7 @@ Test(limits, a_1mb_line_and_a_10000_call_document_are_handled, .timeout = 300) {
         if (!asan())
             cr_assert_lt(r.maxrss_kb, base_rss + 16 * 1024, "annotate peak RSS %ld KB (%ld KB for the short document)",
                          r.maxrss_kb, base_rss);
+        rss[k][0] = r.maxrss_kb;
         snprintf(out, sizeof out, "%s/m%d", dir, k);
         run_limited(0, &r, "finetune --model " MODEL " --data %s --out %s --steps 1 --batch 1 --seq-len 64 --threads 1 "
                            "--mask-results", in, out);
@@ -289,14 +290,21 @@ Test(limits, a_1mb_line_and_a_10000_call_document_are_handled, .timeout = 300) {
         cr_assert(strstr(r.err, "warning: 1 of") && strstr(r.err, "only their first 65 tokens are trained on"), "%s",
                   r.err);
         if (!asan()) cr_assert_lt(r.maxrss_kb, 160 * 1024, "finetune peak RSS %ld KB", r.maxrss_kb);
+        rss[k][1] = r.maxrss_kb;
         run_limited(0, &r, "tokenize --model " MODEL " --file %s", in);
         cr_assert_eq(r.exit_code, 0, "%s", r.err);
         if (!asan()) cr_assert_lt(r.maxrss_kb, 96 * 1024, "tokenize peak RSS %ld KB", r.maxrss_kb);
+        rss[k][2] = r.maxrss_kb;
         snprintf(out, sizeof out, "%s/i%d.db", dir, k);
         run_limited(0, &r, "index --data %s --out %s", in, out);
         cr_assert_eq(r.exit_code, 0, "%s", r.err);
         cr_assert_eq(db_count(out), k == 0 ? 2 : 1, "%s", r.err);
         if (!asan()) cr_assert_lt(r.maxrss_kb, 96 * 1024, "index peak RSS %ld KB", r.maxrss_kb);
+        rss[k][3] = r.maxrss_kb;
+        if (getenv("TF_CRASH_VERBOSE"))
+            fprintf(stderr, "limits: %s: peak RSS annotate %ld KB (short document alone %ld KB), finetune %ld KB, "
+                    "tokenize %ld KB, index %ld KB\n", k ? "10,000-call document" : "1 MB line", rss[k][0], base_rss,
+                    rss[k][1], rss[k][2], rss[k][3]);
     }
     rm_rf_dir(dir);
 }
