@@ -31,7 +31,7 @@ ASAN_CLI_OBJ  := $(CLI_SRC:%.c=build/asan-obj/%.o)
 ASAN_TEST_OBJ := $(TEST_SRC:%.c=build/asan-obj/%.o)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all test test-fast test-asan bench clean fixtures demo setup fuzz fuzz-smoke
+.PHONY: all test test-fast test-asan bench clean fixtures demo setup fuzz fuzz-smoke valgrind
 all: build/toolformer build/libtoolformer.a
 
 build/libtoolformer.a: $(LIB_OBJ)
@@ -131,6 +131,37 @@ test-fast: build/toolformer build/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
 
 bench: $(BENCH_BIN) build/toolformer
+
+# Valgrind memcheck of the engine's tests (model, kernels, safetensors, optimizer and trainer suites):
+# a build without -march=native (valgrind 3.19 does not decode AVX-512), one thread, one test at a
+# time; definite leaks and memory errors fail it. Suppressions: tests/valgrind.supp. About 7
+# CPU-minutes (docs/reliability.md).
+VG_SUITES ?= @(engine_*|model_io|model_mapped|safetensors|sampler|config|train)/*
+VG_LIB_OBJ  := $(LIB_SRC:%.c=build/vg-obj/%.o)
+VG_TEST_OBJ := $(TEST_SRC:%.c=build/vg-obj/%.o)
+build/vg-obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "CC (valgrind) $<"
+	@$(CC) $(CFLAGS) -O1 -g -c $< -o $@
+
+build/valgrind/test_runner: $(VG_TEST_OBJ) $(VG_LIB_OBJ)
+	@mkdir -p $(@D)
+	@echo "LD $@"
+	@$(CC) $(CFLAGS) -g -o $@ $^ $(CRIT_LIBS) $(LDLIBS)
+
+valgrind: build/valgrind/test_runner
+	@command -v valgrind >/dev/null || { echo "valgrind is not installed (Debian: apt-get install valgrind)"; exit 1; }
+	@rm -rf build/valgrind/logs && mkdir -p build/valgrind/logs
+	@# Criterion runs each test in a child process whose valgrind verdict does not reach Criterion's:
+	@# valgrind follows the children (one log each; the CLI and shell programs run natively), and the
+	@# logs are checked afterwards.
+	OMP_NUM_THREADS=1 valgrind --trace-children=yes --trace-children-skip='/bin/*,/usr/bin/*,*/toolformer' \
+	    --log-file=build/valgrind/logs/%p.log --num-callers=30 --leak-check=full --show-leak-kinds=definite \
+	    --errors-for-leak-kinds=definite --error-exitcode=1 --suppressions=tests/valgrind.supp \
+	    ./build/valgrind/test_runner -j1 --filter '$(VG_SUITES)' $(TEST_ARGS)
+	@bad=$$(grep -l 'ERROR SUMMARY: [1-9]' build/valgrind/logs/*.log); \
+	if [ -n "$$bad" ]; then cat $$bad; echo "valgrind: errors or leaks in: $$bad"; exit 1; fi; \
+	echo "valgrind: $$(grep -l 'ERROR SUMMARY: 0 errors' build/valgrind/logs/*.log | wc -l) processes checked, no memory error, no definite leak"
 
 # The embedded default, end to end (installs what it needs; about 10 minutes on 2 cores).
 demo:
