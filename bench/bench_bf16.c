@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "toolformer.h"
 
@@ -25,11 +26,18 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// Seconds of one unit of the phase (a step, a forward, a decode run of D steps).
-static double run_phase(tf_model *m, int phase, const opts *o, const int *in, const int *tg) {
+// process CPU seconds (all threads): on a shared machine, the work done, apart from waiting
+static double cpu_s(void) {
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
+}
+
+// Seconds of one unit of the phase (a step, a forward, a decode run of D steps); *cpu: its CPU seconds.
+static double run_phase(tf_model *m, int phase, const opts *o, const int *in, const int *tg, double *cpu) {
     tf_error err;
     const tf_adamw opt = {3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f};
-    double t0 = omp_get_wtime();
+    double t0 = omp_get_wtime(), c0 = cpu_s();
     int ok = 1;
     if (phase == TRAIN) {
         ok = !tf_model_forward(m, in, tg, NULL, o->batch, o->seq, &err) && !tf_model_zero_grad(m, &err) &&
@@ -47,11 +55,13 @@ static double run_phase(tf_model *m, int phase, const opts *o, const int *in, co
             ok = !tf_model_prefill(m, kv, b, in + (size_t)b * o->seq, o->prompt, logits + (size_t)b * V, 0, &err);
         }
         t0 = omp_get_wtime();  // decode steps only
+        c0 = cpu_s();
         for (int s = 0; ok && s < o->decode_steps; s++) {
             for (int b = 0; b < B; b++) tok[b] = tf_sample(logits + (size_t)b * V, V, &(tf_sampler){0}, NULL);
             ok = !tf_model_decode(m, kv, seqs, tok, B, logits, &err);
         }
         double t = omp_get_wtime() - t0;
+        *cpu = cpu_s() - c0;
         tf_kv_free(kv);
         free(logits);
         free(seqs);
@@ -66,6 +76,7 @@ static double run_phase(tf_model *m, int phase, const opts *o, const int *in, co
         fprintf(stderr, "bench_bf16: %s\n", err.msg);
         exit(1);
     }
+    *cpu = cpu_s() - c0;
     return omp_get_wtime() - t0;
 }
 
@@ -117,16 +128,20 @@ int main(int argc, char **argv) {
     tf_rng_seed(&r, 3);
     for (size_t i = 0; i < BT; i++) in[i] = (int)(tf_rng_u64(&r) % o.vocab);
     for (size_t i = 0; i < BT; i++) tg[i] = (i + 1) % o.seq ? in[i + 1] : -1;
-    double med[NPHASE][2];
+    double med[NPHASE][2], cmed[NPHASE][2], c;
     for (int p = 0; p < NPHASE; p++) {
         double *t[2] = {malloc(o.repeats * sizeof(double)), malloc(o.repeats * sizeof(double))};
-        for (int d = 0; d < 2; d++) run_phase(m[d], p, &o, in, tg);  // warm-up (primitives, buffers)
+        double *ct[2] = {malloc(o.repeats * sizeof(double)), malloc(o.repeats * sizeof(double))};
+        for (int d = 0; d < 2; d++) run_phase(m[d], p, &o, in, tg, &c);  // warm-up (primitives, buffers)
         for (int k = 0; k < o.repeats; k++)
-            for (int d = 0; d < 2; d++) t[d][k] = run_phase(m[d], p, &o, in, tg);
+            for (int d = 0; d < 2; d++) t[d][k] = run_phase(m[d], p, &o, in, tg, &ct[d][k]);
         for (int d = 0; d < 2; d++) {
             qsort(t[d], o.repeats, sizeof(double), cmp_double);
+            qsort(ct[d], o.repeats, sizeof(double), cmp_double);
             med[p][d] = t[d][o.repeats / 2];
+            cmed[p][d] = ct[d][o.repeats / 2];
             free(t[d]);
+            free(ct[d]);
         }
     }
     double tokens[NPHASE] = {(double)BT, (double)BT, (double)o.batch * o.decode_steps};
@@ -134,16 +149,21 @@ int main(int argc, char **argv) {
         printf("{\"shape\": {\"layers\": %d, \"embd\": %d, \"vocab\": %d, \"batch\": %d, \"seq\": %d}, \"threads\": %d",
                o.layers, o.embd, o.vocab, o.batch, o.seq, omp_get_max_threads());
         for (int p = 0; p < NPHASE; p++)
-            printf(", \"%s\": {\"fp32_tok_s\": %.1f, \"bf16_tok_s\": %.1f, \"speedup\": %.2f}", PHASE[p],
-                   tokens[p] / med[p][0], tokens[p] / med[p][1], med[p][0] / med[p][1]);
+            printf(", \"%s\": {\"fp32_tok_s\": %.1f, \"bf16_tok_s\": %.1f, \"speedup\": %.2f, \"fp32_cpu_ms\": %.1f, "
+                   "\"bf16_cpu_ms\": %.1f}", PHASE[p], tokens[p] / med[p][0], tokens[p] / med[p][1],
+                   med[p][0] / med[p][1], cmed[p][0] * 1e3, cmed[p][1] * 1e3);
         printf("}\n");
     } else {
         printf("GPT-2 L%d C%d V%d, B%d T%d, %d threads (median of %d)\n", o.layers, o.embd, o.vocab, o.batch,
                o.seq, omp_get_max_threads(), o.repeats);
-        printf("%-8s %12s %12s %8s\n", "phase", "fp32 tok/s", "bf16 tok/s", "bf16/fp32");
+        printf("%-8s %12s %12s %8s %14s %14s %8s\n", "phase", "fp32 tok/s", "bf16 tok/s", "bf16/fp32",
+               "fp32 CPU ms", "bf16 CPU ms", "CPU x");
         for (int p = 0; p < NPHASE; p++)
-            printf("%-8s %12.1f %12.1f %8.2f\n", PHASE[p], tokens[p] / med[p][0], tokens[p] / med[p][1],
-                   med[p][0] / med[p][1]);
+            printf("%-8s %12.1f %12.1f %8.2f %14.1f %14.1f %8.2f\n", PHASE[p], tokens[p] / med[p][0],
+                   tokens[p] / med[p][1], med[p][0] / med[p][1], cmed[p][0] * 1e3, cmed[p][1] * 1e3,
+                   cmed[p][0] / cmed[p][1]);
+        printf("(CPU ms: process CPU time of one unit, all threads: a step, a forward, %d decode steps)\n",
+               o.decode_steps);
     }
     for (int d = 0; d < 2; d++) tf_model_free(m[d]);
     free(in);
