@@ -52,7 +52,7 @@ $B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer too
 ft_args() {  # DATA.jsonl -> "--steps N ..." for EPOCHS epochs of batch 16
     local n; n=$(grep -c . "$1" || true)
     local steps=$(( (${EPOCHS:-8} * n + 15) / 16 )); [ "$steps" -ge 10 ] || steps=10
-    echo "--batch 16 --seq-len 64 --steps $steps --lr ${FT_LR:-1e-3} --warmup $(( steps / 10 ))"
+    echo "--batch 16 --seq-len 128 --steps $steps --lr ${FT_LR:-1e-3} --warmup $(( steps / 10 ))"
 }
 say "fine-tune on round 1"
 $B finetune --model "$MODEL" --data "$RESULTS/round1.jsonl" --out "$RESULTS/toolformer1" $(ft_args "$RESULTS/round1.jsonl") --json | tee "$RESULTS/finetune1.json"
