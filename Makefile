@@ -93,7 +93,9 @@ FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_LIB_OBJ:= $(LIB_SRC:%.c=build/fuzz-obj/%.o)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp=libgomp -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP \
                -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-               -Wno-unknown-pragmas -Wno-unused-variable  # -fopenmp=libgomp: clang ignores the pragmas (serial)
+               -Wno-unknown-pragmas -Wno-unused-variable
+# -fopenmp=libgomp: the library links gcc's OpenMP runtime, as oneDNN does; clang then ignores the
+# pragmas (the fuzz build is serial). Its <omp.h> comes from libomp-14-dev (.ci/packages.txt).
 
 build/fuzz-obj/%.o: %.c
 	@mkdir -p $(@D)
