@@ -402,6 +402,15 @@ Test(merge_shards, malformed_input_gives_one_clear_error) {
     cr_assert(strstr(cli_run_stderr, "none.jsonl") != NULL, "%s", cli_run_stderr);
     cr_assert_eq(cli_run(out, sizeof out, "merge-shards --help"), 0);
     cr_assert(strstr(out, "doc_index") != NULL);
+    // a progress file claiming an absurd number of shards is refused before anything is allocated for it
+    char pp[320];
+    snprintf(pp, sizeof pp, "%s.progress", a);
+    write_text(a, ok);
+    write_text(pp, "{\"next_doc\": 2, \"complete\": true, \"shard_k\": 0, \"shard_n\": 2147483647}");
+    cr_assert_eq(cli_run(out, sizeof out, "merge-shards --out %s/m %s", dir, a), 1, "%s", cli_run_stderr);
+    cr_assert(strstr(cli_run_stderr, "a.jsonl.progress") && strstr(cli_run_stderr, "shard_n 2147483647"), "%s",
+              cli_run_stderr);
+    unlink(pp);
     // blank lines are skipped, lines of one document stay together and in order
     char b[300], o[300];
     snprintf(b, sizeof b, "%s/b.jsonl", dir);

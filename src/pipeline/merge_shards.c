@@ -80,7 +80,10 @@ static int check_progress(const char *const *paths, int n, tf_error *err) {
                            next->valuedouble);
         } else if (cJSON_IsNumber(k) && cJSON_IsNumber(nn) && nn->valueint > 0 && k->valueint >= 0 &&
                    k->valueint < nn->valueint) {
-            if (N < 0) {
+            if (N < 0 && nn->valueint > (1 << 20)) {
+                rc = tf_errorf(err, TF_EBADFILE, "%s: shard_n %d is beyond any real run (at most %d)", pp,
+                               nn->valueint, 1 << 20);
+            } else if (N < 0) {
                 N = nn->valueint;
                 seen = calloc((size_t)N, 1);
                 if (!seen) rc = tf_errorf(err, TF_ENOMEM, "out of memory");
