@@ -33,4 +33,17 @@ static void fuzz_check_tokenizer(const tf_tokenizer *t) {
     tf_tokenizer_eos_id(t);
 }
 
+// Loads the tokenizer files written into fuzz_dir(): a tokenizer that loads must pass
+// fuzz_check_tokenizer; one that does not must fail with a bad-file or I/O error.
+static void fuzz_load_and_check_tokenizer(void) {
+    tf_error err = {0};
+    tf_tokenizer *t = tf_tokenizer_load(fuzz_dir(), &err);
+    if (t) {
+        fuzz_check_tokenizer(t);
+        tf_tokenizer_free(t);
+    } else {
+        FUZZ_CHECK(err.code == TF_EBADFILE || err.code == TF_EIO, "code %d: %s", err.code, err.msg);
+    }
+}
+
 #endif

@@ -7,13 +7,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[512];
     fuzz_write(path, sizeof path, "tokenizer.json", data, size);
-    tf_error err = {0};
-    tf_tokenizer *t = tf_tokenizer_load(fuzz_dir(), &err);
-    if (t) {
-        fuzz_check_tokenizer(t);
-        tf_tokenizer_free(t);
-    } else {
-        FUZZ_CHECK(err.code == TF_EBADFILE || err.code == TF_EIO, "code %d: %s", err.code, err.msg);
-    }
+    fuzz_load_and_check_tokenizer();
     return 0;
 }
