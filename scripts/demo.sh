@@ -17,7 +17,7 @@ DATA=${DATA:-build/default-data}
 MODEL=${MODEL:-models/default}
 QUICK=${QUICK:-0}            # 1: a few documents and examples only (for tests)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}   # robust when the 2 cores are shared
-B=build/toolformer
+B=${TF_BIN:-build/toolformer}   # TF_BIN=build/asan/toolformer: the same demo under ASan/UBSan
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "setup"
