@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cli_run.h"
 
 static inline double crash_now(void) {
@@ -131,6 +133,17 @@ static inline double crash_time_run(const char *args, int ok_exit) {
     double t0 = crash_now();
     cr_assert_eq(cli_run(out, sizeof out, "%s", args), ok_exit, "%s: %s", args, cli_run_stderr);
     return crash_now() - t0;
+}
+
+// Passages in an open index (SELECT count(*) FROM passages), or -1 when the query fails.
+static inline long crash_count_passages(sqlite3 *db) {
+    sqlite3_stmt *st = NULL;
+    long n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM passages", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
 }
 
 #endif

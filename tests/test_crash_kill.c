@@ -209,13 +209,8 @@ static long index_rows(void *ctx) {
     if (crash_file_size(o->db) <= 0) return -1;
     sqlite3 *db = NULL;
     long n = -1;
-    if (sqlite3_open_v2(o->db, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {  // rolls a hot journal back
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM passages", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            n = (long)sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
+    if (sqlite3_open_v2(o->db, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)  // rolls a hot journal back
+        n = crash_count_passages(db);
     sqlite3_close(db);
     return n;
 }

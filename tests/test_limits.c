@@ -123,17 +123,13 @@ Test(limits, annotate_file_size_limit_is_one_clear_error_and_keeps_whole_lines, 
 
 static long db_count(const char *path) {
     sqlite3 *db = NULL;
-    long n = -1;
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *st = NULL;
     cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok", "%s is damaged", path);
     sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM passages", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    long n = crash_count_passages(db);
     sqlite3_close(db);
     return n;
 }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "toolformer.h"
 #include "tools/result_text.h"
 #include "tools/search_index.h"
@@ -65,20 +66,6 @@ static tf_tool *wikisearch(const char *db, int max_bytes) {
 static void free_tool(tf_tool *t) {
     t->destroy(t);
     free(t);
-}
-
-// Runs the TF_BIN command line with args; returns the exit status and its stderr in errbuf.
-static int run_cli(const char *args, char *errbuf, size_t cap) {
-    const char *bin = getenv("TF_BIN");
-    if (!bin) bin = "build/toolformer";
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1 >/dev/null", bin, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(errbuf, 1, cap - 1, p);
-    errbuf[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 Test(search_index, build_counts_passages, .init = make_tmp, .fini = rm_tmp) {
@@ -362,9 +349,10 @@ Test(index_cli, malformed_jsonl_exits_1_naming_file_and_line, .init = make_tmp, 
     write_text(tmp_path("p.jsonl"), "{\"title\": \"A\", \"text\": \"first passage\"}\n"
                                     "{\"title\": \"B\", \"text\": }\n"
                                     "{\"title\": \"C\", \"text\": \"third passage\"}\n");
-    char args[512], errs[4096];
+    char args[512], out[4096];
+    const char *errs = cli_run_stderr;  // the last run's stderr
     snprintf(args, sizeof args, "index --data %s --out %s", tmp_path("p.jsonl"), tmp_path("p.db"));
-    cr_assert_eq(run_cli(args, errs, sizeof errs), 1, "stderr: %s", errs);
+    cr_assert_eq(cli_run(out, sizeof out, "%s", args), 1, "stderr: %s", errs);
     cr_assert(strstr(errs, "p.jsonl:2:") != NULL, "stderr: %s", errs);
     cr_assert(strstr(errs, "skipped 1 malformed line") != NULL, "stderr: %s", errs);
     tf_error err;
@@ -378,42 +366,37 @@ Test(index_cli, append_adds_and_existing_db_needs_append, .init = make_tmp, .fin
     write_text(tmp_path("a.jsonl"), "{\"title\": \"Osmium\", \"text\": \"osmium is the densest element\"}\n");
     write_text(tmp_path("b.jsonl"), "{\"title\": \"Iridium\", \"text\": \"iridium is very hard\"}\n"
                                     "{\"title\": \"Xenon\", \"text\": \"xenon is a noble gas\"}\n");
-    char args[512], errs[4096];
+    char args[512], out[4096];
+    const char *errs = cli_run_stderr;  // the last run's stderr
     snprintf(args, sizeof args, "index --data %s --out %s", tmp_path("a.jsonl"), tmp_path("m.db"));
-    cr_assert_eq(run_cli(args, errs, sizeof errs), 0, "stderr: %s", errs);
+    cr_assert_eq(cli_run(out, sizeof out, "%s", args), 0, "stderr: %s", errs);
     // Without --append an existing index is an error and stays as it was.
     snprintf(args, sizeof args, "index --data %s --out %s", tmp_path("b.jsonl"), tmp_path("m.db"));
-    cr_assert_eq(run_cli(args, errs, sizeof errs), 2, "stderr: %s", errs);
+    cr_assert_eq(cli_run(out, sizeof out, "%s", args), 2, "stderr: %s", errs);
     cr_assert(strstr(errs, "--append") != NULL, "stderr: %s", errs);
     snprintf(args, sizeof args, "index --data %s --out %s --append", tmp_path("b.jsonl"), tmp_path("m.db"));
-    cr_assert_eq(run_cli(args, errs, sizeof errs), 0, "stderr: %s", errs);
+    cr_assert_eq(cli_run(out, sizeof out, "%s", args), 0, "stderr: %s", errs);
     cr_assert(strstr(errs, "indexed 2 passages") && strstr(errs, "(3 in total)"), "stderr: %s", errs);
     tf_tool *t = wikisearch(tmp_path("m.db"), 0);
-    char out[256];
+    char res[256];
     tf_error err;
-    cr_assert_eq(t->execute(t, "noble gas", NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
-    cr_assert_str_eq(out, "Xenon > xenon is a noble gas");
-    cr_assert_eq(t->execute(t, "densest", NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
-    cr_assert_str_eq(out, "Osmium > osmium is the densest element");
+    cr_assert_eq(t->execute(t, "noble gas", NULL, res, sizeof res, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(res, "Xenon > xenon is a noble gas");
+    cr_assert_eq(t->execute(t, "densest", NULL, res, sizeof res, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(res, "Osmium > osmium is the densest element");
     free_tool(t);
 }
 
 Test(index_cli, help_and_usage_errors) {
-    char errs[4096];
-    const char *bin = getenv("TF_BIN") ? getenv("TF_BIN") : "build/toolformer";
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s index --help", bin);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(errs, 1, sizeof errs - 1, p);
-    errs[n] = '\0';
-    cr_assert_eq(pclose(p), 0);
-    cr_assert(strstr(errs, "usage: toolformer index") && strstr(errs, "--append"), "%s", errs);
-    cr_assert_eq(run_cli("index --out /tmp/never.db", errs, sizeof errs), 2, "%s", errs);
-    cr_assert_eq(run_cli("index --data x.jsonl", errs, sizeof errs), 2, "%s", errs);
-    cr_assert_eq(run_cli("index --bogus", errs, sizeof errs), 2, "%s", errs);
-    cr_assert_eq(run_cli("index --data /nonexistent/p.jsonl --out /tmp/never.db", errs, sizeof errs), 1, "%s", errs);
-    cr_assert(strstr(errs, "/nonexistent/p.jsonl") != NULL, "%s", errs);
+    char out[4096];
+    cr_assert_eq(cli_run(out, sizeof out, "index --help"), 0);
+    cr_assert(strstr(out, "usage: toolformer index") && strstr(out, "--append"), "%s", out);
+    cr_assert_eq(cli_run(out, sizeof out, "index --out /tmp/never.db"), 2, "%s", cli_run_stderr);
+    cr_assert_eq(cli_run(out, sizeof out, "index --data x.jsonl"), 2, "%s", cli_run_stderr);
+    cr_assert_eq(cli_run(out, sizeof out, "index --bogus"), 2, "%s", cli_run_stderr);
+    cr_assert_eq(cli_run(out, sizeof out, "index --data /nonexistent/p.jsonl --out /tmp/never.db"), 1, "%s",
+                 cli_run_stderr);
+    cr_assert(strstr(cli_run_stderr, "/nonexistent/p.jsonl") != NULL, "%s", cli_run_stderr);
     cr_assert_eq(access("/tmp/never.db", F_OK), -1);
 }
 
@@ -542,34 +525,20 @@ Test(wikisearch, repeated_query_gives_the_same_answer, .init = make_tmp, .fini =
     free_tool(t);
 }
 
-// Runs the TF_BIN command line; returns the exit status and its stdout in outbuf.
-static int run_cli_stdout(const char *args, char *outbuf, size_t cap) {
-    const char *bin = getenv("TF_BIN");
-    if (!bin) bin = "build/toolformer";
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", bin, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(outbuf, 1, cap - 1, p);
-    outbuf[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 Test(index_cli, index_then_tool_command_searches_and_answers, .init = make_tmp, .fini = rm_tmp) {
     char args[512], out[4096];
     snprintf(args, sizeof args, "index --data %s --out %s", FIXTURE, tmp_path("w.db"));
-    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(cli_run(out, sizeof out, "%s", args), 0, "%s", cli_run_stderr);
     snprintf(args, sizeof args, "tool wikisearch --index %s 'Ghana flag red meaning'", tmp_path("w.db"));
-    cr_assert_eq(run_cli_stdout(args, out, sizeof out), 0);
+    cr_assert_eq(cli_run(out, sizeof out, "%s", args), 0);
     cr_assert(!strncmp(out, "Flag of Ghana > ", 16), "got '%s'", out);
     snprintf(args, sizeof args, "tool qa --index %s 'Where was Joe Biden born?'", tmp_path("w.db"));
-    cr_assert_eq(run_cli_stdout(args, out, sizeof out), 0);
+    cr_assert_eq(cli_run(out, sizeof out, "%s", args), 0);
     cr_assert_str_eq(out, "Scranton, Pennsylvania\n");
     snprintf(args, sizeof args, "tool --index %s --call '[WikiSearch(\"NEAR(title: metformin*\")]'", tmp_path("w.db"));
-    cr_assert_eq(run_cli_stdout(args, out, sizeof out), 0);
+    cr_assert_eq(cli_run(out, sizeof out, "%s", args), 0);
     cr_assert(strstr(out, "-> Metformin > Metformin is") != NULL, "got '%s'", out);
     // No index: a clear usage error, exit 2.
-    cr_assert_eq(run_cli("tool wikisearch 'Ghana'", out, sizeof out), 2, "%s", out);
-    cr_assert(strstr(out, "--index") != NULL, "%s", out);
+    cr_assert_eq(cli_run(out, sizeof out, "tool wikisearch 'Ghana'"), 2, "%s", cli_run_stderr);
+    cr_assert(strstr(cli_run_stderr, "--index") != NULL, "%s", cli_run_stderr);
 }

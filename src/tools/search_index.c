@@ -112,15 +112,17 @@ static int check_format(sqlite3 *db, const char *path, tf_error *err) {
     return TF_OK;
 }
 
-static long count_rows(sqlite3 *db) {
+// The integer the one-row query sql answers, or -1 when it fails.
+static long query_long(sqlite3 *db, const char *sql) {
     sqlite3_stmt *st = NULL;
     long n = -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM passages", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         n = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;
 }
+
+static long count_rows(sqlite3 *db) { return query_long(db, "SELECT count(*) FROM passages"); }
 
 // How far a passages file has been indexed (search_index.h: "source:" + path in tf_meta).
 typedef struct {
@@ -163,15 +165,7 @@ static int write_mark(sqlite3 *db, const char *db_path, const char *key, const s
 }
 
 // 1 when db holds no table at all (a new file, or one whose creation was interrupted and rolled back).
-static int is_empty_db(sqlite3 *db) {
-    sqlite3_stmt *st = NULL;
-    long n = -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n == 0;
-}
+static int is_empty_db(sqlite3 *db) { return query_long(db, "SELECT count(*) FROM sqlite_master") == 0; }
 
 // Parses one JSONL line; on success *title and *text point into the returned cJSON tree.
 static cJSON *parse_passage(const char *line, size_t len, const char *file, long lineno, const char **title,
