@@ -5,7 +5,7 @@
 // PyTorch's fp32 and autocast-bf16 figures (bench/bench_engine.py).
 //
 //   bench_bf16 [--layers L --embd C --heads H --vocab V --batch B --seq T --repeats R
-//               --prompt P --decode-steps D --threads N] [--json]
+//               --prompt P --decode-steps D --threads N] [--phases train,score,decode] [--json]
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@
 
 typedef struct {
     int layers, embd, heads, vocab, batch, seq, repeats, prompt, decode_steps, threads, json;
+    int want[3];  // which phases run (--phases)
 } opts;
 
 enum { TRAIN, SCORE, DECODE, NPHASE };
@@ -81,16 +82,26 @@ static double run_phase(tf_model *m, int phase, const opts *o, const int *in, co
 }
 
 int main(int argc, char **argv) {
-    opts o = {12, 768, 12, 50257, 4, 64, 3, 16, 16, 0, 0};
+    opts o = {12, 768, 12, 50257, 4, 64, 3, 16, 16, 0, 0, {1, 1, 1}};
     struct { const char *name; int *dst; } ints[] = {
         {"--layers", &o.layers}, {"--embd", &o.embd}, {"--heads", &o.heads}, {"--vocab", &o.vocab},
         {"--batch", &o.batch}, {"--seq", &o.seq}, {"--repeats", &o.repeats}, {"--prompt", &o.prompt},
         {"--decode-steps", &o.decode_steps}, {"--threads", &o.threads}};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) { o.json = 1; continue; }
+        if (!strcmp(argv[i], "--phases") && i + 1 < argc) {
+            const char *list = argv[++i];
+            for (int p = 0; p < NPHASE; p++) o.want[p] = strstr(list, PHASE[p]) != NULL;
+            if (!o.want[TRAIN] && !o.want[SCORE] && !o.want[DECODE]) {
+                fprintf(stderr, "bench_bf16: --phases wants a list of train, score, decode\n");
+                return 2;
+            }
+            continue;
+        }
         if (!strcmp(argv[i], "--help")) {
             printf("usage: bench_bf16 [--layers L --embd C --heads H --vocab V --batch B --seq T --repeats R\n"
-                   "                  --prompt P --decode-steps D --threads N] [--json]\n"
+                   "                  --prompt P --decode-steps D --threads N] [--phases train,score,decode]\n"
+                   "                  [--json]\n"
                    "Tokens/s of training, scoring and decoding in fp32 and bf16 (default: GPT-2 124M, B4 T64).\n");
             return 0;
         }
@@ -130,6 +141,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < BT; i++) tg[i] = (i + 1) % o.seq ? in[i + 1] : -1;
     double med[NPHASE][2], cmed[NPHASE][2], c;
     for (int p = 0; p < NPHASE; p++) {
+        if (!o.want[p]) continue;
         double *t[2] = {malloc(o.repeats * sizeof(double)), malloc(o.repeats * sizeof(double))};
         double *ct[2] = {malloc(o.repeats * sizeof(double)), malloc(o.repeats * sizeof(double))};
         for (int d = 0; d < 2; d++) run_phase(m[d], p, &o, in, tg, &c);  // warm-up (primitives, buffers)
@@ -149,7 +161,8 @@ int main(int argc, char **argv) {
         printf("{\"shape\": {\"layers\": %d, \"embd\": %d, \"vocab\": %d, \"batch\": %d, \"seq\": %d}, \"threads\": %d",
                o.layers, o.embd, o.vocab, o.batch, o.seq, omp_get_max_threads());
         for (int p = 0; p < NPHASE; p++)
-            printf(", \"%s\": {\"fp32_tok_s\": %.1f, \"bf16_tok_s\": %.1f, \"speedup\": %.2f, \"fp32_cpu_ms\": %.1f, "
+            if (o.want[p])
+                printf(", \"%s\": {\"fp32_tok_s\": %.1f, \"bf16_tok_s\": %.1f, \"speedup\": %.2f, \"fp32_cpu_ms\": %.1f, "
                    "\"bf16_cpu_ms\": %.1f}", PHASE[p], tokens[p] / med[p][0], tokens[p] / med[p][1],
                    med[p][0] / med[p][1], cmed[p][0] * 1e3, cmed[p][1] * 1e3);
         printf("}\n");
@@ -159,7 +172,8 @@ int main(int argc, char **argv) {
         printf("%-8s %12s %12s %8s %14s %14s %8s\n", "phase", "fp32 tok/s", "bf16 tok/s", "bf16/fp32",
                "fp32 CPU ms", "bf16 CPU ms", "CPU x");
         for (int p = 0; p < NPHASE; p++)
-            printf("%-8s %12.1f %12.1f %8.2f %14.1f %14.1f %8.2f\n", PHASE[p], tokens[p] / med[p][0],
+            if (o.want[p])
+                printf("%-8s %12.1f %12.1f %8.2f %14.1f %14.1f %8.2f\n", PHASE[p], tokens[p] / med[p][0],
                    tokens[p] / med[p][1], med[p][0] / med[p][1], cmed[p][0] * 1e3, cmed[p][1] * 1e3,
                    cmed[p][0] / cmed[p][1]);
         printf("(CPU ms: process CPU time of one unit, all threads: a step, a forward, %d decode steps)\n",

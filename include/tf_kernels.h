@@ -19,6 +19,19 @@ void tf_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
 // regions for speed (inside one it widens to fp32 and uses sgemm). 0, or -1 when out of memory.
 int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
                  const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc);
+// Decode-size products on AMX (Intel AMX-BF16): out[M, N] (row stride ldo) = bf16(inp[M, K]) @ W[N, K]^T
+// (+ bias[N], may be NULL), with 1 <= M <= TF_FEW_ROWS_MAX, inp fp32 (row stride ldi) rounded to bf16
+// as tf_to_bf16, W bf16 in its stored layout (row stride ldw), fp32 accumulation; out is overwritten.
+// scratch holds tf_few_rows_scratch(M, K) elements. Returns 0, or -1 without touching out when this
+// CPU/OS has no usable AMX-BF16 (or TF_NO_AMX is set in the environment): the caller then uses
+// tf_gemm_bf16. Parallel over N when the weights are big enough.
+#define TF_FEW_ROWS_MAX 16
+int tf_matmul_bf16_few_rows(float *out, int ldo, const float *inp, int ldi, const uint16_t *W, int ldw,
+                            const float *bias, int M, int K, int N, uint16_t *scratch);
+// Elements of the scratch tf_matmul_bf16_few_rows needs for M rows of K.
+size_t tf_few_rows_scratch(int M, int K);
+// Whether tf_matmul_bf16_few_rows runs here (probed once: CPUID, OS tile permission, TF_NO_AMX).
+int tf_have_amx_bf16(void);
 // out[n] = bf16(in[n]), round to nearest even (NaN stays NaN). Parallel.
 void tf_to_bf16(uint16_t *out, const float *in, size_t n);
 // out[K, R] = bf16(in[R, K])^T, rounded as tf_to_bf16. Parallel.

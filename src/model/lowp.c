@@ -130,6 +130,7 @@ static int prepare_mapped(tf_model *m, int rows, tf_error *err) {
     l->failed = 0;
     size_t k = c->n_inner > c->n_embd ? (size_t)c->n_inner : (size_t)c->n_embd;
     size_t need = (size_t)rows * k, fneed = (size_t)rows * 3 * c->n_embd + f16_chunk_rows(c) * k;
+    if (rows <= TF_FEW_ROWS_MAX && tf_few_rows_scratch(rows, (int)k) > need) need = tf_few_rows_scratch(rows, (int)k);
     if (need > l->cap) {
         tf_free(l->a);
         l->a = tf_alloc(need * sizeof(uint16_t), 0);
@@ -165,6 +166,10 @@ int model_lowp_prepare(tf_model *m, int rows, tf_error *err) {
     if ((size_t)c->n_inner > width) width = c->n_inner;
     if ((size_t)c->vocab_size > width) width = c->vocab_size;
     size_t need = (size_t)rows * width;
+    // decode-size products take their bf16 activations in l->a (tf_matmul_bf16_few_rows' layout)
+    size_t kmax = (size_t)c->n_inner > (size_t)c->n_embd ? (size_t)c->n_inner : (size_t)c->n_embd;
+    if (rows <= TF_FEW_ROWS_MAX && tf_few_rows_scratch(rows, (int)kmax) > need)
+        need = tf_few_rows_scratch(rows, (int)kmax);
     if (need > l->cap) {
         tf_free(l->a);
         tf_free(l->b);
@@ -199,6 +204,9 @@ static void mapped_forward(tf_model *m, const model_wview *v, float *out, const 
         const float *b = bias && !v->neox ? bias + w->oc0 : NULL;
         int ldb = w->trans ? w->noc : C;
         if (w->dtype == TF_ST_BF16) {
+            if (!w->trans && BT <= TF_FEW_ROWS_MAX && !rounded &&
+                tf_matmul_bf16_few_rows(o, OC, inp, C, w->data, C, b, BT, C, w->noc, l->a) == 0)
+                continue;
             if (!rounded) tf_to_bf16(l->a, inp, (size_t)BT * C);
             rounded = 1;
             if (tf_gemm_bf16(0, !w->trans, BT, w->noc, C, 1.0f, l->a, C, w->data, ldb, b, 0.0f, o, OC))
@@ -248,6 +256,10 @@ void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *i
         return;
     }
     tf_lowp *l = m->lowp;
+    // a decode step's few rows: the AMX kernel streams the weights at the memory's speed
+    if (BT <= TF_FEW_ROWS_MAX &&
+        tf_matmul_bf16_few_rows(out, OC, inp, C, weight_bf16(m, p, off), C, bias, BT, C, OC, l->a) == 0)
+        return;
     tf_to_bf16(l->a, inp, (size_t)BT * C);
     if (tf_gemm_bf16(0, 1, BT, OC, C, 1.0f, l->a, C, weight_bf16(m, p, off), C, bias, 0.0f, out, OC))
         l->failed = 1;

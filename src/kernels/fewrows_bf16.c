@@ -1,0 +1,215 @@
+// fewrows_bf16.c — decode-size bf16 products on AMX: a few activation rows (M <= 16) against a big
+// bf16 weight matrix in its stored [N, K] layout, out[M, N] = bf16(inp[M, K]) @ W[N, K]^T + bias.
+//
+// Why not oneDNN: at M = 1..16 a decode step streams every weight once and does little else, so the
+// product is bound by how fast the weights arrive (GPT-2 124M in bf16: 250 MB per step, which fits
+// this machine's 480 MiB L3). oneDNN's matmul primitive at these shapes is far from that speed
+// (docs/benchmarks.md); this kernel has no primitive, reads the weights as they are stored and uses
+// one OpenMP region per product.
+//
+// How: the product is computed transposed, out^T[N, M] = W[N, K] @ bf16(inp)^T[K, M], so that the
+// weights are AMX's A operand, loaded straight from their rows (a tile = 16 weight rows x 32 k, one
+// cache line per row), and the activations are the B operand, rounded to bf16 once per call into
+// AMX's pair-interleaved layout (Bv[k/2][m][2]). Four output tiles (64 weight rows) are in flight at
+// once so that the tile multiplies of one k-step do not wait on each other. Threads split the weight
+// rows. What the tiles do not cover (the last N % 16 rows, the last K % 32 columns) is computed in
+// fp32 from the same bf16 values. Accumulation is fp32 throughout.
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tf_common.h"
+#include "tf_kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define FR_AMX 1
+#endif
+
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T1
+#endif
+enum { TILE_N = 16, TILE_K = 32, GROUP = 4 };
+// below this many weight bytes a product runs on the calling thread (waking the other costs more)
+#define FR_PAR_MIN_BYTES (1L << 17)
+
+static inline uint16_t round_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static inline float widen(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+#ifdef FR_AMX
+static int amx_state;  // 0: not probed yet; 1: usable; -1: not
+
+// AMX-BF16 needs the CPU (CPUID.(7,0):EDX bits 22 and 24), AVX-512 state enabled by the OS, and
+// Linux's per-process permission for the tile data (arch_prctl ARCH_REQ_XCOMP_PERM, feature 18).
+static int probe_amx(void) {
+    const char *off = getenv("TF_NO_AMX");
+    if (off && *off && strcmp(off, "0") != 0) return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if (!(d & (1u << 22)) || !(d & (1u << 24))) return 0;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return 0;
+    enum { ARCH_GET_XCOMP_PERM = 0x1022, ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    unsigned long perm = 0;
+    if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) return 0;
+    if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm) != 0) return 0;
+    return (int)((perm >> XFEATURE_XTILEDATA) & 1);
+}
+
+// AMX's tile configuration (palette 1): rows and bytes per row of each of the 8 tiles
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tilecfg;
+
+// Rows [n0, n1) of out^T (n1 - n0 a multiple of 16) over the first nkb * 32 columns of K; the tiles'
+// sums go to ct[(n - n0) * M + m].
+__attribute__((target("amx-tile,amx-bf16,avx512f")))
+static void amx_rows(const uint16_t *W, size_t ldw, const uint16_t *bv, int M, int nkb, int n0, int n1,
+                     float *out, int ldo, const float *bias, const uint16_t *atail, int K) {
+    tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        int is_a = t >= 5;  // tiles 0-3: out^T blocks [16, M] fp32; 4: activations; 5-7: weights
+        cfg.rows[t] = 16;
+        cfg.colsb[t] = (uint16_t)(is_a ? 64 : M * 4);
+    }
+    _tile_loadconfig(&cfg);
+    float ct[GROUP * TILE_N * TILE_N];
+    long sw = (long)ldw * 2, sb = (long)M * 4;
+    int kf = nkb * TILE_K;
+    for (int n = n0; n < n1;) {
+        int g = (n1 - n) / TILE_N >= GROUP ? GROUP : 1;
+        const uint16_t *w = W + (size_t)n * ldw;
+        _tile_zero(0);
+        if (g == GROUP) {
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            // the next group's rows, prefetched in address order a slice per k-step (the tiles read
+            // 64 rows at once, more streams than the hardware prefetcher follows)
+            const char *pf = (const char *)(w + (size_t)GROUP * TILE_N * ldw);
+            long pf_lines = n + 2 * GROUP * TILE_N <= n1 ? (long)GROUP * TILE_N * ldw * 2 / 64 : 0;
+            long pf_step = (pf_lines + nkb - 1) / nkb, pf_next = 0;
+            for (int kb = 0; kb < nkb; kb++) {
+                const uint16_t *wk = w + (size_t)kb * TILE_K;
+                for (long e = pf_next + pf_step < pf_lines ? pf_next + pf_step : pf_lines; pf_next < e; pf_next++)
+                    _mm_prefetch(pf + pf_next * 64, PF_HINT);
+                _tile_loadd(4, bv + (size_t)kb * TILE_K * M, sb);
+                _tile_loadd(5, wk, sw);
+                _tile_loadd(6, wk + 16 * ldw, sw);
+                _tile_dpbf16ps(0, 5, 4);
+                _tile_loadd(7, wk + 32 * ldw, sw);
+                _tile_dpbf16ps(1, 6, 4);
+                _tile_loadd(5, wk + 48 * ldw, sw);
+                _tile_dpbf16ps(2, 7, 4);
+                _tile_dpbf16ps(3, 5, 4);
+            }
+            _tile_stored(1, ct + 1 * TILE_N * M, sb);
+            _tile_stored(2, ct + 2 * TILE_N * M, sb);
+            _tile_stored(3, ct + 3 * TILE_N * M, sb);
+        } else {
+            for (int kb = 0; kb < nkb; kb++) {
+                _tile_loadd(4, bv + (size_t)kb * TILE_K * M, sb);
+                _tile_loadd(5, w + (size_t)kb * TILE_K, sw);
+                _tile_dpbf16ps(0, 5, 4);
+            }
+        }
+        _tile_stored(0, ct, sb);
+        int rows = g * TILE_N;
+        for (int i = 0; i < rows; i++) {
+            const uint16_t *wr = w + (size_t)i * ldw;
+            float b = bias ? bias[n + i] : 0.0f;
+            for (int m = 0; m < M; m++) {
+                float s = ct[i * M + m];
+                const uint16_t *ar = atail + (size_t)m * K;
+                for (int k = kf; k < K; k++) s += widen(wr[k]) * widen(ar[k]);
+                out[(size_t)m * ldo + n + i] = s + b;
+            }
+        }
+        n += rows;
+    }
+    _tile_release();
+}
+#endif
+
+int tf_have_amx_bf16(void) {
+#ifdef FR_AMX
+    int s = __atomic_load_n(&amx_state, __ATOMIC_ACQUIRE);
+    if (!s) {
+        s = probe_amx() ? 1 : -1;
+        __atomic_store_n(&amx_state, s, __ATOMIC_RELEASE);
+    }
+    return s == 1;
+#else
+    return 0;
+#endif
+}
+
+size_t tf_few_rows_scratch(int M, int K) { return (size_t)M * (((size_t)K + 1) / 2 * 2 + (size_t)K); }
+
+int tf_matmul_bf16_few_rows(float *out, int ldo, const float *inp, int ldi, const uint16_t *W, int ldw,
+                            const float *bias, int M, int K, int N, uint16_t *scratch) {
+    if (M < 1 || M > TF_FEW_ROWS_MAX || K < 1 || N < 1 || !tf_have_amx_bf16()) return -1;
+#ifdef FR_AMX
+    // scratch: bv[(K+1)/2][M][2] (pairs of k per row, the odd K's last pair padded with 0), then the
+    // rounded rows again row-major [M][K] for the scalar tails
+    int kp = (K + 1) / 2;
+    uint16_t *bv = scratch, *arow = scratch + (size_t)kp * 2 * M;
+    for (int m = 0; m < M; m++) {
+        const float *a = inp + (size_t)m * ldi;
+        uint16_t *ar = arow + (size_t)m * K;
+        for (int k = 0; k < K; k++) ar[k] = round_bf16(a[k]);
+        for (int k = 0; k < K; k++) bv[((size_t)(k >> 1) * M + m) * 2 + (k & 1)] = ar[k];
+        if (K & 1) bv[((size_t)(K >> 1) * M + m) * 2 + 1] = 0;
+    }
+    int nkb = K / TILE_K, nfull = N / TILE_N * TILE_N;
+    // the tiles' part: blocks of 16 weight rows, split between the threads in runs of GROUP blocks
+    if (nkb > 0 && nfull > 0) {
+        int nblk = nfull / TILE_N;
+        int par = (long)nfull * K * 2 >= FR_PAR_MIN_BYTES && !omp_in_parallel();
+#pragma omp parallel if (par)
+        {
+            int nt = omp_get_num_threads(), id = omp_get_thread_num();
+            int ngrp = (nblk + GROUP - 1) / GROUP;
+            int g0 = (int)((long)ngrp * id / nt), g1 = (int)((long)ngrp * (id + 1) / nt);
+            int b0 = g0 * GROUP, b1 = g1 * GROUP < nblk ? g1 * GROUP : nblk;
+            if (b1 > b0)
+                amx_rows(W, (size_t)ldw, bv, M, nkb, b0 * TILE_N, b1 * TILE_N, out, ldo, bias, arow, K);
+        }
+    }
+    // rows the tiles did not cover (all of them when K < 32), in fp32 on the bf16 values
+    int nstart = nkb > 0 ? nfull : 0;
+    for (int n = nstart; n < N; n++) {
+        const uint16_t *wr = W + (size_t)n * ldw;
+        for (int m = 0; m < M; m++) {
+            const uint16_t *ar = arow + (size_t)m * K;
+            float s = 0.0f;
+            for (int k = 0; k < K; k++) s += widen(wr[k]) * widen(ar[k]);
+            out[(size_t)m * ldo + n] = s + (bias ? bias[n] : 0.0f);
+        }
+    }
+    return 0;
+#else
+    (void)out; (void)ldo; (void)inp; (void)ldi; (void)W; (void)ldw; (void)bias; (void)scratch;
+    return -1;
+#endif
+}
