@@ -87,6 +87,16 @@ void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, con
 // Per-row softmax cross-entropy from logits[N, V]: nll[r] = -log softmax(logits[r])[targets[r]]
 // (0 where targets[r] < 0). Computed with a max-shift in fp32 with double accumulation.
 void tf_crossentropy_forward(float *nll, const float *logits, const int *targets, int N, int V);
+// tf_crossentropy_forward that also keeps each row's max and 1 / sum_i exp(x_i - max) in rowmax[N] and
+// rowinv[N] (both NULL: not kept; 0 in rows with target < 0), for tf_crossentropy_backward_bf16.
+void tf_crossentropy_forward_keep(float *nll, float *rowmax, float *rowinv, const float *logits, const int *targets,
+                                  int N, int V);
+// The backward of mixed precision, fused with the rounding of its result: dout[N, V] =
+// bf16((softmax(logits[r]) - onehot(targets[r])) * dnll[r]) (rounded as tf_to_bf16), the softmax taken
+// in one pass from the forward's rowmax and rowinv (tf_crossentropy_forward_keep); rows with target < 0
+// or dnll == 0 become zero. logits are left unchanged.
+void tf_crossentropy_backward_bf16(uint16_t *dout, const float *logits, const float *rowmax, const float *rowinv,
+                                   const int *targets, const float *dnll, int N, int V);
 // logits[N, V] becomes dlogits in place: (softmax(logits) - onehot(target)) * dnll[r]; rows with
 // target < 0 or dnll == 0 become zero.
 void tf_crossentropy_backward_inplace(float *logits, const int *targets, const float *dnll, int N, int V);

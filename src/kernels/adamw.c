@@ -8,6 +8,10 @@
 
 #include "tf_kernels.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 typedef struct {
     float b1, b2, eps, step, inv_sqrt_c2, lr, grad_scale;
 } coef;
@@ -37,12 +41,40 @@ static void update_range(float *p, const float *g, float *m, float *v, uint16_t 
     const float decay = 1.0f - k->lr * wd, gs = k->grad_scale, b1 = k->b1, b2 = k->b2, eps = k->eps;
     const float step = k->step, isc = k->inv_sqrt_c2;
     if (pb) {
+#ifdef __SSE2__
+        // The bf16 copy is written with streaming stores, 64 elements (128 bytes) at a time: a plain
+        // store first reads the line it writes (2 of the 32 bytes per parameter the pass moves), and the
+        // copy is not read again before it would have left the cache anyway.
+        enum { BLK = 64 };
+        size_t a = lo;
+        while (a < hi && ((uintptr_t)(pb + a) & 15)) {
+            float pi = adamw_one(p[a], g[a] * gs, &m[a], &v[a], b1, b2, eps, step, isc, decay);
+            p[a] = pi;
+            pb[a++] = round_bf16(pi);
+        }
+        for (; a + BLK <= hi; a += BLK) {
+            _Alignas(16) uint16_t blk[BLK];
+#pragma omp simd
+            for (size_t j = 0; j < BLK; j++) {
+                size_t i = a + j;
+                float pi = adamw_one(p[i], g[i] * gs, &m[i], &v[i], b1, b2, eps, step, isc, decay);
+                p[i] = pi;
+                blk[j] = round_bf16(pi);
+            }
+            for (int j = 0; j < BLK; j += 8)
+                _mm_stream_si128((__m128i *)(pb + a + j), _mm_load_si128((const __m128i *)(blk + j)));
+        }
+        lo = a;
+#endif
 #pragma omp simd
         for (size_t i = lo; i < hi; i++) {
             float pi = adamw_one(p[i], g[i] * gs, &m[i], &v[i], b1, b2, eps, step, isc, decay);
             p[i] = pi;
             pb[i] = round_bf16(pi);
         }
+#ifdef __SSE2__
+        _mm_sfence();  // the streaming stores are visible before the pass ends
+#endif
     } else {
 #pragma omp simd
         for (size_t i = lo; i < hi; i++) p[i] = adamw_one(p[i], g[i] * gs, &m[i], &v[i], b1, b2, eps, step, isc, decay);

@@ -16,12 +16,53 @@ static double log_sum_exp_shifted(const float *x, int V, float mx) {
 }
 
 void tf_crossentropy_forward(float *nll, const float *logits, const int *targets, int N, int V) {
+    tf_crossentropy_forward_keep(nll, NULL, NULL, logits, targets, N, V);
+}
+
+void tf_crossentropy_forward_keep(float *nll, float *rowmax, float *rowinv, const float *logits, const int *targets,
+                                  int N, int V) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
-        if (targets[r] < 0) { nll[r] = 0.0f; continue; }
+        if (targets[r] < 0) {
+            nll[r] = 0.0f;
+            if (rowmax) rowmax[r] = rowinv[r] = 0.0f;
+            continue;
+        }
         const float *x = logits + (size_t)r * V;
         float mx = vm_max(x, V);
-        nll[r] = (float)(log_sum_exp_shifted(x, V, mx) - (double)(x[targets[r]] - mx));
+        double lse = log_sum_exp_shifted(x, V, mx);
+        nll[r] = (float)(lse - (double)(x[targets[r]] - mx));
+        if (rowmax) {
+            rowmax[r] = mx;
+            rowinv[r] = (float)exp(-lse);
+        }
+    }
+}
+
+// bf16 round to nearest even (as tf_to_bf16; NaN keeps a quiet NaN)
+static inline uint16_t round_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40)
+                                            : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+void tf_crossentropy_backward_bf16(uint16_t *dout, const float *logits, const float *rowmax, const float *rowinv,
+                                   const int *targets, const float *dnll, int N, int V) {
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++) {
+        uint16_t *d = dout + (size_t)r * V;
+        if (targets[r] < 0 || dnll[r] == 0.0f) {
+            memset(d, 0, (size_t)V * sizeof(uint16_t));
+            continue;
+        }
+        const float *x = logits + (size_t)r * V;
+        // softmax(x)_i dnll = exp(x_i - max) (dnll / sum): one pass, the row's statistics from the forward
+        float mx = rowmax[r], k = rowinv[r] * dnll[r];
+#pragma omp simd
+        for (int i = 0; i < V; i++) d[i] = round_bf16(vm_expf(x[i] - mx) * k);
+        int t = targets[r];
+        d[t] = round_bf16(vm_expf(x[t] - mx) * k - dnll[r]);
     }
 }
 

@@ -22,6 +22,7 @@ struct tf_activations {
     float *lnf, *lnf_mean, *lnf_rstd;  // [BT, C], [BT], [BT]
     float *logits;          // [BT, V] (overwritten by dlogits in backward)
     float *nll;             // [BT]
+    float *ce_max, *ce_inv; // [BT] each row's max logit and 1 / sum exp(logit - max) (bf16 backward)
     // backward scratch, reused across layers
     float *dresid, *dln, *dqkv, *datty, *dfch, *dtmp;  // [BT,C], [BT,C], [BT,3C], [BT,C], [BT,F], [BT,C]
 };

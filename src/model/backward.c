@@ -79,10 +79,20 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
 
     if (model_lowp_prepare(m, BT, err)) return err->code;
     for (int i = 0; i < BT; i++) a->dnll[i] *= scale;
-    tf_crossentropy_backward_inplace(a->logits, a->targets, a->dnll, BT, V);
+    // bf16 without a head bias: the cross-entropy's gradient goes straight to bf16 in the products'
+    // operand scratch, one pass over the logits (no fp32 dlogits, no separate rounding pass)
+    uint16_t *dl16 = c->tied_head || !c->head_bias ? model_lowp_dout(m) : NULL;
+    if (dl16)
+        tf_crossentropy_backward_bf16(dl16, a->logits, a->ce_max, a->ce_inv, a->targets, a->dnll, BT, V);
+    else
+        tf_crossentropy_backward_inplace(a->logits, a->targets, a->dnll, BT, V);
     for (int i = 0; i < BT; i++) a->dnll[i] /= scale;  // keep the stored weights reusable
     float *dlogits = a->logits;
-    if (c->tied_head) {
+    if (dl16) {
+        int head = c->tied_head ? TF_P_WTE : TF_P_LMW;
+        model_mm_backward_rounded(m, head, 0, a->dln, g[head], a->lnf, BT, C, V, acc_w);
+        if (!c->tied_head && first) zero(g[TF_P_WTE], m->sizes[TF_P_WTE]);
+    } else if (c->tied_head) {
         model_mm_backward(m, TF_P_WTE, 0, a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, BT, C, V, acc_w);
     } else {
         model_mm_backward(m, TF_P_LMW, 0, a->dln, g[TF_P_LMW], c->head_bias ? g[TF_P_LMB] : NULL, dlogits,

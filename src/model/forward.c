@@ -15,7 +15,7 @@ void model_free_acts(tf_activations *a) {
                      (void **)&a->qkv, (void **)&a->att, (void **)&a->atty, (void **)&a->resid2,
                      (void **)&a->ln2, (void **)&a->ln2_mean, (void **)&a->ln2_rstd, (void **)&a->fch,
                      (void **)&a->fch_gelu, (void **)&a->lnf, (void **)&a->lnf_mean,
-                     (void **)&a->lnf_rstd, (void **)&a->logits, (void **)&a->nll, (void **)&a->dresid,
+                     (void **)&a->lnf_rstd, (void **)&a->logits, (void **)&a->nll, (void **)&a->ce_max, (void **)&a->ce_inv, (void **)&a->dresid,
                      (void **)&a->dln, (void **)&a->dqkv, (void **)&a->datty, (void **)&a->dfch,
                      (void **)&a->dtmp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tf_free(*bufs[i]);
@@ -45,7 +45,7 @@ static int ensure_acts(tf_model *m, int B, int T, tf_error *err) {
     if (ln2) { ALLOC(ln2, L * BT * C); ALLOC(ln2_mean, L * BT); ALLOC(ln2_rstd, L * BT); }
     ALLOC(fch, L * BT * F); ALLOC(fch_gelu, L * BT * F);
     ALLOC(lnf, BT * C); ALLOC(lnf_mean, BT); ALLOC(lnf_rstd, BT);
-    ALLOC(logits, BT * V); ALLOC(nll, BT);
+    ALLOC(logits, BT * V); ALLOC(nll, BT); ALLOC(ce_max, BT); ALLOC(ce_inv, BT);
     ALLOC(dresid, BT * C); ALLOC(dln, BT * C); ALLOC(dqkv, BT * 3 * C); ALLOC(datty, BT * C);
     ALLOC(dfch, BT * F); ALLOC(dtmp, BT * C);
 #undef ALLOC
@@ -144,7 +144,7 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     model_mm_forward(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf,
                      c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL, BT, C, V);
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "forward: out of memory in a bf16 matmul");
-    tf_crossentropy_forward(a->nll, a->logits, a->targets, BT, V);
+    tf_crossentropy_forward_keep(a->nll, a->ce_max, a->ce_inv, a->logits, a->targets, BT, V);
     double loss = 0.0;
     for (int i = 0; i < BT; i++) loss += (double)a->dnll[i] * a->nll[i];
     m->mean_loss = wsum > 0 ? (float)loss : -1.0f;

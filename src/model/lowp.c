@@ -271,13 +271,23 @@ void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweig
         tf_matmul_backward_acc(dinp, dweight, dbias, dout, inp, m->param[p] + off, BT, C, OC, acc);
         return;
     }
-    float beta_dinp = (acc & TF_ACC_DINP) ? 1.0f : 0.0f, beta_dw = (acc & TF_ACC_DW) ? 1.0f : 0.0f;
-    tf_lowp *l = m->lowp;
     // dout is rounded once and serves both products. (Rounding it a second time transposed, to feed
     // the weight gradient two row-major operands, cost more than the product itself at BT = 2048:
     // the LM head's 2048 x 50257 transposed rounding took 404 ms, the transposed-A product 311 ms
     // against 226 ms plain.)
-    tf_to_bf16(l->b, dout, (size_t)BT * OC);
+    tf_to_bf16(m->lowp->b, dout, (size_t)BT * OC);
+    model_mm_backward_rounded(m, p, off, dinp, dweight, inp, BT, C, OC, acc);
+    if (dbias) tf_matmul_backward_acc(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC, acc);
+}
+
+uint16_t *model_lowp_dout(tf_model *m) {
+    return m->dtype == TF_DTYPE_BF16 && m->lowp && !m->lowp->views ? m->lowp->b : NULL;
+}
+
+void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, float *dweight, const float *inp,
+                               int BT, int C, int OC, int acc) {
+    float beta_dinp = (acc & TF_ACC_DINP) ? 1.0f : 0.0f, beta_dw = (acc & TF_ACC_DW) ? 1.0f : 0.0f;
+    tf_lowp *l = m->lowp;
     if (dinp) {
         // dinp[BT, C] += dout[BT, OC] @ W[OC, C]
         if (tf_gemm_bf16(0, 0, BT, C, OC, 1.0f, l->b, OC, weight_bf16(m, p, off), C, NULL, beta_dinp, dinp, C))
@@ -288,5 +298,4 @@ void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweig
         tf_to_bf16(l->a, inp, (size_t)BT * C);
         if (tf_gemm_bf16(1, 0, OC, C, BT, 1.0f, l->b, OC, l->a, C, NULL, beta_dw, dweight, C)) l->failed = 1;
     }
-    if (dbias) tf_matmul_backward_acc(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC, acc);
 }

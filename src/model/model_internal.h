@@ -23,6 +23,12 @@ void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *i
 // tf_matmul_backward_acc for W = m->param[p] + off, in the model's precision (acc: TF_ACC_* bits).
 void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
                        const float *dout, const float *inp, int BT, int C, int OC, int acc);
+// The bf16 scratch a bf16 model's backward may fill with dout[BT, OC] itself (the cross-entropy writes
+// its gradient there already rounded) for model_mm_backward_rounded; NULL when the model is not bf16.
+uint16_t *model_lowp_dout(tf_model *m);
+// model_mm_backward without dbias, dout taken from model_lowp_dout(m) (bf16 models only).
+void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, float *dweight, const float *inp,
+                               int BT, int C, int OC, int acc);
 // ---- mapped weights (tf_model_load_mapped): big matrices read in place from the file mapping ----
 // One stored tensor feeding output features oc0 .. oc0+noc-1 of a matmul.
 typedef struct {
