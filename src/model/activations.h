@@ -3,6 +3,7 @@
 #define TF_ACTIVATIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 // Sized for cap_rows = B*T rows and cap_att = B*NH*T*T attention entries; reallocated when a larger
 // batch comes. Per-layer buffers are stacked: layer l's ln1 is ln1 + l*BT*C, and so on.
@@ -23,6 +24,11 @@ struct tf_activations {
     float *logits;          // [BT, V] (overwritten by dlogits in backward)
     float *nll;             // [BT]
     float *ce_max, *ce_inv; // [BT] each row's max logit and 1 / sum exp(logit - max) (bf16 backward)
+    // bf16 models: the products' inputs as the forward rounded them, for the weight gradients:
+    // [L, BT, 3C + F] (per layer ln1 | atty | mlp_in | fch_gelu), then lnf [BT, C]; sized for cap_rows.
+    // in16_valid: the last forward wrote them (it ran in bf16).
+    uint16_t *in16;
+    int in16_valid;
     // backward scratch, reused across layers
     float *dresid, *dln, *dqkv, *datty, *dfch, *dtmp;  // [BT,C], [BT,C], [BT,3C], [BT,C], [BT,F], [BT,C]
 };

@@ -76,6 +76,9 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     int V = c->vocab_size;
     float **g = m->grad;
     float *const *p = m->param;
+    // the forward's bf16 roundings of the products' inputs (bf16 models; see activations.h)
+    size_t lay16 = (size_t)BT * (3 * C + F);
+#define KEPT(l, slot) (a->in16_valid ? a->in16 + (size_t)(l) * lay16 + (size_t)(slot) * BT * C : NULL)
 
     if (model_lowp_prepare(m, BT, err)) return err->code;
     for (int i = 0; i < BT; i++) a->dnll[i] *= scale;
@@ -90,13 +93,13 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     float *dlogits = a->logits;
     if (dl16) {
         int head = c->tied_head ? TF_P_WTE : TF_P_LMW;
-        model_mm_backward_rounded(m, head, 0, a->dln, g[head], a->lnf, BT, C, V, acc_w);
+        model_mm_backward_rounded(m, head, 0, a->dln, g[head], a->lnf, KEPT(L, 0), BT, C, V, acc_w);
         if (!c->tied_head && first) zero(g[TF_P_WTE], m->sizes[TF_P_WTE]);
     } else if (c->tied_head) {
-        model_mm_backward(m, TF_P_WTE, 0, a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, BT, C, V, acc_w);
+        model_mm_backward(m, TF_P_WTE, 0, a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, KEPT(L, 0), BT, C, V, acc_w);
     } else {
         model_mm_backward(m, TF_P_LMW, 0, a->dln, g[TF_P_LMW], c->head_bias ? g[TF_P_LMB] : NULL, dlogits,
-                          a->lnf, BT, C, V, acc_w);
+                          a->lnf, KEPT(L, 0), BT, C, V, acc_w);
         if (first) zero(g[TF_P_WTE], m->sizes[TF_P_WTE]);  // the embedding backward only adds rows
     }
     if (first && m->sizes[TF_P_WPE]) zero(g[TF_P_WPE], m->sizes[TF_P_WPE]);
@@ -120,10 +123,10 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         }
         // MLP: xo = mlp_res + fcproj(gelu(fc(mlp_in))); dfch and dln are overwritten (acc_w only)
         model_mm_backward(m, TF_P_FCPROJW, (size_t)l * C * F, a->dfch, g[TF_P_FCPROJW] + (size_t)l * C * F,
-                          g[TF_P_FCPROJB] + (size_t)l * C, dx, fchg, BT, F, C, acc_w);
+                          g[TF_P_FCPROJB] + (size_t)l * C, dx, fchg, KEPT(l, 3), BT, F, C, acc_w);
         tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, c->gelu_exact, 0);
         model_mm_backward(m, TF_P_FCW, (size_t)l * F * C, a->dln, g[TF_P_FCW] + (size_t)l * F * C,
-                          g[TF_P_FCB] + (size_t)l * F, a->dfch, mlp_in, BT, C, F, acc_w);
+                          g[TF_P_FCB] + (size_t)l * F, a->dfch, mlp_in, KEPT(l, 2), BT, C, F, acc_w);
         // whether dln is free for the QKV product to overwrite (else it holds GPT-J's d(ln1) from the MLP)
         int dln_free = 1;
         if (ln2) {
@@ -140,17 +143,19 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         }
         // attention: proj = attproj(attention(rotary(qkv(ln1))))
         model_mm_backward(m, TF_P_ATTPROJW, (size_t)l * C * C, a->datty, g[TF_P_ATTPROJW] + (size_t)l * C * C,
-                          c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty, BT, C, C, acc_w);
+                          c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty, KEPT(l, 1), BT, C, C,
+                          acc_w);
         zero(a->dqkv, (size_t)BT * 3 * C);
         tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH);
         tf_rotary(a->dqkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 1);
         model_mm_backward(m, TF_P_QKVW, (size_t)l * 3 * C * C, a->dln, g[TF_P_QKVW] + (size_t)l * 3 * C * C,
-                          c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1, BT, C, 3 * C,
+                          c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1, KEPT(l, 0), BT, C, 3 * C,
                           acc_w | (dln_free ? 0 : TF_ACC_DINP));
         tf_layernorm_backward_acc(dx, g[TF_P_LN1W] + (size_t)l * C, g[TF_P_LN1B] + (size_t)l * C, a->dln, x,
                                   p[TF_P_LN1W] + (size_t)l * C, a->ln1_mean + (size_t)l * BT,
                                   a->ln1_rstd + (size_t)l * BT, BT, C, acc_w);
     }
+#undef KEPT
     embed_backward(m, a->dresid, BT);
     m->B = 0;  // logits were consumed; a second backward needs a new forward
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "backward: out of memory in a bf16 matmul");

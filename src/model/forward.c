@@ -15,7 +15,7 @@ void model_free_acts(tf_activations *a) {
                      (void **)&a->qkv, (void **)&a->att, (void **)&a->atty, (void **)&a->resid2,
                      (void **)&a->ln2, (void **)&a->ln2_mean, (void **)&a->ln2_rstd, (void **)&a->fch,
                      (void **)&a->fch_gelu, (void **)&a->lnf, (void **)&a->lnf_mean,
-                     (void **)&a->lnf_rstd, (void **)&a->logits, (void **)&a->nll, (void **)&a->ce_max, (void **)&a->ce_inv, (void **)&a->dresid,
+                     (void **)&a->lnf_rstd, (void **)&a->logits, (void **)&a->nll, (void **)&a->ce_max, (void **)&a->ce_inv, (void **)&a->in16, (void **)&a->dresid,
                      (void **)&a->dln, (void **)&a->dqkv, (void **)&a->datty, (void **)&a->dfch,
                      (void **)&a->dtmp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tf_free(*bufs[i]);
@@ -84,6 +84,13 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     m->B = B;
     m->T = T;
     int BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner, NH = c->n_head;
+    // bf16: keep the rounded product inputs for the backward (it then does not round them again)
+    a->in16_valid = m->dtype == TF_DTYPE_BF16 && !model_is_mapped(m);
+    if (a->in16_valid && !a->in16 &&
+        !(a->in16 = tf_alloc(a->cap_rows * ((size_t)L * (3 * C + F) + C) * sizeof(uint16_t), 0)))
+        return tf_errorf(err, TF_ENOMEM, "out of memory for the bf16 inputs of a %dx%d batch", B, T);
+    size_t lay16 = (size_t)BT * (3 * C + F);  // one layer's kept inputs
+#define KEEP(l, slot) (a->in16_valid ? a->in16 + (size_t)(l) * lay16 + (size_t)(slot) * BT * C : NULL)
     memcpy(a->inputs, inputs, BT * sizeof(int));
     double wsum = 0.0;
     for (int i = 0; i < BT; i++) {
@@ -106,11 +113,11 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
         tf_layernorm_forward(ln1, a->ln1_mean + (size_t)l * BT, a->ln1_rstd + (size_t)l * BT, x,
                              m->param[TF_P_LN1W] + (size_t)l * C, m->param[TF_P_LN1B] + (size_t)l * C,
                              BT, C, c->layer_norm_eps);
-        model_mm_forward(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1,
+        model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, KEEP(l, 0),
                           c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
         tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
         tf_attention_forward(atty, att, qkv, B, T, C, NH);
-        model_mm_forward(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty,
+        model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, KEEP(l, 1),
                           c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
         const float *mlp_in;
         if (c->parallel_residual) {
@@ -128,10 +135,10 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
                                  BT, C, c->layer_norm_eps);
             mlp_in = ln2;
         }
-        model_mm_forward(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in,
+        model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, KEEP(l, 2),
                           m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
         tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
-        model_mm_forward(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg,
+        model_mm_forward_keep(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg, KEEP(l, 3),
                           m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
         // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp
         if (c->parallel_residual)
@@ -141,8 +148,9 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     }
     tf_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->resid + (size_t)L * BT * C,
                          m->param[TF_P_LNFW], m->param[TF_P_LNFB], BT, C, c->layer_norm_eps);
-    model_mm_forward(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf,
+    model_mm_forward_keep(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf, KEEP(L, 0),
                      c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL, BT, C, V);
+#undef KEEP
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "forward: out of memory in a bf16 matmul");
     tf_crossentropy_forward_keep(a->nll, a->ce_max, a->ce_inv, a->logits, a->targets, BT, V);
     double loss = 0.0;

@@ -247,6 +247,11 @@ static void mapped_forward(tf_model *m, const model_wview *v, float *out, const 
 
 void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *inp, const float *bias,
                       int BT, int C, int OC) {
+    model_mm_forward_keep(m, p, off, out, inp, NULL, bias, BT, C, OC);
+}
+
+void model_mm_forward_keep(tf_model *m, int p, size_t off, float *out, const float *inp, uint16_t *keep,
+                           const float *bias, int BT, int C, int OC) {
     if (model_is_mapped(m) && model_param_is_mapped(p)) {
         mapped_forward(m, view_of(m, p, off), out, inp, bias, BT, C, OC);
         return;
@@ -257,16 +262,17 @@ void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *i
     }
     tf_lowp *l = m->lowp;
     // a decode step's few rows: the AMX kernel streams the weights at the memory's speed
-    if (BT <= TF_FEW_ROWS_MAX &&
+    if (!keep && BT <= TF_FEW_ROWS_MAX &&
         tf_matmul_bf16_few_rows(out, OC, inp, C, weight_bf16(m, p, off), C, bias, BT, C, OC, l->a) == 0)
         return;
-    tf_to_bf16(l->a, inp, (size_t)BT * C);
-    if (tf_gemm_bf16(0, 1, BT, OC, C, 1.0f, l->a, C, weight_bf16(m, p, off), C, bias, 0.0f, out, OC))
+    uint16_t *a16 = keep ? keep : l->a;
+    tf_to_bf16(a16, inp, (size_t)BT * C);
+    if (tf_gemm_bf16(0, 1, BT, OC, C, 1.0f, a16, C, weight_bf16(m, p, off), C, bias, 0.0f, out, OC))
         l->failed = 1;
 }
 
 void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
-                       const float *dout, const float *inp, int BT, int C, int OC, int acc) {
+                       const float *dout, const float *inp, const uint16_t *inp16, int BT, int C, int OC, int acc) {
     if (m->dtype != TF_DTYPE_BF16) {
         tf_matmul_backward_acc(dinp, dweight, dbias, dout, inp, m->param[p] + off, BT, C, OC, acc);
         return;
@@ -276,7 +282,7 @@ void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweig
     // the LM head's 2048 x 50257 transposed rounding took 404 ms, the transposed-A product 311 ms
     // against 226 ms plain.)
     tf_to_bf16(m->lowp->b, dout, (size_t)BT * OC);
-    model_mm_backward_rounded(m, p, off, dinp, dweight, inp, BT, C, OC, acc);
+    model_mm_backward_rounded(m, p, off, dinp, dweight, inp, inp16, BT, C, OC, acc);
     if (dbias) tf_matmul_backward_acc(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC, acc);
 }
 
@@ -285,7 +291,7 @@ uint16_t *model_lowp_dout(tf_model *m) {
 }
 
 void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, float *dweight, const float *inp,
-                               int BT, int C, int OC, int acc) {
+                               const uint16_t *inp16, int BT, int C, int OC, int acc) {
     float beta_dinp = (acc & TF_ACC_DINP) ? 1.0f : 0.0f, beta_dw = (acc & TF_ACC_DW) ? 1.0f : 0.0f;
     tf_lowp *l = m->lowp;
     if (dinp) {
@@ -295,7 +301,10 @@ void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, floa
     }
     if (dweight) {
         // dW[OC, C] += dout^T[OC, BT] @ inp[BT, C]
-        tf_to_bf16(l->a, inp, (size_t)BT * C);
-        if (tf_gemm_bf16(1, 0, OC, C, BT, 1.0f, l->b, OC, l->a, C, NULL, beta_dw, dweight, C)) l->failed = 1;
+        if (!inp16) {  // the forward did not keep its rounding of inp
+            tf_to_bf16(l->a, inp, (size_t)BT * C);
+            inp16 = l->a;
+        }
+        if (tf_gemm_bf16(1, 0, OC, C, BT, 1.0f, l->b, OC, inp16, C, NULL, beta_dw, dweight, C)) l->failed = 1;
     }
 }

@@ -20,15 +20,20 @@ int model_lowp_prepare(tf_model *m, int rows, tf_error *err);
 // out[BT, OC] = inp[BT, C] @ W^T + bias with W = m->param[p] + off ([OC, C]).
 void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *inp, const float *bias,
                       int BT, int C, int OC);
+// model_mm_forward that, in bf16, rounds inp into keep[BT, C] (kept for the backward's weight gradient)
+// instead of scratch; keep NULL: scratch. Not for mapped weights (pass NULL).
+void model_mm_forward_keep(tf_model *m, int p, size_t off, float *out, const float *inp, uint16_t *keep,
+                           const float *bias, int BT, int C, int OC);
 // tf_matmul_backward_acc for W = m->param[p] + off, in the model's precision (acc: TF_ACC_* bits).
+// inp16: inp already rounded to bf16 by the forward (model_mm_forward_keep), or NULL.
 void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
-                       const float *dout, const float *inp, int BT, int C, int OC, int acc);
+                       const float *dout, const float *inp, const uint16_t *inp16, int BT, int C, int OC, int acc);
 // The bf16 scratch a bf16 model's backward may fill with dout[BT, OC] itself (the cross-entropy writes
 // its gradient there already rounded) for model_mm_backward_rounded; NULL when the model is not bf16.
 uint16_t *model_lowp_dout(tf_model *m);
 // model_mm_backward without dbias, dout taken from model_lowp_dout(m) (bf16 models only).
 void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, float *dweight, const float *inp,
-                               int BT, int C, int OC, int acc);
+                               const uint16_t *inp16, int BT, int C, int OC, int acc);
 // ---- mapped weights (tf_model_load_mapped): big matrices read in place from the file mapping ----
 // One stored tensor feeding output features oc0 .. oc0+noc-1 of a matmul.
 typedef struct {

@@ -1,0 +1,58 @@
+// test_engine_bf16_kept.c — the bf16 forward keeps its rounded product inputs for the backward's
+// weight gradients; these tests pin that the kept copy always belongs to the last forward.
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_util.h"
+
+enum { B = 2, T = 8 };
+
+static void batch(int *in, int *tg, int V, uint64_t seed) {
+    tf_rng r;
+    tf_rng_seed(&r, seed);
+    for (int i = 0; i < B * T; i++) {
+        in[i] = (int)(tf_rng_u64(&r) % V);
+        tg[i] = (int)(tf_rng_u64(&r) % V);
+    }
+}
+
+// gradients of model kind after: [fp32 forward of `other` first when stale] then the given sequence
+static float *grads_after(int kind, int stale, int dtype_switch) {
+    tf_model *m = tiny_model(kind, 90 + kind);
+    tf_error err;
+    int V = m->cfg.vocab_size, x[B * T], tx[B * T], y[B * T], ty[B * T];
+    batch(x, tx, V, 1);
+    batch(y, ty, V, 2);
+    cr_assert_eq(tf_model_set_dtype(m, TF_DTYPE_BF16, &err), TF_OK);
+    if (stale) cr_assert_eq(tf_model_forward(m, x, tx, NULL, B, T, &err), TF_OK);  // keeps x's inputs
+    if (dtype_switch) cr_assert_eq(tf_model_set_dtype(m, TF_DTYPE_FP32, &err), TF_OK);
+    cr_assert_eq(tf_model_forward(m, y, ty, NULL, B, T, &err), TF_OK);
+    if (dtype_switch) cr_assert_eq(tf_model_set_dtype(m, TF_DTYPE_BF16, &err), TF_OK);
+    cr_assert_eq(tf_model_zero_grad(m, &err), TF_OK);
+    cr_assert_eq(tf_model_backward(m, 1.0f, &err), TF_OK, "%s", err.msg);
+    float *g = malloc(m->num_params * sizeof(float));
+    memcpy(g, tf_model_gradients(m), m->num_params * sizeof(float));
+    tf_model_free(m);
+    return g;
+}
+
+static void check(int kind, int dtype_switch) {
+    tf_config c;
+    tiny_config(&c, kind);
+    size_t s[TF_NUM_PARAM_TENSORS], n = tf_param_sizes(&c, s);
+    float *fresh = grads_after(kind, 0, dtype_switch), *after = grads_after(kind, 1, dtype_switch);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(fresh[i], after[i], "kind %d switch %d: gradient %zu depends on an earlier forward", kind,
+                     dtype_switch, i);
+    free(fresh);
+    free(after);
+}
+
+Test(engine_bf16_kept, backward_uses_the_last_forwards_inputs) {
+    for (int kind = 0; kind < 3; kind++) check(kind, 0);
+}
+
+Test(engine_bf16_kept, fp32_forward_in_between_is_not_mistaken_for_kept_inputs) {
+    for (int kind = 0; kind < 3; kind++) check(kind, 1);
+}
