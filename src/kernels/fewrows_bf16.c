@@ -135,15 +135,23 @@ static void amx_rows(const uint16_t *W, size_t ldw, const uint16_t *bv, int M, i
         }
         _tile_stored(0, ct, sb);
         int rows = g * TILE_N;
-        for (int i = 0; i < rows; i++) {
-            const uint16_t *wr = w + (size_t)i * ldw;
-            float b = bias ? bias[n + i] : 0.0f;
-            for (int m = 0; m < M; m++) {
-                float s = ct[i * M + m];
-                const uint16_t *ar = atail + (size_t)m * K;
-                for (int k = kf; k < K; k++) s += widen(wr[k]) * widen(ar[k]);
-                out[(size_t)m * ldo + n + i] = s + b;
+        if (kf < K) {  // the columns past the last full tile
+            for (int i = 0; i < rows; i++) {
+                const uint16_t *wr = w + (size_t)i * ldw;
+                for (int m = 0; m < M; m++) {
+                    float s = 0.0f;
+                    const uint16_t *ar = atail + (size_t)m * K;
+                    for (int k = kf; k < K; k++) s += widen(wr[k]) * widen(ar[k]);
+                    ct[i * M + m] += s;
+                }
             }
+        }
+        for (int m = 0; m < M; m++) {  // out[m, n + i] = ct[i, m] (+ bias), contiguous stores
+            float *o = out + (size_t)m * ldo + n;
+            if (bias)
+                for (int i = 0; i < rows; i++) o[i] = ct[i * M + m] + bias[n + i];
+            else
+                for (int i = 0; i < rows; i++) o[i] = ct[i * M + m];
         }
         n += rows;
     }
