@@ -34,6 +34,9 @@ size_t tf_few_rows_scratch(int M, int K);
 int tf_have_amx_bf16(void);
 // out[n] = bf16(in[n]), round to nearest even (NaN stays NaN). Parallel.
 void tf_to_bf16(uint16_t *out, const float *in, size_t n);
+// out[R, N] = bf16(in[R, N]) (as tf_to_bf16) and colsum[N] (+)= the sum over rows of in (rows in order,
+// fp32: the same sums as tf_matmul_backward_acc's dbias), in one pass. Parallel over columns.
+void tf_to_bf16_colsum(uint16_t *out, float *colsum, const float *in, int R, int N, int accumulate);
 // out[K, R] = bf16(in[R, K])^T, rounded as tf_to_bf16. Parallel.
 void tf_to_bf16_transposed(uint16_t *out, const float *in, int R, int K);
 

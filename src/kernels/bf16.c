@@ -1,4 +1,5 @@
 // bf16.c — fp32 -> bf16 rounding of whole arrays (the operands of the mixed-precision matmuls).
+#include <omp.h>
 #include <string.h>
 
 #include "tf_kernels.h"
@@ -15,6 +16,27 @@ static inline uint16_t to_bf16(float x) {
 void tf_to_bf16(uint16_t *out, const float *in, size_t n) {
 #pragma omp parallel for simd if (n >= 65536) schedule(static)
     for (size_t i = 0; i < n; i++) out[i] = to_bf16(in[i]);
+}
+
+void tf_to_bf16_colsum(uint16_t *out, float *colsum, const float *in, int R, int N, int accumulate) {
+    // each thread owns a slice of the columns and walks the rows in order (the sums' order does not
+    // depend on the thread count)
+#pragma omp parallel if ((long)R * N >= 65536)
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int lo = (int)((long)N * id / nt), hi = (int)((long)N * (id + 1) / nt);
+        if (!accumulate)
+            for (int j = lo; j < hi; j++) colsum[j] = 0.0f;
+        for (int r = 0; r < R; r++) {
+            const float *x = in + (size_t)r * N;
+            uint16_t *o = out + (size_t)r * N;
+#pragma omp simd
+            for (int j = lo; j < hi; j++) {
+                colsum[j] += x[j];
+                o[j] = to_bf16(x[j]);
+            }
+        }
+    }
 }
 
 void tf_to_bf16_transposed(uint16_t *out, const float *in, int R, int K) {

@@ -281,9 +281,12 @@ void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweig
     // the weight gradient two row-major operands, cost more than the product itself at BT = 2048:
     // the LM head's 2048 x 50257 transposed rounding took 404 ms, the transposed-A product 311 ms
     // against 226 ms plain.)
-    tf_to_bf16(m->lowp->b, dout, (size_t)BT * OC);
+    // the bias gradient (the column sums of dout) in the same pass as the rounding
+    if (dbias)
+        tf_to_bf16_colsum(m->lowp->b, dbias, dout, BT, OC, acc & TF_ACC_DW);
+    else
+        tf_to_bf16(m->lowp->b, dout, (size_t)BT * OC);
     model_mm_backward_rounded(m, p, off, dinp, dweight, inp, inp16, BT, C, OC, acc);
-    if (dbias) tf_matmul_backward_acc(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC, acc);
 }
 
 uint16_t *model_lowp_dout(tf_model *m) {

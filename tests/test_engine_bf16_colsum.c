@@ -1,0 +1,36 @@
+// test_engine_bf16_colsum.c — rounding dout to bf16 and summing its columns (the bias gradient) in
+// one pass: the rounding against the scalar reference, the sums against double sums and, bit for bit,
+// against the fp32 bias gradient of tf_matmul_backward_acc (which the bf16 path replaced).
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "tf_common.h"
+#include "tf_kernels.h"
+#include "tf_safetensors.h"
+
+static void check(int R, int N, int accumulate) {
+    float *x = malloc((size_t)R * N * sizeof(float)), *cs = malloc(N * sizeof(float)), *ref = malloc(N * sizeof(float));
+    uint16_t *o = malloc((size_t)R * N * sizeof(uint16_t));
+    tf_rng r;
+    tf_rng_seed(&r, (uint64_t)R * N);
+    for (size_t i = 0; i < (size_t)R * N; i++) x[i] = tf_rng_normal(&r);
+    for (int j = 0; j < N; j++) cs[j] = ref[j] = accumulate ? (float)j : 1e30f;  // 1e30: must be overwritten
+    tf_to_bf16_colsum(o, cs, x, R, N, accumulate);
+    tf_matmul_backward_acc(NULL, NULL, ref, x, NULL, NULL, R, 1, N, accumulate ? TF_ACC_DW : 0);
+    for (size_t i = 0; i < (size_t)R * N; i++) cr_assert_eq(o[i], tf_f32_to_bf16(x[i]), "element %zu", i);
+    for (int j = 0; j < N; j++) {
+        double s = accumulate ? j : 0.0;
+        for (int i = 0; i < R; i++) s += x[(size_t)i * N + j];
+        cr_assert(fabs(cs[j] - s) <= 1e-5 * (R + fabs(s)), "R %d N %d column %d: %.7g vs %.7g", R, N, j, cs[j], s);
+        cr_assert_eq(cs[j], ref[j], "R %d N %d column %d: %.9g vs the fp32 bias gradient %.9g", R, N, j, cs[j], ref[j]);
+    }
+    free(x); free(cs); free(ref); free(o);
+}
+
+Test(engine_bf16_colsum, rounds_and_sums_like_the_separate_passes) {
+    check(3, 5, 0);
+    check(3, 5, 1);
+    check(256, 2304, 0);  // parallel
+    check(300, 3001, 1);
+}
