@@ -47,9 +47,10 @@ typedef struct {
     float tau_s, tau_f;   // sampling and filtering thresholds
     int top_k;            // positions kept per document
     int samples;          // calls sampled (or proposals kept) per position
+    int max_calls;        // kept calls per document, the best scores first (0: every call that passes)
 } tf_tool_thresholds;
-// The paper's defaults for a tool: tau_s 0.05, tau_f 1.0, k 5, m 5; Calculator and MT: tau_s 0,
-// k 20, m 10, tau_f 0.5.
+// The paper's defaults for a tool: tau_s 0.05, tau_f 1.0, k 5, m 5, every call that passes the
+// filter kept; Calculator and MT: tau_s 0, k 20, m 10, tau_f 0.5.
 tf_tool_thresholds tf_tool_default_thresholds(const char *tool_name);
 
 typedef struct {
@@ -73,6 +74,7 @@ typedef struct {
     float loss_plus, loss_minus, loss_plain, loss_empty;  // L+, L-, L(eps), L(e(c, eps))
     float score;          // L- - L+
     int kept;
+    int capped;           // passed the filter but not among the tool's max_calls best in the document
 } tf_candidate;
 
 typedef struct {

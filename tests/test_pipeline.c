@@ -1,8 +1,10 @@
 // test_pipeline.c — merging calls into text, evaluation metrics, decoding with tools, and annotate's
 // exact resume after SIGKILL.
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -279,5 +281,89 @@ Test(annotate, calls_are_placed_between_words, .timeout = 300) {
         cr_assert(!isalnum((unsigned char)end[1]), "a call splits a word: %.60s", p);
     }
     free(s);
+    rm_rf_dir(dir);
+}
+
+// The best score of each tool's calls in each document of annotate's output (and rejected file, when
+// given: every scored call then counts), -INFINITY for none, and the most calls one tool has in one
+// document of the output.
+typedef struct {
+    float best[32][2];  // [document][tool: 0 Calculator, 1 Calendar]
+    int most;
+} calls_by_doc;
+
+static void note_call(calls_by_doc *r, int d, const cJSON *c, int *n) {
+    int t = strcmp(cJSON_GetObjectItem(c, "tool")->valuestring, "Calendar") == 0;
+    float score = (float)cJSON_GetObjectItem(c, "score")->valuedouble;
+    cr_assert(d >= 0 && d < 32);
+    if (n) n[t]++;
+    if (score > r->best[d][t]) r->best[d][t] = score;
+}
+
+static calls_by_doc read_calls(const char *path, const char *rejected) {
+    calls_by_doc r;
+    for (int d = 0; d < 32; d++) r.best[d][0] = r.best[d][1] = -INFINITY;
+    r.most = 0;
+    for (int f = 0; f < (rejected ? 2 : 1); f++) {
+        char *s = slurp(f ? rejected : path);
+        for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+            cJSON *j = cJSON_Parse(line), *c;
+            cr_assert_not_null(j, "not JSON: %.80s", line);
+            int d = cJSON_GetObjectItem(j, "doc_index")->valueint, n[2] = {0, 0};
+            if (f) note_call(&r, d, j, NULL);
+            else cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "calls")) note_call(&r, d, c, n);
+            if (n[0] > r.most) r.most = n[0];
+            if (n[1] > r.most) r.most = n[1];
+            cJSON_Delete(j);
+        }
+        free(s);
+    }
+    return r;
+}
+
+// --max-calls 1 keeps each tool's best call in each document; the others are reported as capped.
+Test(annotate, max_calls_keeps_the_best_scores, .timeout = 300) {
+    char dir[] = "/tmp/tf_maxcalls_XXXXXX", corpus[256], args[1024], out[4096], all[256], one[256], rej[256];
+    char rej_all[256];
+    cr_assert_not_null(mkdtemp(dir));
+    annotate_fixture(dir, corpus, sizeof corpus);
+    snprintf(args, sizeof args, ANNOTATE_ARGS, dir, corpus);
+    snprintf(all, sizeof all, "%s/all.jsonl", dir);
+    snprintf(one, sizeof one, "%s/one.jsonl", dir);
+    snprintf(rej, sizeof rej, "%s/one.rejected.jsonl", dir);
+    snprintf(rej_all, sizeof rej_all, "%s/all.rejected.jsonl", dir);
+    // tau_f -100: the uncapped run rejects only the calls that lost their position to a better one
+    cr_assert_eq(cli_run(out, sizeof out, "%s --top-k 6 --out %s --rejected %s", args, all, rej_all), 0, "%s",
+                 cli_run_stderr);
+    cr_assert_eq(cli_run(out, sizeof out, "%s --top-k 6 --max-calls 1 --out %s --rejected %s --json", args, one, rej), 0,
+                 "%s", cli_run_stderr);
+    calls_by_doc a = read_calls(all, rej_all), b = read_calls(one, NULL);
+    cr_assert_gt(a.most, 1, "without a cap some tool has several calls in a document");
+    cr_assert_eq(b.most, 1);
+    int compared = 0;
+    for (int d = 0; d < 32; d++)
+        for (int t = 0; t < 2; t++)
+            if (b.best[d][t] > -INFINITY) {  // the one call left is the best the uncapped run scored
+                cr_assert_float_eq(b.best[d][t], a.best[d][t], 1e-6, "document %d tool %d", d, t);
+                compared++;
+            }
+    cr_assert_gt(compared, 10);
+    // the capped calls are in the rejected file, marked, none better than the call kept
+    char *s = slurp(rej);
+    int capped = 0;
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        cr_assert_not_null(j);
+        if (cJSON_IsTrue(cJSON_GetObjectItem(j, "capped"))) {
+            int d = cJSON_GetObjectItem(j, "doc_index")->valueint;
+            int t = strcmp(cJSON_GetObjectItem(j, "tool")->valuestring, "Calendar") == 0;
+            if (b.best[d][t] > -INFINITY) cr_assert_leq(cJSON_GetObjectItem(j, "score")->valuedouble, b.best[d][t] + 1e-6);
+            capped++;
+        }
+        cJSON_Delete(j);
+    }
+    free(s);
+    cr_assert_gt(capped, 10);
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --set calendar.max_calls=-1", args, one), 2, "a negative cap");
     rm_rf_dir(dir);
 }

@@ -12,19 +12,22 @@ static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer annotate --model DIR --data corpus.jsonl --tools LIST --out augmented.jsonl\n"
             "                           [--proposer prompt|tool|model] [--tau-s F] [--tau-f F] [--top-k K]\n"
-            "                           [--samples M] [--set TOOL.KEY=VALUE] [--max-docs N] [--rejected FILE]\n"
-            "                           [--seed S] [--resume] [--shard K/N] [--batch B] [--json] [tool options]\n"
+            "                           [--samples M] [--max-calls N] [--set TOOL.KEY=VALUE] [--max-docs N]\n"
+            "                           [--rejected FILE] [--seed S] [--resume] [--shard K/N] [--batch B] [--json]\n"
+            "                           [tool options]\n"
             "                           [--dtype fp32|bf16] [--mmap]\n\n"
             "For every document and every tool, independently (Schick et al. 2023, section 2): the tool's\n"
             "prefilter; candidate positions i with p(\" [\" | prefix) > tau_s, the top k; up to m calls per\n"
             "position; execution; the filter L- - L+ >= tau_f with the call as a prefix; then all kept calls\n"
-            "merged into the text. Defaults are the paper's: tau_s 0.05, tau_f 1.0, k 5, m 5; Calculator\n"
-            "and MT tau_s 0, k 20, m 10, tau_f 0.5.\n"
+            "merged into the text. Defaults are the paper's: tau_s 0.05, tau_f 1.0, k 5, m 5, every call\n"
+            "that passes kept; Calculator and MT tau_s 0, k 20, m 10, tau_f 0.5.\n"
             "  --proposer P    prompt: sample calls with the tool's few-shot prompt (default);\n"
             "                  model: sample from a model already fine-tuned on calls (no prompt);\n"
             "                  tool: the tool proposes the calls (for small models), positions ranked by p\n"
             "  --tau-s/--tau-f/--top-k/--samples   override for every tool\n"
-            "  --set TOOL.KEY=VALUE   override for one tool: KEY is tau_s, tau_f, top_k or samples\n"
+            "  --max-calls N   keep at most N calls of a tool per document, the best scores (0: all)\n"
+            "  --set TOOL.KEY=VALUE   override for one tool: KEY is tau_s, tau_f, top_k, samples or\n"
+            "                  max_calls\n"
             "  --rejected FILE  also write every scored call that was not kept\n"
             "  --resume         continue a run that was interrupted (OUT.progress)\n"
             "  --shard K/N      process documents with index %% N == K (0 <= K < N)\n"
@@ -38,8 +41,9 @@ static void help(FILE *f) {
 static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
     if (!strcmp(key, "tau_s")) th->tau_s = (float)v;
     else if (!strcmp(key, "tau_f")) th->tau_f = (float)v;
-    else if (!strcmp(key, "top_k") && v >= 0) th->top_k = (int)v;
-    else if (!strcmp(key, "samples") && v >= 0) th->samples = (int)v;
+    else if (!strcmp(key, "top_k") && v >= 0 && v <= 100000) th->top_k = (int)v;
+    else if (!strcmp(key, "samples") && v >= 0 && v <= 1000) th->samples = (int)v;
+    else if (!strcmp(key, "max_calls") && v >= 0 && v <= 100000) th->max_calls = (int)v;
     else return -1;
     return 0;
 }
@@ -92,7 +96,7 @@ static int merge_all(const char *path, int world, tf_error *err) {
 int cmd_annotate(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", 1, 0, 'm'},   {"data", 1, 0, 'd'},     {"out", 1, 0, 'o'},      {"proposer", 1, 0, 'p'},
-        {"tau-s", 1, 0, 'S'},   {"tau-f", 1, 0, 'F'},    {"top-k", 1, 0, 'k'},    {"samples", 1, 0, 'n'},
+        {"tau-s", 1, 0, 'S'},   {"tau-f", 1, 0, 'F'},    {"top-k", 1, 0, 'k'},    {"samples", 1, 0, 'n'}, {"max-calls", 1, 0, 'K'},
         {"set", 1, 0, 'x'},     {"max-docs", 1, 0, 'M'}, {"rejected", 1, 0, 'r'}, {"seed", 1, 0, 's'},
         {"resume", 0, 0, 'R'},  {"shard", 1, 0, 'h' + 256}, {"batch", 1, 0, 'b'}, {"json", 0, 0, 'j'},
         {"threads", 1, 0, 't'}, {"temperature", 1, 0, 'T'}, {"max-call-tokens", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},
@@ -100,7 +104,7 @@ int cmd_annotate(int argc, char **argv) {
     const char *model_dir = NULL, *sets[32];
     int n_sets = 0, json = 0, c, h, tau_f_set = 0, shard_set = 0;
     double tau_s = -1, tau_f = -1, temp = 1.0;
-    long top_k = -1, samples = -1, v, threads = 0, call_tokens = 32, batch = 16;
+    long top_k = -1, samples = -1, max_calls = -1, v, threads = 0, call_tokens = 32, batch = 16;
     tf_annotate_run run = {.shard_k = 0, .shard_n = 1};
     tf_proposer proposer = TF_PROPOSER_PROMPT;
     uint64_t seed = 1;
@@ -126,6 +130,7 @@ int cmd_annotate(int argc, char **argv) {
         case 'F': if (cli_float(optarg, &tau_f)) return cli_usage_error("annotate", "--tau-f wants a number"); tau_f_set = 1; break;
         case 'k': if (cli_int(optarg, 0, 100000, &top_k)) return cli_usage_error("annotate", "--top-k wants 0..100000"); break;
         case 'n': if (cli_int(optarg, 0, 1000, &samples)) return cli_usage_error("annotate", "--samples wants 0..1000"); break;
+        case 'K': if (cli_int(optarg, 0, 100000, &max_calls)) return cli_usage_error("annotate", "--max-calls wants 0..100000"); break;
         case 'x': if (n_sets >= 32) return cli_usage_error("annotate", "at most 32 --set"); sets[n_sets++] = optarg; break;
         case 'M': if (cli_int(optarg, 1, 1L << 50, &run.max_docs)) return cli_usage_error("annotate", "--max-docs wants a positive integer"); break;
         case 'r': run.rejected = optarg; break;
@@ -190,6 +195,7 @@ int cmd_annotate(int argc, char **argv) {
         if (tau_f_set) run.opt.th[t].tau_f = (float)tau_f;
         if (top_k >= 0) run.opt.th[t].top_k = (int)top_k;
         if (samples >= 0) run.opt.th[t].samples = (int)samples;
+        if (max_calls >= 0) run.opt.th[t].max_calls = (int)max_calls;
     }
     for (int k = 0; k < n_sets; k++) {
         char name[64], key[32];
@@ -206,7 +212,7 @@ int cmd_annotate(int argc, char **argv) {
             if (set.tools[t] == tool) idx = t;
         if (idx < 0 || cli_float(eq + 1, &val) || set_threshold(&run.opt.th[idx], key, val)) {
             rc = cli_usage_error("annotate", "--set '%s': want TOOL.KEY=VALUE with a selected tool and KEY one of "
-                                 "tau_s, tau_f, top_k, samples", sets[k]);
+                                 "tau_s, tau_f, top_k, samples, max_calls", sets[k]);
             goto done;
         }
     }

@@ -12,8 +12,8 @@
 tf_tool_thresholds tf_tool_default_thresholds(const char *name) {
     // Appendix A: tau_s 0.05, tau_f 1.0, k 5, m 5; Calculator and MT: tau_s 0, k 20, m 10, tau_f 0.5
     if (name && (!strcasecmp(name, "calculator") || !strcasecmp(name, "mt")))
-        return (tf_tool_thresholds){0.0f, 0.5f, 20, 10};
-    return (tf_tool_thresholds){0.05f, 1.0f, 5, 5};
+        return (tf_tool_thresholds){0.0f, 0.5f, 20, 10, 0};
+    return (tf_tool_thresholds){0.05f, 1.0f, 5, 5, 0};
 }
 
 void tf_annotate_defaults(tf_annotate_options *o, const tf_toolset *tools) {
@@ -422,6 +422,32 @@ out:
     return rc;
 }
 
+// Keeps at most max of the kept candidates cs->c[from ..] (one tool's): the best scores, the earlier
+// position on a tie. The others are marked not kept and leave the summary's counts.
+static void cap_kept(tf_candidates *cs, int from, int max) {
+    for (int a = from; a < cs->n; a++) {
+        tf_candidate *c = &cs->c[a];
+        if (!c->kept) continue;
+        int better = 0;
+        for (int b = from; b < cs->n; b++) {
+            const tf_candidate *x = &cs->c[b];
+            if (b != a && x->kept && (x->score > c->score || (x->score == c->score && (x->token_pos < c->token_pos ||
+                                                                                       (x->token_pos == c->token_pos && b < a)))))
+                better++;
+        }
+        if (better >= max) c->capped = 1;
+    }
+    for (int a = from; a < cs->n; a++) {
+        tf_candidate *c = &cs->c[a];
+        if (!c->capped) continue;
+        c->kept = 0;
+        if (c->tool < 32) {
+            cs->kept[c->tool]--;
+            cs->score_sum[c->tool] -= c->score;
+        }
+    }
+}
+
 int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_options *o,
                          const tf_document *doc, tf_rng *rng, tf_candidates *out, tf_error *err) {
     int start_id = tf_tokenizer_token_id(tok, " [");
@@ -447,6 +473,7 @@ int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset 
         int from = out->n;
         rc = propose_tool(m, tok, tools, ti, o, doc, &d, start_id, rng, out, err);
         if (!rc) rc = execute_and_filter(m, tok, tools, o, doc, &d, from, out, err);
+        if (!rc && o->th[ti].max_calls > 0) cap_kept(out, from, o->th[ti].max_calls);
     }
     free_doc_tokens(&d);
     return rc;

@@ -205,6 +205,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             cJSON_AddNumberToObject(j, "doc_index", (double)index);
             cJSON_AddNumberToObject(j, "loss_plain", cs.c[k].loss_plain);
             cJSON_AddNumberToObject(j, "loss_empty", cs.c[k].loss_empty);
+            if (cs.c[k].capped) cJSON_AddBoolToObject(j, "capped", 1);  // passed, but over max_calls
             rc = write_line(rej, run->rejected, j, err);
             cJSON_Delete(j);
         }
