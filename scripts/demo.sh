@@ -30,8 +30,12 @@ TOOLS="--tools calendar,calculator,wikisearch --index $DATA/search.db"
 N_DOCS=$([ "$QUICK" = 1 ] && echo 40 || echo ${N_DOCS:-600})
 N_EVAL=$([ "$QUICK" = 1 ] && echo 10 || echo ${N_EVAL:-150})
 # the paper's tau_s/tau_f per tool, but fewer positions and calls per document than its k = 20, m = 10
-# for the Calculator, so that a round fits in a couple of minutes on 2 cores
-SAMPLING=${SAMPLING:---top-k 5 --samples 5}
+# for the Calculator, so that a round fits in a couple of minutes on 2 cores; Calendar() takes no
+# input, so it is tried at up to 25 positions (a date word is rarely among the base model's top 5)
+SAMPLING=${SAMPLING:---top-k 5 --samples 5 --set calendar.top_k=25}
+# round 2: the fine-tuned model ranks the positions, with no tau_s floor (as the tool proposer of
+# round 1): a 2.6M model gently fine-tuned seldom gives " [" the paper's 0.05 outside its favourite spots
+ROUND2=${ROUND2:---tau-s 0}
 
 say "the filter's three losses (the seed's example)"
 SEED_TEXT="The store is never open on the weekend, so today it is closed."
@@ -47,26 +51,28 @@ $B compare --model "$MODEL" --text "The store sells 123 pears and 456 plums, a t
 say "round 1: annotate with the tools' proposals"
 $B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer tool --max-docs "$N_DOCS" $SAMPLING \
     --out "$RESULTS/round1.jsonl" --rejected "$RESULTS/round1.rejected.jsonl" --json | tee "$RESULTS/round1.summary.json"
-# fine-tuning length follows the data: EPOCHS (8) passes over C* (the paper's ~2k steps of 128 on up to
-# 125k examples is about 2 epochs; a small C* needs a few more, and many more only memorises it)
+# fine-tuning: C* beside MIX plain pretraining documents per annotated text (scripts/mix_plain.py says
+# why), EPOCHS passes over that mix at FT_LR; the control sees the same mix with the calls taken out
 ft_args() {  # DATA.jsonl -> "--steps N ..." for EPOCHS epochs of batch 16
     local n; n=$(grep -c . "$1" || true)
-    local steps=$(( (${EPOCHS:-8} * n + 15) / 16 )); [ "$steps" -ge 10 ] || steps=10
-    echo "--batch 16 --seq-len 128 --steps $steps --lr ${FT_LR:-1e-3} --warmup $(( steps / 10 ))"
+    local steps=$(( (${EPOCHS:-4} * n + 15) / 16 )); [ "$steps" -ge 10 ] || steps=10
+    echo "--batch 16 --seq-len 128 --steps $steps --lr ${FT_LR:-3e-4} --warmup $(( steps / 10 ))"
+}
+mix() {  # C*.jsonl PREFIX -> PREFIX.jsonl (with calls) and PREFIX.control.jsonl (without)
+    python3 scripts/mix_plain.py "$1" "$DATA/pretrain.jsonl" "${MIX:-3}" 1 "$2.jsonl" "$2.control.jsonl"
 }
 say "fine-tune on round 1"
-$B finetune --model "$MODEL" --data "$RESULTS/round1.jsonl" --out "$RESULTS/toolformer1" $(ft_args "$RESULTS/round1.jsonl") --json | tee "$RESULTS/finetune1.json"
+mix "$RESULTS/round1.jsonl" "$RESULTS/ft1"
+$B finetune --model "$MODEL" --data "$RESULTS/ft1.jsonl" --out "$RESULTS/toolformer1" $(ft_args "$RESULTS/ft1.jsonl") --json | tee "$RESULTS/finetune1.json"
 
 say "round 2: the fine-tuned model proposes calls itself"
-$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --proposer model --max-docs "$N_DOCS" $SAMPLING \
+$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --proposer model --max-docs "$N_DOCS" $SAMPLING $ROUND2 \
     --out "$RESULTS/round2.jsonl" --rejected "$RESULTS/round2.rejected.jsonl" --json | tee "$RESULTS/round2.summary.json"
 cat "$RESULTS/round1.jsonl" "$RESULTS/round2.jsonl" > "$RESULTS/cstar.jsonl"
 say "fine-tune the base model on rounds 1 + 2 (Toolformer), and a control on the same texts without calls"
-$B finetune --model "$MODEL" --data "$RESULTS/cstar.jsonl" --out "$RESULTS/toolformer" $(ft_args "$RESULTS/cstar.jsonl") --json | tee "$RESULTS/finetune.json"
-python3 -c 'import json,sys
-for l in open(sys.argv[1]):
-    print(json.dumps({"text": json.loads(l)["source_text"]}))' "$RESULTS/cstar.jsonl" > "$RESULTS/control_texts.jsonl"
-$B finetune --model "$MODEL" --data "$RESULTS/control_texts.jsonl" --out "$RESULTS/control" $(ft_args "$RESULTS/cstar.jsonl") --json | tee "$RESULTS/finetune_control.json"
+mix "$RESULTS/cstar.jsonl" "$RESULTS/ft"
+$B finetune --model "$MODEL" --data "$RESULTS/ft.jsonl" --out "$RESULTS/toolformer" $(ft_args "$RESULTS/ft.jsonl") --json | tee "$RESULTS/finetune.json"
+$B finetune --model "$MODEL" --data "$RESULTS/ft.control.jsonl" --out "$RESULTS/control" $(ft_args "$RESULTS/ft.control.jsonl") --json | tee "$RESULTS/finetune_control.json"
 
 say "evaluation on held-out sets"
 EV="--max-examples $N_EVAL --quiet --json"
