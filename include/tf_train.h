@@ -73,8 +73,9 @@ void tf_train_defaults(tf_train_options *o);
 float tf_train_lr(const tf_train_options *o, int step);
 
 typedef struct {
-    int steps_done;
-    float last_loss, best_eval_loss, last_eval_loss;  // eval losses are -1 without a held-out set
+    int steps_done;  // updates made in all (a resumed run counts the earlier ones)
+    int steps_run;   // updates made by this call (0: a resumed run that was already complete)
+    float last_loss, best_eval_loss, last_eval_loss;  // -1: no update in this call / no held-out set
     double tokens_per_s;
 } tf_train_result;
 

@@ -99,7 +99,14 @@ Test(cli_engine, train_from_config_writes_a_loadable_model_and_resumes) {
     cr_assert(strstr(out, "\"steps\": 3") != NULL, "%s", out);
     cr_assert_eq(cli_run(out, sizeof out, "train --data %s %s --out %s --resume --json", data, common, model), 0, "%s",
                  cli_run_stderr);
-    cr_assert(strstr(out, "\"steps\": 6") != NULL, "%s", out);
+    cr_assert(strstr(out, "\"steps\": 6, \"steps_run\": 3,") != NULL, "%s", out);
+    // resuming a finished run does nothing and says so, with no made-up loss or speed
+    cr_assert_eq(cli_run(out, sizeof out, "train --data %s %s --out %s --resume", data, common, model), 0, "%s",
+                 cli_run_stderr);
+    cr_assert(strstr(out, "already trained 6 of 6 steps") != NULL, "%s", out);
+    cr_assert_eq(cli_run(out, sizeof out, "train --data %s %s --out %s --resume --json", data, common, model), 0, "%s",
+                 cli_run_stderr);
+    cr_assert(strstr(out, "\"steps\": 6, \"steps_run\": 0, \"loss\": -1.0") != NULL, "%s", out);
     tf_error err;
     tf_model *m = tf_model_load(model, &err);
     cr_assert_not_null(m, "%s", err.msg);

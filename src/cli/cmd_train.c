@@ -240,12 +240,14 @@ static int train_main(int argc, char **argv, int finetune) {
     }
     if (!lead) goto done;
     if (json) {
-        printf("{\"steps\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
+        printf("{\"steps\": %d, \"steps_run\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
                "\"tokens_per_s\": %.1f, \"params\": %zu, \"processes\": %d, \"out\": ",
-               res.steps_done, res.last_loss, res.last_eval_loss, res.best_eval_loss, res.tokens_per_s,
+               res.steps_done, res.steps_run, res.last_loss, res.last_eval_loss, res.best_eval_loss, res.tokens_per_s,
                m->num_params, dist.world);
         cli_print_json_string(stdout, o.out_dir);
         printf("}\n");
+    } else if (res.steps_run == 0) {
+        printf("already trained %d of %d steps: nothing to do; the model is in %s\n", res.steps_done, o.steps, o.out_dir);
     } else {
         printf("trained %d steps: loss %.4f, %.0f tokens/s; model written to %s\n", res.steps_done, res.last_loss,
                res.tokens_per_s, o.out_dir);

@@ -251,6 +251,8 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
     res->best_eval_loss = st.best_eval_loss;
     int end = o->steps;
     if (o->stop_after > 0 && st.step + o->stop_after < end) end = st.step + o->stop_after;
+    res->steps_run = end > st.step ? end - st.step : 0;
+    if (!res->steps_run) res->last_loss = -1.0f;
     for (; st.step < end; st.step++) {
         opt.lr = tf_train_lr(o, st.step);
         if ((rc = tf_model_zero_grad(m, err))) goto done;
