@@ -7,6 +7,8 @@
 #   SHAPES="124m 124m-long small"       # 124m-long: GPT-2 124M at B8 T256
 #   SHAPES=124m bench/bench_bf16.sh     # one shape;  THREADS=2 to set the thread count
 #   NO_TORCH=1 bench/bench_bf16.sh      # the engine only
+#   TORCH_BLAS_DIR=DIR                  # OpenBLAS's libblas.so.3 for the twin's fp32 (see run_engine.sh)
+#   PHASES=decode                       # only these phases of the engine (train, score, decode)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s build/bench/bench_bf16 >/dev/null
@@ -26,10 +28,11 @@ for s in ${SHAPES:-124m small}; do
     echo
     echo "== $s: toolformer.c"
     # shellcheck disable=SC2086
-    build/bench/bench_bf16 $args --repeats 3 --threads "$threads"
+    build/bench/bench_bf16 $args --repeats 3 --threads "$threads" ${PHASES:+--phases "$PHASES"}
     if [ "$have_torch" = 1 ]; then
         echo "== $s: PyTorch (fp32 and autocast bf16), tokens/s"
         # shellcheck disable=SC2086
+        LD_LIBRARY_PATH="${TORCH_BLAS_DIR:+$TORCH_BLAS_DIR:}${LD_LIBRARY_PATH:-}" OPENBLAS_NUM_THREADS="$threads" \
         "$py" bench/bench_engine.py $args --warmup 1 --repeats 3 --threads "$threads" --json |
             "$py" -c '
 import json, sys

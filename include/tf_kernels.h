@@ -70,6 +70,9 @@ void tf_layernorm_backward_acc(float *dinp, float *dweight, float *dbias, const 
 // GELU. exact = 0: tanh approximation (HF "gelu_new"):
 //   out[N] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)));  exact = 1: 0.5 x (1 + erf(x / sqrt 2)).
 void tf_gelu_forward(float *out, const float *inp, size_t N, int exact);
+// out[N] = bf16(gelu(inp)): tf_gelu_forward's values rounded as tf_to_bf16, without an fp32 output
+// (mixed precision, where the GELU's output only feeds a bf16 matmul).
+void tf_gelu_forward_bf16(uint16_t *out, const float *inp, size_t N, int exact);
 // dinp[N] (+)= gelu'(inp) * dout: accumulates when accumulate, else overwrites (dinp may alias dout).
 void tf_gelu_backward(float *dinp, const float *inp, const float *dout, size_t N, int exact, int accumulate);
 

@@ -19,7 +19,7 @@ struct tf_activations {
     float *atty;            // [L, BT, C] attention output before the projection
     float *resid2;          // [L, BT, C] x + attn (sequential blocks only)
     float *ln2, *ln2_mean, *ln2_rstd;  // [L, BT, C], [L, BT], [L, BT] (absent with shared_ln)
-    float *fch, *fch_gelu;  // [L, BT, F]
+    float *fch, *fch_gelu;  // [L, BT, F] (fch_gelu: not written by a bf16 forward, see in16)
     float *lnf, *lnf_mean, *lnf_rstd;  // [BT, C], [BT], [BT]
     float *logits;          // [BT, V] (overwritten by dlogits in backward)
     float *nll;             // [BT]

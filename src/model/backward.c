@@ -112,6 +112,8 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         const float *ln1 = a->ln1 + (size_t)l * BT * C, *qkv = a->qkv + (size_t)l * BT * 3 * C;
         const float *att = a->att + (size_t)l * a->cap_att, *atty = a->atty + (size_t)l * BT * C;
         const float *fch = a->fch + (size_t)l * BT * F, *fchg = a->fch_gelu + (size_t)l * BT * F;
+        if (a->in16_valid && m->dtype != TF_DTYPE_BF16)  // a bf16 forward kept only the rounded GELU output
+            tf_gelu_forward(a->fch_gelu + (size_t)l * BT * F, fch, (size_t)BT * F, c->gelu_exact);
         const float *r2 = c->parallel_residual ? NULL : a->resid2 + (size_t)l * BT * C;
         const float *ln2 = c->shared_ln ? NULL : a->ln2 + (size_t)l * BT * C;
         const float *mlp_in = ln2 ? ln2 : (c->parallel_residual ? ln1 : r2);

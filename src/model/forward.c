@@ -137,9 +137,17 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
         }
         model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, KEEP(l, 2),
                           m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
-        tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
-        model_mm_forward_keep(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg, KEEP(l, 3),
-                          m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
+        if (a->in16_valid) {
+            // bf16: the GELU's output only feeds the product; it is written rounded, straight into
+            // the kept inputs (fch_gelu's fp32 values are then not made: the backward reads fch)
+            tf_gelu_forward_bf16(KEEP(l, 3), fch, (size_t)BT * F, c->gelu_exact);
+            model_mm_forward_rounded(m, TF_P_FCPROJW, (size_t)l * C * F, xo, KEEP(l, 3),
+                                     m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
+        } else {
+            tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
+            model_mm_forward(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg, m->param[TF_P_FCPROJB] + (size_t)l * C,
+                             BT, F, C);
+        }
         // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp
         if (c->parallel_residual)
             add3(xo, xo, x, proj, (size_t)BT * C);

@@ -271,6 +271,12 @@ void model_mm_forward_keep(tf_model *m, int p, size_t off, float *out, const flo
         l->failed = 1;
 }
 
+void model_mm_forward_rounded(tf_model *m, int p, size_t off, float *out, const uint16_t *inp16, const float *bias,
+                             int BT, int C, int OC) {
+    if (tf_gemm_bf16(0, 1, BT, OC, C, 1.0f, inp16, C, weight_bf16(m, p, off), C, bias, 0.0f, out, OC))
+        m->lowp->failed = 1;
+}
+
 void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
                        const float *dout, const float *inp, const uint16_t *inp16, int BT, int C, int OC, int acc) {
     if (m->dtype != TF_DTYPE_BF16) {

@@ -24,6 +24,9 @@ void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *i
 // instead of scratch; keep NULL: scratch. Not for mapped weights (pass NULL).
 void model_mm_forward_keep(tf_model *m, int p, size_t off, float *out, const float *inp, uint16_t *keep,
                            const float *bias, int BT, int C, int OC);
+// model_mm_forward of a bf16 (not mapped) model whose input the caller already rounded: inp16[BT, C].
+void model_mm_forward_rounded(tf_model *m, int p, size_t off, float *out, const uint16_t *inp16, const float *bias,
+                             int BT, int C, int OC);
 // tf_matmul_backward_acc for W = m->param[p] + off, in the model's precision (acc: TF_ACC_* bits).
 // inp16: inp already rounded to bf16 by the forward (model_mm_forward_keep), or NULL.
 void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,

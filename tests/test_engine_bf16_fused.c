@@ -1,6 +1,9 @@
-// test_engine_bf16_colsum.c — rounding dout to bf16 and summing its columns (the bias gradient) in
-// one pass: the rounding against the scalar reference, the sums against double sums and, bit for bit,
-// against the fp32 bias gradient of tf_matmul_backward_acc (which the bf16 path replaced).
+// test_engine_bf16_fused.c — kernels that round to bf16 in the pass that makes their values:
+// - dout rounded and its columns summed (the bias gradient): the rounding against the scalar
+//   reference, the sums against double sums and, bit for bit, against the fp32 bias gradient of
+//   tf_matmul_backward_acc (which the bf16 path replaced);
+// - the GELU written in bf16: bit for bit the rounding of the fp32 GELU (itself tested against
+//   PyTorch fixtures and finite differences), both forms.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -28,9 +31,29 @@ static void check(int R, int N, int accumulate) {
     free(x); free(cs); free(ref); free(o);
 }
 
-Test(engine_bf16_colsum, rounds_and_sums_like_the_separate_passes) {
+Test(engine_bf16_fused, rounds_and_sums_like_the_separate_passes) {
     check(3, 5, 0);
     check(3, 5, 1);
     check(256, 2304, 0);  // parallel
     check(300, 3001, 1);
+}
+
+Test(engine_bf16_fused, gelu_in_bf16_is_the_rounded_fp32_gelu) {
+    enum { N = 70001 };  // above the parallel threshold
+    float *x = malloc(N * sizeof(float)), *y = malloc(N * sizeof(float));
+    uint16_t *h = malloc(N * sizeof(uint16_t));
+    tf_rng r;
+    tf_rng_seed(&r, 11);
+    for (size_t i = 0; i < N; i++) x[i] = 3.0f * tf_rng_normal(&r);
+    x[0] = 0.0f;
+    x[1] = -20.0f;
+    x[2] = 20.0f;
+    for (int exact = 0; exact < 2; exact++) {
+        tf_gelu_forward(y, x, N, exact);
+        tf_gelu_forward_bf16(h, x, N, exact);
+        for (size_t i = 0; i < N; i++)
+            cr_assert_eq(h[i], tf_f32_to_bf16(y[i]), "exact %d, x %.9g: 0x%04x vs 0x%04x", exact, x[i], h[i],
+                         tf_f32_to_bf16(y[i]));
+    }
+    free(x); free(y); free(h);
 }
