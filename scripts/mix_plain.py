@@ -5,7 +5,10 @@ Fine-tuning data for the demo. The paper fine-tunes a 6.7B model at learning rat
 drawn from its pretraining distribution, so fine-tuning barely moves it away from ordinary text. A
 2.6M model fine-tuned on a few hundred short annotated texts forgets instead (perplexity 76 -> 530,
 and it loses the in-context copying that using a result needs). So both fine-tunes see the same
-plain pretraining documents beside their texts, RATIO of them per annotated text, drawn with SEED:
+plain pretraining documents beside their texts, RATIO of them per annotated text, drawn with SEED
+among those with no "[" (the recipe's copying notes such as "[12 + 30 -> 42]" look like calls
+without a tool name; beside C* they taught the model to open a bracket of that kind where a call
+should go: 21 of 150 held-out sums, against 3 without them):
   OUT_TOOLFORMER: the texts of C* (with their calls) + the plain documents
   OUT_CONTROL:    the same texts without calls (C*'s source_text) + the same plain documents
 Both files list the same documents in the same order, so the two fine-tunes differ only in the calls.
@@ -16,7 +19,7 @@ import sys
 
 cstar, pretrain, ratio, seed, out_tf, out_ctl = sys.argv[1:7]
 rows = [json.loads(line) for line in open(cstar) if line.strip()]
-plain = [line for line in open(pretrain) if line.strip()]
+plain = [line for line in open(pretrain) if line.strip() and "[" not in json.loads(line)["text"]]
 rng = random.Random(int(seed))
 n_plain = min(len(plain), round(float(ratio) * len(rows)))
 docs = [(r["text"], r["source_text"]) for r in rows]

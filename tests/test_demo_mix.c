@@ -42,7 +42,8 @@ Test(demo_mix, control_holds_the_same_documents_without_calls) {
     fclose(f);
     snprintf(p, sizeof p, "%s/plain.jsonl", dir);
     f = fopen(p, "w");
-    for (int i = 0; i < 20; i++) fprintf(f, "{\"text\": \"plain document %d\"}\n", i);
+    for (int i = 0; i < 30; i++)  // a third hold a bracket note, which is never drawn
+        fprintf(f, i % 3 ? "{\"text\": \"plain document %d\"}\n" : "{\"text\": \"plain [%d + 1 -> x] note\"}\n", i);
     fclose(f);
     mix(dir, "2.5", 7, "a");
     mix(dir, "2.5", 7, "b");
