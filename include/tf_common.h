@@ -57,6 +57,11 @@ int tf_mkdir_p(const char *path, tf_error *err);
 // Joins dir and name into out (size n); returns out.
 char *tf_path_join(char *out, size_t n, const char *dir, const char *name);
 
+// ---- text --------------------------------------------------------------------------------------
+// A malloc'd copy of s[n] that is valid UTF-8 (each invalid byte becomes U+FFFD), for JSON output:
+// decoded tokens can end inside a character. NULL when memory runs out.
+char *tf_utf8_sanitize(const char *s, size_t n);
+
 // ---- random numbers ----------------------------------------------------------------------------
 // A small seeded generator (xoshiro256**), reproducible across platforms.
 typedef struct { uint64_t s[4]; } tf_rng;

@@ -336,3 +336,29 @@ Test(cli_tool, runs_external_tools) {
                      "Units", "1 kg to g"), 0);
     cr_assert_str_eq(out, "1000 g\n");
 }
+
+// tf_utf8_sanitize (the JSON writers' cleaner) against tf_utf8_valid: valid text comes back unchanged,
+// each invalid byte becomes U+FFFD, and the output is always valid.
+Test(registry, utf8_sanitize_replaces_each_invalid_byte) {
+    const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"},
+        {"abc\xe2\x82", "abc\xef\xbf\xbd\xef\xbf\xbd"},  // a character cut at the end: two bytes, two U+FFFD
+        {"\xc0\x80x", "\xef\xbf\xbd\xef\xbf\xbdx"},    // overlong NUL
+        {"\xed\xb0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},  // surrogate
+        {"\x80" "a\xff", "\xef\xbf\xbd" "a\xef\xbf\xbd"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *s = tf_utf8_sanitize(cases[i].in, strlen(cases[i].in));
+        cr_assert_not_null(s);
+        cr_assert_str_eq(s, cases[i].out, "case %zu", i);
+        cr_assert(tf_utf8_valid(s, strlen(s)));
+        free(s);
+    }
+    unsigned char all[256];  // every byte value once (NUL included, counted by n)
+    for (int b = 0; b < 256; b++) all[b] = (unsigned char)b;
+    char *s = tf_utf8_sanitize((const char *)all, 256);
+    cr_assert(tf_utf8_valid(s, strlen(s)), "%s", s);
+    free(s);
+}

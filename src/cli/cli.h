@@ -28,8 +28,6 @@ void cli_text_cleanup(void);
 int cli_has_tokenizer(const char *dir);
 // Prints ids as a JSON array to f.
 void cli_print_ids_json(FILE *f, const int *ids, int n);
-// A malloc'd copy of s[n] that is valid UTF-8 (each invalid byte becomes U+FFFD), for JSON output.
-char *cli_utf8_sanitize(const char *s, size_t n);
 // Prints s as a JSON string (escaped, made valid UTF-8) to f.
 void cli_print_json_string(FILE *f, const char *s);
 

@@ -53,7 +53,7 @@ int cmd_detokenize(int argc, char **argv) {
         return cli_fail(&err);
     }
     if (json) {
-        char *s = cli_utf8_sanitize(text, len);
+        char *s = tf_utf8_sanitize(text, len);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "text", s ? s : "");
         char *p = cJSON_PrintUnformatted(o);

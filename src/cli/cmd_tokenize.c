@@ -65,7 +65,7 @@ int cmd_tokenize(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             size_t tl;
             const char *tb = tf_tokenizer_token_bytes(t, ids[i], &tl);
-            char *s = cli_utf8_sanitize(tb, tl);
+            char *s = tf_utf8_sanitize(tb, tl);
             cJSON_AddItemToArray(ja, cJSON_CreateNumber(ids[i]));
             cJSON_AddItemToArray(ta, cJSON_CreateString(s ? s : ""));
             free(s);

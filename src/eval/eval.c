@@ -161,7 +161,9 @@ int tf_eval_run(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, c
             cJSON *d = cJSON_CreateObject();
             cJSON_AddStringToObject(d, "prompt", prompt);
             cJSON_AddStringToObject(d, "answer", answer);
-            cJSON_AddStringToObject(d, "generated", g.text);
+            char *gen = tf_utf8_sanitize(g.text, strlen(g.text));  // may end inside a character
+            cJSON_AddStringToObject(d, "generated", gen ? gen : "");
+            free(gen);
             cJSON_AddBoolToObject(d, "correct", ok);
             cJSON *calls = cJSON_AddArrayToObject(d, "calls");
             for (int c = 0; c < g.n_calls; c++) {
