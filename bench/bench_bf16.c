@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench_args.h"
 #include "toolformer.h"
 
 typedef struct {
@@ -83,7 +84,7 @@ static double run_phase(tf_model *m, int phase, const opts *o, const int *in, co
 
 int main(int argc, char **argv) {
     opts o = {12, 768, 12, 50257, 4, 64, 3, 16, 16, 0, 0, {1, 1, 1}};
-    struct { const char *name; int *dst; } ints[] = {
+    bench_int_arg ints[] = {
         {"--layers", &o.layers}, {"--embd", &o.embd}, {"--heads", &o.heads}, {"--vocab", &o.vocab},
         {"--batch", &o.batch}, {"--seq", &o.seq}, {"--repeats", &o.repeats}, {"--prompt", &o.prompt},
         {"--decode-steps", &o.decode_steps}, {"--threads", &o.threads}};
@@ -105,16 +106,7 @@ int main(int argc, char **argv) {
                    "Tokens/s of training, scoring and decoding in fp32 and bf16 (default: GPT-2 124M, B4 T64).\n");
             return 0;
         }
-        int found = 0;
-        for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
-            if (!strcmp(argv[i], ints[k].name) && i + 1 < argc) {
-                *ints[k].dst = atoi(argv[++i]);
-                found = 1;
-            }
-        if (!found) {
-            fprintf(stderr, "bench_bf16: unknown argument '%s' (see --help)\n", argv[i]);
-            return 2;
-        }
+        if (!bench_int_option("bench_bf16", argc, argv, &i, ints, sizeof ints / sizeof ints[0])) return 2;
     }
     if (o.layers < 1 || o.embd < 1 || o.heads < 1 || o.embd % o.heads || o.vocab < 2 || o.batch < 1 ||
         o.seq < 2 || o.repeats < 1 || o.prompt < 1 || o.decode_steps < 1 || o.prompt + o.decode_steps + 1 > 1024) {

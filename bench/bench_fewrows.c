@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_args.h"
 #include "toolformer.h"
 #include "tf_kernels.h"
 #include "tf_safetensors.h"
@@ -29,7 +30,7 @@ static double loadavg(void) {
 
 int main(int argc, char **argv) {
     int L = 12, C = 768, V = 50257, S = 20, threads = 0;
-    struct { const char *name; int *dst; } ints[] = {
+    bench_int_arg ints[] = {
         {"--layers", &L}, {"--embd", &C}, {"--vocab", &V}, {"--steps", &S}, {"--threads", &threads}};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
@@ -37,16 +38,7 @@ int main(int argc, char **argv) {
                    "ms per decode step of the weight products, AMX kernel against oneDNN (default GPT-2 124M).\n");
             return 0;
         }
-        int found = 0;
-        for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
-            if (!strcmp(argv[i], ints[k].name) && i + 1 < argc) {
-                *ints[k].dst = atoi(argv[++i]);
-                found = 1;
-            }
-        if (!found) {
-            fprintf(stderr, "bench_fewrows: unknown argument '%s' (see --help)\n", argv[i]);
-            return 2;
-        }
+        if (!bench_int_option("bench_fewrows", argc, argv, &i, ints, sizeof ints / sizeof ints[0])) return 2;
     }
     if (L < 1 || C < 32 || V < 16 || S < 1) {
         fprintf(stderr, "bench_fewrows: inconsistent shape\n");

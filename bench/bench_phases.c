@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench_args.h"
 #include "toolformer.h"
 
 static double cpu_s(void) {
@@ -26,7 +27,7 @@ static void fail(const char *what, const tf_error *err) {
 int main(int argc, char **argv) {
     int L = 12, C = 768, H = 12, V = 50257, B = 4, T = 64, R = 3, threads = 0;
     tf_dtype dt = TF_DTYPE_FP32;
-    struct { const char *name; int *dst; } ints[] = {{"--layers", &L}, {"--embd", &C}, {"--heads", &H},
+    bench_int_arg ints[] = {{"--layers", &L}, {"--embd", &C}, {"--heads", &H},
                                                      {"--vocab", &V},  {"--batch", &B}, {"--seq", &T},
                                                      {"--repeats", &R}, {"--threads", &threads}};
     for (int i = 1; i < argc; i++) {
@@ -44,16 +45,7 @@ int main(int argc, char **argv) {
             }
             continue;
         }
-        int found = 0;
-        for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
-            if (!strcmp(argv[i], ints[k].name) && i + 1 < argc) {
-                *ints[k].dst = atoi(argv[++i]);
-                found = 1;
-            }
-        if (!found) {
-            fprintf(stderr, "bench_phases: unknown argument '%s' (see --help)\n", argv[i]);
-            return 2;
-        }
+        if (!bench_int_option("bench_phases", argc, argv, &i, ints, sizeof ints / sizeof ints[0])) return 2;
     }
     if (L < 1 || C < 1 || H < 1 || C % H || V < 2 || B < 1 || T < 2 || T > 4096 || R < 1) {
         fprintf(stderr, "bench_phases: inconsistent shape\n");

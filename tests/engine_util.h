@@ -39,4 +39,14 @@ static inline tf_model *tiny_model(int kind, uint64_t seed) {
     return m;
 }
 
+// n random input ids and n random targets below V, from seed.
+static inline void random_batch(int *in, int *tg, int n, int V, uint64_t seed) {
+    tf_rng r;
+    tf_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        in[i] = (int)(tf_rng_u64(&r) % V);
+        tg[i] = (int)(tf_rng_u64(&r) % V);
+    }
+}
+
 #endif

@@ -9,22 +9,13 @@
 
 enum { B = 2, T = 8 };
 
-static void batch(int *in, int *tg, int V, uint64_t seed) {
-    tf_rng r;
-    tf_rng_seed(&r, seed);
-    for (int i = 0; i < B * T; i++) {
-        in[i] = (int)(tf_rng_u64(&r) % V);
-        tg[i] = (int)(tf_rng_u64(&r) % V);
-    }
-}
-
 // gradients of model kind after: [fp32 forward of `other` first when stale] then the given sequence
 static float *grads_after(int kind, int stale, int dtype_switch) {
     tf_model *m = tiny_model(kind, 90 + kind);
     tf_error err;
     int V = m->cfg.vocab_size, x[B * T], tx[B * T], y[B * T], ty[B * T];
-    batch(x, tx, V, 1);
-    batch(y, ty, V, 2);
+    random_batch(x, tx, B * T, V, 1);
+    random_batch(y, ty, B * T, V, 2);
     cr_assert_eq(tf_model_set_dtype(m, TF_DTYPE_BF16, &err), TF_OK);
     if (stale) cr_assert_eq(tf_model_forward(m, x, tx, NULL, B, T, &err), TF_OK);  // keeps x's inputs
     if (dtype_switch) cr_assert_eq(tf_model_set_dtype(m, TF_DTYPE_FP32, &err), TF_OK);
@@ -64,7 +55,7 @@ Test(engine_bf16_kept, fp32_backward_after_a_bf16_forward_has_every_activation) 
         tf_model *h = tiny_model(kind, 70 + kind), *f = tiny_model(kind, 70 + kind);
         tf_error err;
         int V = h->cfg.vocab_size, y[B * T], ty[B * T];
-        batch(y, ty, V, 3);
+        random_batch(y, ty, B * T, V, 3);
         cr_assert_eq(tf_model_set_dtype(h, TF_DTYPE_BF16, &err), TF_OK);
         cr_assert_eq(tf_model_forward(h, y, ty, NULL, B, T, &err), TF_OK);
         cr_assert_eq(tf_model_set_dtype(h, TF_DTYPE_FP32, &err), TF_OK);
