@@ -57,7 +57,14 @@ int tf_mkdir_p(const char *path, tf_error *err);
 // Joins dir and name into out (size n); returns out.
 char *tf_path_join(char *out, size_t n, const char *dir, const char *name);
 
-// ---- text --------------------------------------------------------------------------------------
+// ---- text (UTF-8) -------------------------------------------------------------------------------
+// Length of the valid UTF-8 sequence at s[0..n) (n >= 1), or 0 when the bytes there are not one.
+size_t tf_utf8_seq(const char *s, size_t n);
+// Nonzero when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+int tf_utf8_valid(const char *s, size_t n);
+// Length of the longest prefix of s[0..n) that does not end inside a UTF-8 sequence (bytes before
+// it are not checked). Used to cut text at a character boundary.
+size_t tf_utf8_cut(const char *s, size_t n);
 // A malloc'd copy of s[n] that is valid UTF-8 (each invalid byte becomes U+FFFD), for JSON output:
 // decoded tokens can end inside a character. NULL when memory runs out.
 char *tf_utf8_sanitize(const char *s, size_t n);

@@ -93,11 +93,6 @@ int tf_tool_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, c
                     tf_error *err);
 void tf_tool_free(tf_tool *t);  // calls destroy, frees t; NULL is fine
 
-// Length of the longest prefix of s[0..n) that does not end inside a UTF-8 sequence (bytes before
-// it are not checked). Used to cut text at a character boundary.
-size_t tf_utf8_cut(const char *s, size_t n);
-// Nonzero when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-int tf_utf8_valid(const char *s, size_t n);
 
 // A set of tools selected by `--tools calendar,calculator,...` (and `--tool NAME=CMD ...`).
 // Zero-initialise it; it owns its tools.

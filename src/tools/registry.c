@@ -35,53 +35,6 @@ void tf_strlist_free(tf_strlist *l) {
     l->n = l->cap = 0;
 }
 
-// ---- UTF-8 -------------------------------------------------------------------------------------
-
-// Length of the valid UTF-8 sequence at s[0..n), or 0 when the bytes there are not one.
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;       // no overlongs
-        if (c == 0xED) hi = 0x9F;       // no surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;       // no overlongs
-        if (c == 0xF4) hi = 0x8F;       // <= U+10FFFF
-    } else return 0;
-    if (n < len) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return len;
-}
-
-int tf_utf8_valid(const char *s, size_t n) {
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(u + i, n - i);
-        if (!k) return 0;
-        i += k;
-    }
-    return 1;
-}
-
-size_t tf_utf8_cut(const char *s, size_t n) {
-    const unsigned char *u = (const unsigned char *)s;
-    // Step back over at most 3 continuation bytes to the lead byte of the last character.
-    size_t i = n, back = 0;
-    while (i > 0 && back < 3 && (u[i - 1] & 0xC0) == 0x80) i--, back++;
-    if (i == 0) return back ? 0 : n;
-    unsigned c = u[i - 1];
-    size_t need = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    if (need == 1) return n;              // ASCII or a stray continuation byte: nothing to fix
-    return back + 1 >= need ? n : i - 1;  // complete last character, or cut before its lead byte
-}
-
 // ---- results -----------------------------------------------------------------------------------
 
 // Makes s one line of valid UTF-8 in place: control characters become spaces, runs of spaces
@@ -93,7 +46,7 @@ static size_t normalise_result(char *s, size_t max) {
     size_t n = strlen(s), w = 0;
     int space = 1;  // drops leading spaces
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(u + i, n - i);
+        size_t k = tf_utf8_seq((const char *)u + i, n - i);
         if (!k) { i++; continue; }
         if (k == 1) {
             unsigned char c = u[i];
