@@ -408,10 +408,6 @@ static int execute_and_filter(tf_model *m, const tf_tokenizer *tok, const tf_too
         c->loss_minus = fminf(c->loss_plain, c->loss_empty);
         c->score = c->loss_minus - c->loss_plus;
         c->kept = c->score >= o->th[c->tool].tau_f;
-        if (c->kept && c->tool < 32) {
-            cs->kept[c->tool]++;
-            cs->score_sum[c->tool] += c->score;
-        }
     }
 out:
     for (int k = 0; bufs && k < 3 * nc; k++) free(bufs[k]);
@@ -422,28 +418,31 @@ out:
     return rc;
 }
 
-// Keeps at most max of the kept candidates cs->c[from ..] (one tool's): the best scores, the earlier
-// position on a tie. The others are marked not kept and leave the summary's counts.
-static void cap_kept(tf_candidates *cs, int from, int max) {
-    for (int a = from; a < cs->n; a++) {
-        tf_candidate *c = &cs->c[a];
-        if (!c->kept) continue;
-        int better = 0;
-        for (int b = from; b < cs->n; b++) {
-            const tf_candidate *x = &cs->c[b];
-            if (b != a && x->kept && (x->score > c->score || (x->score == c->score && (x->token_pos < c->token_pos ||
-                                                                                       (x->token_pos == c->token_pos && b < a)))))
-                better++;
-        }
-        if (better >= max) c->capped = 1;
+// Whether candidate x (at index bx) ranks above y (at by): a higher score, then the earlier position,
+// then the earlier proposal.
+static int ranks_above(const tf_candidate *x, int bx, const tf_candidate *y, int by) {
+    if (x->score != y->score) return x->score > y->score;
+    if (x->token_pos != y->token_pos) return x->token_pos < y->token_pos;
+    return bx < by;
+}
+
+// One tool's candidates cs->c[from ..], filtered: keeps at most max of those that passed (max 0: all),
+// the best ranked; the others are marked capped and not kept. Then counts the kept ones in the
+// summary.
+static void cap_and_count(tf_candidates *cs, int from, int max) {
+    for (int a = from; max > 0 && a < cs->n; a++) {
+        if (!cs->c[a].kept) continue;
+        int above = 0;
+        for (int b = from; b < cs->n; b++)
+            if (b != a && cs->c[b].kept && ranks_above(&cs->c[b], b, &cs->c[a], a)) above++;
+        cs->c[a].capped = above >= max;
     }
     for (int a = from; a < cs->n; a++) {
         tf_candidate *c = &cs->c[a];
-        if (!c->capped) continue;
-        c->kept = 0;
-        if (c->tool < 32) {
-            cs->kept[c->tool]--;
-            cs->score_sum[c->tool] -= c->score;
+        if (c->capped) c->kept = 0;
+        if (c->kept && c->tool < 32) {
+            cs->kept[c->tool]++;
+            cs->score_sum[c->tool] += c->score;
         }
     }
 }
@@ -473,7 +472,7 @@ int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset 
         int from = out->n;
         rc = propose_tool(m, tok, tools, ti, o, doc, &d, start_id, rng, out, err);
         if (!rc) rc = execute_and_filter(m, tok, tools, o, doc, &d, from, out, err);
-        if (!rc && o->th[ti].max_calls > 0) cap_kept(out, from, o->th[ti].max_calls);
+        if (!rc) cap_and_count(out, from, o->th[ti].max_calls);
     }
     free_doc_tokens(&d);
     return rc;
