@@ -27,9 +27,8 @@ static void fail(const char *what, const tf_error *err) {
 int main(int argc, char **argv) {
     int L = 12, C = 768, H = 12, V = 50257, B = 4, T = 64, R = 3, threads = 0;
     tf_dtype dt = TF_DTYPE_FP32;
-    bench_int_arg ints[] = {{"--layers", &L}, {"--embd", &C}, {"--heads", &H},
-                                                     {"--vocab", &V},  {"--batch", &B}, {"--seq", &T},
-                                                     {"--repeats", &R}, {"--threads", &threads}};
+    bench_int_arg ints[] = {{"--layers", &L}, {"--embd", &C},  {"--heads", &H},   {"--vocab", &V},
+                            {"--batch", &B},  {"--seq", &T},   {"--repeats", &R}, {"--threads", &threads}};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
             printf("usage: bench_phases [--layers L --embd C --heads H --vocab V --batch B --seq T --repeats R\n"
