@@ -61,43 +61,36 @@ Test(fuzz_regress, call_format_quotes_an_input_that_the_result_would_close) {
     free(text);
 }
 
+// The regression config REGRESS/file is refused, with an error holding msg.
+static void assert_config_refused(const char *file, const char *msg) {
+    char path[512];
+    snprintf(path, sizeof path, REGRESS "%s", file);
+    size_t len;
+    tf_error err = {0};
+    char *text = tf_read_file(path, &len, &err);
+    cr_assert_not_null(text, "%s", err.msg);
+    tf_config cfg;
+    cr_assert_eq(tf_config_parse(text, "config.json", &cfg, &err), TF_EBADFILE, "%s", file);
+    cr_assert(strstr(err.msg, msg), "%s: %s", file, err.msg);
+    free(text);
+}
+
 // fuzz_config: a GPT-NeoX rotary_emb_base of 1.3e56 passed the "> 1" check but became infinity as
 // the engine's float (no rotation at all), and was written back as null. It must be refused.
 Test(fuzz_regress, config_refuses_a_rotary_base_beyond_float) {
-    size_t len;
-    tf_error err = {0};
-    char *text = tf_read_file(REGRESS "config-rotary-base-beyond-float.json", &len, &err);
-    cr_assert_not_null(text, "%s", err.msg);
-    tf_config cfg;
-    cr_assert_eq(tf_config_parse(text, "config.json", &cfg, &err), TF_EBADFILE);
-    cr_assert(strstr(err.msg, "config.json: key \"rotary_emb_base\" must be greater than 1"), "%s", err.msg);
-    free(text);
+    assert_config_refused("config-rotary-base-beyond-float.json", "config.json: key \"rotary_emb_base\" must be greater than 1");
 }
 
 // fuzz_config: "bos_token_id": -5 was accepted (eos refuses ids below -1), then written back as
 // null, so the saved config read back differently. It must be refused like eos.
 Test(fuzz_regress, config_refuses_a_bos_id_below_minus_one) {
-    size_t len;
-    tf_error err = {0};
-    char *text = tf_read_file(REGRESS "config-negative-bos.json", &len, &err);
-    cr_assert_not_null(text, "%s", err.msg);
-    tf_config cfg;
-    cr_assert_eq(tf_config_parse(text, "config.json", &cfg, &err), TF_EBADFILE);
-    cr_assert(strstr(err.msg, "config.json: key \"bos_token_id\" must be an integer"), "%s", err.msg);
-    free(text);
+    assert_config_refused("config-negative-bos.json", "config.json: key \"bos_token_id\" must be an integer");
 }
 
 // fuzz_config: "n_embd": 1911111112 with no n_inner overflowed int computing the default MLP width
 // 4 * n_embd (undefined behaviour, reported by UBSan). It must be refused as implausibly large.
 Test(fuzz_regress, config_refuses_a_huge_n_embd_without_overflow) {
-    size_t len;
-    tf_error err = {0};
-    char *text = tf_read_file(REGRESS "config-huge-n-embd.json", &len, &err);
-    cr_assert_not_null(text, "%s", err.msg);
-    tf_config cfg;
-    cr_assert_eq(tf_config_parse(text, "config.json", &cfg, &err), TF_EBADFILE);
-    cr_assert(strstr(err.msg, "config.json: implausibly large sizes"), "%s", err.msg);
-    free(text);
+    assert_config_refused("config-huge-n-embd.json", "config.json: implausibly large sizes");
 }
 
 // fuzz_config: GPT-NeoX with head size 339 and the default rotary_pct 0.25 has rotary_dim 84; the
