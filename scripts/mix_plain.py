@@ -19,11 +19,11 @@ import sys
 
 cstar, pretrain, ratio, seed, out_tf, out_ctl = sys.argv[1:7]
 rows = [json.loads(line) for line in open(cstar) if line.strip()]
-plain = [line for line in open(pretrain) if line.strip() and "[" not in json.loads(line)["text"]]
+plain = [t for t in (json.loads(line)["text"] for line in open(pretrain) if line.strip()) if "[" not in t]
 rng = random.Random(int(seed))
 n_plain = min(len(plain), round(float(ratio) * len(rows)))
 docs = [(r["text"], r["source_text"]) for r in rows]
-docs += [(t, t) for t in (json.loads(line)["text"] for line in rng.sample(plain, n_plain))]
+docs += [(t, t) for t in rng.sample(plain, n_plain)]
 rng.shuffle(docs)
 with open(out_tf, "w") as f_tf, open(out_ctl, "w") as f_ctl:
     for with_calls, without in docs:
