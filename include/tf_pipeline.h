@@ -60,6 +60,8 @@ typedef struct {
     float temperature;           // sampling temperature for calls (default 1.0)
     int batch;                   // rows per scoring forward pass (default 16)
     const char *prefix_sep;      // text between a prefix call and the document (default "\n")
+    tf_placement placement;      // where the filter puts the call: before the text (the paper's
+                                 // choice, default) or inline at its position
     uint64_t seed;
 } tf_annotate_options;
 void tf_annotate_defaults(tf_annotate_options *o, const tf_toolset *tools);

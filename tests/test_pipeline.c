@@ -367,3 +367,105 @@ Test(annotate, max_calls_keeps_the_best_scores, .timeout = 300) {
     cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --set calendar.max_calls=-1", args, one), 2, "a negative cap");
     rm_rf_dir(dir);
 }
+
+// compare's loss of one variant (name, placement) from its --json output
+static double compare_loss(const char *json, const char *name, const char *placement) {
+    cJSON *j = cJSON_Parse(json), *v;
+    cr_assert_not_null(j, "compare printed no JSON: %.200s", json);
+    double loss = NAN;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "variants"))
+        if (!strcmp(cJSON_GetObjectItem(v, "name")->valuestring, name) &&
+            !strcmp(cJSON_GetObjectItem(v, "placement")->valuestring, placement))
+            loss = cJSON_GetObjectItem(v, "loss")->valuedouble;
+    cJSON_Delete(j);
+    cr_assert(!isnan(loss), "no %s/%s variant", name, placement);
+    return loss;
+}
+
+// Every call a run scored (its output's calls and its rejected file) as sorted "doc pos tool input" lines.
+static char *scored_calls(const char *out_path, const char *rej_path) {
+    char *keys[4096];
+    int n = 0;
+    for (int f = 0; f < 2; f++) {
+        char *s = slurp(f ? rej_path : out_path), *save;
+        for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            cJSON *j = cJSON_Parse(line), *c;
+            cr_assert_not_null(j);
+            int d = cJSON_GetObjectItem(j, "doc_index")->valueint;
+            cJSON *list = f ? NULL : cJSON_GetObjectItem(j, "calls");
+            for (int k = 0; f ? k < 1 : k < cJSON_GetArraySize(list); k++) {
+                c = f ? j : cJSON_GetArrayItem(list, k);
+                char key[512];
+                snprintf(key, sizeof key, "%d %d %s %s", d, cJSON_GetObjectItem(c, "char_pos")->valueint,
+                         cJSON_GetObjectItem(c, "tool")->valuestring, cJSON_GetObjectItem(c, "input")->valuestring);
+                cr_assert_lt(n, 4096);
+                keys[n++] = strdup(key);
+            }
+            cJSON_Delete(j);
+        }
+        free(s);
+    }
+    qsort(keys, n, sizeof *keys, by_strcmp);
+    size_t total = 1;
+    for (int i = 0; i < n; i++) total += strlen(keys[i]) + 1;
+    char *all = malloc(total), *o = all;
+    for (int i = 0; i < n; i++) {
+        o += sprintf(o, "%s\n", keys[i]);
+        free(keys[i]);
+    }
+    *o = '\0';
+    return all;
+}
+
+// --placement inline scores each call where it stands in the text: the same candidates as the
+// default prefix run, and each kept call's L+ is compare's inline with_result loss (prefix: its
+// prefix one)
+Test(annotate, placement_inline_scores_the_call_at_its_position, .timeout = 300) {
+    char dir[] = "/tmp/tf_placement_XXXXXX", corpus[256], args[1024], out[8192], path[2][256], rej[2][256];
+    const char *placement[2] = {"prefix", "inline"};
+    cr_assert_not_null(mkdtemp(dir));
+    annotate_fixture(dir, corpus, sizeof corpus);
+    snprintf(args, sizeof args, ANNOTATE_ARGS, dir, corpus);
+    int checked[2] = {0, 0}, differ = 0;
+    for (int p = 0; p < 2; p++) {
+        snprintf(path[p], sizeof path[p], "%s/%s.jsonl", dir, placement[p]);
+        snprintf(rej[p], sizeof rej[p], "%s/%s.rejected.jsonl", dir, placement[p]);
+        cr_assert_eq(cli_run(out, sizeof out, "%s --max-docs 4 --placement %s --out %s --rejected %s", args,
+                             placement[p], path[p], rej[p]), 0, "%s", cli_run_stderr);
+        char *s = slurp(path[p]), *save;
+        for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            cJSON *j = cJSON_Parse(line);
+            cr_assert_not_null(j);
+            const char *src = cJSON_GetObjectItem(j, "source_text")->valuestring;
+            cJSON *calls = cJSON_GetObjectItem(j, "calls");
+            for (int k = 0; k < cJSON_GetArraySize(calls) && k < 2; k++) {
+                cJSON *c = cJSON_GetArrayItem(calls, k);
+                char at[256], cmp[8192];
+                snprintf(at, sizeof at, "%.*s", cJSON_GetObjectItem(c, "char_pos")->valueint, src);  // found at 0
+                cr_assert_eq(cli_run(cmp, sizeof cmp, "compare --model %s --text '%s' --call '%s(%s)' --at '%s' "
+                                     "--result '%s' --threads 1 --json", dir, src,
+                                     cJSON_GetObjectItem(c, "tool")->valuestring,
+                                     cJSON_GetObjectItem(c, "input")->valuestring, at,
+                                     cJSON_GetObjectItem(c, "result")->valuestring), 0, "%s", cli_run_stderr);
+                cr_assert_float_eq(cJSON_GetObjectItem(c, "loss_plus")->valuedouble,
+                                   compare_loss(cmp, "with_result", placement[p]), 1e-4, "%s L+ at '%s'",
+                                   placement[p], at);
+                differ += fabs(cJSON_GetObjectItem(c, "loss_plus")->valuedouble -
+                               compare_loss(cmp, "with_result", placement[1 - p])) > 1e-3;
+                checked[p]++;
+            }
+            cJSON_Delete(j);
+        }
+        free(s);
+    }
+    cr_assert_gt(checked[0], 4);
+    cr_assert_gt(checked[1], 4);
+    cr_assert_gt(differ, checked[0], "the two placements score different contexts");
+    char *a = scored_calls(path[0], rej[0]), *b = scored_calls(path[1], rej[1]);
+    cr_assert_str_eq(a, b, "the placement changes the scores, not the candidates");
+    cr_assert_gt(strlen(a), 100);
+    free(a);
+    free(b);
+    cr_assert_eq(cli_run(out, sizeof out, "%s --placement middle --out %s", args, path[0]), 2, "an unknown placement");
+    rm_rf_dir(dir);
+}

@@ -13,6 +13,7 @@ static void help(FILE *f) {
             "usage: toolformer annotate --model DIR --data corpus.jsonl --tools LIST --out augmented.jsonl\n"
             "                           [--proposer prompt|tool|model] [--tau-s F] [--tau-f F] [--top-k K]\n"
             "                           [--samples M] [--max-calls N] [--set TOOL.KEY=VALUE] [--max-docs N]\n"
+            "                           [--placement prefix|inline]\n"
             "                           [--rejected FILE] [--seed S] [--resume] [--shard K/N] [--batch B] [--json]\n"
             "                           [tool options]\n"
             "                           [--dtype fp32|bf16] [--mmap]\n\n"
@@ -28,6 +29,9 @@ static void help(FILE *f) {
             "  --max-calls N   keep at most N calls of a tool per document, the best scores (0: all)\n"
             "  --set TOOL.KEY=VALUE   override for one tool: KEY is tau_s, tau_f, top_k, samples or\n"
             "                  max_calls\n"
+            "  --placement P    where the filter puts the call when it scores the text: prefix, before\n"
+            "                  it (the paper's choice for a model not yet fine-tuned on calls; default),\n"
+            "                  or inline, at the position, as the fine-tuned model will see it\n"
             "  --rejected FILE  also write every scored call that was not kept\n"
             "  --resume         continue a run that was interrupted (OUT.progress)\n"
             "  --shard K/N      process documents with index %% N == K (0 <= K < N)\n"
@@ -100,13 +104,14 @@ int cmd_annotate(int argc, char **argv) {
         {"set", 1, 0, 'x'},     {"max-docs", 1, 0, 'M'}, {"rejected", 1, 0, 'r'}, {"seed", 1, 0, 's'},
         {"resume", 0, 0, 'R'},  {"shard", 1, 0, 'h' + 256}, {"batch", 1, 0, 'b'}, {"json", 0, 0, 'j'},
         {"threads", 1, 0, 't'}, {"temperature", 1, 0, 'T'}, {"max-call-tokens", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        CLI_MODEL_OPTIONS,       {0, 0, 0, 0}};
+        {"placement", 1, 0, 'P'}, {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        CLI_MODEL_OPTIONS,       {0, 0, 0, 0}};
     const char *model_dir = NULL, *sets[32];
     int n_sets = 0, json = 0, c, h, tau_f_set = 0, shard_set = 0;
     double tau_s = -1, tau_f = -1, temp = 1.0;
     long top_k = -1, samples = -1, max_calls = -1, v, threads = 0, call_tokens = 32, batch = 16;
     tf_annotate_run run = {.shard_k = 0, .shard_n = 1};
     tf_proposer proposer = TF_PROPOSER_PROMPT;
+    tf_placement placement = TF_PLACE_PREFIX;
     uint64_t seed = 1;
     cli_model_opts mo = {TF_DTYPE_FP32, 0};
     cli_tools tools = {0};
@@ -133,6 +138,11 @@ int cmd_annotate(int argc, char **argv) {
         case 'K': if (cli_int(optarg, 0, 100000, &max_calls)) return cli_usage_error("annotate", "--max-calls wants 0..100000"); break;
         case 'x': if (n_sets >= 32) return cli_usage_error("annotate", "at most 32 --set"); sets[n_sets++] = optarg; break;
         case 'M': if (cli_int(optarg, 1, 1L << 50, &run.max_docs)) return cli_usage_error("annotate", "--max-docs wants a positive integer"); break;
+        case 'P':
+            if (!strcmp(optarg, "prefix")) placement = TF_PLACE_PREFIX;
+            else if (!strcmp(optarg, "inline")) placement = TF_PLACE_INLINE;
+            else return cli_usage_error("annotate", "--placement is prefix or inline");
+            break;
         case 'r': run.rejected = optarg; break;
         case 's': if (cli_int(optarg, 0, 1L << 62, &v)) return cli_usage_error("annotate", "--seed wants an integer >= 0"); seed = (uint64_t)v; break;
         case 'R': run.resume = 1; break;
@@ -186,6 +196,7 @@ int cmd_annotate(int argc, char **argv) {
     if (!tok || cli_tools_build(&tools, &set, 1, &err)) goto fail;
     tf_annotate_defaults(&run.opt, &set);
     run.opt.proposer = proposer;
+    run.opt.placement = placement;
     run.opt.seed = seed;
     run.opt.temperature = (float)temp;
     run.opt.max_call_tokens = (int)call_tokens;

@@ -386,7 +386,7 @@ static int execute_and_filter(tf_model *m, const tf_tokenizer *tok, const tf_too
             int *buf = malloc(sizeof(int) * cap), cs0, ncont;
             bufs[3 * k + v] = buf;
             int len = buf ? tf_build_row(buf, cap, zs[v], nzs[v], sep, nsep, d->ids, d->n, c->token_pos, s,
-                                         TF_PLACE_PREFIX, &cs0, &ncont)
+                                         o->placement, &cs0, &ncont)
                           : -1;
             if (len < 0) {
                 rc = tf_errorf(err, TF_EBADARG, "call %s(%s) does not fit the model's context", name, c->input);
