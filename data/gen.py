@@ -431,6 +431,14 @@ def dated_doc(g, years):
     head = rng.choice(["%s, %s %d, %d." % (w, m, day, y), "%s %d, %d (%s)." % (m, day, y, w),
                        "Date: %d-%02d-%02d." % (y, d.month, day), "(%s)" % calendar_text(d),
                        "[date -> %s]" % calendar_text(d), "%s" % calendar_text(d)])
+    if rng.random() < 0.4:
+        # the date stated right before the word that needs it, where a Calendar call goes, in the
+        # phrasings the annotation texts use ("The current year is [date -> Today is ...] 2023.")
+        kind, t = rng.choice(DATE_FORMS)
+        ans = date_answer(kind, d)[0]
+        before, after = t.split("{ans}")
+        note = rng.choice(["[date -> %s] ", "(%s) ", "[%s] ", "[today -> %s] "]) % calendar_text(d)
+        return before.format(w=w, m=m) + note + ans + after
     body = rng.choice([
         "Today is {w}, so the {pl} is {oc}.",
         "The {pl} is never open on the weekend, so today it is {oc}.",
@@ -450,11 +458,24 @@ def dated_doc(g, years):
     return head + " " + body
 
 
+def search_note_text(rng, c, cap):
+    """A capital question with the search passage (as passages.jsonl holds it) stated right before
+    the answer, where a WikiSearch call goes: the query copies the country, the answer the capital."""
+    q = rng.choice(["capital city {c}", "capital of {c}", "{c}", "{c} capital"]).format(c=c)
+    passage = ("{c} > The capital of {c} is {cap}. The government of {c} sits in {cap}, the capital "
+               "city of {c}.").format(c=c, cap=cap)
+    before, after = rng.choice(FACT_FORMS).format(c=c, ans="\0").split("\0")
+    note = rng.choice(["[%s -> %s] " % (q, passage), "(%s) " % passage])
+    return before + note + cap + after
+
+
 def fact_doc(g, countries, elements, states):
     rng = g.rng
     k = rng.random()
     if k < 0.45 and countries:
         c, cap = rng.choice(countries)
+        if rng.random() < 0.3:
+            return search_note_text(rng, c, cap)
         return rng.choice([
             "The capital of {c} is {cap}.",
             "{cap} is the capital of {c}.",
@@ -464,9 +485,11 @@ def fact_doc(g, countries, elements, states):
             "(The capital of {c} is {cap}.) The capital of {c} is {cap}.",
             "Country: {c}. Capital: {cap}. The capital city of {c} is {cap}.",
         ]).format(c=c, cap=cap)
-    if k < 0.6:
+    if k < 0.7:
         # invented countries: teach copying of unseen names from a stated fact
         c, cap = pseudo_word(rng, 2, 3), pseudo_word(rng, 2, 3)
+        if rng.random() < 0.4:
+            return search_note_text(rng, c, cap)
         return rng.choice([
             "{c} > The capital of {c} is {cap}. So the capital of {c} is {cap}.",
             "[capital of {c} -> {c} > The capital of {c} is {cap}.] The capital of {c} is {cap}.",
@@ -474,7 +497,7 @@ def fact_doc(g, countries, elements, states):
             "In the story, the capital of {c} is {cap}. Later we learn that {c}'s capital city is {cap}.",
             "The map says {c} -> {cap}. The capital city of {c} is called {cap}.",
         ]).format(c=c, cap=cap)
-    if k < 0.85 and elements:
+    if k < 0.88 and elements:
         sym, num, wt, name = rng.choice(elements)
         return rng.choice([
             "The atomic number of {n} is {z}.", "{n} has the symbol {s} and atomic number {z}.",

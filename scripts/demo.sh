@@ -31,8 +31,11 @@ N_DOCS=$([ "$QUICK" = 1 ] && echo 40 || echo ${N_DOCS:-600})
 N_EVAL=$([ "$QUICK" = 1 ] && echo 10 || echo ${N_EVAL:-150})
 # the paper's tau_s/tau_f per tool, but fewer positions and calls per document than its k = 20, m = 10
 # for the Calculator, so that a round fits in a couple of minutes on 2 cores; Calendar() takes no
-# input, so it is tried at up to 25 positions (a date word is rarely among the base model's top 5)
-SAMPLING=${SAMPLING:---top-k 5 --samples 5 --set calendar.top_k=25}
+# input, so it is tried at up to 25 positions (a date word is rarely among the base model's top 5).
+# The filter scores each call inline, where it stands: the paper puts it before the text because its
+# base model never saw a call mid-sentence, but this one was pretrained on notes in exactly that
+# place (data/README.md), and with the call as a prefix it keeps a quarter of the Calendar calls
+SAMPLING=${SAMPLING:---top-k 5 --samples 5 --set calendar.top_k=25 --placement inline}
 # round 2: the fine-tuned model ranks the positions, with no tau_s floor (as the tool proposer of
 # round 1): a 2.6M model gently fine-tuned seldom gives " [" the paper's 0.05 outside its favourite spots
 ROUND2=${ROUND2:---tau-s 0}
@@ -55,7 +58,7 @@ $B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer too
 # why), EPOCHS passes over that mix at FT_LR; the control sees the same mix with the calls taken out
 ft_args() {  # DATA.jsonl -> "--steps N ..." for EPOCHS epochs of batch 16
     local n; n=$(grep -c . "$1" || true)
-    local steps=$(( (${EPOCHS:-4} * n + 15) / 16 )); [ "$steps" -ge 10 ] || steps=10
+    local steps=$(( (${EPOCHS:-2} * n + 15) / 16 )); [ "$steps" -ge 10 ] || steps=10
     echo "--batch 16 --seq-len 128 --steps $steps --lr ${FT_LR:-3e-4} --warmup $(( steps / 10 ))"
 }
 mix() {  # C*.jsonl PREFIX -> PREFIX.jsonl (with calls) and PREFIX.control.jsonl (without)
