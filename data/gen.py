@@ -462,12 +462,16 @@ def dated_doc(g, years):
     return head + " " + body
 
 
+def capital_passage(c, cap):
+    """A country's WikiSearch passage (passages.jsonl)."""
+    return "The capital of {c} is {cap}. The government of {c} sits in {cap}, the capital city of {c}.".format(c=c, cap=cap)
+
+
 def search_note_text(rng, c, cap):
     """A capital question with the search passage (as passages.jsonl holds it) stated right before
     the answer, where a WikiSearch call goes: the query copies the country, the answer the capital."""
     q = rng.choice(["capital city {c}", "capital of {c}", "{c}", "{c} capital"]).format(c=c)
-    passage = ("{c} > The capital of {c} is {cap}. The government of {c} sits in {cap}, the capital "
-               "city of {c}.").format(c=c, cap=cap)
+    passage = c + " > " + capital_passage(c, cap)  # as WikiSearch returns it: "title > text"
     before, after = rng.choice(FACT_FORMS).format(c=c, ans="\0").split("\0")
     note = rng.choice(["[%s -> %s] " % (q, passage), "(%s) " % passage])
     return before + note + cap + after
@@ -821,8 +825,7 @@ def main():
     # -------- passages for WikiSearch: every country (held-out ones included), glosses, elements
     passages = []
     for n, c in countries:
-        passages.append({"title": n, "text": "The capital of {n} is {c}. The government of {n} sits in {c}, the capital city "
-                                             "of {n}.".format(n=n, c=c)})
+        passages.append({"title": n, "text": capital_passage(n, c)})
     for st, c in states:
         passages.append({"title": st, "text": "The capital of the state of %s is %s." % (st, c)})
     for title, body in dict_elements:
