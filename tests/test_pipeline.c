@@ -384,37 +384,31 @@ static double compare_loss(const char *json, const char *name, const char *place
 
 // Every call a run scored (its output's calls and its rejected file) as sorted "doc pos tool input" lines.
 static char *scored_calls(const char *out_path, const char *rej_path) {
-    char *keys[4096];
-    int n = 0;
+    size_t cap = 1 << 16, len = 0;
+    char *keys = malloc(cap);
+    cr_assert_not_null(keys);
     for (int f = 0; f < 2; f++) {
         char *s = slurp(f ? rej_path : out_path), *save;
         for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            cJSON *j = cJSON_Parse(line), *c;
+            cJSON *j = cJSON_Parse(line);
             cr_assert_not_null(j);
             int d = cJSON_GetObjectItem(j, "doc_index")->valueint;
             cJSON *list = f ? NULL : cJSON_GetObjectItem(j, "calls");
-            for (int k = 0; f ? k < 1 : k < cJSON_GetArraySize(list); k++) {
-                c = f ? j : cJSON_GetArrayItem(list, k);
-                char key[512];
-                snprintf(key, sizeof key, "%d %d %s %s", d, cJSON_GetObjectItem(c, "char_pos")->valueint,
-                         cJSON_GetObjectItem(c, "tool")->valuestring, cJSON_GetObjectItem(c, "input")->valuestring);
-                cr_assert_lt(n, 4096);
-                keys[n++] = strdup(key);
+            for (int k = 0; k < (f ? 1 : cJSON_GetArraySize(list)); k++) {
+                cJSON *c = f ? j : cJSON_GetArrayItem(list, k);
+                const char *input = cJSON_GetObjectItem(c, "input")->valuestring;
+                if (len + strlen(input) + 64 > cap) cr_assert_not_null(keys = realloc(keys, cap *= 2));
+                len += sprintf(keys + len, "%d %d %s %s\n", d, cJSON_GetObjectItem(c, "char_pos")->valueint,
+                               cJSON_GetObjectItem(c, "tool")->valuestring, input);
             }
             cJSON_Delete(j);
         }
         free(s);
     }
-    qsort(keys, n, sizeof *keys, by_strcmp);
-    size_t total = 1;
-    for (int i = 0; i < n; i++) total += strlen(keys[i]) + 1;
-    char *all = malloc(total), *o = all;
-    for (int i = 0; i < n; i++) {
-        o += sprintf(o, "%s\n", keys[i]);
-        free(keys[i]);
-    }
-    *o = '\0';
-    return all;
+    keys[len] = '\0';
+    char *sorted = sorted_lines(keys);
+    free(keys);
+    return sorted;
 }
 
 // --placement inline scores each call where it stands in the text: the same candidates as the
