@@ -93,7 +93,6 @@ int tf_tool_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, c
                     tf_error *err);
 void tf_tool_free(tf_tool *t);  // calls destroy, frees t; NULL is fine
 
-
 // A set of tools selected by `--tools calendar,calculator,...` (and `--tool NAME=CMD ...`).
 // Zero-initialise it; it owns its tools.
 typedef struct {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tf_kernels.h"
+#include "vecmath.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -27,14 +28,6 @@ static inline float adamw_one(float p, float g, float *m, float *v, float b1, fl
     return p * decay - step * mi / (sqrtf(vi) * inv_sqrt_c2 + eps);
 }
 
-// bf16 round to nearest even (as tf_to_bf16; NaN keeps a quiet NaN)
-static inline uint16_t round_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40)
-                                            : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 // elements [lo, hi) of one tensor, on the calling thread
 static void update_range(float *p, const float *g, float *m, float *v, uint16_t *pb, size_t lo, size_t hi,
                          const coef *k, float wd) {
@@ -50,7 +43,7 @@ static void update_range(float *p, const float *g, float *m, float *v, uint16_t 
         while (a < hi && ((uintptr_t)(pb + a) & 15)) {
             float pi = adamw_one(p[a], g[a] * gs, &m[a], &v[a], b1, b2, eps, step, isc, decay);
             p[a] = pi;
-            pb[a++] = round_bf16(pi);
+            pb[a++] = vm_bf16(pi);
         }
         for (; a + BLK <= hi; a += BLK) {
             _Alignas(16) uint16_t blk[BLK];
@@ -59,7 +52,7 @@ static void update_range(float *p, const float *g, float *m, float *v, uint16_t 
                 size_t i = a + j;
                 float pi = adamw_one(p[i], g[i] * gs, &m[i], &v[i], b1, b2, eps, step, isc, decay);
                 p[i] = pi;
-                blk[j] = round_bf16(pi);
+                blk[j] = vm_bf16(pi);
             }
             for (int j = 0; j < BLK; j += 8)
                 _mm_stream_si128((__m128i *)(pb + a + j), _mm_load_si128((const __m128i *)(blk + j)));
@@ -70,7 +63,7 @@ static void update_range(float *p, const float *g, float *m, float *v, uint16_t 
         for (size_t i = lo; i < hi; i++) {
             float pi = adamw_one(p[i], g[i] * gs, &m[i], &v[i], b1, b2, eps, step, isc, decay);
             p[i] = pi;
-            pb[i] = round_bf16(pi);
+            pb[i] = vm_bf16(pi);
         }
 #ifdef __SSE2__
         _mm_sfence();  // the streaming stores are visible before the pass ends

@@ -1,21 +1,12 @@
 // bf16.c — fp32 -> bf16 rounding of whole arrays (the operands of the mixed-precision matmuls).
 #include <omp.h>
-#include <string.h>
 
 #include "tf_kernels.h"
-
-// round to nearest even on the upper 16 bits; NaN keeps a quiet NaN
-static inline uint16_t to_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
+#include "vecmath.h"
 
 void tf_to_bf16(uint16_t *out, const float *in, size_t n) {
 #pragma omp parallel for simd if (n >= 65536) schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = to_bf16(in[i]);
+    for (size_t i = 0; i < n; i++) out[i] = vm_bf16(in[i]);
 }
 
 void tf_to_bf16_colsum(uint16_t *out, float *colsum, const float *in, int R, int N, int accumulate) {
@@ -33,7 +24,7 @@ void tf_to_bf16_colsum(uint16_t *out, float *colsum, const float *in, int R, int
 #pragma omp simd
             for (int j = lo; j < hi; j++) {
                 colsum[j] += x[j];
-                o[j] = to_bf16(x[j]);
+                o[j] = vm_bf16(x[j]);
             }
         }
     }
@@ -48,7 +39,7 @@ void tf_to_bf16_transposed(uint16_t *out, const float *in, int R, int K) {
         for (int j0 = 0; j0 < K; j0 += TILE) {
             int j1 = j0 + TILE < K ? j0 + TILE : K;
             for (int i = i0; i < i1; i++)
-                for (int j = j0; j < j1; j++) out[(size_t)j * R + i] = to_bf16(in[(size_t)i * K + j]);
+                for (int j = j0; j < j1; j++) out[(size_t)j * R + i] = vm_bf16(in[(size_t)i * K + j]);
         }
     }
 }

@@ -39,14 +39,6 @@ void tf_crossentropy_forward_keep(float *nll, float *rowmax, float *rowinv, cons
     }
 }
 
-// bf16 round to nearest even (as tf_to_bf16; NaN keeps a quiet NaN)
-static inline uint16_t round_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40)
-                                            : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 void tf_crossentropy_backward_bf16(uint16_t *dout, const float *logits, const float *rowmax, const float *rowinv,
                                    const int *targets, const float *dnll, int N, int V) {
 #pragma omp parallel for schedule(static)
@@ -60,9 +52,9 @@ void tf_crossentropy_backward_bf16(uint16_t *dout, const float *logits, const fl
         // softmax(x)_i dnll = exp(x_i - max) (dnll / sum): one pass, the row's statistics from the forward
         float mx = rowmax[r], k = rowinv[r] * dnll[r];
 #pragma omp simd
-        for (int i = 0; i < V; i++) d[i] = round_bf16(vm_expf(x[i] - mx) * k);
+        for (int i = 0; i < V; i++) d[i] = vm_bf16(vm_expf(x[i] - mx) * k);
         int t = targets[r];
-        d[t] = round_bf16(vm_expf(x[t] - mx) * k - dnll[r]);
+        d[t] = vm_bf16(vm_expf(x[t] - mx) * k - dnll[r]);
     }
 }
 

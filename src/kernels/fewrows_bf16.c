@@ -21,6 +21,7 @@
 
 #include "tf_common.h"
 #include "tf_kernels.h"
+#include "vecmath.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
 #include <cpuid.h>
@@ -36,14 +37,6 @@
 enum { TILE_N = 16, TILE_K = 32, GROUP = 4 };
 // below this many weight bytes a product runs on the calling thread (waking the other costs more)
 #define FR_PAR_MIN_BYTES (1L << 17)
-
-static inline uint16_t round_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
 
 static inline float widen(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
@@ -185,7 +178,7 @@ int tf_matmul_bf16_few_rows(float *out, int ldo, const float *inp, int ldi, cons
     for (int m = 0; m < M; m++) {
         const float *a = inp + (size_t)m * ldi;
         uint16_t *ar = arow + (size_t)m * K;
-        for (int k = 0; k < K; k++) ar[k] = round_bf16(a[k]);
+        for (int k = 0; k < K; k++) ar[k] = vm_bf16(a[k]);
         for (int k = 0; k < K; k++) bv[((size_t)(k >> 1) * M + m) * 2 + (k & 1)] = ar[k];
         if (K & 1) bv[((size_t)(K >> 1) * M + m) * 2 + 1] = 0;
     }

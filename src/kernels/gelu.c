@@ -1,7 +1,6 @@
 // gelu.c — GELU: the tanh approximation (HF "gelu_new": GPT-2, GPT-J) and the exact erf form
 // (HF "gelu": GPT-NeoX / Pythia).
 #include <math.h>
-#include <string.h>
 
 #include "tf_kernels.h"
 #include "vecmath.h"
@@ -25,25 +24,17 @@ void tf_gelu_forward(float *out, const float *inp, size_t N, int exact) {
     }
 }
 
-// bf16 round to nearest even (as tf_to_bf16; NaN keeps a quiet NaN)
-static inline uint16_t round_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40)
-                                            : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 void tf_gelu_forward_bf16(uint16_t *out, const float *inp, size_t N, int exact) {
     if (exact) {
 #pragma omp parallel for simd schedule(static) if (N >= TF_PAR_MIN)
-        for (size_t i = 0; i < N; i++) out[i] = round_bf16(0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT2)));
+        for (size_t i = 0; i < N; i++) out[i] = vm_bf16(0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT2)));
         return;
     }
 #pragma omp parallel for simd schedule(static) if (N >= TF_PAR_MIN)
     for (size_t i = 0; i < N; i++) {
         float x = inp[i];
         float u = GELU_K * (x + 0.044715f * x * x * x);
-        out[i] = round_bf16(x / (1.0f + vm_expf(-2.0f * u)));
+        out[i] = vm_bf16(x / (1.0f + vm_expf(-2.0f * u)));
     }
 }
 

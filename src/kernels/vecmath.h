@@ -37,6 +37,16 @@ static inline float vm_expf(float x) {
     return p * s;
 }
 
+// bf16(x): round to nearest even on the upper 16 bits; NaN keeps a quiet NaN. The rounding of every
+// mixed-precision kernel (tf_to_bf16 and the kernels that write bf16 themselves) and tf_f32_to_bf16.
+static inline uint16_t vm_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
 // s[i] = exp(s[i] - mx) for i < n; returns the sum (float lanes).
 static inline float vm_exp_shift_sum(float *s, int n, float mx) {
     float sum = 0.0f;

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kernels/vecmath.h"
+
 // The reference implementation refuses headers above 100 MB; so do we.
 #define MAX_HEADER_BYTES (100u * 1024 * 1024)
 
@@ -68,12 +70,7 @@ float tf_f16_to_f32(uint16_t h) {
     return bits_f32(sign | ((uint32_t)(113 - shift) << 23) | (m << 13));
 }
 
-uint16_t tf_f32_to_bf16(float x) {
-    uint32_t u = f32_bits(x);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);  // quiet NaN
-    u += 0x7fffu + ((u >> 16) & 1);  // round to nearest even
-    return (uint16_t)(u >> 16);
-}
+uint16_t tf_f32_to_bf16(float x) { return vm_bf16(x); }
 
 uint16_t tf_f32_to_f16(float x) {
     uint32_t u = f32_bits(x);
