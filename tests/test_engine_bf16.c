@@ -136,6 +136,12 @@ static tf_model *small_model(int kind, uint64_t seed) {
 
 enum { B = 3, T = 16 };
 
+// a random batch whose first row ends in an ignored target (-1)
+static void batch(int *in, int *tg, int V, uint64_t seed) {
+    random_batch(in, tg, B * T, V, seed);
+    tg[T - 1] = -1;
+}
+
 static double rel_diff(const float *a, const float *b, size_t n) {
     double d = 0, s = 0;
     for (size_t i = 0; i < n; i++) {
@@ -150,7 +156,7 @@ static void check_against_fp32(int kind) {
     tf_error err;
     cr_assert_eq(tf_model_set_dtype(h, TF_DTYPE_BF16, &err), TF_OK);
     int V = f->cfg.vocab_size, in[B * T], tg[B * T];
-    random_batch(in, tg, B * T, V, 9);
+    batch(in, tg, V, 9);
     cr_assert_eq(tf_model_forward(f, in, tg, NULL, B, T, &err), TF_OK, "%s", err.msg);
     cr_assert_eq(tf_model_forward(h, in, tg, NULL, B, T, &err), TF_OK, "%s", err.msg);
     const float *lf = tf_model_logits(f), *lh = tf_model_logits(h);
@@ -225,7 +231,7 @@ Test(engine_bf16, weight_copy_follows_parameter_changes) {
     tf_model_set_dtype(a, TF_DTYPE_BF16, &err);
     tf_model_set_dtype(b, TF_DTYPE_BF16, &err);
     int V = a->cfg.vocab_size, in[B * T], tg[B * T];
-    random_batch(in, tg, B * T, V, 11);
+    batch(in, tg, V, 11);
     cr_assert_eq(tf_model_forward(a, in, tg, NULL, B, T, &err), TF_OK);
     float before = a->mean_loss;
     for (size_t i = 0; i < a->num_params; i++) a->params[i] *= 0.5f;
@@ -261,7 +267,7 @@ Test(engine_bf16, kv_cache_in_bf16_matches_bf16_forward) {
         tf_error err;
         tf_model_set_dtype(m, TF_DTYPE_BF16, &err);
         int V = m->cfg.vocab_size, in[B * T], tg[B * T];
-        random_batch(in, tg, B * T, V, 13);
+        batch(in, tg, V, 13);
         cr_assert_eq(tf_model_forward(m, in, NULL, NULL, 1, T, &err), TF_OK);
         const float *full = tf_model_logits(m);
         tf_kv *kv = tf_kv_new(m, 1, T, &err);
