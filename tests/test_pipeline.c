@@ -284,41 +284,65 @@ Test(annotate, calls_are_placed_between_words, .timeout = 300) {
     rm_rf_dir(dir);
 }
 
+// Calls f(ctx, doc, call, rejected) for every call in annotate's output (rejected 0) and then for
+// every line of its rejected file (rejected 1; NULL: none).
+typedef void (*call_visitor)(void *ctx, int doc, const cJSON *call, int rejected);
+static void each_scored_call(const char *out_path, const char *rej_path, call_visitor f, void *ctx) {
+    for (int rejected = 0; rejected < (rej_path ? 2 : 1); rejected++) {
+        char *s = slurp(rejected ? rej_path : out_path), *save;
+        for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            cJSON *j = cJSON_Parse(line), *c;
+            cr_assert_not_null(j, "not JSON: %.80s", line);
+            int d = cJSON_GetObjectItem(j, "doc_index")->valueint;
+            if (rejected) f(ctx, d, j, 1);
+            else cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "calls")) f(ctx, d, c, 0);
+            cJSON_Delete(j);
+        }
+        free(s);
+    }
+}
+
+static int tool_index(const cJSON *call) {  // 0 Calculator, 1 Calendar
+    return strcmp(cJSON_GetObjectItem(call, "tool")->valuestring, "Calendar") == 0;
+}
+
 // The best score of each tool's calls in each document of annotate's output (and rejected file, when
 // given: every scored call then counts), -INFINITY for none, and the most calls one tool has in one
 // document of the output.
 typedef struct {
     float best[32][2];  // [document][tool: 0 Calculator, 1 Calendar]
+    int kept[32][2];    // calls in the output
     int most;
 } calls_by_doc;
 
-static void note_call(calls_by_doc *r, int d, const cJSON *c, int *n) {
-    int t = strcmp(cJSON_GetObjectItem(c, "tool")->valuestring, "Calendar") == 0;
+static void note_call(void *ctx, int d, const cJSON *c, int rejected) {
+    calls_by_doc *r = ctx;
+    int t = tool_index(c);
     float score = (float)cJSON_GetObjectItem(c, "score")->valuedouble;
     cr_assert(d >= 0 && d < 32);
-    if (n) n[t]++;
+    if (!rejected && ++r->kept[d][t] > r->most) r->most = r->kept[d][t];
     if (score > r->best[d][t]) r->best[d][t] = score;
 }
 
 static calls_by_doc read_calls(const char *path, const char *rejected) {
-    calls_by_doc r;
+    calls_by_doc r = {.most = 0};
     for (int d = 0; d < 32; d++) r.best[d][0] = r.best[d][1] = -INFINITY;
-    r.most = 0;
-    for (int f = 0; f < (rejected ? 2 : 1); f++) {
-        char *s = slurp(f ? rejected : path);
-        for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
-            cJSON *j = cJSON_Parse(line), *c;
-            cr_assert_not_null(j, "not JSON: %.80s", line);
-            int d = cJSON_GetObjectItem(j, "doc_index")->valueint, n[2] = {0, 0};
-            if (f) note_call(&r, d, j, NULL);
-            else cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "calls")) note_call(&r, d, c, n);
-            if (n[0] > r.most) r.most = n[0];
-            if (n[1] > r.most) r.most = n[1];
-            cJSON_Delete(j);
-        }
-        free(s);
-    }
+    each_scored_call(path, rejected, note_call, &r);
     return r;
+}
+
+typedef struct {
+    const calls_by_doc *kept;  // the capped run's output
+    int capped;
+} capped_check;
+
+// a rejected call marked capped scores no better than the call its tool kept in that document
+static void check_capped(void *ctx, int d, const cJSON *c, int rejected) {
+    capped_check *cc = ctx;
+    if (!rejected || !cJSON_IsTrue(cJSON_GetObjectItem(c, "capped"))) return;
+    float best = cc->kept->best[d][tool_index(c)];
+    if (best > -INFINITY) cr_assert_leq(cJSON_GetObjectItem(c, "score")->valuedouble, best + 1e-6);
+    cc->capped++;
 }
 
 // --max-calls 1 keeps each tool's best call in each document; the others are reported as capped.
@@ -349,21 +373,9 @@ Test(annotate, max_calls_keeps_the_best_scores, .timeout = 300) {
             }
     cr_assert_gt(compared, 10);
     // the capped calls are in the rejected file, marked, none better than the call kept
-    char *s = slurp(rej);
-    int capped = 0;
-    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *j = cJSON_Parse(line);
-        cr_assert_not_null(j);
-        if (cJSON_IsTrue(cJSON_GetObjectItem(j, "capped"))) {
-            int d = cJSON_GetObjectItem(j, "doc_index")->valueint;
-            int t = strcmp(cJSON_GetObjectItem(j, "tool")->valuestring, "Calendar") == 0;
-            if (b.best[d][t] > -INFINITY) cr_assert_leq(cJSON_GetObjectItem(j, "score")->valuedouble, b.best[d][t] + 1e-6);
-            capped++;
-        }
-        cJSON_Delete(j);
-    }
-    free(s);
-    cr_assert_gt(capped, 10);
+    capped_check cc = {&b, 0};
+    each_scored_call(one, rej, check_capped, &cc);
+    cr_assert_gt(cc.capped, 10);
     cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --set calendar.max_calls=-1", args, one), 2, "a negative cap");
     rm_rf_dir(dir);
 }
@@ -382,32 +394,29 @@ static double compare_loss(const char *json, const char *name, const char *place
     return loss;
 }
 
+// "doc pos tool input" lines of calls, appended to a growing buffer
+typedef struct {
+    char *s;
+    size_t len, cap;
+} key_lines;
+
+static void add_key(void *ctx, int d, const cJSON *c, int rejected) {
+    (void)rejected;
+    key_lines *k = ctx;
+    const char *input = cJSON_GetObjectItem(c, "input")->valuestring;
+    if (k->len + strlen(input) + 64 > k->cap) cr_assert_not_null(k->s = realloc(k->s, k->cap *= 2));
+    k->len += sprintf(k->s + k->len, "%d %d %s %s\n", d, cJSON_GetObjectItem(c, "char_pos")->valueint,
+                      cJSON_GetObjectItem(c, "tool")->valuestring, input);
+}
+
 // Every call a run scored (its output's calls and its rejected file) as sorted "doc pos tool input" lines.
 static char *scored_calls(const char *out_path, const char *rej_path) {
-    size_t cap = 1 << 16, len = 0;
-    char *keys = malloc(cap);
-    cr_assert_not_null(keys);
-    for (int f = 0; f < 2; f++) {
-        char *s = slurp(f ? rej_path : out_path), *save;
-        for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            cJSON *j = cJSON_Parse(line);
-            cr_assert_not_null(j);
-            int d = cJSON_GetObjectItem(j, "doc_index")->valueint;
-            cJSON *list = f ? NULL : cJSON_GetObjectItem(j, "calls");
-            for (int k = 0; k < (f ? 1 : cJSON_GetArraySize(list)); k++) {
-                cJSON *c = f ? j : cJSON_GetArrayItem(list, k);
-                const char *input = cJSON_GetObjectItem(c, "input")->valuestring;
-                if (len + strlen(input) + 64 > cap) cr_assert_not_null(keys = realloc(keys, cap *= 2));
-                len += sprintf(keys + len, "%d %d %s %s\n", d, cJSON_GetObjectItem(c, "char_pos")->valueint,
-                               cJSON_GetObjectItem(c, "tool")->valuestring, input);
-            }
-            cJSON_Delete(j);
-        }
-        free(s);
-    }
-    keys[len] = '\0';
-    char *sorted = sorted_lines(keys);
-    free(keys);
+    key_lines k = {malloc(1 << 16), 0, 1 << 16};
+    cr_assert_not_null(k.s);
+    k.s[0] = '\0';
+    each_scored_call(out_path, rej_path, add_key, &k);
+    char *sorted = sorted_lines(k.s);
+    free(k.s);
     return sorted;
 }
 
