@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the embedded default model (models/default) from scratch: the data recipe, then
-# `toolformer train` on its pretraining corpus with the recorded settings. About 52 minutes on 2 free
+# `toolformer train` on its pretraining corpus with the recorded settings. About 54 minutes on 2 free
 # cores (12,700 tokens/s; longer when shared); the demo never needs to run it (the model is committed
 # with checksums).
 #
