@@ -69,7 +69,7 @@ t1=$(date +%s)
 VOCAB=4096
 [ "$QUICK" = 1 ] && VOCAB=1024
 rm -rf "$OUT/tokenizer" "$OUT/search.db"
-"$TF_BIN" tokenizer train --data "$OUT/pretrain.jsonl" --vocab-size "$VOCAB" --out "$OUT/tokenizer" >/dev/null
+"$TF_BIN" tokenizer train --data "$OUT/pretrain.jsonl" --vocab-size "$VOCAB" --split-digits --out "$OUT/tokenizer" >/dev/null
 t2=$(date +%s)
 TF_PROGRESS=0 "$TF_BIN" index --data "$OUT/passages.jsonl" --out "$OUT/search.db" >/dev/null
 t3=$(date +%s)

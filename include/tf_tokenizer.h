@@ -52,8 +52,10 @@ const char *tf_tokenizer_token_bytes(const tf_tokenizer *t, int id, size_t *len)
 // The id of <|endoftext|>, or -1 when the vocabulary has none.
 int tf_tokenizer_eos_id(const tf_tokenizer *t);
 
-// Writes dir/tokenizer.json (Hugging Face `tokenizers` loads it: ByteLevel pre-tokenizer and
-// decoder, BPE model, added tokens), plus vocab.json and merges.txt. Creates dir if needed.
+// Writes dir/tokenizer.json (Hugging Face `tokenizers` loads it: ByteLevel pre-tokenizer, after
+// Digits when the tokenizer splits digits, ByteLevel decoder, BPE model, added tokens), plus
+// vocab.json and merges.txt. Creates dir if needed. The pair alone cannot say that digits are
+// split: loaded without tokenizer.json, it encodes numbers as GPT-2 would.
 int tf_tokenizer_save(const tf_tokenizer *t, const char *dir, tf_error *err);
 
 // Trains a byte-level BPE vocabulary of vocab_size ids on text[len]: the 256 byte tokens, then
@@ -66,11 +68,20 @@ int tf_tokenizer_train(const char *text, size_t len, int vocab_size, const char 
                        int n_special, tf_tokenizer **out, tf_error *err);
 
 // tf_tokenizer_train with a progress callback (may be NULL), called now and then with a stage
-// name ("counting" over bytes of text, "merging" over merges) and its progress.
+// name ("counting" over bytes of text, "merging" over merges) and its progress. split_digits != 0
+// puts Hugging Face's Digits(individual_digits) pre-tokenizer before GPT-2's (as LLaMA's tokenizer
+// does): every digit is a token of its own, so every number is spelt digit by digit and no number
+// is a token the model may never have seen. The tokenizer keeps the choice
+// (tf_tokenizer_splits_digits) and tokenizer.json records it.
 typedef void (*tf_tokenizer_progress_fn)(void *ctx, const char *stage, long done, long total);
 int tf_tokenizer_train_progress(const char *text, size_t len, int vocab_size,
-                                const char *const *special, int n_special, tf_tokenizer **out,
-                                tf_tokenizer_progress_fn progress, void *ctx, tf_error *err);
+                                const char *const *special, int n_special, int split_digits,
+                                tf_tokenizer **out, tf_tokenizer_progress_fn progress, void *ctx,
+                                tf_error *err);
+
+// 1 when the pre-tokenizer isolates every digit (a tokenizer.json with a Digits(individual_digits)
+// pre-tokenizer before the ByteLevel one, or trained so), 0 for GPT-2's.
+int tf_tokenizer_splits_digits(const tf_tokenizer *t);
 
 void tf_tokenizer_free(tf_tokenizer *t);
 

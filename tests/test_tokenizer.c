@@ -361,6 +361,16 @@ Test(tokenizer_files, malformed_json) {
     write_file(dir, "tokenizer.json", "{\"pre_tokenizer\": {\"type\": \"Metaspace\"}, \"model\": {\"type\": \"BPE\", "
                                       "\"vocab\": {\"a\": 0}, \"merges\": []}}");
     expect_load_error(dir, TF_EBADFILE, "pre_tokenizer 'Metaspace' is not supported");
+    // a Sequence is read only as [Digits(individual_digits=true), ByteLevel]
+    write_file(dir, "tokenizer.json", "{\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": ["
+                                      "{\"type\": \"Digits\", \"individual_digits\": false}, {\"type\": \"ByteLevel\"}]}, "
+                                      "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}}");
+    expect_load_error(dir, TF_EBADFILE, "pre_tokenizer Sequence is not supported");
+    write_file(dir, "tokenizer.json", "{\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": ["
+                                      "{\"type\": \"Digits\", \"individual_digits\": true}, {\"type\": \"ByteLevel\", "
+                                      "\"add_prefix_space\": true}]}, \"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+                                      "\"merges\": []}}");
+    expect_load_error(dir, TF_EBADFILE, "pre_tokenizer add_prefix_space is not supported");
     write_file(dir, "tokenizer.json", "{\"normalizer\": {\"type\": \"Lowercase\"}, \"model\": {\"type\": \"BPE\", "
                                       "\"vocab\": {\"a\": 0}, \"merges\": []}}");
     expect_load_error(dir, TF_EBADFILE, "normalizer 'Lowercase'");

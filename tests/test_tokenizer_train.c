@@ -168,6 +168,36 @@ Test(tokenizer_train, saved_vocabulary_reloads_to_same_encodings) {
     free(corpus);
 }
 
+// Encodes texts (joined by U+001E, each ending with one) with Hugging Face's tokenizers from
+// dir/tokenizer.json and checks every id list against ours.
+static void assert_hugging_face_agrees(const tf_tokenizer *t, const char *dir, const char *texts) {
+    char path[256], cmd[512];
+    tf_error err = {0};
+    snprintf(path, sizeof path, "%s/in.txt", dir);
+    cr_assert_eq(tf_write_file_atomic(path, texts, strlen(texts), &err), TF_OK);
+    snprintf(cmd, sizeof cmd, "node tests/fixtures/tokenizer/hf_encode.js %s/tokenizer.json < %s", dir, path);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    static char line[1 << 16];
+    int count = 0;
+    for (const char *s = texts, *e; (e = strchr(s, '\x1e')); s = e + 1, count++) {
+        cr_assert_not_null(fgets(line, sizeof line, p), "text %d: no output from Hugging Face tokenizers", count);
+        char *probe = strndup(s, (size_t)(e - s));
+        int n;
+        int *ids = enc(t, probe, 0, &n);
+        cJSON *j = cJSON_Parse(line);
+        cr_assert_eq(cJSON_GetArraySize(j), n, "text %d '%s': Hugging Face %s", count, probe, line);
+        int k = 0;
+        for (cJSON *x = j->child; x; x = x->next, k++)
+            cr_assert_eq(x->valueint, ids[k], "text %d '%s' id %d: Hugging Face %s", count, probe, k, line);
+        cJSON_Delete(j);
+        free(ids);
+        free(probe);
+    }
+    int st = pclose(p);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node failed");
+}
+
 // Hugging Face's tokenizers (Node binding) encodes with our trained tokenizer.json as we do.
 Test(tokenizer_train, hugging_face_encodes_trained_vocabulary_alike) {
     size_t len;
@@ -178,29 +208,80 @@ Test(tokenizer_train, hugging_face_encodes_trained_vocabulary_alike) {
     cr_assert_not_null(mkdtemp(dir));
     tf_error err = {0};
     cr_assert_eq(tf_tokenizer_save(t, dir, &err), TF_OK, "%s", err.msg);
-    char path[256], cmd[512];
-    snprintf(path, sizeof path, "%s/in.txt", dir);
     // the probe without the special token (Hugging Face would match it; we only do when asked)
-    const char *texts = "The small model uses the tool [Calculator(12 + 30) -> 42]. Café 東京 😀 it's 2023!\n\n"
-                        "  unseen wordz QQQ\x1e";
-    cr_assert_eq(tf_write_file_atomic(path, texts, strlen(texts), &err), TF_OK);
-    snprintf(cmd, sizeof cmd, "node tests/fixtures/tokenizer/hf_encode.js %s/tokenizer.json < %s", dir, path);
-    FILE *p = popen(cmd, "r");
-    char line[8192] = "";
-    cr_assert_not_null(fgets(line, sizeof line, p), "no output from Hugging Face tokenizers (run .ci/setup-extra)");
-    int st = pclose(p);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node failed");
-    char probe[256];
-    snprintf(probe, sizeof probe, "%.*s", (int)(strlen(texts) - 1), texts);
-    int n;
-    int *ids = enc(t, probe, 0, &n);
-    cJSON *j = cJSON_Parse(line);
-    cr_assert_eq(cJSON_GetArraySize(j), n, "Hugging Face: %s", line);
-    int k = 0;
-    for (cJSON *e = j->child; e; e = e->next, k++) cr_assert_eq(e->valueint, ids[k], "id %d: %s", k, line);
-    cJSON_Delete(j);
-    free(ids);
+    assert_hugging_face_agrees(t, dir, "The small model uses the tool [Calculator(12 + 30) -> 42]. Café 東京 😀 it's 2023!\n\n"
+                                       "  unseen wordz QQQ\x1e");
     tf_tokenizer_free(t);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+    free(corpus);
+}
+
+// --split-digits: Hugging Face's Sequence[Digits(individual_digits), ByteLevel]. Every digit is
+// its own token; Hugging Face reads the saved tokenizer.json and encodes hand-picked edge cases
+// (spaces and newlines before digits, other numerals, digits inside words) and random strings
+// alike; the file reloads with the split, and vocab.json + merges.txt alone do not carry it.
+Test(tokenizer_train, split_digits_matches_hugging_face_digits_pre_tokenizer) {
+    size_t len;
+    char *corpus = read_fixture("train_corpus.txt", &len);
+    const char *special[] = {"<|endoftext|>"};
+    tf_error err = {0};
+    tf_tokenizer *t = NULL;
+    // whitespace runs before digits are pieces of their own only with the split: learn some
+    const char *tables = "\n\n12  34\t\t56 \n 78";
+    size_t tl = strlen(tables);
+    char *text = malloc(len + 20 * tl);
+    cr_assert_not_null(text);
+    memcpy(text, corpus, len);
+    for (int i = 0; i < 20; i++) memcpy(text + len + (size_t)i * tl, tables, tl);
+    cr_assert_eq(tf_tokenizer_train_progress(text, len + 20 * tl, 450, special, 1, 1, &t, NULL, NULL, &err), TF_OK,
+                 "%s", err.msg);
+    free(text);
+    cr_assert_eq(tf_tokenizer_splits_digits(t), 1);
+    cr_assert_geq(tf_tokenizer_token_id(t, "\n\n"), 0);
+    cr_assert_geq(tf_tokenizer_token_id(t, "  "), 0);
+    for (int id = 0; id < tf_tokenizer_vocab_size(t); id++) {
+        size_t bl;
+        const char *b = tf_tokenizer_token_bytes(t, id, &bl);
+        for (size_t i = 0; i < bl; i++)
+            cr_assert(!(b[i] >= '0' && b[i] <= '9') || bl == 1, "token %d '%.*s' holds a digit", id, (int)bl, b);
+    }
+    int n;
+    int *ids = enc(t, " 2023", 0, &n);
+    cr_assert_eq(n, 5, "' 2023' is ' ', '2', '0', '2', '3' (got %d ids)", n);
+    free(ids);
+    char dir[] = "/tmp/tf_tok_train_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(tf_tokenizer_save(t, dir, &err), TF_OK, "%s", err.msg);
+    char texts[1 << 14] = "The year 2023 is here. [Calculator(755 + 14) -> 769]\x1e"
+                          "Of 793 apples, 24 (x12) \xc2\xbd \xc2\xb2 3rd  5 it's 5's\x1e"
+                          "a \n 5\t\t7\n\n8 \xd9\xa3\xd9\xa4 end  \x1e"
+                          "  9\x1e" "1\x1e";
+    tf_rng r;
+    tf_rng_seed(&r, 11);
+    static const char *pick[] = {" ", "  ", "\n", "\t", "1", "23", "a", "bc", "'s", ".", "(", " [", "->",
+                                 "\xc2\xbd", "\xe2\x85\xa0", "\xd9\xa3", "\xc3\xa9"};
+    for (int i = 0; i < 200; i++) {
+        size_t at = strlen(texts);
+        int parts = 1 + (int)(tf_rng_u64(&r) % 12);
+        for (int k = 0; k < parts; k++) strcat(texts + at, pick[tf_rng_u64(&r) % (sizeof pick / sizeof *pick)]);
+        strcat(texts + at, "\x1e");
+    }
+    assert_hugging_face_agrees(t, dir, texts);
+    tf_tokenizer *back = tf_tokenizer_load(dir, &err);
+    cr_assert_not_null(back, "%s", err.msg);
+    cr_assert_eq(tf_tokenizer_splits_digits(back), 1);
+    tf_tokenizer_free(back);
+    char path[256];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    cr_assert_eq(unlink(path), 0);
+    back = tf_tokenizer_load(dir, &err);  // vocab.json + merges.txt
+    cr_assert_not_null(back, "%s", err.msg);
+    cr_assert_eq(tf_tokenizer_splits_digits(back), 0);
+    tf_tokenizer_free(back);
+    tf_tokenizer_free(t);
+    char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
     free(corpus);

@@ -8,13 +8,16 @@
 
 static void help(FILE *out) {
     fprintf(out,
-            "usage: toolformer tokenizer train --data FILE --vocab-size N --out DIR [--special TOKEN]...\n\n"
+            "usage: toolformer tokenizer train --data FILE --vocab-size N --out DIR [--split-digits]\n"
+            "                                  [--special TOKEN]...\n\n"
             "Trains a byte-level BPE vocabulary (GPT-2's pre-tokenizer, most frequent pair first) and writes\n"
             "DIR/tokenizer.json (Hugging Face loads it), vocab.json and merges.txt. \" [\", \"]\" and \" ->\" are\n"
             "always single tokens. Training stops early when no pair occurs twice.\n\n"
             "  --data FILE       plain text, or JSONL with a \"text\" field per line (*.jsonl, or first byte '{')\n"
             "  --vocab-size N    ids in the vocabulary, special tokens included (e.g. 4096)\n"
             "  --out DIR         output directory (created)\n"
+            "  --split-digits    every digit a token of its own (Hugging Face's Digits pre-tokenizer before\n"
+            "                    GPT-2's, as in LLaMA): numbers are spelt digit by digit\n"
             "  --special TOKEN   a special token, appended after the learned ones (repeatable;\n"
             "                    default <|endoftext|>)\n"
             "  -h, --help        this help\n");
@@ -79,17 +82,19 @@ static int train(int argc, char **argv) {
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},    {"vocab-size", required_argument, NULL, 'v'},
         {"out", required_argument, NULL, 'o'},     {"special", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"split-digits", no_argument, NULL, 'D'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *data = NULL, *out = NULL, *vs = NULL;
     const char *special[64];
-    int n_special = 0, c;
+    int n_special = 0, split_digits = 0, c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
         case 'v': vs = optarg; break;
         case 'o': out = optarg; break;
+        case 'D': split_digits = 1; break;
         case 's':
             if (n_special == 64) return cli_usage_error("tokenizer train", "at most 64 --special tokens");
             special[n_special++] = optarg;
@@ -113,7 +118,8 @@ static int train(int argc, char **argv) {
     double t0 = tf_time_s();
     progress_ctx pc = {0};
     tf_tokenizer *t = NULL;
-    int rc = tf_tokenizer_train_progress(text, len, (int)vocab, special, n_special, &t, on_progress, &pc, &err);
+    int rc = tf_tokenizer_train_progress(text, len, (int)vocab, special, n_special, split_digits, &t, on_progress,
+                                         &pc, &err);
     if (pc.stage) tf_progress_finish(&pc.bar, NULL);
     free(text);
     if (!rc) rc = tf_tokenizer_save(t, out, &err);

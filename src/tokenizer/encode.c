@@ -205,7 +205,7 @@ static int bpe_piece(tf_tokenizer *t, scratch *s, const unsigned char *w, size_t
 static int encode_ordinary(tf_tokenizer *t, scratch *s, const unsigned char *text, size_t len, ivec *out,
                            tf_error *err) {
     for (size_t pos = 0; pos < len;) {
-        size_t k = tok_next_piece(text, len, pos);
+        size_t k = tok_next_piece(text, len, pos, t->split_digits);
         int rc = bpe_piece(t, s, text + pos, k, out, err);
         if (rc) return rc;
         pos += k;

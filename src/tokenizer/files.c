@@ -118,29 +118,47 @@ static int load_pair(tf_tokenizer *t, const char *vocab_path, const char *merges
     return rc;
 }
 
+// GPT-2's ByteLevel pre-tokenizer: its regex and no prefix space (where names it in the file).
+static int check_bytelevel(const cJSON *pre, const char *path, const char *where, tf_error *err) {
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pre, "add_prefix_space")))
+        return tf_errorf(err, TF_EBADFILE, "%s: %s add_prefix_space is not supported", path, where);
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pre, "use_regex")))
+        return tf_errorf(err, TF_EBADFILE, "%s: %s without GPT-2's regex is not supported", path, where);
+    return TF_OK;
+}
+
+static const char *type_of(const cJSON *o) {
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+    return cJSON_IsString(type) ? type->valuestring : "?";
+}
+
 // The pipeline around the BPE model must be GPT-2's: a ByteLevel pre-tokenizer with its regex and
-// no prefix space, and no normalizer that changes text (NFC is accepted: it is the identity on the
+// no prefix space, optionally after Digits(individual_digits=true) in a Sequence (sets
+// t->split_digits), and no normalizer that changes text (NFC is accepted: it is the identity on the
 // NFC text that models are trained on, and is not applied here).
-static int check_pipeline(const cJSON *j, const char *path, tf_error *err) {
+static int check_pipeline(tf_tokenizer *t, const cJSON *j, const char *path, tf_error *err) {
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer");
     if (pre && !cJSON_IsNull(pre)) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(pre, "type");
-        const char *ty = cJSON_IsString(type) ? type->valuestring : "?";
-        if (strcmp(ty, "ByteLevel"))
-            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer '%s' is not supported (only GPT-2's ByteLevel)",
-                             path, ty);
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pre, "add_prefix_space")))
-            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer add_prefix_space is not supported", path);
-        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pre, "use_regex")))
-            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer without GPT-2's regex is not supported", path);
+        const char *ty = type_of(pre);
+        if (!strcmp(ty, "Sequence")) {
+            const cJSON *seq = cJSON_GetObjectItemCaseSensitive(pre, "pretokenizers");
+            const cJSON *a = cJSON_IsArray(seq) ? seq->child : NULL, *b = a ? a->next : NULL;
+            if (!a || !b || b->next || strcmp(type_of(a), "Digits") || strcmp(type_of(b), "ByteLevel") ||
+                !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "individual_digits")))
+                return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer Sequence is not supported (only "
+                                 "[Digits(individual_digits=true), ByteLevel])", path);
+            t->split_digits = 1;
+            pre = b;
+        } else if (strcmp(ty, "ByteLevel")) {
+            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer '%s' is not supported (only GPT-2's ByteLevel, "
+                             "optionally after Digits)", path, ty);
+        }
+        int rc = check_bytelevel(pre, path, "pre_tokenizer", err);
+        if (rc) return rc;
     }
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalizer");
-    if (norm && !cJSON_IsNull(norm)) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(norm, "type");
-        const char *ty = cJSON_IsString(type) ? type->valuestring : "?";
-        if (strcmp(ty, "NFC"))
-            return tf_errorf(err, TF_EBADFILE, "%s: normalizer '%s' is not supported", path, ty);
-    }
+    if (norm && !cJSON_IsNull(norm) && strcmp(type_of(norm), "NFC"))
+        return tf_errorf(err, TF_EBADFILE, "%s: normalizer '%s' is not supported", path, type_of(norm));
     return TF_OK;
 }
 
@@ -165,7 +183,7 @@ static int load_hf_json(tf_tokenizer *t, const char *path, tf_error *err) {
     } else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"))) {
         rc = tf_errorf(err, TF_EBADFILE, "%s: byte_fallback BPE (SentencePiece style) is not supported (only "
                        "byte-level BPE)", path);
-    } else if ((rc = check_pipeline(j, path, err))) {
+    } else if ((rc = check_pipeline(t, j, path, err))) {
     } else if (!cJSON_IsArray(merges)) {
         rc = tf_errorf(err, TF_EBADFILE, "%s: model.merges is missing or not an array", path);
     } else {
@@ -351,10 +369,12 @@ int tf_tokenizer_save(const tf_tokenizer *t, const char *dir, tf_error *err) {
         sb_str(&j, t->added[k].special ? "true\n    }" : "false\n    }");
     }
     sb_str(&j, t->n_added ? "\n  ],\n" : "],\n");
-    sb_str(&j, "  \"normalizer\": null,\n"
-               "  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, "
-               "\"use_regex\": true},\n"
-               "  \"post_processor\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, "
+    sb_str(&j, "  \"normalizer\": null,\n  \"pre_tokenizer\": ");
+    if (t->split_digits)
+        sb_str(&j, "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Digits\", \"individual_digits\": true}, ");
+    sb_str(&j, "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true}");
+    sb_str(&j, t->split_digits ? "]},\n" : ",\n");
+    sb_str(&j, "  \"post_processor\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, "
                "\"use_regex\": true},\n"
                "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, "
                "\"use_regex\": true},\n"

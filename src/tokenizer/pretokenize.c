@@ -8,6 +8,10 @@
 //   - a whitespace run reaching the end of the text is one piece; one followed by a non-space
 //     gives back its last character (which then leads the next piece, or stands alone when it is
 //     not a plain space followed by a letter, number or symbol).
+// With split_digits, Hugging Face's Digits(individual_digits=true) pre-tokenizer runs first: each
+// number symbol (\p{N}, Rust's char::is_numeric) is a piece, and the regex above runs on each
+// stretch between them on its own, so a whitespace run before a digit ends its stretch (" 2023"
+// is " ", "2", "0", "2", "3").
 #include "tokenizer_internal.h"
 
 // ASCII classes, from the same table (filled once by ascii_init).
@@ -84,9 +88,11 @@ static size_t run_end(const unsigned char *s, size_t n, size_t pos, int cls) {
     return pos;
 }
 
-size_t tok_next_piece(const unsigned char *s, size_t n, size_t pos) {
+size_t tok_next_piece(const unsigned char *s, size_t n, size_t pos, int split_digits) {
     pthread_once(&ascii_once, ascii_init);
     unsigned c = s[pos];
+    int l0, k0 = sym(s, n, pos, &l0);
+    if (split_digits && k0 == TOK_NUMBER) return (size_t)l0;
     if (c == '\'' && pos + 1 < n) {
         unsigned d = s[pos + 1];
         if (d == 's' || d == 't' || d == 'm' || d == 'd') return 2;
@@ -95,23 +101,25 @@ size_t tok_next_piece(const unsigned char *s, size_t n, size_t pos) {
             if ((d == 'r' && e == 'e') || (d == 'v' && e == 'e') || (d == 'l' && e == 'l')) return 3;
         }
     }
-    int l0, k0 = sym(s, n, pos, &l0);
     if (c == ' ' && pos + 1 < n) {
         int l1, k1 = sym(s, n, pos + 1, &l1);
-        if (k1 != TOK_SPACE) return run_end(s, n, pos + 1, k1) - pos;
+        if (k1 != TOK_SPACE && !(split_digits && k1 == TOK_NUMBER)) return run_end(s, n, pos + 1, k1) - pos;
     }
     if (k0 != TOK_SPACE) return run_end(s, n, pos, k0) - pos;
     // \s+(?!\S) then \s+: the whitespace run, less its last character when a non-space follows.
     size_t p = pos, last = pos;
-    int count = 0;
+    int count = 0, k = TOK_SPACE;
     while (p < n) {
-        int l, k = sym(s, n, p, &l);
+        int l;
+        k = sym(s, n, p, &l);
         if (k != TOK_SPACE) break;
         last = p;
         p += (size_t)l;
         count++;
     }
-    if (p == n || count == 1) return p == n ? p - pos : (size_t)l0;
+    // a digit ends the stretch: the run reaches its end, as at the end of the text
+    if (p == n || (split_digits && k == TOK_NUMBER)) return p - pos;
+    if (count == 1) return (size_t)l0;
     return last - pos;
 }
 

@@ -16,8 +16,10 @@ extern const tok_urange tok_unicode_ranges[];
 extern const int tok_unicode_nranges;
 
 // Length in bytes (>= 1) of the pre-tokenizer piece starting at s[pos] (pos < n). Invalid UTF-8
-// bytes count as one-byte symbols of class TOK_OTHER.
-size_t tok_next_piece(const unsigned char *s, size_t n, size_t pos);
+// bytes count as one-byte symbols of class TOK_OTHER. split_digits: Hugging Face's
+// Sequence[Digits(individual_digits), ByteLevel]: every number symbol is a piece of its own, and
+// GPT-2's regex splits the text between them as if each stretch were a text of its own.
+size_t tok_next_piece(const unsigned char *s, size_t n, size_t pos, int split_digits);
 
 // ---- GPT-2's byte <-> character map --------------------------------------------------------------
 // Byte b is written in vocabulary files as the character tok_byte_char(b); the inverse is -1 for
@@ -79,6 +81,7 @@ struct tf_tokenizer {
     tok_added *added;          // added tokens (from tokenizer.json, or specials)
     int n_added;
     int eos_id;
+    int split_digits;          // the pre-tokenizer isolates every digit (tok_next_piece)
     tok_cache_shard *cache[TOK_CACHE_SHARDS];
     pthread_mutex_t cache_mu[TOK_CACHE_SHARDS];
 };

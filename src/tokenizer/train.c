@@ -1,6 +1,6 @@
 // train.c — learning a byte-level BPE vocabulary from text (Sennrich et al. 2016, as in GPT-2).
 //
-// The text is split by GPT-2's pre-tokenizer and the distinct pieces ("words") are counted. Every
+// The text is split by GPT-2's pre-tokenizer (or, asked, the digit-splitting one) and the distinct pieces ("words") are counted. Every
 // word starts as its bytes; then, repeatedly, the adjacent pair of tokens with the highest count
 // (summed over words, weighted by word count; ties to the smaller pair of ids) becomes a new token,
 // and every occurrence of it in every word is merged, left to right. Pair counts are kept up to
@@ -84,10 +84,10 @@ static int word_find_or_add(trainer *tr, const char *s, size_t len) {
 
 // Counts the pieces of s[n]; reports progress every MB (offset: where s lies in the whole text).
 static void count_words(trainer *tr, const unsigned char *s, size_t n, size_t offset, size_t total,
-                        tf_tokenizer_progress_fn progress, void *ctx) {
+                        int split_digits, tf_tokenizer_progress_fn progress, void *ctx) {
     size_t next_report = 1 << 20;
     for (size_t pos = 0; pos < n && !tr->oom;) {
-        size_t k = tok_next_piece(s, n, pos);
+        size_t k = tok_next_piece(s, n, pos, split_digits);
         int w = word_find_or_add(tr, (const char *)s + pos, k);
         if (w >= 0) tr->words[w].count++;
         pos += k;
@@ -253,8 +253,8 @@ static int add_merged(tf_tokenizer *t, int left, int right, int *id_out, tf_erro
 }
 
 int tf_tokenizer_train_progress(const char *text, size_t len, int vocab_size, const char *const *special,
-                                int n_special, tf_tokenizer **out, tf_tokenizer_progress_fn progress, void *ctx,
-                                tf_error *err) {
+                                int n_special, int split_digits, tf_tokenizer **out,
+                                tf_tokenizer_progress_fn progress, void *ctx, tf_error *err) {
     *out = NULL;
     if (!text && len) return tf_errorf(err, TF_EBADARG, "tokenizer training: no text");
     if (n_special < 0 || (n_special && !special)) return tf_errorf(err, TF_EBADARG, "tokenizer training: bad special tokens");
@@ -286,7 +286,7 @@ int tf_tokenizer_train_progress(const char *text, size_t len, int vocab_size, co
             }
             if (next[i] < end || (next[i] == end && end < len && sl > skip)) end = next[i], skip = sl;
         }
-        count_words(&tr, (const unsigned char *)text + pos, end - pos, pos, len, progress, ctx);
+        count_words(&tr, (const unsigned char *)text + pos, end - pos, pos, len, split_digits, progress, ctx);
         pos = end + skip;
     }
     free(next);
@@ -297,6 +297,7 @@ int tf_tokenizer_train_progress(const char *text, size_t len, int vocab_size, co
         tf_tokenizer_free(t);
         return tf_errorf(err, TF_ENOMEM, "out of memory while counting words");
     }
+    t->split_digits = split_digits != 0;
     // 2. The 256 byte tokens (id = byte value), then the forced call-marker merges.
     for (int b = 0; b < 256 && !rc; b++) {
         char c = (char)b;
@@ -385,5 +386,5 @@ int tf_tokenizer_train_progress(const char *text, size_t len, int vocab_size, co
 
 int tf_tokenizer_train(const char *text, size_t len, int vocab_size, const char *const *special, int n_special,
                        tf_tokenizer **out, tf_error *err) {
-    return tf_tokenizer_train_progress(text, len, vocab_size, special, n_special, out, NULL, NULL, err);
+    return tf_tokenizer_train_progress(text, len, vocab_size, special, n_special, 0, out, NULL, NULL, err);
 }

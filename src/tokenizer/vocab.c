@@ -152,6 +152,7 @@ int tok_finish(tf_tokenizer *t, tf_error *err) {
 }
 
 int tf_tokenizer_vocab_size(const tf_tokenizer *t) { return t ? t->vocab_size : 0; }
+int tf_tokenizer_splits_digits(const tf_tokenizer *t) { return t ? t->split_digits : 0; }
 
 int tf_tokenizer_token_id_n(const tf_tokenizer *t, const char *s, size_t len) {
     return t && s && len ? map_find(t, s, len) : -1;
