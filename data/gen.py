@@ -25,9 +25,10 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 # TRAIN_YEARS. Chosen above the arithmetic range so that they are never arithmetic values.
 HELDOUT_YEARS = [2009, 2018, 2027]
 TRAIN_YEARS = [y for y in range(1992, 2036) if y not in HELDOUT_YEARS]
-# Annotation texts also date from years that pretraining never saw (2036-2196, every fourth): the
-# tokenizer splits those into two or three pieces, as it splits the held-out years, while every
-# pretraining year is one token; fine-tuning on calls then shows how such a year is copied.
+# Annotation texts also date from years that pretraining never saw (2036-2196, every fourth), so
+# that fine-tuning on calls shows years being copied that the model cannot have memorised (added
+# when GPT-2's pre-tokenizer made every pretraining year one token and split the held-out ones;
+# the default's tokenizer now spells every year digit by digit).
 ANNOT_YEARS = TRAIN_YEARS + list(range(2036, 2200, 4))
 
 NUM_RE = re.compile(r"(?<![\d.])\d+(?![\d])")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the embedded default model (models/default) from scratch: the data recipe, then
-# `toolformer train` on its pretraining corpus with the recorded settings. About 54 minutes on 2 free
-# cores (12,700 tokens/s; longer when shared); the demo never needs to run it (the model is committed
+# `toolformer train` on its pretraining corpus with the recorded settings. About 48 minutes on 2 free
+# cores (13,900 tokens/s; longer when shared); the demo never needs to run it (the model is committed
 # with checksums).
 #
 # PLAN lists "STOP:STEPS" segments: train until update STOP with a cosine schedule planned for STEPS
