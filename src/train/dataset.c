@@ -150,6 +150,11 @@ int tf_dataset_load_jsonl(tf_dataset *ds, const char *path, tf_encode_fn encode,
         int *ids, n = 0;
         float *mask;
         if ((rc = parse_line(line, path, lineno, encode, encode_ctx, vocab_size, &ids, &mask, &n, err))) break;
+        if (cap > (1u << 24)) {  // a huge line: its buffer goes back before its ids are stored
+            free(line);
+            line = NULL;
+            cap = 0;
+        }
         rc = tf_dataset_add(ds, ids, mask, n, err);
         free(ids);
         free(mask);

@@ -37,7 +37,8 @@ float tf_train_lr(const tf_train_options *o, int step) {
     return o->min_lr + 0.5f * (o->lr - o->min_lr) * (1.0f + cosf((float)M_PI * progress));
 }
 
-// A token stream for packing: documents joined by eos (when eos >= 0), with per-token weights.
+// A token stream for packing: documents joined by eos (when eos >= 0), with per-token weights
+// (w NULL: every weight is 1, as when the dataset has no loss mask).
 typedef struct {
     int *tok;
     float *w;
@@ -47,17 +48,17 @@ typedef struct {
 static int make_stream(stream *s, const tf_dataset *ds, int eos, tf_error *err) {
     size_t n = ds->n_tokens + (eos >= 0 ? ds->n_docs : 0);
     s->tok = malloc((n ? n : 1) * sizeof *s->tok);
-    s->w = malloc((n ? n : 1) * sizeof *s->w);
-    if (!s->tok || !s->w) return tf_errorf(err, TF_ENOMEM, "out of memory for the token stream");
+    s->w = ds->mask ? malloc((n ? n : 1) * sizeof *s->w) : NULL;
+    if (!s->tok || (ds->mask && !s->w)) return tf_errorf(err, TF_ENOMEM, "out of memory for the token stream");
     size_t k = 0;
     for (int d = 0; d < ds->n_docs; d++) {
         for (size_t i = ds->start[d]; i < ds->start[d + 1]; i++) {
-            s->tok[k] = ds->tokens[i];
-            s->w[k++] = ds->mask ? ds->mask[i] : 1.0f;
+            if (s->w) s->w[k] = ds->mask[i];
+            s->tok[k++] = ds->tokens[i];
         }
         if (eos >= 0) {
-            s->tok[k] = eos;
-            s->w[k++] = 1.0f;
+            if (s->w) s->w[k] = 1.0f;
+            s->tok[k++] = eos;
         }
     }
     s->n = k;
@@ -75,7 +76,7 @@ static void window_row(const stream *s, size_t o, int T, int *in, int *tg, float
         size_t i = o + t;
         in[t] = i < s->n ? s->tok[i] : 0;
         tg[t] = i + 1 < s->n ? s->tok[i + 1] : -1;
-        w[t] = i + 1 < s->n ? s->w[i + 1] : 0.0f;
+        w[t] = i + 1 < s->n ? (s->w ? s->w[i + 1] : 1.0f) : 0.0f;
     }
 }
 
