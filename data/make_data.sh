@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # make_data.sh — the data recipe of the embedded default model (see data/README.md).
 #
-#   data/make_data.sh OUT_DIR [--quick] [--seed N]
+#   data/make_data.sh OUT_DIR [--quick] [--seed N] [--if-stale]
 #
 # Installs the Debian packages it reads when they are missing (sudo when not root), builds the
 # CLI when absent (env TF_BIN overrides it), then writes into OUT_DIR: pretrain.jsonl,
 # annotate.jsonl, control.jsonl, eval_{math,dates,facts,ppl}.jsonl, passages.jsonl,
 # heldout.json, tokenizer/, search.db and manifest.json. Deterministic for a given seed.
+# --if-stale: do nothing when OUT_DIR/manifest.json says it was made by this very recipe (the
+# sha256 of gen.py, make_data.sh and manifest.py) with the same seed and --quick; else regenerate.
 set -euo pipefail
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 OUT=""
 GEN_ARGS=()
 QUICK=0
+IF_STALE=0
 SEED=20230209
 while [ $# -gt 0 ]; do
     case "$1" in
     -h | --help) usage; exit 0 ;;
     --quick) QUICK=1; GEN_ARGS+=(--quick) ;;
+    --if-stale) IF_STALE=1 ;;
     --seed)
         [ $# -ge 2 ] || { echo "make_data.sh: --seed needs a value" >&2; exit 2; }
         SEED="$2"; shift ;;
@@ -34,6 +38,20 @@ case "$SEED" in '' | *[!0-9]*) echo "make_data.sh: --seed must be a number" >&2;
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export PYTHONHASHSEED=0 LC_ALL=C.UTF-8
+RECIPE=$(cat "$HERE/gen.py" "$HERE/make_data.sh" "$HERE/manifest.py" | sha256sum | cut -d' ' -f1)
+if [ "$IF_STALE" = 1 ] && [ -f "$OUT/manifest.json" ] && python3 - "$OUT/manifest.json" "$RECIPE" "$SEED" "$QUICK" <<'PY'
+import json, sys
+try:
+    m = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    sys.exit(1)
+same = (m.get("recipe_sha256"), m.get("seed"), m.get("quick")) == (sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1")
+sys.exit(0 if same else 1)
+PY
+then
+    exit 0
+fi
+[ -f "$OUT/manifest.json" ] && [ "$IF_STALE" = 1 ] && echo "make_data.sh: $OUT was made by another recipe; regenerating" >&2
 
 # ---- packages: the files the generator reads, and the package that provides each
 need=()
@@ -75,7 +93,7 @@ TF_PROGRESS=0 "$TF_BIN" index --data "$OUT/passages.jsonl" --out "$OUT/search.db
 t3=$(date +%s)
 
 python3 "$HERE/manifest.py" "$OUT" "$SEED" "$VOCAB" "$QUICK" \
-    "gen=$((t1 - t0)) tokenizer=$((t2 - t1)) index=$((t3 - t2))"
+    "gen=$((t1 - t0)) tokenizer=$((t2 - t1)) index=$((t3 - t2))" "$RECIPE"
 # the default model was pretrained on exactly this corpus: say so when it no longer is
 if [ "$QUICK" = 0 ] && [ "$SEED" = 20230209 ]; then
     want=$(cat "$HERE/pretrain.sha256")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""manifest.py OUT_DIR SEED VOCAB QUICK TIMINGS — writes OUT_DIR/manifest.json: for every file the
-recipe produced, its size, line count (JSONL) and sha256; the seed, the vocabulary size and the
-tokenizer's end-of-text id."""
+"""manifest.py OUT_DIR SEED VOCAB QUICK TIMINGS RECIPE_SHA256 — writes OUT_DIR/manifest.json: for
+every file the recipe produced, its size, line count (JSONL) and sha256; the seed, the vocabulary
+size, the tokenizer's end-of-text id, and the recipe's own checksum (make_data.sh --if-stale)."""
 import hashlib
 import json
 import os
@@ -17,7 +17,7 @@ def sha256(path):
 
 
 def main():
-    out, seed, vocab, quick, timings = sys.argv[1:6]
+    out, seed, vocab, quick, timings, recipe = sys.argv[1:7]
     files = {}
     for root, _, names in os.walk(out):
         for n in sorted(names):
@@ -46,6 +46,7 @@ def main():
             pass
     man = {
         "recipe": "data/make_data.sh",
+        "recipe_sha256": recipe,
         "seed": int(seed),
         "quick": quick == "1",
         "vocab_size": int(vocab),

@@ -23,7 +23,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "setup"
 scripts/setup.sh
 make -j"$(nproc)" build/toolformer >/dev/null
-[ -f "$DATA/manifest.json" ] || data/make_data.sh "$DATA" $([ "$QUICK" = 1 ] && echo --quick)
+data/make_data.sh "$DATA" --if-stale $([ "$QUICK" = 1 ] && echo --quick)
 (cd "$MODEL" && sha256sum -c --quiet SHA256SUMS) || { echo "demo: $MODEL does not match its checksums" >&2; exit 1; }
 mkdir -p "$RESULTS"
 TOOLS="--tools calendar,calculator,wikisearch --index $DATA/search.db"

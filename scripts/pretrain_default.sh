@@ -16,7 +16,7 @@ PLAN=${PLAN:-"20000:20000"}
 LAYERS=${LAYERS:-4} EMBD=${EMBD:-192} HEADS=${HEADS:-6} CTX=${CTX:-256}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 make -j"$(nproc)" build/toolformer >/dev/null
-[ -f "$DATA/manifest.json" ] || data/make_data.sh "$DATA"
+data/make_data.sh "$DATA" --if-stale
 mkdir -p "$WORK"
 python3 - "$DATA/tokenizer/tokenizer.json" "$WORK/config.json" "$LAYERS" "$EMBD" "$HEADS" "$CTX" <<'PY'
 import json, sys

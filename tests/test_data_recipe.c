@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -289,6 +290,32 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
     free(pre);
     free(ann);
     free(ctl);
+
+    // --if-stale: a directory made by this recipe is left alone; one whose manifest names another
+    // recipe is made again
+    struct stat st0, st1;
+    char man_path[512];
+    snprintf(man_path, sizeof man_path, "%s/manifest.json", d);
+    cr_assert_eq(stat(man_path, &st0), 0);
+    snprintf(cmd, sizeof cmd, "TF_BIN=%s timeout 600 data/make_data.sh %s --quick --if-stale >/dev/null 2>&1", cli_bin(), d);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(stat(man_path, &st1), 0);
+    cr_expect(st0.st_mtim.tv_sec == st1.st_mtim.tv_sec && st0.st_mtim.tv_nsec == st1.st_mtim.tv_nsec,
+              "--if-stale rewrote an up-to-date directory");
+    char *m0 = slurp(d, "manifest.json", NULL), *at = strstr(m0, "\"recipe_sha256\": \"");
+    cr_assert_not_null(at, "the manifest has no recipe_sha256");
+    at[18] = at[18] == '0' ? '1' : '0';  // the first hex digit of the checksum
+    FILE *mf = fopen(man_path, "w");
+    cr_assert_not_null(mf);
+    cr_assert_eq(fwrite(m0, 1, strlen(m0), mf), strlen(m0));
+    cr_assert_eq(fclose(mf), 0);
+    snprintf(cmd, sizeof cmd, "TF_BIN=%s timeout 600 data/make_data.sh %s --quick --if-stale >/dev/null 2>&1",
+             cli_bin(), d);
+    cr_assert_eq(system(cmd), 0);
+    char *m1 = slurp(d, "manifest.json", NULL);
+    cr_expect(strstr(m1, "\"recipe_sha256\": \"") && strcmp(m0, m1), "a stale directory was not made again");
+    free(m0);
+    free(m1);
     remove_data();
 }
 
