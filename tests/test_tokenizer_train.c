@@ -34,6 +34,12 @@ static int *enc(const tf_tokenizer *t, const char *s, int special, int *n) {
     return ids;
 }
 
+static void remove_dir(const char *dir) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 static void assert_token(const tf_tokenizer *t, int id, const char *want, size_t wl) {
     size_t len;
     const char *b = tf_tokenizer_token_bytes(t, id, &len);
@@ -162,9 +168,7 @@ Test(tokenizer_train, saved_vocabulary_reloads_to_same_encodings) {
     }
     tf_tokenizer_free(r);
     tf_tokenizer_free(t);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    remove_dir(dir);
     free(corpus);
 }
 
@@ -212,9 +216,7 @@ Test(tokenizer_train, hugging_face_encodes_trained_vocabulary_alike) {
     assert_hugging_face_agrees(t, dir, "The small model uses the tool [Calculator(12 + 30) -> 42]. Café 東京 😀 it's 2023!\n\n"
                                        "  unseen wordz QQQ\x1e");
     tf_tokenizer_free(t);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    remove_dir(dir);
     free(corpus);
 }
 
@@ -281,9 +283,7 @@ Test(tokenizer_train, split_digits_matches_hugging_face_digits_pre_tokenizer) {
     cr_assert_eq(tf_tokenizer_splits_digits(back), 0);
     tf_tokenizer_free(back);
     tf_tokenizer_free(t);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    remove_dir(dir);
     free(corpus);
 }
 
@@ -337,6 +337,5 @@ Test(tokenizer_train, cli_trains_from_jsonl_and_rejects_bad_lines) {
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "too small a vocabulary is bad usage");
     snprintf(cmd, sizeof cmd, "%s tokenizer train --help >/dev/null", bin);
     cr_assert_eq(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    remove_dir(dir);
 }
