@@ -118,15 +118,6 @@ static int load_pair(tf_tokenizer *t, const char *vocab_path, const char *merges
     return rc;
 }
 
-// GPT-2's ByteLevel pre-tokenizer: its regex and no prefix space (where names it in the file).
-static int check_bytelevel(const cJSON *pre, const char *path, const char *where, tf_error *err) {
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pre, "add_prefix_space")))
-        return tf_errorf(err, TF_EBADFILE, "%s: %s add_prefix_space is not supported", path, where);
-    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pre, "use_regex")))
-        return tf_errorf(err, TF_EBADFILE, "%s: %s without GPT-2's regex is not supported", path, where);
-    return TF_OK;
-}
-
 static const char *type_of(const cJSON *o) {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
     return cJSON_IsString(type) ? type->valuestring : "?";
@@ -153,8 +144,10 @@ static int check_pipeline(tf_tokenizer *t, const cJSON *j, const char *path, tf_
             return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer '%s' is not supported (only GPT-2's ByteLevel, "
                              "optionally after Digits)", path, ty);
         }
-        int rc = check_bytelevel(pre, path, "pre_tokenizer", err);
-        if (rc) return rc;
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pre, "add_prefix_space")))
+            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer add_prefix_space is not supported", path);
+        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pre, "use_regex")))
+            return tf_errorf(err, TF_EBADFILE, "%s: pre_tokenizer without GPT-2's regex is not supported", path);
     }
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(j, "normalizer");
     if (norm && !cJSON_IsNull(norm) && strcmp(type_of(norm), "NFC"))
