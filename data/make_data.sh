@@ -39,7 +39,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export PYTHONHASHSEED=0 LC_ALL=C.UTF-8
 RECIPE=$(cat "$HERE/gen.py" "$HERE/make_data.sh" "$HERE/manifest.py" | sha256sum | cut -d' ' -f1)
-if [ "$IF_STALE" = 1 ] && [ -f "$OUT/manifest.json" ] && python3 - "$OUT/manifest.json" "$RECIPE" "$SEED" "$QUICK" <<'PY'
+if [ "$IF_STALE" = 1 ] && [ -f "$OUT/manifest.json" ]; then
+    python3 - "$OUT/manifest.json" "$RECIPE" "$SEED" "$QUICK" <<'PY' && exit 0
 import json, sys
 try:
     m = json.load(open(sys.argv[1]))
@@ -48,10 +49,8 @@ except (OSError, ValueError):
 same = (m.get("recipe_sha256"), m.get("seed"), m.get("quick")) == (sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1")
 sys.exit(0 if same else 1)
 PY
-then
-    exit 0
+    echo "make_data.sh: $OUT was made by another recipe; regenerating" >&2
 fi
-[ -f "$OUT/manifest.json" ] && [ "$IF_STALE" = 1 ] && echo "make_data.sh: $OUT was made by another recipe; regenerating" >&2
 
 # ---- packages: the files the generator reads, and the package that provides each
 need=()
