@@ -1,6 +1,7 @@
 // backward.c — gradients of the weighted mean loss of the last forward, in exact reverse order.
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "activations.h"
@@ -28,13 +29,70 @@ int tf_model_zero_grad(tf_model *m, tf_error *err) {
         model_point_views(m->grads, m->sizes, m->grad);
     }
     m->grads_zero_pending = 1;  // done by the next backward's first writers (or tf_model_gradients)
+    model_lowp_norm_forget(m);
     return TF_OK;
 }
 
 float *tf_model_gradients(tf_model *m) {
+    model_lowp_norm_forget(m);  // the caller may change them
     if (m->grads && m->grads_zero_pending) zero(m->grads, m->num_params);
     m->grads_zero_pending = 0;
     return m->grads;
+}
+
+// sum of g[n]^2: fp32 within blocks of 4096, the block sums in double. Parallel.
+static double sumsq(const float *g, size_t n) {
+    double s = 0.0;
+    size_t nb = (n + 4095) / 4096;
+#pragma omp parallel for reduction(+ : s) schedule(static) if (n >= 32768)
+    for (size_t b = 0; b < nb; b++) {
+        size_t lo = b * 4096, hi = lo + 4096 < n ? lo + 4096 : n;
+        float part = 0.0f;
+#pragma omp simd reduction(+ : part)
+        for (size_t i = lo; i < hi; i++) part += g[i] * g[i];
+        s += part;
+    }
+    return s;
+}
+
+// sum of squares of the rows of dwte[V, C] that tokens[n] name, each row once (seen[V]: 0 on entry,
+// left marked)
+static double token_rows_sumsq(const float *dwte, const int *tokens, int n, int C, unsigned char *seen) {
+    double s = 0.0;
+    for (int r = 0; r < n; r++) {
+        if (seen[tokens[r]]) continue;
+        seen[tokens[r]] = 1;
+        s += sumsq(dwte + (size_t)tokens[r] * C, (size_t)C);
+    }
+    return s;
+}
+
+// Finishes the norm a bf16 backward collected: the weight-gradient products summed their own
+// squares (tf_gemm_bf16_tn_stream); here the rest. The embedding rows the tokens touched change
+// after the LM head's (tied) product, so their sums are taken before and after embed_backward.
+static void embed_backward(tf_model *m, const float *dx, int BT);
+static void embed_backward_collect(tf_model *m, const float *dx, int BT) {
+    const tf_config *c = &m->cfg;
+    unsigned char *seen = model_lowp_norm_collecting(m) ? calloc((size_t)c->vocab_size, 1) : NULL;
+    if (!seen) {
+        model_lowp_norm_end(m, 0);  // not collecting, or no memory to: the optimizer sums the arena
+        embed_backward(m, dx, BT);
+        return;
+    }
+    const int *tok = m->acts->inputs;
+    double before = token_rows_sumsq(m->grad[TF_P_WTE], tok, BT, c->n_embd, seen);
+    embed_backward(m, dx, BT);
+    memset(seen, 0, (size_t)c->vocab_size);
+    double after = token_rows_sumsq(m->grad[TF_P_WTE], tok, BT, c->n_embd, seen);
+    free(seen);
+    int head = c->tied_head ? TF_P_WTE : TF_P_LMW;
+    double rest = 0.0;
+    for (int p = 0; p < TF_NUM_PARAM_TENSORS; p++)
+        if (p != TF_P_WTE && p != head && p != TF_P_QKVW && p != TF_P_ATTPROJW && p != TF_P_FCW && p != TF_P_FCPROJW)
+            rest += sumsq(m->grad[p], m->sizes[p]);
+    // untied: the embedding's gradient was zeroed, so its touched rows are all of it
+    model_lowp_norm_add(m, rest + after - before);
+    model_lowp_norm_end(m, 1);
 }
 
 // dwte[inputs[r]] += dx[r]; dwpe[t] += dx[r]. Threads own channel slices, so there are no races and
@@ -81,6 +139,10 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
 #define KEPT(l, slot) (a->in16_valid ? a->in16 + (size_t)(l) * lay16 + (size_t)(slot) * BT * C : NULL)
 
     if (model_lowp_prepare(m, BT, err)) return err->code;
+    if (first)
+        model_lowp_norm_begin(m);  // bf16: the norm is collected on the way
+    else
+        model_lowp_norm_forget(m);
     for (int i = 0; i < BT; i++) a->dnll[i] *= scale;
     // bf16 without a head bias: the cross-entropy's gradient goes straight to bf16 in the products'
     // operand scratch, one pass over the logits (no fp32 dlogits, no separate rounding pass)
@@ -158,7 +220,7 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
                                   a->ln1_rstd + (size_t)l * BT, BT, C, acc_w);
     }
 #undef KEPT
-    embed_backward(m, a->dresid, BT);
+    embed_backward_collect(m, a->dresid, BT);
     m->B = 0;  // logits were consumed; a second backward needs a new forward
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "backward: out of memory in a bf16 matmul");
     return TF_OK;
@@ -166,17 +228,5 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
 
 float tf_model_grad_norm(const tf_model *m) {
     if (!m->grads || m->grads_zero_pending) return 0.0f;
-    double s = 0.0;
-    // vectorised: each thread sums fp32 squares in blocks of 4096 and adds the block sums in double
-    const float *g = m->grads;
-    size_t n = m->num_params, nb = (n + 4095) / 4096;
-#pragma omp parallel for reduction(+ : s) schedule(static)
-    for (size_t b = 0; b < nb; b++) {
-        size_t lo = b * 4096, hi = lo + 4096 < n ? lo + 4096 : n;
-        float part = 0.0f;
-#pragma omp simd reduction(+ : part)
-        for (size_t i = lo; i < hi; i++) part += g[i] * g[i];
-        s += part;
-    }
-    return (float)sqrt(s);
+    return (float)sqrt(sumsq(m->grads, m->num_params));
 }

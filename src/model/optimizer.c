@@ -1,4 +1,6 @@
 // optimizer.c — AdamW with decoupled weight decay on 2-D weights only, and global-norm clipping.
+#include <math.h>
+
 #include "model_internal.h"
 #include "tf_kernels.h"
 
@@ -19,8 +21,11 @@ float tf_model_adamw_step(tf_model *m, const tf_adamw *o, tf_error *err) {
             return -1.0f;
         }
     }
-    tf_model_gradients(m);  // a zero_grad still deferred (no backward since) is done now
-    float norm = tf_model_grad_norm(m);
+    if (m->grads_zero_pending) tf_model_gradients(m);  // a zero_grad deferred (no backward since) is done now
+    // the norm a bf16 backward collected on the way, else a pass over the arena
+    double ss;
+    float norm = model_lowp_norm(m, &ss) ? (float)sqrt(ss) : tf_model_grad_norm(m);
+    model_lowp_norm_forget(m);
     // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
     float scale = 1.0f;
     if (o->grad_clip > 0 && norm > o->grad_clip) scale = o->grad_clip / (norm + 1e-6f);

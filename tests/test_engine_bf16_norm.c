@@ -1,0 +1,122 @@
+// test_engine_bf16_norm.c — a bf16 backward stores its weight gradients through cache with streaming
+// stores and collects the global gradient norm on the way (tf_gemm_bf16_tn_stream): the stored
+// gradients are the plain product's, and the collected norm is the one a pass over the arena gives,
+// for each block shape (the tied embedding's rows change after the head's product) and not used
+// when the gradients were accumulated or handed out.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_util.h"
+#include "model/model_internal.h"
+#include "tf_kernels.h"
+#include "tf_safetensors.h"
+
+static void fill(float *x, size_t n, uint64_t seed) {
+    tf_rng r;
+    tf_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) x[i] = tf_rng_normal(&r);
+}
+
+static double sumsq_double(const float *x, size_t n) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
+Test(engine_bf16_norm, store_copies_exactly_and_sums_squares) {
+    enum { N = 100003 };  // above the parallel threshold; odd length
+    float *src = malloc(N * sizeof(float)), *dst = malloc((N + 3) * sizeof(float));
+    fill(src, N, 11);
+    size_t lens[] = {N, 1000, 17, 0};
+    for (int k = 0; k < 4; k++) {
+        size_t n = lens[k];
+        memset(dst, 0, (N + 3) * sizeof(float));
+        double s = tf_store_sumsq(dst + 3, src, n);  // an unaligned destination
+        cr_assert_eq(memcmp(dst + 3, src, n * sizeof(float)), 0, "n %zu: copy differs", n);
+        cr_assert_eq(dst[3 + n], 0.0f, "n %zu: wrote past the end", n);
+        double want = sumsq_double(src, n);
+        cr_assert(fabs(s - want) <= 1e-6 * want, "n %zu: sum of squares %.9g, want %.9g", n, s, want);
+    }
+    free(src);
+    free(dst);
+}
+
+// C[M, N] = A^T B through the streaming store, against tf_gemm_bf16's product
+static void check_tn(int M, int N, int K, size_t scratch_rows) {
+    int lda = M + 5, ldb = N + 3;
+    uint16_t *A = malloc((size_t)K * lda * 2), *B = malloc((size_t)K * ldb * 2);
+    float *t = malloc((size_t)K * (lda > ldb ? lda : ldb) * sizeof(float));
+    fill(t, (size_t)K * lda, 21);
+    for (size_t i = 0; i < (size_t)K * lda; i++) A[i] = tf_f32_to_bf16(t[i]);
+    fill(t, (size_t)K * ldb, 22);
+    for (size_t i = 0; i < (size_t)K * ldb; i++) B[i] = tf_f32_to_bf16(t[i]);
+    float *want = malloc((size_t)M * N * sizeof(float)), *got = malloc((size_t)M * N * sizeof(float));
+    float *scratch = malloc(scratch_rows * N * sizeof(float));
+    cr_assert_eq(tf_gemm_bf16(1, 0, M, N, K, 1.0f, A, lda, B, ldb, NULL, 0.0f, want, N), 0);
+    double s;
+    cr_assert_eq(tf_gemm_bf16_tn_stream(M, N, K, A, lda, B, ldb, got, scratch, scratch_rows * N, &s), 0);
+    for (size_t i = 0; i < (size_t)M * N; i++)
+        cr_assert_eq(got[i], want[i], "M %d N %d K %d scratch %zu rows: element %zu %.9g vs %.9g", M, N, K,
+                     scratch_rows, i, got[i], want[i]);
+    double ws = sumsq_double(want, (size_t)M * N);
+    cr_assert(fabs(s - ws) <= 1e-6 * ws, "sum of squares %.9g, want %.9g", s, ws);
+    free(A);
+    free(B);
+    free(t);
+    free(want);
+    free(got);
+    free(scratch);
+}
+
+Test(engine_bf16_norm, streamed_product_is_the_plain_product) {
+    check_tn(1100, 96, 64, (size_t)tf_gemm_tn_stream_rows(1100, 96));  // blocks of 512 rows and a tail
+    check_tn(1100, 96, 64, 100);                                       // blocks cut to the scratch
+    check_tn(300, 40, 33, 300);                                        // one block, odd K
+    double s;
+    float c[4], scratch[2];
+    uint16_t a[4] = {0}, b[4] = {0};
+    cr_assert_eq(tf_gemm_bf16_tn_stream(2, 2, 2, a, 2, b, 2, c, scratch, 1, &s), -1, "scratch below one row");
+}
+
+enum { B = 3, T = 8 };
+
+// tf_model_adamw_step's norm against tf_model_grad_norm's pass, after the given backwards
+static void check_norm(int kind, int backwards, int hand_out) {
+    tf_model *m = tiny_model(kind, 40 + kind);
+    tf_error err;
+    int V = m->cfg.vocab_size, x[B * T], y[B * T];
+    random_batch(x, y, B * T, V, 7 + kind);  // 24 tokens over 23 ids: rows repeat
+    cr_assert_eq(tf_model_set_dtype(m, TF_DTYPE_BF16, &err), TF_OK);
+    cr_assert_eq(tf_model_zero_grad(m, &err), TF_OK);
+    for (int i = 0; i < backwards; i++) {
+        cr_assert_eq(tf_model_forward(m, x, y, NULL, B, T, &err), TF_OK);
+        cr_assert_eq(tf_model_backward(m, 0.5f, &err), TF_OK, "%s", err.msg);
+    }
+    double ss;
+    int collected = model_lowp_norm(m, &ss);
+    cr_assert_eq(collected, backwards == 1, "kind %d, %d backwards: collected %d", kind, backwards, collected);
+    if (hand_out) {  // a caller changes the gradients (an all-reduce would)
+        float *g = tf_model_gradients(m);
+        for (size_t i = 0; i < m->num_params; i++) g[i] *= 3.0f;
+        cr_assert_eq(model_lowp_norm(m, &ss), 0, "handing the gradients out drops the collected norm");
+    }
+    float want = tf_model_grad_norm(m);
+    tf_adamw o = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.1f, .grad_clip = 1.0f};
+    float got = tf_model_adamw_step(m, &o, &err);
+    cr_assert(want > 0.0f && fabsf(got - want) <= 1e-5f * want, "kind %d, %d backwards, hand out %d: norm %.9g, want %.9g",
+              kind, backwards, hand_out, got, want);
+    tf_model_free(m);
+}
+
+Test(engine_bf16_norm, collected_norm_is_the_arenas_norm) {
+    for (int kind = 0; kind < 3; kind++) check_norm(kind, 1, 0);
+}
+
+Test(engine_bf16_norm, accumulated_or_handed_out_gradients_are_summed_again) {
+    for (int kind = 0; kind < 3; kind++) {
+        check_norm(kind, 2, 0);
+        check_norm(kind, 1, 1);
+    }
+}
