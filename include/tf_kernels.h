@@ -20,8 +20,9 @@ void tf_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
 int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
                  const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc);
 // C[M, N] = A^T @ B (A stored [K, M] with row stride lda, B [K, N] with row stride ldb, both bf16;
-// C fp32 with row stride N, overwritten) computed a block of rows at a time into scratch[scratch_n]
-// (fp32; at least N elements) and stored with tf_store_sumsq; *sumsq = the sum of squares of C.
+// C fp32 with row stride N, overwritten) computed whole or a block of rows at a time into
+// scratch[scratch_n] (fp32; at least N elements) and stored with tf_store_sumsq; *sumsq = the sum of
+// squares of C.
 // For weight gradients (dW = dout^T @ inp): the arena's lines are not read before being written and
 // the gradient norm gets its share without another pass. 0, or -1 when out of memory.
 int tf_gemm_bf16_tn_stream(int M, int N, int K, const uint16_t *A, int lda, const uint16_t *B, int ldb, float *C,
@@ -29,7 +30,7 @@ int tf_gemm_bf16_tn_stream(int M, int N, int K, const uint16_t *A, int lda, cons
 // dst[n] = src[n] (streaming stores where the CPU has them); returns the sum of squares of src in
 // double (fp32 within blocks of 64). Parallel.
 double tf_store_sumsq(float *dst, const float *src, size_t n);
-// Rows of C per block in tf_gemm_bf16_tn_stream for an [M, N] product (so scratch needs rows * N).
+// Rows of C per block in tf_gemm_bf16_tn_stream for an [M, N] product (scratch needs rows * N).
 int tf_gemm_tn_stream_rows(int M, int N);
 // Decode-size products on AMX (Intel AMX-BF16): out[M, N] (row stride ldo) = bf16(inp[M, K]) @ W[N, K]^T
 // (+ bias[N], may be NULL), with 1 <= M <= TF_FEW_ROWS_MAX, inp fp32 (row stride ldi) rounded to bf16

@@ -71,9 +71,10 @@ static void check_tn(int M, int N, int K, size_t scratch_rows) {
 }
 
 Test(engine_bf16_norm, streamed_product_is_the_plain_product) {
-    check_tn(1100, 96, 64, (size_t)tf_gemm_tn_stream_rows(1100, 96));  // blocks of 512 rows and a tail
-    check_tn(1100, 96, 64, 100);                                       // blocks cut to the scratch
-    check_tn(300, 40, 33, 300);                                        // one block, odd K
+    check_tn(1100, 96, 64, (size_t)tf_gemm_tn_stream_rows(1100, 96));    // one block
+    check_tn(1100, 96, 64, 100);                                         // blocks cut to the scratch, a tail
+    check_tn(4100, 1100, 16, (size_t)tf_gemm_tn_stream_rows(4100, 1100));  // above the cap: 512-row blocks
+    check_tn(300, 40, 33, 7);                                            // odd K, small blocks
     double s;
     float c[4], scratch[2];
     uint16_t a[4] = {0}, b[4] = {0};

@@ -62,3 +62,4 @@ double tf_store_sumsq(float *dst, const float *src, size_t n) {
     for (int t = 0; t < used; t++) s += part[t];
     return s;
 }
+

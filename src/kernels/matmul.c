@@ -225,14 +225,18 @@ int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, con
 }
 
 // ---- weight gradients stored through cache -------------------------------------------------------
-// Blocks of 512 rows (in the L2 caches at GPT-2 widths), or the whole product up to 1,024 rows
-// (measured on GPT-2 124M's weight-gradient shapes, B4 T64: smaller blocks pay more in calls than
-// they save), and never more rows than 8 M floats of scratch hold.
+// The whole product goes into scratch when it fits TN_STREAM_CAP floats (every per-layer gradient of
+// GPT-2 124M does: one brgemm call, AMX), else blocks of up to 512 rows (the LM head's): a row block
+// makes A = dout^T a strided transposed operand, which oneDNN computes with its gemm path rather than
+// brgemm, but column blocks would transpose all of A again for every block (measured on GPT-2 124M
+// B4 T64: the LM head's 80-column blocks took the backward from ~195 to ~275 ms).
+enum { TN_STREAM_CAP = 1 << 22 };
+
 int tf_gemm_tn_stream_rows(int M, int N) {
-    int rows = M <= 1024 ? M : 512;
-    long cap = (8L << 20) / (N > 0 ? N : 1);
-    if (rows > cap) rows = cap > 0 ? (int)cap : 1;
-    return rows;
+    if ((long)M * N <= TN_STREAM_CAP) return M;
+    long rows = TN_STREAM_CAP / N;
+    if (rows > 512) rows = 512;
+    return rows > 0 ? (int)rows : 1;
 }
 
 int tf_gemm_bf16_tn_stream(int M, int N, int K, const uint16_t *A, int lda, const uint16_t *B, int ldb, float *C,
