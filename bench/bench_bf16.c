@@ -4,8 +4,13 @@
 // see the same machine load. bench/bench_bf16.sh runs it on the engine issue's shapes beside
 // PyTorch's fp32 and autocast-bf16 figures (bench/bench_engine.py).
 //
+// Each timed unit follows an untimed one of the same precision, as in a run that trains or scores
+// with one model: the caches hold that model's state (this machine's L3 is 480 MiB), not the other
+// precision's. --cold times each unit right after the other precision's instead (the bf16 step
+// then pays ~50 ms of misses that back-to-back steps do not: GPT-2 124M B4 T64, measured).
+//
 //   bench_bf16 [--layers L --embd C --heads H --vocab V --batch B --seq T --repeats R
-//               --prompt P --decode-steps D --threads N] [--phases train,score,decode] [--json]
+//               --prompt P --decode-steps D --threads N] [--phases train,score,decode] [--cold] [--json]
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +21,7 @@
 #include "toolformer.h"
 
 typedef struct {
-    int layers, embd, heads, vocab, batch, seq, repeats, prompt, decode_steps, threads, json;
+    int layers, embd, heads, vocab, batch, seq, repeats, prompt, decode_steps, threads, json, cold;
     int want[3];  // which phases run (--phases)
 } opts;
 
@@ -83,13 +88,14 @@ static double run_phase(tf_model *m, int phase, const opts *o, const int *in, co
 }
 
 int main(int argc, char **argv) {
-    opts o = {12, 768, 12, 50257, 4, 64, 3, 16, 16, 0, 0, {1, 1, 1}};
+    opts o = {12, 768, 12, 50257, 4, 64, 3, 16, 16, 0, 0, 0, {1, 1, 1}};
     bench_int_arg ints[] = {
         {"--layers", &o.layers}, {"--embd", &o.embd}, {"--heads", &o.heads}, {"--vocab", &o.vocab},
         {"--batch", &o.batch}, {"--seq", &o.seq}, {"--repeats", &o.repeats}, {"--prompt", &o.prompt},
         {"--decode-steps", &o.decode_steps}, {"--threads", &o.threads}};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) { o.json = 1; continue; }
+        if (!strcmp(argv[i], "--cold")) { o.cold = 1; continue; }
         if (!strcmp(argv[i], "--phases") && i + 1 < argc) {
             const char *list = argv[++i];
             for (int p = 0; p < NPHASE; p++) o.want[p] = strstr(list, PHASE[p]) != NULL;
@@ -102,15 +108,18 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--help")) {
             printf("usage: bench_bf16 [--layers L --embd C --heads H --vocab V --batch B --seq T --repeats R\n"
                    "                  --prompt P --decode-steps D --threads N] [--phases train,score,decode]\n"
-                   "                  [--json]\n"
-                   "Tokens/s of training, scoring and decoding in fp32 and bf16 (default: GPT-2 124M, B4 T64).\n");
+                   "                  [--cold] [--json]\n"
+                   "Tokens/s of training, scoring and decoding in fp32 and bf16 (default: GPT-2 124M, B4 T64).\n"
+                   "Each timed unit follows an untimed one of the same precision; --cold: follows the other\n"
+                   "precision's instead.\n");
             return 0;
         }
         if (!bench_int_option("bench_bf16", argc, argv, &i, ints, sizeof ints / sizeof ints[0])) return 2;
     }
     if (o.layers < 1 || o.embd < 1 || o.heads < 1 || o.embd % o.heads || o.vocab < 2 || o.batch < 1 ||
-        o.seq < 2 || o.repeats < 1 || o.prompt < 1 || o.decode_steps < 1 || o.prompt + o.decode_steps + 1 > 1024) {
-        fprintf(stderr, "bench_bf16: inconsistent shape\n");
+        o.seq < 2 || o.repeats < 1 || o.prompt < 1 || o.prompt > o.seq || o.decode_steps < 1 ||
+        o.prompt + o.decode_steps + 1 > 1024) {
+        fprintf(stderr, "bench_bf16: inconsistent shape (the prompt is read from the first --seq tokens: P <= T)\n");
         return 2;
     }
     tf_set_threads(o.threads);
@@ -138,7 +147,10 @@ int main(int argc, char **argv) {
         double *ct[2] = {malloc(o.repeats * sizeof(double)), malloc(o.repeats * sizeof(double))};
         for (int d = 0; d < 2; d++) run_phase(m[d], p, &o, in, tg, &c);  // warm-up (primitives, buffers)
         for (int k = 0; k < o.repeats; k++)
-            for (int d = 0; d < 2; d++) t[d][k] = run_phase(m[d], p, &o, in, tg, &ct[d][k]);
+            for (int d = 0; d < 2; d++) {
+                if (!o.cold) run_phase(m[d], p, &o, in, tg, &c);  // this precision's state in cache
+                t[d][k] = run_phase(m[d], p, &o, in, tg, &ct[d][k]);
+            }
         for (int d = 0; d < 2; d++) {
             qsort(t[d], o.repeats, sizeof(double), cmp_double);
             qsort(ct[d], o.repeats, sizeof(double), cmp_double);
@@ -150,8 +162,8 @@ int main(int argc, char **argv) {
     }
     double tokens[NPHASE] = {(double)BT, (double)BT, (double)o.batch * o.decode_steps};
     if (o.json) {
-        printf("{\"shape\": {\"layers\": %d, \"embd\": %d, \"vocab\": %d, \"batch\": %d, \"seq\": %d}, \"threads\": %d",
-               o.layers, o.embd, o.vocab, o.batch, o.seq, omp_get_max_threads());
+        printf("{\"shape\": {\"layers\": %d, \"embd\": %d, \"vocab\": %d, \"batch\": %d, \"seq\": %d}, \"threads\": %d, "
+               "\"cold\": %s", o.layers, o.embd, o.vocab, o.batch, o.seq, omp_get_max_threads(), o.cold ? "true" : "false");
         for (int p = 0; p < NPHASE; p++)
             if (o.want[p])
                 printf(", \"%s\": {\"fp32_tok_s\": %.1f, \"bf16_tok_s\": %.1f, \"speedup\": %.2f, \"fp32_cpu_ms\": %.1f, "
@@ -159,8 +171,9 @@ int main(int argc, char **argv) {
                    med[p][0] / med[p][1], cmed[p][0] * 1e3, cmed[p][1] * 1e3);
         printf("}\n");
     } else {
-        printf("GPT-2 L%d C%d V%d, B%d T%d, %d threads (median of %d)\n", o.layers, o.embd, o.vocab, o.batch,
-               o.seq, omp_get_max_threads(), o.repeats);
+        printf("GPT-2 L%d C%d V%d, B%d T%d, %d threads (median of %d; %s)\n", o.layers, o.embd, o.vocab, o.batch,
+               o.seq, omp_get_max_threads(), o.repeats,
+               o.cold ? "cold: each after the other precision's unit" : "each after an untimed unit of its own");
         printf("%-8s %12s %12s %8s %14s %14s %8s\n", "phase", "fp32 tok/s", "bf16 tok/s", "bf16/fp32",
                "fp32 CPU ms", "bf16 CPU ms", "CPU x");
         for (int p = 0; p < NPHASE; p++)

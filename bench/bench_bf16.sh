@@ -9,6 +9,7 @@
 #   NO_TORCH=1 bench/bench_bf16.sh      # the engine only
 #   TORCH_BLAS_DIR=DIR                  # OpenBLAS's libblas.so.3 for the twin's fp32 (see run_engine.sh)
 #   PHASES=decode                       # only these phases of the engine (train, score, decode)
+#   COLD=1                              # time each unit right after the other precision's (bench_bf16 --cold)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s build/bench/bench_bf16 >/dev/null
@@ -28,7 +29,7 @@ for s in ${SHAPES:-124m small}; do
     echo
     echo "== $s: toolformer.c"
     # shellcheck disable=SC2086
-    build/bench/bench_bf16 $args --repeats 3 --threads "$threads" ${PHASES:+--phases "$PHASES"}
+    build/bench/bench_bf16 $args --repeats 3 --threads "$threads" ${PHASES:+--phases "$PHASES"} ${COLD:+--cold}
     if [ "$have_torch" = 1 ]; then
         echo "== $s: PyTorch (fp32 and autocast bf16), tokens/s"
         # shellcheck disable=SC2086
