@@ -78,6 +78,7 @@ int tf_param_decays(int i);
 
 typedef struct tf_activations tf_activations;  // forward/backward buffers (src/model/)
 typedef struct tf_lowp tf_lowp;                // bf16 weight copy and operand scratch (src/model/lowp.c)
+typedef struct tf_gradnorm tf_gradnorm;        // the gradient norm collected by a backward (src/model/gradnorm.c)
 
 // Compute precision of the matmuls with weights. fp32: everything fp32. bf16 (mixed precision):
 // the inputs and weights of those matmuls are rounded to bf16 and multiplied with fp32 accumulation
@@ -103,6 +104,7 @@ typedef struct {
     float mean_loss;                        // weighted mean NLL over targets >= 0 (-1: no targets)
     tf_dtype dtype;                         // matmul precision (tf_model_set_dtype); fp32 by default
     tf_lowp *lowp;                          // lazily allocated for bf16 (NULL in fp32)
+    tf_gradnorm *gradnorm;                  // lazily allocated by the first backward
 } tf_model;
 
 // A fresh model with GPT-2's initialisation: N(0, 0.02) weights, residual projections

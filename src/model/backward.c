@@ -29,12 +29,12 @@ int tf_model_zero_grad(tf_model *m, tf_error *err) {
         model_point_views(m->grads, m->sizes, m->grad);
     }
     m->grads_zero_pending = 1;  // done by the next backward's first writers (or tf_model_gradients)
-    model_lowp_norm_forget(m);
+    model_norm_forget(m);
     return TF_OK;
 }
 
 float *tf_model_gradients(tf_model *m) {
-    model_lowp_norm_forget(m);  // the caller may change them
+    model_norm_forget(m);  // the caller may change them
     if (m->grads && m->grads_zero_pending) zero(m->grads, m->num_params);
     m->grads_zero_pending = 0;
     return m->grads;
@@ -67,15 +67,15 @@ static double token_rows_sumsq(const float *dwte, const int *tokens, int n, int 
     return s;
 }
 
-// Finishes the norm a bf16 backward collected: the weight-gradient products summed their own
-// squares (tf_gemm_bf16_tn_stream); here the rest. The embedding rows the tokens touched change
+// Finishes the norm the backward collected: the weight-gradient products summed their own squares
+// (model_store_dw); here the rest. The embedding rows the tokens touched change
 // after the LM head's (tied) product, so their sums are taken before and after embed_backward.
 static void embed_backward(tf_model *m, const float *dx, int BT);
 static void embed_backward_collect(tf_model *m, const float *dx, int BT) {
     const tf_config *c = &m->cfg;
-    unsigned char *seen = model_lowp_norm_collecting(m) ? calloc((size_t)c->vocab_size, 1) : NULL;
+    unsigned char *seen = model_norm_collecting(m) ? calloc((size_t)c->vocab_size, 1) : NULL;
     if (!seen) {
-        model_lowp_norm_end(m, 0);  // not collecting, or no memory to: the optimizer sums the arena
+        model_norm_end(m, 0);  // not collecting, or no memory to: the optimizer sums the arena
         embed_backward(m, dx, BT);
         return;
     }
@@ -91,8 +91,8 @@ static void embed_backward_collect(tf_model *m, const float *dx, int BT) {
         if (p != TF_P_WTE && p != head && p != TF_P_QKVW && p != TF_P_ATTPROJW && p != TF_P_FCW && p != TF_P_FCPROJW)
             rest += sumsq(m->grad[p], m->sizes[p]);
     // untied: the embedding's gradient was zeroed, so its touched rows are all of it
-    model_lowp_norm_add(m, rest + after - before);
-    model_lowp_norm_end(m, 1);
+    model_norm_add(m, rest + after - before);
+    model_norm_end(m, !model_lowp_failed(m));
 }
 
 // dwte[inputs[r]] += dx[r]; dwpe[t] += dx[r]. Threads own channel slices, so there are no races and
@@ -140,9 +140,9 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
 
     if (model_lowp_prepare(m, BT, err)) return err->code;
     if (first)
-        model_lowp_norm_begin(m);  // bf16: the norm is collected on the way
+        model_norm_begin(m);  // the norm is collected on the way
     else
-        model_lowp_norm_forget(m);
+        model_norm_forget(m);
     for (int i = 0; i < BT; i++) a->dnll[i] *= scale;
     // bf16 without a head bias: the cross-entropy's gradient goes straight to bf16 in the products'
     // operand scratch, one pass over the logits (no fp32 dlogits, no separate rounding pass)

@@ -16,11 +16,6 @@ struct tf_lowp {
     size_t cap;        // elements of each scratch buffer
     uint16_t *a, *b;   // operand scratch: inputs, dout
     int failed;
-    // weight gradients stored through cache (tf_gemm_bf16_tn_stream) and their share of the norm
-    float *gs;            // fp32 product scratch
-    size_t gs_cap;
-    int norm_state;       // NORM_*: whether sumsq is being collected, or holds the whole arena's
-    double sumsq;
     // mapped models (tf_model_load_mapped)
     model_wview *views;   // [TF_NUM_PARAM_TENSORS * n_layer]
     void *files;
@@ -28,8 +23,6 @@ struct tf_lowp {
     float *f;             // fp32 scratch: NeoX qkv in file order, then a widened F16 weight chunk
     size_t fcap;
 };
-
-enum { NORM_NONE, NORM_COLLECTING, NORM_VALID };
 
 int tf_dtype_parse(const char *name, tf_dtype *out) {
     if (!name) return -1;
@@ -46,7 +39,6 @@ void model_lowp_free(tf_lowp *l) {
     tf_free(l->w);
     tf_free(l->a);
     tf_free(l->b);
-    tf_free(l->gs);
     tf_free(l->f);
     free(l->views);
     if (l->close_files) l->close_files(l->files);
@@ -307,45 +299,6 @@ uint16_t *model_lowp_dout(tf_model *m) {
     return m->dtype == TF_DTYPE_BF16 && m->lowp && !m->lowp->views ? m->lowp->b : NULL;
 }
 
-// l->gs big enough for tf_gemm_bf16_tn_stream on an [OC, C] gradient; 0 when out of memory (the
-// caller then stores the plain way and the norm is not collected)
-static int grad_scratch(tf_lowp *l, int OC, int C) {
-    size_t need = (size_t)tf_gemm_tn_stream_rows(OC, C) * C;
-    if (need <= l->gs_cap) return 1;
-    tf_free(l->gs);
-    l->gs = tf_alloc(need * sizeof(float), 0);
-    l->gs_cap = l->gs ? need : 0;
-    if (!l->gs) l->norm_state = NORM_NONE;
-    return l->gs != NULL;
-}
-
-void model_lowp_norm_begin(tf_model *m) {
-    if (m->dtype != TF_DTYPE_BF16 || !m->lowp || m->lowp->views) return;
-    m->lowp->norm_state = NORM_COLLECTING;
-    m->lowp->sumsq = 0.0;
-}
-
-int model_lowp_norm_collecting(const tf_model *m) { return m->lowp && m->lowp->norm_state == NORM_COLLECTING; }
-
-void model_lowp_norm_add(tf_model *m, double sumsq) {
-    if (model_lowp_norm_collecting(m)) m->lowp->sumsq += sumsq;
-}
-
-void model_lowp_norm_end(tf_model *m, int ok) {
-    if (!model_lowp_norm_collecting(m)) return;
-    m->lowp->norm_state = ok && !m->lowp->failed ? NORM_VALID : NORM_NONE;
-}
-
-void model_lowp_norm_forget(tf_model *m) {
-    if (m->lowp) m->lowp->norm_state = NORM_NONE;
-}
-
-int model_lowp_norm(const tf_model *m, double *sumsq) {
-    if (!m->lowp || m->lowp->norm_state != NORM_VALID) return 0;
-    *sumsq = m->lowp->sumsq;
-    return 1;
-}
-
 void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, float *dweight, const float *inp,
                                const uint16_t *inp16, int BT, int C, int OC, int acc) {
     float beta_dinp = (acc & TF_ACC_DINP) ? 1.0f : 0.0f, beta_dw = (acc & TF_ACC_DW) ? 1.0f : 0.0f;
@@ -361,14 +314,10 @@ void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, floa
             tf_to_bf16(l->a, inp, (size_t)BT * C);
             inp16 = l->a;
         }
-        if (l->norm_state == NORM_COLLECTING && beta_dw == 0.0f && grad_scratch(l, OC, C)) {
-            // a first write: through cache with streaming stores, its sum of squares on the way
-            double ss;
-            if (tf_gemm_bf16_tn_stream(OC, C, BT, l->b, OC, inp16, C, dweight, l->gs, l->gs_cap, &ss)) l->failed = 1;
-            l->sumsq += ss;
-        } else {
-            if (beta_dw != 0.0f) l->norm_state = NORM_NONE;  // an accumulation: the collected sum is stale
-            if (tf_gemm_bf16(1, 0, OC, C, BT, 1.0f, l->b, OC, inp16, C, NULL, beta_dw, dweight, C)) l->failed = 1;
-        }
+        // a first write goes through cache, its sum of squares on the way (gradnorm.c)
+        int stored = beta_dw == 0.0f ? model_store_dw(m, dweight, l->b, inp16, BT, C, OC) : 0;
+        if (stored < 0) l->failed = 1;
+        if (!stored && tf_gemm_bf16(1, 0, OC, C, BT, 1.0f, l->b, OC, inp16, C, NULL, beta_dw, dweight, C))
+            l->failed = 1;
     }
 }

@@ -63,17 +63,26 @@ void model_embed(const tf_model *m, float *x, const int *tokens, const int *pos,
 // that refreshes it while updating the parameters; then model_lowp_copy_made marks it current.
 uint16_t *model_lowp_copy(tf_model *m);
 void model_lowp_copy_made(tf_model *m);
-// The gradient norm collected during a bf16 backward that writes every gradient afresh (after
-// zero_grad): its weight-gradient products store through cache and add their sums of squares
-// (model_mm_backward_rounded), the backward adds the rest (model_lowp_norm_add). begin: start (a
-// no-op unless bf16); collecting: whether sums are wanted now; end: the sum covers the whole arena
-// (ok) or is dropped; forget: the gradients changed by other means; norm: 1 and *sumsq when valid.
-void model_lowp_norm_begin(tf_model *m);
-int model_lowp_norm_collecting(const tf_model *m);
-void model_lowp_norm_add(tf_model *m, double sumsq);
-void model_lowp_norm_end(tf_model *m, int ok);
-void model_lowp_norm_forget(tf_model *m);
-int model_lowp_norm(const tf_model *m, double *sumsq);
+// The global gradient norm collected during a bf16 backward that writes every gradient afresh (after
+// zero_grad; gradnorm.c): its weight-gradient products store through cache and add their sums of
+// squares (model_store_dw), the backward adds the rest (model_norm_add). begin: start collecting
+// (bf16 models only; a no-op otherwise);
+// collecting: whether sums are wanted now; end: the sum covers the whole arena (ok) or is dropped;
+// forget: the gradients changed by other means; get: 1 and *sumsq when valid.
+void model_norm_begin(tf_model *m);
+int model_norm_collecting(const tf_model *m);
+void model_norm_add(tf_model *m, double sumsq);
+void model_norm_end(tf_model *m, int ok);
+void model_norm_forget(tf_model *m);
+int model_norm_get(const tf_model *m, double *sumsq);
+void model_norm_free(tf_gradnorm *g);
+// The scratch for tf_gemm_bf16_tn_stream on an [OC, C] gradient while collecting (*n: its floats); NULL
+// when not collecting or out of memory (the collection is then dropped).
+float *model_norm_scratch(tf_model *m, int OC, int C, size_t *n);
+// dweight[OC, C] = dout^T @ inp (bf16 dout [BT, OC] and inp [BT, C]) stored through cache with its sum
+// of squares collected: 1 done, 0 not collecting (the caller stores it the plain way), -1 out of
+// memory in the product.
+int model_store_dw(tf_model *m, float *dweight, const uint16_t *dout, const uint16_t *inp, int BT, int C, int OC);
 // Whether a model_mm_* call since the last prepare failed (out of memory in a fallback).
 int model_lowp_failed(const tf_model *m);
 void model_lowp_free(tf_lowp *l);

@@ -24,8 +24,8 @@ float tf_model_adamw_step(tf_model *m, const tf_adamw *o, tf_error *err) {
     if (m->grads_zero_pending) tf_model_gradients(m);  // a zero_grad deferred (no backward since) is done now
     // the norm a bf16 backward collected on the way, else a pass over the arena
     double ss;
-    float norm = model_lowp_norm(m, &ss) ? (float)sqrt(ss) : tf_model_grad_norm(m);
-    model_lowp_norm_forget(m);
+    float norm = model_norm_get(m, &ss) ? (float)sqrt(ss) : tf_model_grad_norm(m);
+    model_norm_forget(m);
     // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
     float scale = 1.0f;
     if (o->grad_clip > 0 && norm > o->grad_clip) scale = o->grad_clip / (norm + 1e-6f);

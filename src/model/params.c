@@ -137,5 +137,6 @@ void tf_model_free(tf_model *m) {
     tf_free(m->adam_v);
     model_free_acts(m->acts);
     model_lowp_free(m->lowp);
+    model_norm_free(m->gradnorm);
     free(m);
 }
