@@ -27,13 +27,14 @@ static double sumsq_double(const float *x, size_t n) {
 
 Test(engine_gradnorm, store_copies_exactly_and_sums_squares) {
     enum { N = 100003 };  // above the parallel threshold; odd length
-    float *src = malloc(N * sizeof(float)), *dst = malloc((N + 3) * sizeof(float));
+    // dst: 3 floats before the copy (an unaligned start) and one after it (must stay 0)
+    float *src = malloc(N * sizeof(float)), *dst = malloc((N + 4) * sizeof(float));
     fill(src, N, 11);
     size_t lens[] = {N, 1000, 17, 0};
     for (int k = 0; k < 4; k++) {
         size_t n = lens[k];
-        memset(dst, 0, (N + 3) * sizeof(float));
-        double s = tf_store_sumsq(dst + 3, src, n);  // an unaligned destination
+        memset(dst, 0, (N + 4) * sizeof(float));
+        double s = tf_store_sumsq(dst + 3, src, n);
         cr_assert_eq(memcmp(dst + 3, src, n * sizeof(float)), 0, "n %zu: copy differs", n);
         cr_assert_eq(dst[3 + n], 0.0f, "n %zu: wrote past the end", n);
         double want = sumsq_double(src, n);
