@@ -162,8 +162,9 @@ int main(int argc, char **argv) {
     }
     double tokens[NPHASE] = {(double)BT, (double)BT, (double)o.batch * o.decode_steps};
     if (o.json) {
-        printf("{\"shape\": {\"layers\": %d, \"embd\": %d, \"vocab\": %d, \"batch\": %d, \"seq\": %d}, \"threads\": %d, "
-               "\"cold\": %s", o.layers, o.embd, o.vocab, o.batch, o.seq, omp_get_max_threads(), o.cold ? "true" : "false");
+        printf("{\"shape\": {\"layers\": %d, \"embd\": %d, \"vocab\": %d, \"batch\": %d, \"seq\": %d}, "
+               "\"threads\": %d, \"cold\": %s",
+               o.layers, o.embd, o.vocab, o.batch, o.seq, omp_get_max_threads(), o.cold ? "true" : "false");
         for (int p = 0; p < NPHASE; p++)
             if (o.want[p])
                 printf(", \"%s\": {\"fp32_tok_s\": %.1f, \"bf16_tok_s\": %.1f, \"speedup\": %.2f, \"fp32_cpu_ms\": %.1f, "
