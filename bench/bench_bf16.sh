@@ -38,6 +38,10 @@ for s in ${SHAPES:-124m small}; do
             "$py" -c '
 import json, sys
 r = json.load(sys.stdin)
+blas = r.get("blas") or []
+print("fp32 BLAS: %s" % (", ".join(blas) or "none found"))
+if not any("openblas" in b or "mkl" in b or "blis" in b for b in blas):
+    print("warning: PyTorch fp32 runs on the reference BLAS, not a fair twin; set TORCH_BLAS_DIR (docs/benchmarks.md)")
 print("%-8s %12s %12s %8s" % ("phase", "fp32 tok/s", "bf16 tok/s", "bf16/fp32"))
 for ph in ("train", "score", "decode"):
     f, b = r.get("fp32", {}).get(ph, {}), r.get("bf16", {}).get(ph, {})
