@@ -67,34 +67,6 @@ static double token_rows_sumsq(const float *dwte, const int *tokens, int n, int 
     return s;
 }
 
-// Finishes the norm the backward collected: the weight-gradient products summed their own squares
-// (model_store_dw); here the rest. The embedding rows the tokens touched change
-// after the LM head's (tied) product, so their sums are taken before and after embed_backward.
-static void embed_backward(tf_model *m, const float *dx, int BT);
-static void embed_backward_collect(tf_model *m, const float *dx, int BT) {
-    const tf_config *c = &m->cfg;
-    unsigned char *seen = model_norm_collecting(m) ? calloc((size_t)c->vocab_size, 1) : NULL;
-    if (!seen) {
-        model_norm_end(m, 0);  // not collecting, or no memory to: the optimizer sums the arena
-        embed_backward(m, dx, BT);
-        return;
-    }
-    const int *tok = m->acts->inputs;
-    double before = token_rows_sumsq(m->grad[TF_P_WTE], tok, BT, c->n_embd, seen);
-    embed_backward(m, dx, BT);
-    memset(seen, 0, (size_t)c->vocab_size);
-    double after = token_rows_sumsq(m->grad[TF_P_WTE], tok, BT, c->n_embd, seen);
-    free(seen);
-    int head = c->tied_head ? TF_P_WTE : TF_P_LMW;
-    double rest = 0.0;
-    for (int p = 0; p < TF_NUM_PARAM_TENSORS; p++)
-        if (p != TF_P_WTE && p != head && p != TF_P_QKVW && p != TF_P_ATTPROJW && p != TF_P_FCW && p != TF_P_FCPROJW)
-            rest += sumsq(m->grad[p], m->sizes[p]);
-    // untied: the embedding's gradient was zeroed, so its touched rows are all of it
-    model_norm_add(m, rest + after - before);
-    model_norm_end(m, !model_lowp_failed(m));
-}
-
 // dwte[inputs[r]] += dx[r]; dwpe[t] += dx[r]. Threads own channel slices, so there are no races and
 // the sums are deterministic.
 static void embed_backward(tf_model *m, const float *dx, int BT) {
@@ -115,6 +87,31 @@ static void embed_backward(tf_model *m, const float *dx, int BT) {
             }
         }
     }
+}
+
+// embed_backward, finishing the norm the backward collected: the weight-gradient products summed their
+// own squares (model_store_dw); here the rest. The embedding rows the tokens touched change after the
+// LM head's (tied) product, so their sums are taken before and after embed_backward.
+static void embed_backward_collect(tf_model *m, const float *dx, int BT) {
+    const tf_config *c = &m->cfg;
+    unsigned char *seen = model_norm_collecting(m) ? calloc((size_t)c->vocab_size, 1) : NULL;
+    if (!seen) {
+        model_norm_end(m, 0);  // not collecting, or no memory to: the optimizer sums the arena
+        embed_backward(m, dx, BT);
+        return;
+    }
+    const int *tok = m->acts->inputs;
+    double before = token_rows_sumsq(m->grad[TF_P_WTE], tok, BT, c->n_embd, seen);
+    embed_backward(m, dx, BT);
+    memset(seen, 0, (size_t)c->vocab_size);
+    double after = token_rows_sumsq(m->grad[TF_P_WTE], tok, BT, c->n_embd, seen);
+    free(seen);
+    double rest = 0.0;
+    for (int p = 0; p < TF_NUM_PARAM_TENSORS; p++)
+        if (p != TF_P_WTE && !model_norm_stored(m, p)) rest += sumsq(m->grad[p], m->sizes[p]);
+    // untied: the embedding's gradient was zeroed, so its touched rows are all of it
+    model_norm_add(m, rest + after - before);
+    model_norm_end(m, !model_lowp_failed(m));
 }
 
 int tf_model_backward(tf_model *m, float scale, tf_error *err) {

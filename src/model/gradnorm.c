@@ -16,6 +16,7 @@ struct tf_gradnorm {
     size_t cap;      // its floats
     int state;       // NORM_*
     double sumsq;    // collected so far (COLLECTING) or of the whole arena (VALID)
+    unsigned stored; // bit p: tensor p's gradient went through model_store_dw (its squares are in sumsq)
 };
 
 void model_norm_free(tf_gradnorm *g) {
@@ -29,6 +30,7 @@ void model_norm_begin(tf_model *m) {
     if (!m->gradnorm && !(m->gradnorm = calloc(1, sizeof *m->gradnorm))) return;  // not collected
     m->gradnorm->state = NORM_COLLECTING;
     m->gradnorm->sumsq = 0.0;
+    m->gradnorm->stored = 0;
 }
 
 int model_norm_collecting(const tf_model *m) { return m->gradnorm && m->gradnorm->state == NORM_COLLECTING; }
@@ -51,7 +53,11 @@ int model_norm_get(const tf_model *m, double *sumsq) {
     return 1;
 }
 
-float *model_norm_scratch(tf_model *m, int OC, int C, size_t *n) {
+int model_norm_stored(const tf_model *m, int p) { return m->gradnorm && (m->gradnorm->stored >> p & 1u); }
+
+// The scratch for tf_gemm_bf16_tn_stream on an [OC, C] gradient while collecting (*n: its floats); NULL
+// when not collecting or out of memory (the collection is then dropped).
+static float *norm_scratch(tf_model *m, int OC, int C, size_t *n) {
     if (!model_norm_collecting(m)) return NULL;
     tf_gradnorm *g = m->gradnorm;
     size_t need = (size_t)tf_gemm_tn_stream_rows(OC, C) * C;
@@ -68,9 +74,10 @@ float *model_norm_scratch(tf_model *m, int OC, int C, size_t *n) {
     return g->scratch;
 }
 
-int model_store_dw(tf_model *m, float *dweight, const uint16_t *dout, const uint16_t *inp, int BT, int C, int OC) {
+int model_store_dw(tf_model *m, int p, float *dweight, const uint16_t *dout, const uint16_t *inp, int BT, int C,
+                   int OC) {
     size_t n;
-    float *scratch = model_norm_scratch(m, OC, C, &n);
+    float *scratch = norm_scratch(m, OC, C, &n);
     if (!scratch) return 0;
     double ss;
     int rc = tf_gemm_bf16_tn_stream(OC, C, BT, dout, OC, inp, C, dweight, scratch, n, &ss);
@@ -79,5 +86,6 @@ int model_store_dw(tf_model *m, float *dweight, const uint16_t *dout, const uint
         return -1;
     }
     m->gradnorm->sumsq += ss;
+    m->gradnorm->stored |= 1u << p;
     return 1;
 }

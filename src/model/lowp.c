@@ -314,9 +314,13 @@ void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, floa
             tf_to_bf16(l->a, inp, (size_t)BT * C);
             inp16 = l->a;
         }
-        // a first write goes through cache, its sum of squares on the way (gradnorm.c)
-        int stored = beta_dw == 0.0f ? model_store_dw(m, dweight, l->b, inp16, BT, C, OC) : 0;
-        if (stored < 0) l->failed = 1;
+        // a first write goes through cache, its sum of squares on the way (gradnorm.c); an
+        // accumulation is not collected
+        int stored = 0;
+        if (beta_dw != 0.0f)
+            model_norm_forget(m);
+        else if ((stored = model_store_dw(m, p, dweight, l->b, inp16, BT, C, OC)) < 0)
+            l->failed = 1;
         if (!stored && tf_gemm_bf16(1, 0, OC, C, BT, 1.0f, l->b, OC, inp16, C, NULL, beta_dw, dweight, C))
             l->failed = 1;
     }

@@ -65,24 +65,24 @@ uint16_t *model_lowp_copy(tf_model *m);
 void model_lowp_copy_made(tf_model *m);
 // The global gradient norm collected during a bf16 backward that writes every gradient afresh (after
 // zero_grad; gradnorm.c): its weight-gradient products store through cache and add their sums of
-// squares (model_store_dw), the backward adds the rest (model_norm_add). begin: start collecting
-// (bf16 models only; a no-op otherwise);
-// collecting: whether sums are wanted now; end: the sum covers the whole arena (ok) or is dropped;
-// forget: the gradients changed by other means; get: 1 and *sumsq when valid.
+// squares (model_store_dw), the backward adds the rest (model_norm_add). begin: start collecting (bf16
+// models only; a no-op otherwise); collecting: whether sums are wanted now; end: the sum covers the
+// whole arena (ok) or is dropped; forget: the gradients changed by other means (an accumulating
+// product, a caller); get: 1 and *sumsq when valid; stored: whether tensor p's gradient went through
+// model_store_dw in this collection (so the backward does not sum it again).
 void model_norm_begin(tf_model *m);
 int model_norm_collecting(const tf_model *m);
 void model_norm_add(tf_model *m, double sumsq);
 void model_norm_end(tf_model *m, int ok);
 void model_norm_forget(tf_model *m);
 int model_norm_get(const tf_model *m, double *sumsq);
+int model_norm_stored(const tf_model *m, int p);
 void model_norm_free(tf_gradnorm *g);
-// The scratch for tf_gemm_bf16_tn_stream on an [OC, C] gradient while collecting (*n: its floats); NULL
-// when not collecting or out of memory (the collection is then dropped).
-float *model_norm_scratch(tf_model *m, int OC, int C, size_t *n);
-// dweight[OC, C] = dout^T @ inp (bf16 dout [BT, OC] and inp [BT, C]) stored through cache with its sum
-// of squares collected: 1 done, 0 not collecting (the caller stores it the plain way), -1 out of
-// memory in the product.
-int model_store_dw(tf_model *m, float *dweight, const uint16_t *dout, const uint16_t *inp, int BT, int C, int OC);
+// dweight[OC, C] (a slice of parameter tensor p's gradient) = dout^T @ inp (bf16 dout [BT, OC] and
+// inp [BT, C]) stored through cache with its sum of squares collected: 1 done, 0 not collecting (the
+// caller stores it the plain way), -1 out of memory in the product.
+int model_store_dw(tf_model *m, int p, float *dweight, const uint16_t *dout, const uint16_t *inp, int BT, int C,
+                   int OC);
 // Whether a model_mm_* call since the last prepare failed (out of memory in a fallback).
 int model_lowp_failed(const tf_model *m);
 void model_lowp_free(tf_lowp *l);
