@@ -39,6 +39,13 @@ static inline tf_model *tiny_model(int kind, uint64_t seed) {
     return m;
 }
 
+// x[n] = standard normal draws from seed.
+static inline void fill_normal(float *x, size_t n, uint64_t seed) {
+    tf_rng r;
+    tf_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) x[i] = tf_rng_normal(&r);
+}
+
 // n random input ids and n random targets below V, from seed.
 static inline void random_batch(int *in, int *tg, int n, int V, uint64_t seed) {
     tf_rng r;

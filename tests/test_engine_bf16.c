@@ -10,17 +10,11 @@
 #include "tf_kernels.h"
 #include "tf_safetensors.h"
 
-static void fill(float *x, size_t n, uint64_t seed) {
-    tf_rng r;
-    tf_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) x[i] = tf_rng_normal(&r);
-}
-
 Test(engine_bf16, array_rounding_matches_scalar_reference) {
     enum { N = 100003 };  // above the parallel threshold
     float *x = malloc(N * sizeof(float));
     uint16_t *got = malloc(N * sizeof(uint16_t));
-    fill(x, N, 1);
+    fill_normal(x, N, 1);
     x[0] = 1.0f + 1.0f / 256;  // a tie: rounds to even (1.0)
     x[1] = 1.0f + 3.0f / 256;  // a tie: rounds up to even
     x[2] = INFINITY;
@@ -50,10 +44,10 @@ static void check_gemm(int ta, int tb, int M, int N, int K, float alpha, float b
     float *af = malloc((size_t)ra * lda * sizeof(float)), *bf = malloc((size_t)rb * ldb * sizeof(float));
     uint16_t *A = malloc((size_t)ra * lda * 2), *B = malloc((size_t)rb * ldb * 2);
     float *C = malloc((size_t)M * ldc * sizeof(float)), *bias = malloc(N * sizeof(float));
-    fill(af, (size_t)ra * lda, 2);
-    fill(bf, (size_t)rb * ldb, 3);
-    fill(C, (size_t)M * ldc, 4);
-    fill(bias, N, 5);
+    fill_normal(af, (size_t)ra * lda, 2);
+    fill_normal(bf, (size_t)rb * ldb, 3);
+    fill_normal(C, (size_t)M * ldc, 4);
+    fill_normal(bias, N, 5);
     for (size_t i = 0; i < (size_t)ra * lda; i++) A[i] = tf_f32_to_bf16(af[i]);
     for (size_t i = 0; i < (size_t)rb * ldb; i++) B[i] = tf_f32_to_bf16(bf[i]);
     double *want = malloc((size_t)M * N * sizeof(double));
@@ -291,9 +285,9 @@ Test(engine_bf16, fused_adamw_writes_the_rounded_update) {
     float *p = malloc(N * 4), *g = malloc(N * 4), *m = malloc(N * 4), *v = malloc(N * 4);
     float *p2 = malloc(N * 4), *m2 = malloc(N * 4), *v2 = malloc(N * 4);
     uint16_t *pb = malloc(N * 2);
-    fill(p, N, 21);
-    fill(g, N, 22);
-    fill(m, N, 23);
+    fill_normal(p, N, 21);
+    fill_normal(g, N, 22);
+    fill_normal(m, N, 23);
     for (size_t i = 0; i < N; i++) v[i] = fabsf(m[i]);
     memcpy(p2, p, N * 4);
     memcpy(m2, m, N * 4);

@@ -8,15 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_util.h"
 #include "tf_common.h"
 #include "tf_kernels.h"
 #include "tf_safetensors.h"
-
-static void fill(float *x, size_t n, uint64_t seed) {
-    tf_rng r;
-    tf_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) x[i] = tf_rng_normal(&r);
-}
 
 // out = bf16(inp) @ W^T + bias by tf_matmul_bf16_few_rows, against the double product of the
 // rounded values; tolerance as the bf16 GEMM's test (test_engine_bf16.c): fp32 sums of K terms.
@@ -25,9 +20,9 @@ static void check(int M, int K, int N, int with_bias) {
     float *inp = malloc((size_t)M * ldi * sizeof(float)), *wf = malloc((size_t)N * ldw * sizeof(float));
     float *bias = malloc((size_t)N * sizeof(float)), *out = malloc((size_t)M * ldo * sizeof(float));
     uint16_t *W = malloc((size_t)N * ldw * 2), *scr = malloc(tf_few_rows_scratch(M, K) * 2);
-    fill(inp, (size_t)M * ldi, 100 + M);
-    fill(wf, (size_t)N * ldw, 200 + K);
-    fill(bias, N, 300 + N);
+    fill_normal(inp, (size_t)M * ldi, 100 + M);
+    fill_normal(wf, (size_t)N * ldw, 200 + K);
+    fill_normal(bias, N, 300 + N);
     for (size_t i = 0; i < (size_t)N * ldw; i++) W[i] = tf_f32_to_bf16(wf[i]);
     for (size_t i = 0; i < (size_t)M * ldo; i++) out[i] = -12345.0f;  // must be overwritten
     cr_assert_eq(tf_matmul_bf16_few_rows(out, ldo, inp, ldi, W, ldw, with_bias ? bias : NULL, M, K, N, scr), 0,

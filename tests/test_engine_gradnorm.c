@@ -14,12 +14,6 @@
 #include "tf_kernels.h"
 #include "tf_safetensors.h"
 
-static void fill(float *x, size_t n, uint64_t seed) {
-    tf_rng r;
-    tf_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) x[i] = tf_rng_normal(&r);
-}
-
 static double sumsq_double(const float *x, size_t n) {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
@@ -30,7 +24,7 @@ Test(engine_gradnorm, store_copies_exactly_and_sums_squares) {
     enum { N = 100003 };  // above the parallel threshold; odd length
     // dst: 3 floats before the copy (an unaligned start) and one after it (must stay 0)
     float *src = malloc(N * sizeof(float)), *dst = malloc((N + 4) * sizeof(float));
-    fill(src, N, 11);
+    fill_normal(src, N, 11);
     size_t lens[] = {N, 1000, 17, 0};
     for (int k = 0; k < 4; k++) {
         size_t n = lens[k];
@@ -53,8 +47,8 @@ static void check_tn(int M, int N, int K, size_t scratch_rows) {
     int lda = M + 5, ldb = N + 3;
     float *af = malloc((size_t)K * lda * sizeof(float)), *bf = malloc((size_t)K * ldb * sizeof(float));
     uint16_t *A = malloc((size_t)K * lda * 2), *B = malloc((size_t)K * ldb * 2);
-    fill(af, (size_t)K * lda, 21);
-    fill(bf, (size_t)K * ldb, 22);
+    fill_normal(af, (size_t)K * lda, 21);
+    fill_normal(bf, (size_t)K * ldb, 22);
     for (size_t i = 0; i < (size_t)K * lda; i++) A[i] = tf_f32_to_bf16(af[i]);
     for (size_t i = 0; i < (size_t)K * ldb; i++) B[i] = tf_f32_to_bf16(bf[i]);
     float *got = malloc((size_t)M * N * sizeof(float)), *scratch = malloc(scratch_rows * N * sizeof(float));
