@@ -76,6 +76,8 @@ build/bench/%: bench/%.c build/libtoolformer.a
 # The kernels never read errno after a math call; without it GCC can vectorise sqrtf (AdamW). Their
 # loops use 512-bit vectors where the CPU has them (GCC's default is 256: GELU's backward took 1.8x).
 build/obj/src/kernels/%.o build/asan-obj/src/kernels/%.o: CFLAGS += -fno-math-errno -mprefer-vector-width=512
+# attention's register tiles are written as a += x * y: let GCC fuse them (ISO C mode keeps them apart)
+build/obj/src/kernels/attention.o build/asan-obj/src/kernels/attention.o: CFLAGS += -ffp-contract=fast
 
 # Only src/dist/dist.c sees MPI; it is rebuilt when the MPI choice changes (build/mpi.flags).
 build/obj/src/dist/dist.o build/asan-obj/src/dist/dist.o: CFLAGS += $(MPI_CFLAGS)

@@ -1,5 +1,5 @@
-// test_engine_attention.c — the blocked GEMM attention (forward, backward, cached) against a naive
-// double-precision reference, on lengths that span several row blocks.
+// test_engine_attention.c — the tiled attention (forward, backward, cached) against a naive
+// double-precision reference, on lengths and head sizes that leave partial tiles.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -66,9 +66,8 @@ static void assert_near(const float *got, const double *want, size_t n, double t
                   "%s[%zu]: %.8g vs reference %.8g (largest |reference| %.3g)", what, i, got[i], want[i], scale);
 }
 
-Test(engine_attention, blocked_forward_and_backward_match_naive_reference) {
-    // T = 150 spans three 64-row blocks, the last one partial
-    enum { B = 2, T = 150, C = 24, NH = 3 };
+// One shape: forward (with and without saved probabilities) and backward against the reference.
+static void check_shape(int B, int T, int C, int NH) {
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
     float *qkv = malloc(nq * 4), *out = malloc(no * 4), *out2 = malloc(no * 4), *att = malloc(na * 4);
     float *dout = malloc(no * 4), *dqkv = malloc(nq * 4);
@@ -91,6 +90,15 @@ Test(engine_attention, blocked_forward_and_backward_match_naive_reference) {
     assert_near(dqkv, rdqkv, nq, 1e-5, "dqkv");
     free(qkv); free(out); free(out2); free(att); free(dout); free(dqkv);
     free(rout); free(ratt); free(rdqkv);
+}
+
+Test(engine_attention, tiled_forward_and_backward_match_naive_reference) {
+    // head sizes 8 (no full 32-column tile), 64 (two full tiles) and 80 (two tiles and a tail);
+    // lengths that are not multiples of the 8-row tiles nor of the 32-column chunks
+    check_shape(2, 150, 24, 3);
+    check_shape(1, 37, 128, 2);
+    check_shape(2, 70, 240, 3);
+    check_shape(3, 1, 64, 1);
 }
 
 static tf_model *model_with_positions(int npos) {
