@@ -30,6 +30,8 @@ int tf_gemm_bf16_tn_stream(int M, int N, int K, const uint16_t *A, int lda, cons
 // dst[n] = src[n] (streaming stores where the CPU has them); returns the sum of squares of src in
 // double (fp32 within blocks of 64). Parallel.
 double tf_store_sumsq(float *dst, const float *src, size_t n);
+// dst[n] = src[n] with streaming stores where the CPU has them (tf_store_sumsq without the sum). Parallel.
+void tf_store_stream(float *dst, const float *src, size_t n);
 // Rows of C per block in tf_gemm_bf16_tn_stream for an [M, N] product (scratch needs rows * N).
 int tf_gemm_tn_stream_rows(int M, int N);
 // Decode-size products on AMX (Intel AMX-BF16): out[M, N] (row stride ldo) = bf16(inp[M, K]) @ W[N, K]^T

@@ -1,6 +1,7 @@
-// gradstore.c — storing a weight gradient made in cache: copy it to the gradient arena with
-// streaming stores (no read of the lines it overwrites) and return its sum of squares in the same
-// pass, so the global gradient norm needs no second pass over the arena (see tf_gemm_bf16_tn_stream).
+// gradstore.c — storing a product made in cache: copy it to its destination with streaming stores (no
+// read of the lines it overwrites). For a weight gradient the copy returns its sum of squares, so the
+// global gradient norm needs no second pass over the arena (see tf_gemm_bf16_tn_stream); a forward
+// activation is copied alone (src/model/lowp.c).
 #include <omp.h>
 #include <string.h>
 
@@ -63,3 +64,4 @@ double tf_store_sumsq(float *dst, const float *src, size_t n) {
     return s;
 }
 
+void tf_store_stream(float *dst, const float *src, size_t n) { (void)tf_store_sumsq(dst, src, n); }
