@@ -101,9 +101,10 @@ void tf_rotary(float *qkv, const int *pos, int N, int C, int NH, int rd, int int
 // Causal self-attention over a padded batch. qkv[B, T, 3C] (q | k | v rows), out[B, T, C],
 // att[B, NH, T, T] probabilities (row t uses columns 0..t; saved for backward; may be NULL).
 void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
-// dqkv[B, T, 3C] += ... given dout[B, T, C], qkv and att from the forward.
+// dqkv[B, T, 3C] = ... (accumulate 0; every element written) or += ... (1), given dout[B, T, C], qkv
+// and att from the forward.
 void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, int B,
-                           int T, int C, int NH);
+                           int T, int C, int NH, int accumulate);
 
 // Per-row softmax cross-entropy from logits[N, V]: nll[r] = -log softmax(logits[r])[targets[r]]
 // (0 where targets[r] < 0). Computed with a max-shift in fp32 with double accumulation.

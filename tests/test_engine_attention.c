@@ -66,7 +66,8 @@ static void assert_near(const float *got, const double *want, size_t n, double t
                   "%s[%zu]: %.8g vs reference %.8g (largest |reference| %.3g)", what, i, got[i], want[i], scale);
 }
 
-// One shape: forward (with and without saved probabilities) and backward against the reference.
+// One shape: forward (with and without saved probabilities) and backward (accumulating, then
+// overwriting) against the reference.
 static void check_shape(int B, int T, int C, int NH) {
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
     float *qkv = malloc(nq * 4), *out = malloc(no * 4), *out2 = malloc(no * 4), *att = malloc(na * 4);
@@ -80,7 +81,7 @@ static void check_shape(int B, int T, int C, int NH) {
     memset(att, 0x7f, na * 4);  // garbage where the upper triangle must become 0
     tf_attention_forward(out, att, qkv, B, T, C, NH);
     tf_attention_forward(out2, NULL, qkv, B, T, C, NH);
-    tf_attention_backward(dqkv, dout, qkv, att, B, T, C, NH);
+    tf_attention_backward(dqkv, dout, qkv, att, B, T, C, NH, 1);
     ref_attention(rout, ratt, rdqkv, qkv, dout, B, T, C, NH);
     assert_near(out, rout, no, 1e-5, "out");
     assert_near(att, ratt, na, 1e-5, "att");
@@ -88,6 +89,11 @@ static void check_shape(int B, int T, int C, int NH) {
         if (ratt[i] == 0.0) cr_assert_eq(att[i], 0.0f, "att[%zu] above the diagonal is %g", i, att[i]);
     cr_assert_eq(memcmp(out, out2, no * 4), 0, "output without saved probabilities differs");
     assert_near(dqkv, rdqkv, nq, 1e-5, "dqkv");
+    // accumulate 0 overwrites every element: garbage (NaN) before, the reference's increments after
+    memset(dqkv, 0xff, nq * 4);
+    tf_attention_backward(dqkv, dout, qkv, att, B, T, C, NH, 0);
+    for (size_t i = 0; i < nq; i++) rdqkv[i] -= 0.25f * (float)(i % 7);
+    assert_near(dqkv, rdqkv, nq, 1e-5, "dqkv overwritten");
     free(qkv); free(out); free(out2); free(att); free(dout); free(dqkv);
     free(rout); free(ratt); free(rdqkv);
 }

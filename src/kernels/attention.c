@@ -89,10 +89,11 @@ static void rows_times(float *o, int ldo, int nr, const float *p, int ldp, int n
         }
 }
 
-// o[r, :] += sum_{i = j0 .. n-1} p[i, j0 + r] y[i, :] for r < nr (<= RB): the transposed product of rows
-// j0.. of a lower-triangular p (p[i, j] = 0 for j > i, so the sum starts at i = j0). hs columns.
-static void cols_times_acc(float *o, int ldo, int nr, const float *p, int ldp, int j0, int n, const float *y,
-                           int ldy, int hs) {
+// o[r, :] (+)= sum_{i = j0 .. n-1} p[i, j0 + r] y[i, :] for r < nr (<= RB): the transposed product of rows
+// j0.. of a lower-triangular p (p[i, j] = 0 for j > i, so the sum starts at i = j0). hs columns; acc 0
+// overwrites o.
+static void cols_times(float *o, int ldo, int nr, const float *p, int ldp, int j0, int n, const float *y, int ldy,
+                       int hs, int acc) {
     int d0 = 0;
     for (; d0 + VB <= hs; d0 += VB) {
         v16 a[RB][2] = {{{0}}};
@@ -107,15 +108,16 @@ static void cols_times_acc(float *o, int ldo, int nr, const float *p, int ldp, i
         }
         for (int r = 0; r < nr; r++) {
             float *or = o + (size_t)r * ldo + d0;
-            ST16(or, LD16(or) + a[r][0]);
-            ST16(or + 16, LD16(or + 16) + a[r][1]);
+            ST16(or, acc ? LD16(or) + a[r][0] : a[r][0]);
+            ST16(or + 16, acc ? LD16(or + 16) + a[r][1] : a[r][1]);
         }
     }
     for (; d0 < hs; d0++)
         for (int r = 0; r < nr; r++) {
             float sum = 0.0f;
             for (int i = j0; i < n; i++) sum += p[(size_t)i * ldp + j0 + r] * y[(size_t)i * ldy + d0];
-            o[(size_t)r * ldo + d0] += sum;
+            float *or = o + (size_t)r * ldo + d0;
+            *or = acc ? *or + sum : sum;
         }
 }
 
@@ -241,9 +243,10 @@ void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T
 
 // Backward per (b, h), P = att lower-triangular (zeros above the diagonal):
 // dV += P^T dO;  dP = dO V^T;  dS = P * (dP - rowsum(P * dP)) * scale;  dQ += dS K;  dK += dS^T Q.
-// Each (b, h) pair owns its slices of dqkv, so the pairs run in parallel without races.
+// Each (b, h) pair owns its slices of dqkv, so the pairs run in parallel without races; every element of
+// dqkv is written (accumulate 0) or added to (1) once.
 void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, int B,
-                           int T, int C, int NH) {
+                           int T, int C, int NH, int accumulate) {
     int hs = C / NH, C3 = 3 * C, ldt = round_up(T, VB), npair = B * NH;
     float scale = 1.0f / sqrtf((float)hs);
 #pragma omp parallel if ((long)npair * T * T * hs >= 32768)
@@ -269,7 +272,7 @@ void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, con
             pack_transposed(vt, ldt, v, C3, T, hs);
             for (int j = 0; j < T; j += RB) {  // dV[j] += sum_{i >= j} P[i, j] dO[i]
                 int nr = T - j < RB ? T - j : RB;
-                cols_times_acc(dv + (size_t)j * C3, C3, nr, a, T, j, T, dy, C, hs);
+                cols_times(dv + (size_t)j * C3, C3, nr, a, T, j, T, dy, C, hs, accumulate);
             }
             for (int i = 0; i < T; i += RB) {
                 int nr = T - i < RB ? T - i : RB, n = i + nr, w = round_up(n, VB);
@@ -279,11 +282,11 @@ void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, con
                 for (int r = 0; r < nr; r++)
                     softmax_backward_tile_row(di + (size_t)r * ldt, a + (size_t)(i + r) * T, i + r, w, scale);
                 // dQ[i] += dS[i, 0:n] K[0:n]
-                rows_times(dq + (size_t)i * C3, C3, nr, di, ldt, n, k, C3, hs, 1);
+                rows_times(dq + (size_t)i * C3, C3, nr, di, ldt, n, k, C3, hs, accumulate);
             }
             for (int j = 0; j < T; j += RB) {  // dK[j] += sum_{i >= j} dS[i, j] Q[i]
                 int nr = T - j < RB ? T - j : RB;
-                cols_times_acc(dk + (size_t)j * C3, C3, nr, dp, ldt, j, T, q, C3, hs);
+                cols_times(dk + (size_t)j * C3, C3, nr, dp, ldt, j, T, q, C3, hs, accumulate);
             }
         }
         tf_free(vt);

@@ -206,8 +206,7 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         model_mm_backward(m, TF_P_ATTPROJW, (size_t)l * C * C, a->datty, g[TF_P_ATTPROJW] + (size_t)l * C * C,
                           c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty, KEPT(l, 1), BT, C, C,
                           acc_w);
-        zero(a->dqkv, (size_t)BT * 3 * C);
-        tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH);
+        tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH, 0);
         tf_rotary(a->dqkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 1);
         model_mm_backward(m, TF_P_QKVW, (size_t)l * 3 * C * C, a->dln, g[TF_P_QKVW] + (size_t)l * 3 * C * C,
                           c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1, KEPT(l, 0), BT, C, 3 * C,
