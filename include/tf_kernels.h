@@ -90,6 +90,11 @@ void tf_gelu_forward(float *out, const float *inp, size_t N, int exact);
 void tf_gelu_forward_bf16(uint16_t *out, const float *inp, size_t N, int exact);
 // dinp[N] (+)= gelu'(inp) * dout: accumulates when accumulate, else overwrites (dinp may alias dout).
 void tf_gelu_backward(float *dinp, const float *inp, const float *dout, size_t N, int exact, int accumulate);
+// The bf16 backward's GELU and what the next product needs in one pass, for rows R x columns N:
+// out[R, N] = bf16(gelu'(inp) * dout) (rounded as tf_to_bf16) and colsum[N] (+)= the column sums of the
+// unrounded values (the bias gradient; accumulates when accumulate, as tf_to_bf16_colsum).
+void tf_gelu_backward_bf16_colsum(uint16_t *out, float *colsum, const float *inp, const float *dout, int R, int N,
+                                  int exact, int accumulate);
 
 // Rotary position embedding on the first rd dims of each head of q and k inside qkv[N, 3C]
 // (rows q | k | v, heads of size hs). pos[N] is each row's position. interleaved: GPT-J pairs

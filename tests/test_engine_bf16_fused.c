@@ -3,7 +3,9 @@
 //   reference, the sums against double sums and, bit for bit, against the fp32 bias gradient of
 //   tf_matmul_backward_acc (which the bf16 path replaced);
 // - the GELU written in bf16: bit for bit the rounding of the fp32 GELU (itself tested against
-//   PyTorch fixtures and finite differences), both forms.
+//   PyTorch fixtures and finite differences), both forms;
+// - the GELU's backward rounded with its column sums: bit for bit the fp32 backward followed by the
+//   rounding-and-sums pass it replaced, both forms.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -56,4 +58,34 @@ Test(engine_bf16_fused, gelu_in_bf16_is_the_rounded_fp32_gelu) {
                          tf_f32_to_bf16(y[i]));
     }
     free(x); free(y); free(h);
+}
+
+static void check_gelu_backward(int R, int N, int exact, int accumulate) {
+    size_t n = (size_t)R * N;
+    float *x = malloc(n * sizeof(float)), *dy = malloc(n * sizeof(float)), *d = malloc(n * sizeof(float));
+    float *cs = malloc(N * sizeof(float)), *ref = malloc(N * sizeof(float));
+    uint16_t *o = malloc(n * sizeof(uint16_t)), *oref = malloc(n * sizeof(uint16_t));
+    tf_rng r;
+    tf_rng_seed(&r, (uint64_t)n + exact);
+    for (size_t i = 0; i < n; i++) x[i] = 3.0f * tf_rng_normal(&r), dy[i] = tf_rng_normal(&r);
+    x[0] = 0.0f;
+    x[n - 1] = -20.0f;
+    for (int j = 0; j < N; j++) cs[j] = ref[j] = accumulate ? (float)j : 1e30f;
+    tf_gelu_backward_bf16_colsum(o, cs, x, dy, R, N, exact, accumulate);
+    tf_gelu_backward(d, x, dy, n, exact, 0);
+    tf_to_bf16_colsum(oref, ref, d, R, N, accumulate);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(o[i], oref[i], "R %d N %d exact %d element %zu: 0x%04x vs 0x%04x", R, N, exact, i, o[i], oref[i]);
+    for (int j = 0; j < N; j++)
+        cr_assert_eq(cs[j], ref[j], "R %d N %d exact %d column %d: %.9g vs %.9g", R, N, exact, j, cs[j], ref[j]);
+    free(x); free(dy); free(d); free(cs); free(ref); free(o); free(oref);
+}
+
+Test(engine_bf16_fused, gelu_backward_in_bf16_is_the_rounded_fp32_backward) {
+    for (int exact = 0; exact < 2; exact++) {
+        check_gelu_backward(3, 5, exact, 0);
+        check_gelu_backward(3, 5, exact, 1);
+        check_gelu_backward(256, 3072, exact, 0);  // parallel
+        check_gelu_backward(37, 3001, exact, 1);
+    }
 }

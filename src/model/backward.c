@@ -185,9 +185,17 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         // MLP: xo = mlp_res + fcproj(gelu(fc(mlp_in))); dfch and dln are overwritten (acc_w only)
         model_mm_backward(m, TF_P_FCPROJW, (size_t)l * C * F, a->dfch, g[TF_P_FCPROJW] + (size_t)l * C * F,
                           g[TF_P_FCPROJB] + (size_t)l * C, dx, fchg, KEPT(l, 3), BT, F, C, acc_w);
-        tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, c->gelu_exact, 0);
-        model_mm_backward(m, TF_P_FCW, (size_t)l * F * C, a->dln, g[TF_P_FCW] + (size_t)l * F * C,
-                          g[TF_P_FCB] + (size_t)l * F, a->dfch, mlp_in, KEPT(l, 2), BT, C, F, acc_w);
+        uint16_t *dfch16 = model_lowp_dout(m);
+        if (dfch16) {  // bf16: the GELU's gradient goes straight to the product's rounded operand
+            tf_gelu_backward_bf16_colsum(dfch16, g[TF_P_FCB] + (size_t)l * F, fch, a->dfch, BT, F, c->gelu_exact,
+                                         acc_w & TF_ACC_DW);
+            model_mm_backward_rounded(m, TF_P_FCW, (size_t)l * F * C, a->dln, g[TF_P_FCW] + (size_t)l * F * C, mlp_in,
+                                      KEPT(l, 2), BT, C, F, acc_w);
+        } else {
+            tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, c->gelu_exact, 0);
+            model_mm_backward(m, TF_P_FCW, (size_t)l * F * C, a->dln, g[TF_P_FCW] + (size_t)l * F * C,
+                              g[TF_P_FCB] + (size_t)l * F, a->dfch, mlp_in, KEPT(l, 2), BT, C, F, acc_w);
+        }
         // whether dln is free for the QKV product to overwrite (else it holds GPT-J's d(ln1) from the MLP)
         int dln_free = 1;
         if (ln2) {
