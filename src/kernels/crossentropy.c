@@ -7,11 +7,18 @@
 #include "tf_kernels.h"
 #include "vecmath.h"
 
-// log sum_i exp(x_i - mx) with the exponentials summed in double lanes
+// log sum_i exp(x_i - mx): the exponentials summed in float lanes over blocks of 1024 (each term is at
+// most 1), the blocks' sums added in double (double lanes throughout ran at half the speed)
 static double log_sum_exp_shifted(const float *x, int V, float mx) {
+    enum { BLK = 1024 };
     double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (int i = 0; i < V; i++) sum += (double)vm_expf(x[i] - mx);
+    for (int b = 0; b < V; b += BLK) {
+        int e = b + BLK < V ? b + BLK : V;
+        float part = 0.0f;
+#pragma omp simd reduction(+ : part)
+        for (int i = b; i < e; i++) part += vm_expf(x[i] - mx);
+        sum += part;
+    }
     return log(sum);
 }
 
