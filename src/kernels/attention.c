@@ -57,6 +57,15 @@ static void rows_dot_packed(float *s, int lds, const float *x, int ldx, int nr, 
     }
 }
 
+// o[r, 0:VB] = a[r] (acc 0) or += a[r] (acc 1) for the tile's rows r < nr; o row stride ldo.
+static inline void store_tile(float *o, int ldo, int nr, v16 a[RB][2], int acc) {
+    for (int r = 0; r < nr; r++) {
+        float *or = o + (size_t)r * ldo;
+        ST16(or, acc ? LD16(or) + a[r][0] : a[r][0]);
+        ST16(or + 16, acc ? LD16(or + 16) + a[r][1] : a[r][1]);
+    }
+}
+
 // o[r, :] (+)= sum_{j < n} p[r, j] y[j, :] for r < nr (<= RB); hs columns; acc 0 overwrites o.
 // p row stride ldp, y row stride ldy, o row stride ldo.
 static void rows_times(float *o, int ldo, int nr, const float *p, int ldp, int n, const float *y, int ldy, int hs,
@@ -74,11 +83,7 @@ static void rows_times(float *o, int ldo, int nr, const float *p, int ldp, int n
                 a[r][1] += pr[r][j] * y1;
             }
         }
-        for (int r = 0; r < nr; r++) {
-            float *or = o + (size_t)r * ldo + d0;
-            ST16(or, acc ? LD16(or) + a[r][0] : a[r][0]);
-            ST16(or + 16, acc ? LD16(or + 16) + a[r][1] : a[r][1]);
-        }
+        store_tile(o + d0, ldo, nr, a, acc);
     }
     for (; d0 < hs; d0++)  // columns past the last full tile
         for (int r = 0; r < nr; r++) {
@@ -106,11 +111,7 @@ static void cols_times(float *o, int ldo, int nr, const float *p, int ldp, int j
                 a[r][1] += pv * y1;
             }
         }
-        for (int r = 0; r < nr; r++) {
-            float *or = o + (size_t)r * ldo + d0;
-            ST16(or, acc ? LD16(or) + a[r][0] : a[r][0]);
-            ST16(or + 16, acc ? LD16(or + 16) + a[r][1] : a[r][1]);
-        }
+        store_tile(o + d0, ldo, nr, a, acc);
     }
     for (; d0 < hs; d0++)
         for (int r = 0; r < nr; r++) {
@@ -197,10 +198,13 @@ static void softmax_backward_tile_row(float *d, const float *p, int t, int w, fl
 }
 
 // The (batch row, head) pairs are split evenly and in order between the threads, so each thread
-// prefetches the operands of its next pair.
-static void pair_of(int pair, int NH, int *b, int *h) {
-    *b = pair / NH;
-    *h = pair % NH;
+// prefetches the operands of its next pair: qkv's rows, and in the backward dqkv's and dout's (else NULL).
+static void prefetch_pair(int pair, int NH, int T, int C, const float *qkv, const float *dqkv, const float *dout) {
+    int b = pair / NH, h = pair % NH, hs = C / NH;
+    size_t base = (size_t)b * T * 3 * C + (size_t)h * hs;
+    prefetch_rows(qkv + base, 3 * C, T, hs, 3, C);
+    if (dqkv) prefetch_rows(dqkv + base, 3 * C, T, hs, 3, C);
+    if (dout) prefetch_rows(dout + (size_t)b * T * C + (size_t)h * hs, C, T, hs, 1, 0);
 }
 
 // out[b,t,h,:] = sum_{s<=t} att[b,h,t,s] v[b,s,h,:],  att = softmax_s(q_t . k_s / sqrt(hs))
@@ -213,14 +217,9 @@ void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T
         float *kt = tf_alloc((size_t)hs * ldt * sizeof(float), 0), *sb = tf_alloc((size_t)RB * ldt * sizeof(float), 0);
 #pragma omp for schedule(static)
         for (int pair = 0; pair < npair; pair++) {
-            int b, h;
-            pair_of(pair, NH, &b, &h);
+            int b = pair / NH, h = pair % NH;
             const float *q = qkv + (size_t)b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
-            if (pair + 1 < npair) {
-                int b1, h1;
-                pair_of(pair + 1, NH, &b1, &h1);
-                prefetch_rows(qkv + (size_t)b1 * T * C3 + h1 * hs, C3, T, hs, 3, C);
-            }
+            if (pair + 1 < npair) prefetch_pair(pair + 1, NH, T, C, qkv, NULL, NULL);
             pack_transposed(kt, ldt, k, C3, T, hs);
             for (int i = 0; i < T; i += RB) {
                 int nr = T - i < RB ? T - i : RB, n = i + nr, w = round_up(n, VB);  // columns 0..n-1, padded to w
@@ -255,20 +254,13 @@ void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, con
         float *dp = tf_alloc((size_t)T * ldt * sizeof(float), 0), *vt = tf_alloc((size_t)hs * ldt * sizeof(float), 0);
 #pragma omp for schedule(static)
         for (int pair = 0; pair < npair; pair++) {
-            int b, h;
-            pair_of(pair, NH, &b, &h);
+            int b = pair / NH, h = pair % NH;
             size_t base = (size_t)b * T * C3 + h * hs;
             const float *q = qkv + base, *k = q + C, *v = q + 2 * C;
             float *dq = dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
             const float *a = att + ((size_t)b * NH + h) * T * T;
             const float *dy = dout + (size_t)b * T * C + h * hs;
-            if (pair + 1 < npair) {
-                int b1, h1;
-                pair_of(pair + 1, NH, &b1, &h1);
-                prefetch_rows(qkv + (size_t)b1 * T * C3 + h1 * hs, C3, T, hs, 3, C);
-                prefetch_rows(dqkv + (size_t)b1 * T * C3 + h1 * hs, C3, T, hs, 3, C);
-                prefetch_rows(dout + (size_t)b1 * T * C + h1 * hs, C, T, hs, 1, 0);
-            }
+            if (pair + 1 < npair) prefetch_pair(pair + 1, NH, T, C, qkv, dqkv, dout);
             pack_transposed(vt, ldt, v, C3, T, hs);
             for (int j = 0; j < T; j += RB) {  // dV[j] += sum_{i >= j} P[i, j] dO[i]
                 int nr = T - j < RB ? T - j : RB;
