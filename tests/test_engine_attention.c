@@ -100,11 +100,12 @@ static void check_shape(int B, int T, int C, int NH) {
 
 Test(engine_attention, tiled_forward_and_backward_match_naive_reference) {
     // head sizes 8 (no full 32-column tile), 64 (two full tiles) and 80 (two tiles and a tail);
-    // lengths that are not multiples of the 8-row tiles nor of the 32-column chunks
+    // lengths that are not multiples of the 8-row tiles nor of the 32-column chunks, short and long
     check_shape(2, 150, 24, 3);
     check_shape(1, 37, 128, 2);
     check_shape(2, 70, 240, 3);
     check_shape(3, 1, 64, 1);
+    check_shape(1, 520, 128, 2);  // long enough for the backward's transposed path, partial 16-blocks
 }
 
 static tf_model *model_with_positions(int npos) {

@@ -25,12 +25,20 @@ typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 static inline int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
 // yt[d, j] = y[j, d] for j < n, d < hs (y row stride ldy); columns n..ldt-1 of yt are zero.
-// yt: [hs, ldt], ldt a multiple of VB.
+// yt: [hs, ldt], ldt a multiple of VB. In 16 x 16 blocks: writing yt down its columns one float at a
+// time (rows ldt floats apart, 1 KB at T = 256) kept a few cache sets busy with conflict misses.
 static void pack_transposed(float *yt, int ldt, const float *y, int ldy, int n, int hs) {
-    for (int j = 0; j < n; j++) {  // rows of y read contiguously, yt written down its columns
-        const float *yr = y + (size_t)j * ldy;
-        for (int d = 0; d < hs; d++) yt[(size_t)d * ldt + j] = yr[d];
-    }
+    enum { B = 16 };
+    for (int j0 = 0; j0 < n; j0 += B)
+        for (int d0 = 0; d0 < hs; d0 += B) {
+            int nj = n - j0 < B ? n - j0 : B, nd = hs - d0 < B ? hs - d0 : B;
+            float blk[B][B];
+            for (int j = 0; j < nj; j++) memcpy(blk[j], y + (size_t)(j0 + j) * ldy + d0, (size_t)nd * sizeof(float));
+            for (int d = 0; d < nd; d++) {
+                float *row = yt + (size_t)(d0 + d) * ldt + j0;
+                for (int j = 0; j < nj; j++) row[j] = blk[j][d];
+            }
+        }
     for (int d = 0; d < hs; d++) memset(yt + (size_t)d * ldt + n, 0, (size_t)(ldt - n) * sizeof(float));
 }
 
@@ -96,9 +104,10 @@ static void rows_times(float *o, int ldo, int nr, const float *p, int ldp, int n
 
 // o[r, :] (+)= sum_{i = j0 .. n-1} p[i, j0 + r] y[i, :] for r < nr (<= RB): the transposed product of rows
 // j0.. of a lower-triangular p (p[i, j] = 0 for j > i, so the sum starts at i = j0). hs columns; acc 0
-// overwrites o.
-static void cols_times(float *o, int ldo, int nr, const float *p, int ldp, int j0, int n, const float *y, int ldy,
-                       int hs, int acc) {
+// overwrites o. Inlined twice (nr == RB, the common case, without the per-row test; and the last tile).
+static inline __attribute__((always_inline)) void cols_times_n(float *o, int ldo, int nr, const float *p, int ldp,
+                                                               int j0, int n, const float *y, int ldy, int hs,
+                                                               int acc) {
     int d0 = 0;
     for (; d0 + VB <= hs; d0 += VB) {
         v16 a[RB][2] = {{{0}}};
@@ -120,6 +129,14 @@ static void cols_times(float *o, int ldo, int nr, const float *p, int ldp, int j
             float *or = o + (size_t)r * ldo + d0;
             *or = acc ? *or + sum : sum;
         }
+}
+
+static void cols_times(float *o, int ldo, int nr, const float *p, int ldp, int j0, int n, const float *y, int ldy,
+                       int hs, int acc) {
+    if (nr == RB)
+        cols_times_n(o, ldo, RB, p, ldp, j0, n, y, ldy, hs, acc);
+    else
+        cols_times_n(o, ldo, nr, p, ldp, j0, n, y, ldy, hs, acc);
 }
 
 // Prefetches rows [0, n) of `parts` strided matrices x + i * part_off ([n, hs], row stride ld) into L2:
@@ -240,12 +257,63 @@ void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T
     }
 }
 
-// Backward per (b, h), P = att lower-triangular (zeros above the diagonal):
+// Backward per (b, h) (in tiles up to TILED_BACKWARD_MAX_T), P = att lower-triangular (zeros above the diagonal):
 // dV += P^T dO;  dP = dO V^T;  dS = P * (dP - rowsum(P * dP)) * scale;  dQ += dS K;  dK += dS^T Q.
 // Each (b, h) pair owns its slices of dqkv, so the pairs run in parallel without races; every element of
 // dqkv is written (accumulate 0) or added to (1) once.
+// Long sequences: the backward in blocks of BLOCK_ROWS rows through tf_gemm (oneDNN's sgemm, one
+// thread per pair), whose packed products beat the tiles' walk down P's columns there (B4, hs 64, per
+// call: tiles 0.42 / 1.33 / 4.83 / 27.3 / 109 ms at T = 64 / 128 / 256 / 512 / 1024, sgemm blocks
+// 0.65 / 1.82 / 5.97 / 23.4 / 92.7). The causal zeros of att keep the products exact.
+enum { TILED_BACKWARD_MAX_T = 384, BLOCK_ROWS = 64 };
+static void backward_blocked(float *dqkv, const float *dout, const float *qkv, const float *att, int B, int T, int C,
+                             int NH, int accumulate) {
+    int hs = C / NH, C3 = 3 * C, npair = B * NH;
+    float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel
+    {
+        float *dp = tf_alloc((size_t)T * T * sizeof(float), 0);
+#pragma omp for schedule(dynamic, 1)
+        for (int pair = 0; pair < npair; pair++) {
+            int b = pair / NH, h = pair % NH;
+            size_t base = (size_t)b * T * C3 + h * hs;
+            const float *q = qkv + base, *k = q + C, *v = q + 2 * C;
+            float *dq = dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
+            const float *a = att + ((size_t)b * NH + h) * T * T;
+            const float *dy = dout + (size_t)b * T * C + h * hs;
+            if (!accumulate)
+                for (int t = 0; t < T; t++)
+                    for (int part = 0; part < 3; part++) memset(dq + (size_t)t * C3 + (size_t)part * C, 0, hs * sizeof(float));
+            for (int t0 = 0; t0 < T; t0 += BLOCK_ROWS) {
+                int t1 = t0 + BLOCK_ROWS < T ? t0 + BLOCK_ROWS : T, m = t1 - t0;
+                // dV[0:t1] += P[t0:t1, 0:t1]^T dO[t0:t1]
+                tf_gemm(1, 0, t1, hs, m, 1.0f, a + (size_t)t0 * T, T, dy + (size_t)t0 * C, C, 1.0f, dv, C3);
+                // dP[t0:t1, 0:t1] = dO[t0:t1] V[0:t1]^T, then the softmax backward in place
+                tf_gemm(0, 1, m, t1, hs, 1.0f, dy + (size_t)t0 * C, C, v, C3, 0.0f, dp + (size_t)t0 * T, T);
+                for (int i = t0; i < t1; i++) {
+                    const float *pr = a + (size_t)i * T;
+                    float *d = dp + (size_t)i * T, dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+                    for (int j = 0; j <= i; j++) dot += pr[j] * d[j];
+#pragma omp simd
+                    for (int j = 0; j <= i; j++) d[j] = pr[j] * (d[j] - dot) * scale;
+                    if (i + 1 < t1) memset(d + i + 1, 0, (size_t)(t1 - i - 1) * sizeof(float));
+                }
+                // dQ[t0:t1] += dS[t0:t1, 0:t1] K[0:t1];  dK[0:t1] += dS[t0:t1, 0:t1]^T Q[t0:t1]
+                tf_gemm(0, 0, m, hs, t1, 1.0f, dp + (size_t)t0 * T, T, k, C3, 1.0f, dq + (size_t)t0 * C3, C3);
+                tf_gemm(1, 0, t1, hs, m, 1.0f, dp + (size_t)t0 * T, T, q + (size_t)t0 * C3, C3, 1.0f, dk, C3);
+            }
+        }
+        tf_free(dp);
+    }
+}
+
 void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, int B,
                            int T, int C, int NH, int accumulate) {
+    if (T > TILED_BACKWARD_MAX_T) {
+        backward_blocked(dqkv, dout, qkv, att, B, T, C, NH, accumulate);
+        return;
+    }
     int hs = C / NH, C3 = 3 * C, ldt = round_up(T, VB), npair = B * NH;
     float scale = 1.0f / sqrtf((float)hs);
 #pragma omp parallel if ((long)npair * T * T * hs >= 32768)
