@@ -112,7 +112,8 @@ void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, con
                            int T, int C, int NH, int accumulate);
 
 // Per-row softmax cross-entropy from logits[N, V]: nll[r] = -log softmax(logits[r])[targets[r]]
-// (0 where targets[r] < 0). Computed with a max-shift in fp32 with double accumulation.
+// (0 where targets[r] < 0). Computed with a max-shift in fp32; the exponentials summed in fp32 over
+// blocks of 1,024, the blocks in double.
 void tf_crossentropy_forward(float *nll, const float *logits, const int *targets, int N, int V);
 // tf_crossentropy_forward that also keeps each row's max and 1 / sum_i exp(x_i - max) in rowmax[N] and
 // rowinv[N] (both NULL: not kept; 0 in rows with target < 0), for tf_crossentropy_backward_bf16.
