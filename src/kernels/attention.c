@@ -7,6 +7,7 @@
 // whose fixed cost dominated at these sizes (GPT-2 124M B4 T64: 0.8 ms per layer forward, as much
 // backward, through oneDNN's sgemm). Causality skips work: a tile of rows i0..i0+RB-1 only computes
 // the columns 0..i0+RB-1. Accumulation order within a dot product is sequential over its terms.
+// The backward of long sequences (T > TILED_BACKWARD_MAX_T) keeps the sgemm blocks, faster there.
 #include <math.h>
 #include <string.h>
 
