@@ -1,7 +1,7 @@
 // gradnorm.c — the global gradient norm collected during a bf16 backward that writes every gradient
 // afresh (the first after zero_grad), so that AdamW's clipping needs no pass over the arena: the
-// weight-gradient products go into a cache-sized scratch and are stored with streaming stores that
-// sum their squares on the way (tf_gemm_bf16_tn_stream); the backward adds the small tensors itself.
+// weight-gradient products go into a cache-sized scratch (lowp.c's) and are stored with streaming stores
+// that sum their squares on the way (tf_gemm_bf16_tn_stream); the backward adds the small tensors itself.
 // fp32 keeps the plain stores and the pass: there the scratch's copy cost what the pass saved
 // (GPT-2 124M B4 T64: AdamW -25 ms, backward +2 to +47 ms), and its results stay bit for bit.
 #include <stdlib.h>
@@ -12,18 +12,12 @@
 enum { NORM_NONE, NORM_COLLECTING, NORM_VALID };
 
 struct tf_gradnorm {
-    float *scratch;  // product scratch for tf_gemm_bf16_tn_stream
-    size_t cap;      // its floats
     int state;       // NORM_*
     double sumsq;    // collected so far (COLLECTING) or of the whole arena (VALID)
     unsigned stored; // bit p: tensor p's gradient went through model_store_dw (its squares are in sumsq)
 };
 
-void model_norm_free(tf_gradnorm *g) {
-    if (!g) return;
-    tf_free(g->scratch);
-    free(g);
-}
+void model_norm_free(tf_gradnorm *g) { free(g); }
 
 void model_norm_begin(tf_model *m) {
     if (m->dtype != TF_DTYPE_BF16 || model_is_mapped(m)) return;
@@ -55,30 +49,13 @@ int model_norm_get(const tf_model *m, double *sumsq) {
 
 int model_norm_stored(const tf_model *m, int p) { return m->gradnorm && (m->gradnorm->stored >> p & 1u); }
 
-// The scratch for tf_gemm_bf16_tn_stream on an [OC, C] gradient while collecting (*n: its floats); NULL
-// when not collecting or out of memory (the collection is then dropped).
-static float *norm_scratch(tf_model *m, int OC, int C, size_t *n) {
-    if (!model_norm_collecting(m)) return NULL;
-    tf_gradnorm *g = m->gradnorm;
-    size_t need = (size_t)tf_gemm_tn_stream_rows(OC, C) * C;
-    if (need > g->cap) {
-        tf_free(g->scratch);
-        g->scratch = tf_alloc(need * sizeof(float), 0);
-        g->cap = g->scratch ? need : 0;
-        if (!g->scratch) {
-            g->state = NORM_NONE;  // stored the plain way; AdamW sums the arena
-            return NULL;
-        }
-    }
-    *n = g->cap;
-    return g->scratch;
-}
-
 int model_store_dw(tf_model *m, int p, float *dweight, const uint16_t *dout, const uint16_t *inp, int BT, int C,
-                   int OC) {
-    size_t n;
-    float *scratch = norm_scratch(m, OC, C, &n);
-    if (!scratch) return 0;
+                   int OC, float *scratch, size_t n) {
+    if (!model_norm_collecting(m)) return 0;
+    if (!scratch) {
+        m->gradnorm->state = NORM_NONE;  // no memory for it: stored the plain way, AdamW sums the arena
+        return 0;
+    }
     double ss;
     int rc = tf_gemm_bf16_tn_stream(OC, C, BT, dout, OC, inp, C, dweight, scratch, n, &ss);
     if (rc) {

@@ -20,8 +20,8 @@ struct tf_lowp {
     int stale;         // w is out of date
     size_t cap;        // elements of each scratch buffer
     uint16_t *a, *b;   // operand scratch: inputs, dout
-    float *o;          // forward product scratch (NULL until needed)
-    size_t ocap;       // its floats (<= OUT_STREAM_MAX)
+    float *o;          // fp32 product scratch (product_scratch; NULL until needed)
+    size_t ocap;       // its floats
     int failed;
     // mapped models (tf_model_load_mapped)
     model_wview *views;   // [TF_NUM_PARAM_TENSORS * n_layer]
@@ -253,20 +253,25 @@ static void mapped_forward(tf_model *m, const model_wview *v, float *out, const 
     }
 }
 
+// The fp32 scratch where a product is made in cache before its streaming store: a forward output on
+// its way to the activations, or a weight gradient on its way to the arena (model_store_dw). Grown to
+// the largest n asked; NULL when out of memory (the caller then writes directly).
+static float *product_scratch(tf_lowp *l, size_t n) {
+    if (n > l->ocap) {
+        tf_free(l->o);
+        l->o = tf_alloc(n * sizeof(float), 0);
+        l->ocap = l->o ? n : 0;
+    }
+    return l->o;
+}
+
 // out[BT, OC] = inp16 @ W^T (+ bias) for a trained (not mapped) bf16 model; small outputs through cache
 static void forward_bf16(tf_model *m, int p, size_t off, float *out, const uint16_t *inp16, const float *bias, int BT,
                          int C, int OC) {
     tf_lowp *l = m->lowp;
     size_t n = (size_t)BT * OC;
-    float *dst = out;
-    if (n <= OUT_STREAM_MAX) {
-        if (n > l->ocap) {  // grown to the largest output seen (out of memory: direct)
-            tf_free(l->o);
-            l->o = tf_alloc(n * sizeof(float), 0);
-            l->ocap = l->o ? n : 0;
-        }
-        if (l->o) dst = l->o;
-    }
+    float *dst = n <= OUT_STREAM_MAX ? product_scratch(l, n) : NULL;
+    if (!dst) dst = out;
     if (tf_gemm_bf16(0, 1, BT, OC, C, 1.0f, inp16, C, weight_bf16(m, p, off), C, bias, 0.0f, dst, OC))
         l->failed = 1;
     else if (dst != out)
@@ -343,10 +348,13 @@ void model_mm_backward_rounded(tf_model *m, int p, size_t off, float *dinp, floa
         // a first write goes through cache, its sum of squares on the way (gradnorm.c); an
         // accumulation is not collected
         int stored = 0;
-        if (beta_dw != 0.0f)
+        if (beta_dw != 0.0f) {
             model_norm_forget(m);
-        else if ((stored = model_store_dw(m, p, dweight, l->b, inp16, BT, C, OC)) < 0)
-            l->failed = 1;
+        } else if (model_norm_collecting(m)) {
+            size_t n = (size_t)tf_gemm_tn_stream_rows(OC, C) * C;
+            if ((stored = model_store_dw(m, p, dweight, l->b, inp16, BT, C, OC, product_scratch(l, n), n)) < 0)
+                l->failed = 1;
+        }
         if (!stored && tf_gemm_bf16(1, 0, OC, C, BT, 1.0f, l->b, OC, inp16, C, NULL, beta_dw, dweight, C))
             l->failed = 1;
     }

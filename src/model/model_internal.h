@@ -79,10 +79,11 @@ int model_norm_get(const tf_model *m, double *sumsq);
 int model_norm_stored(const tf_model *m, int p);
 void model_norm_free(tf_gradnorm *g);
 // dweight[OC, C] (a slice of parameter tensor p's gradient) = dout^T @ inp (bf16 dout [BT, OC] and
-// inp [BT, C]) stored through cache with its sum of squares collected: 1 done, 0 not collecting (the
+// inp [BT, C]) made in scratch[n] (n: tf_gemm_tn_stream_rows(OC, C) * C floats) and stored with its sum
+// of squares collected: 1 done, 0 not collecting or scratch NULL (the collection is then dropped; the
 // caller stores it the plain way), -1 out of memory in the product.
 int model_store_dw(tf_model *m, int p, float *dweight, const uint16_t *dout, const uint16_t *inp, int BT, int C,
-                   int OC);
+                   int OC, float *scratch, size_t n);
 // Whether a model_mm_* call since the last prepare failed (out of memory in a fallback).
 int model_lowp_failed(const tf_model *m);
 void model_lowp_free(tf_lowp *l);
