@@ -5,8 +5,7 @@
 // PyTorch's fp32 and autocast-bf16 figures (bench/bench_engine.py).
 //
 // Each timed unit follows an untimed one of the same precision, as in a run that trains or scores
-// with one model: the caches hold that model's state (this machine's L3 is 480 MiB), not the other
-// precision's. --cold times each unit right after the other precision's instead (the bf16 step
+// with one model: the caches hold what that model touched last, not the other precision's state. --cold times each unit right after the other precision's instead (the bf16 step
 // then pays ~50 ms of misses that back-to-back steps do not: GPT-2 124M B4 T64, measured).
 //
 //   bench_bf16 [--layers L --embd C --heads H --vocab V --batch B --seq T --repeats R
