@@ -175,6 +175,7 @@ demo:
 fixtures:
 	/usr/bin/python3 tests/fixtures/make_fixtures.py tests/fixtures
 	/usr/bin/python3 tests/fixtures/make_filter_fixture.py tests/fixtures
+	/usr/bin/python3 tests/fixtures/make_lora_fixtures.py tests/fixtures
 
 clean:
 	rm -rf build
