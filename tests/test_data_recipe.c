@@ -316,7 +316,72 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
     cr_expect(strstr(m1, "\"recipe_sha256\": \"") && strcmp(m0, m1), "a stale directory was not made again");
     free(m0);
     free(m1);
+
+    // the out-of-template sets (data/ood) share no 6-word span with anything this recipe writes
+    // (the quick recipe: every generator template, a twentieth of the prose; `make demo` runs the
+    // same check on the full recipe)
+    snprintf(cmd, sizeof cmd, "python3 data/ood_check.py %s 2>&1", d);
+    cr_expect_eq(system(cmd), 0, "data/ood_check.py found a shared span or a wrong label");
     remove_data();
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    cr_assert_eq(fputs(text, f) >= 0, 1);
+    cr_assert_eq(fclose(f), 0);
+}
+
+// The out-of-template sets hold 150+ examples per task, and ood_check.py catches a shared span
+// and a wrong label (on hand-made inputs, so that the check itself is shown to fail).
+Test(data_recipe, ood_sets_and_their_check) {
+    const char *names[] = {"dates.jsonl", "facts.jsonl", "math.jsonl"};
+    for (int i = 0; i < 3; i++) {
+        jsonl j = read_jsonl("data/ood", names[i]);
+        cr_expect_geq(j.n, 150, "data/ood/%s has %d examples", names[i], j.n);
+        free_jsonl(&j);
+    }
+    char tmpl[] = "/tmp/tf_ood_XXXXXX";
+    cr_assert_not_null(mkdtemp(tmpl));
+    char path[512], cmd[1024], text[2048];
+    jsonl dts = read_jsonl("data/ood", "dates.jsonl");
+    const char *prompt = field(dts.rec[7], "prompt");
+    cr_assert_not_null(prompt);
+    // a recipe text holding six consecutive words of a prompt (in another case and punctuation)
+    char words[512];
+    snprintf(words, sizeof words, "%s", prompt);
+    for (char *c = words; *c; c++) *c = isalnum((unsigned char)*c) ? (char)toupper((unsigned char)*c) : ' ';
+    cJSON *rec = cJSON_CreateObject();
+    snprintf(text, sizeof text, "Some words first, %s, and after.", words);
+    cJSON_AddStringToObject(rec, "text", text);
+    char *line = cJSON_PrintUnformatted(rec);
+    snprintf(path, sizeof path, "%s/pretrain.jsonl", tmpl);
+    write_file(path, "{\"text\": \"nothing in common here\"}\n");
+    snprintf(cmd, sizeof cmd, "python3 data/ood_check.py %s 2>/dev/null", tmpl);
+    cr_expect_eq(WEXITSTATUS(system(cmd)), 0, "an unrelated text was reported");
+    snprintf(text, sizeof text, "{\"text\": \"nothing in common here\"}\n%s\n", line);
+    write_file(path, text);
+    cr_expect_eq(WEXITSTATUS(system(cmd)), 1, "a shared 6-word span of '%s' was not found", prompt);
+    free(line);
+    cJSON_Delete(rec);
+
+    // a wrong label: the weekday of another date
+    write_file(path, "{\"text\": \"nothing in common here\"}\n");
+    snprintf(path, sizeof path, "%s/ood", tmpl);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/ood/dates.jsonl", tmpl);
+    write_file(path, "{\"prompt\": \"Which weekday is it? It is\", \"answer\": \"Monday\", \"date\": \"2018-01-02\"}\n");
+    snprintf(cmd, sizeof cmd, "python3 data/ood_check.py %s %s/ood 2>/dev/null", tmpl, tmpl);
+    cr_expect_eq(WEXITSTATUS(system(cmd)), 1, "a wrong weekday label was not found");
+    write_file(path, "{\"prompt\": \"Which weekday is it? It is\", \"answer\": \"Tuesday\", \"date\": \"2018-01-02\"}\n");
+    cr_expect_eq(WEXITSTATUS(system(cmd)), 0, "a right weekday label was reported");
+    write_file(path, "{\"prompt\": \"Ann has 12 pens and buys 30 more. The answer is\", \"answer\": \"41\"}\n");
+    cr_expect_eq(WEXITSTATUS(system(cmd)), 1, "a wrong sum was not found");
+    snprintf(cmd, sizeof cmd, "python3 data/ood_check.py 2>/dev/null");
+    cr_expect_eq(WEXITSTATUS(system(cmd)), 2);
+    free_jsonl(&dts);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    (void)!system(cmd);
 }
 
 Test(data_recipe, bad_usage_exits_2) {
