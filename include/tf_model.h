@@ -79,6 +79,7 @@ int tf_param_decays(int i);
 typedef struct tf_activations tf_activations;  // forward/backward buffers (src/model/)
 typedef struct tf_lowp tf_lowp;                // bf16 weight copy and operand scratch (src/model/lowp.c)
 typedef struct tf_gradnorm tf_gradnorm;        // the gradient norm collected by a backward (src/model/gradnorm.c)
+typedef struct tf_lora tf_lora;                // low-rank adapters on a frozen base (tf_lora.h, src/model/lora.c)
 
 // Compute precision of the matmuls with weights. fp32: everything fp32. bf16 (mixed precision):
 // the inputs and weights of those matmuls are rounded to bf16 and multiplied with fp32 accumulation
@@ -105,6 +106,8 @@ typedef struct {
     tf_dtype dtype;                         // matmul precision (tf_model_set_dtype); fp32 by default
     tf_lowp *lowp;                          // lazily allocated for bf16 (NULL in fp32)
     tf_gradnorm *gradnorm;                  // lazily allocated by the first backward
+    tf_lora *lora;                          // adapters (tf_lora_attach): the base is then frozen
+    int checkpointing;                      // activation checkpointing (tf_model_set_checkpointing)
 } tf_model;
 
 // A fresh model with GPT-2's initialisation: N(0, 0.02) weights, residual projections
@@ -118,7 +121,8 @@ tf_model *tf_model_load(const char *dir, tf_error *err);
 // and the matmuls read them in place (BF16 in bf16 with fp32 accumulation, F32 in fp32, F16 widened
 // to fp32 a chunk at a time); LayerNorms, biases and learned positions are converted to fp32. So a
 // BF16 checkpoint needs about its file size in memory. tf_model_forward, prefill and decode work;
-// backward, AdamW and saving refuse such a model with an error. m->param[] of a mapped tensor is NULL.
+// backward and AdamW only with adapters attached (tf_lora.h: the base stays frozen, the backward
+// carries the input gradients through it); saving refuses. m->param[] of a mapped tensor is NULL.
 tf_model *tf_model_load_mapped(const char *dir, tf_error *err);
 // Writes DIR/config.json and DIR/model.safetensors (F32, Hugging Face names and layouts) atomically.
 int tf_model_save(const tf_model *m, const char *dir, tf_error *err);

@@ -4,6 +4,7 @@
 //   tf_common.h     errors, aligned memory, files, random numbers, progress bars, threads
 //   tf_model.h      transformer engine: load/save HF directories, forward/backward, AdamW, KV cache
 //   tf_adapter.h    LoRA adapters in Hugging Face PEFT's format (modules, load, save)
+//   tf_lora.h       low-rank adapters (LoRA, PEFT's math) trained on a frozen, possibly mapped base
 //   tf_tokenizer.h  byte-level BPE (GPT-2 exact), HF tokenizer files, trainer
 //   tf_tools.h      tool interface and the Calendar, Calculator, WikiSearch, QA, MT, external tools
 //   tf_train.h      training loop, schedules, checkpoints that resume exactly
@@ -19,6 +20,7 @@
 #include "tf_common.h"
 #include "tf_model.h"
 #include "tf_adapter.h"
+#include "tf_lora.h"
 #include "tf_tokenizer.h"
 #include "tf_tools.h"
 #include "tf_train.h"

@@ -9,10 +9,10 @@
 #include "tf_kernels.h"
 
 static int refuse_mapped(const tf_model *m, const char *what, tf_error *err) {
-    if (!model_is_mapped(m)) return TF_OK;
+    if (!model_is_mapped(m) || m->lora) return TF_OK;
     return tf_errorf(err, TF_EBADARG,
-                     "%s: the model was loaded with its weights mapped in their file dtype (inference only); "
-                     "load it without mapping (tf_model_load) to train", what);
+                     "%s: the model was loaded with its weights mapped in their file dtype (inference only): attach "
+                     "adapters (LoRA) to train it, or load it without mapping (tf_model_load)", what);
 }
 
 // n floats of p set to 0, in parallel when large
@@ -23,6 +23,10 @@ static void zero(float *p, size_t n) {
 
 int tf_model_zero_grad(tf_model *m, tf_error *err) {
     if (refuse_mapped(m, "zero_grad", err)) return err->code;
+    if (m->lora) {  // a frozen base: only the adapters have gradients
+        model_lora_zero_grad(m);
+        return TF_OK;
+    }
     if (!m->grads) {
         m->grads = tf_alloc(m->num_params * sizeof(float), 0);
         if (!m->grads) return tf_errorf(err, TF_ENOMEM, "out of memory for %zu gradients", m->num_params);
@@ -34,6 +38,7 @@ int tf_model_zero_grad(tf_model *m, tf_error *err) {
 }
 
 float *tf_model_gradients(tf_model *m) {
+    if (m->lora) return model_lora_grads(m);
     model_norm_forget(m);  // the caller may change them
     if (m->grads && m->grads_zero_pending) zero(m->grads, m->num_params);
     m->grads_zero_pending = 0;
@@ -118,27 +123,32 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     tf_activations *a = m->acts;
     if (refuse_mapped(m, "backward", err)) return err->code;
     if (!a || m->B <= 0) return tf_errorf(err, TF_EBADARG, "backward: no forward pass to differentiate");
-    if (!m->grads && tf_model_zero_grad(m, err)) return err->code;
+    // adapters: the base is frozen (no gradient, its products give only the input gradients)
+    int frozen = m->lora != NULL;
+    if (!frozen && !m->grads && tf_model_zero_grad(m, err)) return err->code;
     if (m->mean_loss < 0) return TF_OK;  // no targets: the loss is constant (a deferred zero stays)
     // After zero_grad, every parameter gradient's first writer below overwrites (W: the first
     // layer-l product; acc_w 0) instead of adding to zeros. The activation gradients dfch, dln,
     // datty are overwritten by the product that first writes them in each layer, too.
-    int first = m->grads_zero_pending;
-    m->grads_zero_pending = 0;
-    int acc_w = first ? 0 : TF_ACC_DW;
+    int first = !frozen && m->grads_zero_pending;
+    if (!frozen) m->grads_zero_pending = 0;
+    int acc_w = first || frozen ? 0 : TF_ACC_DW;  // (frozen: the LayerNorms' scratch is overwritten)
     const tf_config *c = &m->cfg;
     int B = m->B, T = m->T, BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner, NH = c->n_head;
     int V = c->vocab_size;
-    float **g = m->grad;
     float *const *p = m->param;
+    // G(q, off): the gradient of parameter q at off, NULL for a frozen base; LN(q, l): a LayerNorm's
+    // gradient (a frozen one goes to scratch, the kernel wants somewhere to put it)
+    float *lnscr = model_lora_lnscratch(m);
+#define G(q, off) (frozen ? NULL : m->grad[q] + (off))
+#define LN(q, l) (frozen ? lnscr + ((q) == TF_P_LN1B || (q) == TF_P_LN2B || (q) == TF_P_LNFB ? C : 0) : m->grad[q] + (size_t)(l) * C)
     // the forward's bf16 roundings of the products' inputs (bf16 models; see activations.h)
-    size_t lay16 = (size_t)BT * (3 * C + F);
-#define KEPT(l, slot) (a->in16_valid ? a->in16 + (size_t)(l) * lay16 + (size_t)(slot) * BT * C : NULL)
+#define KEPT(s, slot) model_acts_in16(a, BT, C, F, s, slot)
 
     if (model_lowp_prepare(m, BT, err)) return err->code;
     if (first)
         model_norm_begin(m);  // the norm is collected on the way
-    else
+    else if (!frozen)
         model_norm_forget(m);
     for (int i = 0; i < BT; i++) a->dnll[i] *= scale;
     // bf16 without a head bias: the cross-entropy's gradient goes straight to bf16 in the products'
@@ -150,31 +160,36 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         tf_crossentropy_backward_inplace(a->logits, a->targets, a->dnll, BT, V);
     for (int i = 0; i < BT; i++) a->dnll[i] /= scale;  // keep the stored weights reusable
     float *dlogits = a->logits;
+    int S = a->slots;  // the LM head's kept input follows the layers' slots
     if (dl16) {
         int head = c->tied_head ? TF_P_WTE : TF_P_LMW;
-        model_mm_backward_rounded(m, head, 0, a->dln, g[head], a->lnf, KEPT(L, 0), BT, C, V, acc_w);
-        if (!c->tied_head && first) zero(g[TF_P_WTE], m->sizes[TF_P_WTE]);
+        model_mm_backward_rounded(m, head, 0, a->dln, G(head, 0), a->lnf, KEPT(S, 0), BT, C, V, acc_w);
+        if (!c->tied_head && first) zero(m->grad[TF_P_WTE], m->sizes[TF_P_WTE]);
     } else if (c->tied_head) {
-        model_mm_backward(m, TF_P_WTE, 0, a->dln, g[TF_P_WTE], NULL, dlogits, a->lnf, KEPT(L, 0), BT, C, V, acc_w);
+        model_mm_backward(m, TF_P_WTE, 0, a->dln, G(TF_P_WTE, 0), NULL, dlogits, a->lnf, KEPT(S, 0), BT, C, V, acc_w);
     } else {
-        model_mm_backward(m, TF_P_LMW, 0, a->dln, g[TF_P_LMW], c->head_bias ? g[TF_P_LMB] : NULL, dlogits,
-                          a->lnf, KEPT(L, 0), BT, C, V, acc_w);
-        if (first) zero(g[TF_P_WTE], m->sizes[TF_P_WTE]);  // the embedding backward only adds rows
+        model_mm_backward(m, TF_P_LMW, 0, a->dln, G(TF_P_LMW, 0), c->head_bias ? G(TF_P_LMB, 0) : NULL, dlogits,
+                          a->lnf, KEPT(S, 0), BT, C, V, acc_w);
+        if (first) zero(m->grad[TF_P_WTE], m->sizes[TF_P_WTE]);  // the embedding backward only adds rows
     }
-    if (first && m->sizes[TF_P_WPE]) zero(g[TF_P_WPE], m->sizes[TF_P_WPE]);
+    if (first && m->sizes[TF_P_WPE]) zero(m->grad[TF_P_WPE], m->sizes[TF_P_WPE]);
     zero(a->dresid, (size_t)BT * C);
-    tf_layernorm_backward_acc(a->dresid, g[TF_P_LNFW], g[TF_P_LNFB], a->dln, a->resid + (size_t)L * BT * C,
+    tf_layernorm_backward_acc(a->dresid, LN(TF_P_LNFW, 0), LN(TF_P_LNFB, 0), a->dln, a->resid + (size_t)L * BT * C,
                               p[TF_P_LNFW], a->lnf_mean, a->lnf_rstd, BT, C, acc_w);
 
     for (int l = L - 1; l >= 0; l--) {
+        // s: the layer's activation slot; checkpointing recomputes the layer's activations there first
+        int s = S == L ? l : 0;
+        if (S != L) model_layer_forward(m, l, s);
+        model_lora_keep(m, s);  // the adapters' u of this layer
         const float *x = a->resid + (size_t)l * BT * C;
-        const float *ln1 = a->ln1 + (size_t)l * BT * C, *qkv = a->qkv + (size_t)l * BT * 3 * C;
-        const float *att = a->att + (size_t)l * a->cap_att, *atty = a->atty + (size_t)l * BT * C;
-        const float *fch = a->fch + (size_t)l * BT * F, *fchg = a->fch_gelu + (size_t)l * BT * F;
+        const float *ln1 = a->ln1 + (size_t)s * BT * C, *qkv = a->qkv + (size_t)s * BT * 3 * C;
+        const float *att = a->att + (size_t)s * a->cap_att, *atty = a->atty + (size_t)s * BT * C;
+        const float *fch = a->fch + (size_t)s * BT * F, *fchg = a->fch_gelu + (size_t)s * BT * F;
         if (a->in16_valid && m->dtype != TF_DTYPE_BF16)  // a bf16 forward kept only the rounded GELU output
-            tf_gelu_forward(a->fch_gelu + (size_t)l * BT * F, fch, (size_t)BT * F, c->gelu_exact);
-        const float *r2 = c->parallel_residual ? NULL : a->resid2 + (size_t)l * BT * C;
-        const float *ln2 = c->shared_ln ? NULL : a->ln2 + (size_t)l * BT * C;
+            tf_gelu_forward(a->fch_gelu + (size_t)s * BT * F, fch, (size_t)BT * F, c->gelu_exact);
+        const float *r2 = c->parallel_residual ? NULL : a->resid2 + (size_t)s * BT * C;
+        const float *ln2 = c->shared_ln ? NULL : a->ln2 + (size_t)s * BT * C;
         const float *mlp_in = ln2 ? ln2 : (c->parallel_residual ? ln1 : r2);
         float *dx = a->dresid;  // holds d(block output); becomes d(block input)
         float *dproj = dx;      // gradient reaching the attention projection's output
@@ -183,26 +198,27 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
             dproj = a->dtmp;
         }
         // MLP: xo = mlp_res + fcproj(gelu(fc(mlp_in))); dfch and dln are overwritten (acc_w only)
-        model_mm_backward(m, TF_P_FCPROJW, (size_t)l * C * F, a->dfch, g[TF_P_FCPROJW] + (size_t)l * C * F,
-                          g[TF_P_FCPROJB] + (size_t)l * C, dx, fchg, KEPT(l, 3), BT, F, C, acc_w);
-        uint16_t *dfch16 = model_lowp_dout(m);
+        model_mm_backward(m, TF_P_FCPROJW, (size_t)l * C * F, a->dfch, G(TF_P_FCPROJW, (size_t)l * C * F),
+                          G(TF_P_FCPROJB, (size_t)l * C), dx, fchg, KEPT(s, 3), BT, F, C, acc_w);
+        // (the adapters take fp32 gradients: a frozen base keeps dfch in fp32)
+        uint16_t *dfch16 = frozen ? NULL : model_lowp_dout(m);
         if (dfch16) {  // bf16: the GELU's gradient goes straight to the product's rounded operand
-            tf_gelu_backward_bf16_colsum(dfch16, g[TF_P_FCB] + (size_t)l * F, fch, a->dfch, BT, F, c->gelu_exact,
-                                         acc_w & TF_ACC_DW);
-            model_mm_backward_rounded(m, TF_P_FCW, (size_t)l * F * C, a->dln, g[TF_P_FCW] + (size_t)l * F * C, mlp_in,
-                                      KEPT(l, 2), BT, C, F, acc_w);
+            tf_gelu_backward_bf16_colsum(dfch16, m->grad[TF_P_FCB] + (size_t)l * F, fch, a->dfch, BT, F,
+                                         c->gelu_exact, acc_w & TF_ACC_DW);
+            model_mm_backward_rounded(m, TF_P_FCW, (size_t)l * F * C, a->dln, m->grad[TF_P_FCW] + (size_t)l * F * C,
+                                      mlp_in, KEPT(s, 2), BT, C, F, acc_w);
         } else {
             tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, c->gelu_exact, 0);
-            model_mm_backward(m, TF_P_FCW, (size_t)l * F * C, a->dln, g[TF_P_FCW] + (size_t)l * F * C,
-                              g[TF_P_FCB] + (size_t)l * F, a->dfch, mlp_in, KEPT(l, 2), BT, C, F, acc_w);
+            model_mm_backward(m, TF_P_FCW, (size_t)l * F * C, a->dln, G(TF_P_FCW, (size_t)l * F * C),
+                              G(TF_P_FCB, (size_t)l * F), a->dfch, mlp_in, KEPT(s, 2), BT, C, F, acc_w);
         }
         // whether dln is free for the QKV product to overwrite (else it holds GPT-J's d(ln1) from the MLP)
         int dln_free = 1;
         if (ln2) {
             // LayerNorm 2 reads r2 (sequential) or x (parallel); both gradients land in dx
-            tf_layernorm_backward_acc(dx, g[TF_P_LN2W] + (size_t)l * C, g[TF_P_LN2B] + (size_t)l * C, a->dln,
+            tf_layernorm_backward_acc(dx, LN(TF_P_LN2W, l), LN(TF_P_LN2B, l), a->dln,
                                       c->parallel_residual ? x : r2, p[TF_P_LN2W] + (size_t)l * C,
-                                      a->ln2_mean + (size_t)l * BT, a->ln2_rstd + (size_t)l * BT, BT, C, acc_w);
+                                      a->ln2_mean + (size_t)s * BT, a->ln2_rstd + (size_t)s * BT, BT, C, acc_w);
         } else if (!c->parallel_residual) {
             size_t n = (size_t)BT * C;
 #pragma omp parallel for simd schedule(static) if (n >= 32768)
@@ -211,26 +227,30 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
             dln_free = 0;  // GPT-J: attention adds its part of d(ln1) below
         }
         // attention: proj = attproj(attention(rotary(qkv(ln1))))
-        model_mm_backward(m, TF_P_ATTPROJW, (size_t)l * C * C, a->datty, g[TF_P_ATTPROJW] + (size_t)l * C * C,
-                          c->attn_out_bias ? g[TF_P_ATTPROJB] + (size_t)l * C : NULL, dproj, atty, KEPT(l, 1), BT, C, C,
+        model_mm_backward(m, TF_P_ATTPROJW, (size_t)l * C * C, a->datty, G(TF_P_ATTPROJW, (size_t)l * C * C),
+                          c->attn_out_bias ? G(TF_P_ATTPROJB, (size_t)l * C) : NULL, dproj, atty, KEPT(s, 1), BT, C, C,
                           acc_w);
         tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH, 0);
         tf_rotary(a->dqkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 1);
-        model_mm_backward(m, TF_P_QKVW, (size_t)l * 3 * C * C, a->dln, g[TF_P_QKVW] + (size_t)l * 3 * C * C,
-                          c->qkv_bias ? g[TF_P_QKVB] + (size_t)l * 3 * C : NULL, a->dqkv, ln1, KEPT(l, 0), BT, C, 3 * C,
+        model_mm_backward(m, TF_P_QKVW, (size_t)l * 3 * C * C, a->dln, G(TF_P_QKVW, (size_t)l * 3 * C * C),
+                          c->qkv_bias ? G(TF_P_QKVB, (size_t)l * 3 * C) : NULL, a->dqkv, ln1, KEPT(s, 0), BT, C, 3 * C,
                           acc_w | (dln_free ? 0 : TF_ACC_DINP));
-        tf_layernorm_backward_acc(dx, g[TF_P_LN1W] + (size_t)l * C, g[TF_P_LN1B] + (size_t)l * C, a->dln, x,
-                                  p[TF_P_LN1W] + (size_t)l * C, a->ln1_mean + (size_t)l * BT,
-                                  a->ln1_rstd + (size_t)l * BT, BT, C, acc_w);
+        tf_layernorm_backward_acc(dx, LN(TF_P_LN1W, l), LN(TF_P_LN1B, l), a->dln, x,
+                                  p[TF_P_LN1W] + (size_t)l * C, a->ln1_mean + (size_t)s * BT,
+                                  a->ln1_rstd + (size_t)s * BT, BT, C, acc_w);
     }
 #undef KEPT
-    embed_backward_collect(m, a->dresid, BT);
+#undef G
+#undef LN
+    model_lora_keep(m, -1);
+    if (!frozen) embed_backward_collect(m, a->dresid, BT);
     m->B = 0;  // logits were consumed; a second backward needs a new forward
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "backward: out of memory in a bf16 matmul");
     return TF_OK;
 }
 
 float tf_model_grad_norm(const tf_model *m) {
+    if (m->lora) return model_lora_grad_norm(m);
     if (!m->grads || m->grads_zero_pending) return 0.0f;
     return (float)sqrt(sumsq(m->grads, m->num_params));
 }

@@ -22,23 +22,27 @@ void model_free_acts(tf_activations *a) {
     free(a);
 }
 
-// (Re)allocates the activation buffers for B*T rows when the current ones are too small.
+int model_act_slots(const tf_model *m) { return m->checkpointing ? 1 : m->cfg.n_layer; }
+
+// (Re)allocates the activation buffers for B*T rows when the current ones are too small (or the
+// number of per-layer slots changed: activation checkpointing keeps one layer's).
 static int ensure_acts(tf_model *m, int B, int T, tf_error *err) {
     const tf_config *c = &m->cfg;
-    size_t BT = (size_t)B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner, V = c->vocab_size;
+    size_t BT = (size_t)B * T, L = (size_t)model_act_slots(m), C = c->n_embd, F = c->n_inner, V = c->vocab_size;
     size_t att = (size_t)B * c->n_head * T * T;
     tf_activations *a = m->acts;
-    if (a && a->cap_rows >= BT && a->cap_att >= att) return TF_OK;
+    if (a && a->cap_rows >= BT && a->cap_att >= att && a->slots == (int)L) return TF_OK;
     model_free_acts(a);
     a = m->acts = calloc(1, sizeof *a);
     if (!a) return tf_errorf(err, TF_ENOMEM, "out of memory for activations");
     a->cap_rows = BT;
     a->cap_att = att;
+    a->slots = (int)L;
     int seq = !c->parallel_residual, ln2 = !c->shared_ln;
     int ok = 1;
 #define ALLOC(field, count) ok &= (a->field = tf_alloc((count) * sizeof *a->field, 0)) != NULL
     ALLOC(inputs, BT); ALLOC(targets, BT); ALLOC(pos, BT); ALLOC(dnll, BT);
-    ALLOC(resid, (L + 1) * BT * C);
+    ALLOC(resid, ((size_t)c->n_layer + 1) * BT * C);
     ALLOC(ln1, L * BT * C); ALLOC(ln1_mean, L * BT); ALLOC(ln1_rstd, L * BT);
     ALLOC(qkv, L * BT * 3 * C); ALLOC(att, L * att); ALLOC(atty, L * BT * C);
     if (seq) ALLOC(resid2, L * BT * C);
@@ -63,6 +67,67 @@ static void add3(float *out, const float *a, const float *b, const float *c, siz
     for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i] + (c ? c[i] : 0.0f);
 }
 
+// One block of the training forward: layer l reads resid[l] and writes resid[l + 1], its other
+// activations go to slot s of the per-layer buffers (s = l, or 0 with activation checkpointing, where
+// the backward calls this again to recompute them). m->B, m->T and the batch rows are set.
+void model_layer_forward(tf_model *m, int l, int s) {
+    const tf_config *c = &m->cfg;
+    tf_activations *a = m->acts;
+    int B = m->B, T = m->T, BT = B * T, C = c->n_embd, F = c->n_inner, NH = c->n_head;
+#define KEEP(s, slot) model_acts_in16(a, BT, C, F, s, slot)
+    model_lora_keep(m, s);
+    const float *x = a->resid + (size_t)l * BT * C;
+    float *xo = a->resid + (size_t)(l + 1) * BT * C;
+    float *ln1 = a->ln1 + (size_t)s * BT * C, *qkv = a->qkv + (size_t)s * BT * 3 * C;
+    float *att = a->att + (size_t)s * a->cap_att, *atty = a->atty + (size_t)s * BT * C;
+    float *fch = a->fch + (size_t)s * BT * F, *fchg = a->fch_gelu + (size_t)s * BT * F;
+    float *proj = a->dtmp;  // scratch: attention projection output
+    tf_layernorm_forward(ln1, a->ln1_mean + (size_t)s * BT, a->ln1_rstd + (size_t)s * BT, x,
+                         m->param[TF_P_LN1W] + (size_t)l * C, m->param[TF_P_LN1B] + (size_t)l * C,
+                         BT, C, c->layer_norm_eps);
+    model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, KEEP(s, 0),
+                      c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
+    tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
+    tf_attention_forward(atty, att, qkv, B, T, C, NH);
+    model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, KEEP(s, 1),
+                      c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
+    const float *mlp_in;
+    if (c->parallel_residual) {
+        mlp_in = ln1;
+    } else {
+        float *r2 = a->resid2 + (size_t)s * BT * C;
+        add3(r2, x, proj, NULL, (size_t)BT * C);
+        mlp_in = r2;
+    }
+    if (!c->shared_ln) {
+        float *ln2 = a->ln2 + (size_t)s * BT * C;
+        tf_layernorm_forward(ln2, a->ln2_mean + (size_t)s * BT, a->ln2_rstd + (size_t)s * BT,
+                             c->parallel_residual ? x : mlp_in,
+                             m->param[TF_P_LN2W] + (size_t)l * C, m->param[TF_P_LN2B] + (size_t)l * C,
+                             BT, C, c->layer_norm_eps);
+        mlp_in = ln2;
+    }
+    model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, KEEP(s, 2),
+                      m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
+    if (a->in16_valid) {
+        // bf16: the GELU's output only feeds the product; it is written rounded, straight into
+        // the kept inputs (fch_gelu's fp32 values are then not made: the backward reads fch)
+        tf_gelu_forward_bf16(KEEP(s, 3), fch, (size_t)BT * F, c->gelu_exact);
+        model_mm_forward_rounded(m, TF_P_FCPROJW, (size_t)l * C * F, xo, KEEP(s, 3),
+                                 m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
+    } else {
+        tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
+        model_mm_forward(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg, m->param[TF_P_FCPROJB] + (size_t)l * C,
+                         BT, F, C);
+    }
+    // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp
+    if (c->parallel_residual)
+        add3(xo, xo, x, proj, (size_t)BT * C);
+    else
+        add3(xo, xo, a->resid2 + (size_t)s * BT * C, NULL, (size_t)BT * C);
+#undef KEEP
+}
+
 int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const float *weights, int B,
                      int T, tf_error *err) {
     const tf_config *c = &m->cfg;
@@ -83,14 +148,14 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     tf_activations *a = m->acts;
     m->B = B;
     m->T = T;
-    int BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner, NH = c->n_head;
-    // bf16: keep the rounded product inputs for the backward (it then does not round them again)
-    a->in16_valid = m->dtype == TF_DTYPE_BF16 && !model_is_mapped(m);
+    int BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner;
+    // bf16: keep the rounded product inputs for the backward's weight gradients (it then does not
+    // round them again); a frozen base (adapters) has none to make
+    a->in16_valid = m->dtype == TF_DTYPE_BF16 && !model_is_mapped(m) && !m->lora;
     if (a->in16_valid && !a->in16 &&
-        !(a->in16 = tf_alloc(a->cap_rows * ((size_t)L * (3 * C + F) + C) * sizeof(uint16_t), 0)))
+        !(a->in16 = tf_alloc(a->cap_rows * ((size_t)a->slots * (3 * C + F) + C) * sizeof(uint16_t), 0)))
         return tf_errorf(err, TF_ENOMEM, "out of memory for the bf16 inputs of a %dx%d batch", B, T);
-    size_t lay16 = (size_t)BT * (3 * C + F);  // one layer's kept inputs
-#define KEEP(l, slot) (a->in16_valid ? a->in16 + (size_t)(l) * lay16 + (size_t)(slot) * BT * C : NULL)
+    if (model_lora_prepare(m, BT, model_act_slots(m), err)) return err->code;
     memcpy(a->inputs, inputs, BT * sizeof(int));
     double wsum = 0.0;
     for (int i = 0; i < BT; i++) {
@@ -103,62 +168,14 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     for (int i = 0; i < BT; i++) a->dnll[i] = wsum > 0 ? (float)(a->dnll[i] / wsum) : 0.0f;
 
     model_embed(m, a->resid, inputs, a->pos, BT);
-    for (int l = 0; l < L; l++) {
-        const float *x = a->resid + (size_t)l * BT * C;
-        float *xo = a->resid + (size_t)(l + 1) * BT * C;
-        float *ln1 = a->ln1 + (size_t)l * BT * C, *qkv = a->qkv + (size_t)l * BT * 3 * C;
-        float *att = a->att + (size_t)l * a->cap_att, *atty = a->atty + (size_t)l * BT * C;
-        float *fch = a->fch + (size_t)l * BT * F, *fchg = a->fch_gelu + (size_t)l * BT * F;
-        float *proj = a->dtmp;  // scratch: attention projection output
-        tf_layernorm_forward(ln1, a->ln1_mean + (size_t)l * BT, a->ln1_rstd + (size_t)l * BT, x,
-                             m->param[TF_P_LN1W] + (size_t)l * C, m->param[TF_P_LN1B] + (size_t)l * C,
-                             BT, C, c->layer_norm_eps);
-        model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, KEEP(l, 0),
-                          c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
-        tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
-        tf_attention_forward(atty, att, qkv, B, T, C, NH);
-        model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, KEEP(l, 1),
-                          c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
-        const float *mlp_in;
-        if (c->parallel_residual) {
-            mlp_in = ln1;
-        } else {
-            float *r2 = a->resid2 + (size_t)l * BT * C;
-            add3(r2, x, proj, NULL, (size_t)BT * C);
-            mlp_in = r2;
-        }
-        if (!c->shared_ln) {
-            float *ln2 = a->ln2 + (size_t)l * BT * C;
-            tf_layernorm_forward(ln2, a->ln2_mean + (size_t)l * BT, a->ln2_rstd + (size_t)l * BT,
-                                 c->parallel_residual ? x : mlp_in,
-                                 m->param[TF_P_LN2W] + (size_t)l * C, m->param[TF_P_LN2B] + (size_t)l * C,
-                                 BT, C, c->layer_norm_eps);
-            mlp_in = ln2;
-        }
-        model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, KEEP(l, 2),
-                          m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
-        if (a->in16_valid) {
-            // bf16: the GELU's output only feeds the product; it is written rounded, straight into
-            // the kept inputs (fch_gelu's fp32 values are then not made: the backward reads fch)
-            tf_gelu_forward_bf16(KEEP(l, 3), fch, (size_t)BT * F, c->gelu_exact);
-            model_mm_forward_rounded(m, TF_P_FCPROJW, (size_t)l * C * F, xo, KEEP(l, 3),
-                                     m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
-        } else {
-            tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
-            model_mm_forward(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg, m->param[TF_P_FCPROJB] + (size_t)l * C,
-                             BT, F, C);
-        }
-        // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp
-        if (c->parallel_residual)
-            add3(xo, xo, x, proj, (size_t)BT * C);
-        else
-            add3(xo, xo, a->resid2 + (size_t)l * BT * C, NULL, (size_t)BT * C);
-    }
+    model_lora_begin_forward(m);
+    for (int l = 0; l < L; l++) model_layer_forward(m, l, m->checkpointing ? 0 : l);
+    model_lora_keep(m, -1);
     tf_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->resid + (size_t)L * BT * C,
                          m->param[TF_P_LNFW], m->param[TF_P_LNFB], BT, C, c->layer_norm_eps);
-    model_mm_forward_keep(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf, KEEP(L, 0),
+    model_mm_forward_keep(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf,
+                          model_acts_in16(a, BT, C, F, a->slots, 0),
                      c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL, BT, C, V);
-#undef KEEP
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "forward: out of memory in a bf16 matmul");
     tf_crossentropy_forward_keep(a->nll, a->ce_max, a->ce_inv, a->logits, a->targets, BT, V);
     double loss = 0.0;

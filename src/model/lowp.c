@@ -20,6 +20,7 @@ struct tf_lowp {
     int stale;         // w is out of date
     size_t cap;        // elements of each scratch buffer
     uint16_t *a, *b;   // operand scratch: inputs, dout
+    size_t bcap;       // elements of b in a mapped model (grown by its backward)
     float *o;          // fp32 product scratch (product_scratch; NULL until needed)
     size_t ocap;       // its floats
     int failed;
@@ -155,6 +156,7 @@ static int prepare_mapped(tf_model *m, int rows, tf_error *err) {
 }
 
 int model_lowp_prepare(tf_model *m, int rows, tf_error *err) {
+    if (model_lora_prepare(m, rows, 0, err)) return err->code;
     if (model_is_mapped(m)) return prepare_mapped(m, rows, err);
     if (m->dtype != TF_DTYPE_BF16) return TF_OK;
     if (!m->lowp && tf_model_set_dtype(m, TF_DTYPE_BF16, err)) return err->code;
@@ -199,6 +201,15 @@ static void add_bias(float *o, const float *b, int rows, int n, int ld) {
         for (int j = 0; j < n; j++) o[(size_t)r * ld + j] += b[j];
 }
 
+// chunk[nc, C] = output features c0 .. c0+nc-1 of the F16 weight part w widened to fp32 ([out, in]).
+static void widen_f16(float *chunk, const model_wpart *w, int c0, int nc, int C) {
+    const uint16_t *h = w->data;
+#pragma omp parallel for if ((long)nc * C >= 65536)
+    for (int j = 0; j < nc; j++)
+        for (int i = 0; i < C; i++)
+            chunk[(size_t)j * C + i] = tf_f16_to_f32(w->trans ? h[(size_t)i * w->noc + c0 + j] : h[(size_t)(c0 + j) * C + i]);
+}
+
 // out[BT, OC] = inp[BT, C] @ W^T + bias with W read from the mapping in its file dtype.
 static void mapped_forward(tf_model *m, const model_wview *v, float *out, const float *inp, const float *bias,
                            int BT, int C, int OC) {
@@ -225,14 +236,9 @@ static void mapped_forward(tf_model *m, const model_wview *v, float *out, const 
             tf_gemm(0, !w->trans, BT, w->noc, C, 1.0f, inp, C, w->data, ldb, 0.0f, o, OC);
         } else {  // F16: widen a chunk of output features at a time to [nc, C] fp32
             int rows = (int)f16_chunk_rows(&m->cfg);
-            const uint16_t *h = w->data;
             for (int c0 = 0; c0 < w->noc; c0 += rows) {
                 int nc = w->noc - c0 < rows ? w->noc - c0 : rows;
-#pragma omp parallel for if ((long)nc * C >= 65536)
-                for (int j = 0; j < nc; j++)
-                    for (int i = 0; i < C; i++)
-                        chunk[(size_t)j * C + i] =
-                            tf_f16_to_f32(w->trans ? h[(size_t)i * w->noc + c0 + j] : h[(size_t)(c0 + j) * C + i]);
+                widen_f16(chunk, w, c0, nc, C);
                 tf_gemm(0, 1, BT, nc, C, 1.0f, inp, C, chunk, C, 0.0f, o + c0, OC);
             }
         }
@@ -283,8 +289,9 @@ void model_mm_forward(tf_model *m, int p, size_t off, float *out, const float *i
     model_mm_forward_keep(m, p, off, out, inp, NULL, bias, BT, C, OC);
 }
 
-void model_mm_forward_keep(tf_model *m, int p, size_t off, float *out, const float *inp, uint16_t *keep,
-                           const float *bias, int BT, int C, int OC) {
+// The base product of model_mm_forward_keep.
+static void base_forward(tf_model *m, int p, size_t off, float *out, const float *inp, uint16_t *keep,
+                         const float *bias, int BT, int C, int OC) {
     if (model_is_mapped(m) && model_param_is_mapped(p)) {
         mapped_forward(m, view_of(m, p, off), out, inp, bias, BT, C, OC);
         return;
@@ -303,13 +310,76 @@ void model_mm_forward_keep(tf_model *m, int p, size_t off, float *out, const flo
     forward_bf16(m, p, off, out, a16, bias, BT, C, OC);
 }
 
+void model_mm_forward_keep(tf_model *m, int p, size_t off, float *out, const float *inp, uint16_t *keep,
+                           const float *bias, int BT, int C, int OC) {
+    base_forward(m, p, off, out, inp, keep, bias, BT, C, OC);
+    if (m->lora) model_lora_forward(m, p, off, out, inp, BT, OC);  // the adapters' products, in fp32
+}
+
 void model_mm_forward_rounded(tf_model *m, int p, size_t off, float *out, const uint16_t *inp16, const float *bias,
                              int BT, int C, int OC) {
     forward_bf16(m, p, off, out, inp16, bias, BT, C, OC);
 }
 
-void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
-                       const float *dout, const float *inp, const uint16_t *inp16, int BT, int C, int OC, int acc) {
+// dinp[BT, C] (+)= dout[BT, OC] @ W for W read from the mapping in its file dtype (a frozen base: no
+// weight gradient). BF16 parts multiply in bf16 (dout rounded once), F32 in fp32, F16 widened a
+// chunk of output features at a time.
+static void mapped_backward(tf_model *m, const model_wview *v, float *dinp, const float *dout, int BT, int C, int OC,
+                            int acc) {
+    tf_lowp *l = m->lowp;
+    const float *d = dout;
+    if (v->neox) {  // engine column (j, h, d) -> file column (h, j, d)
+        int E = m->cfg.n_embd, H = m->cfg.n_head, D = E / H;
+        float *f = l->f;
+#pragma omp parallel for if ((long)BT * OC >= 32768)
+        for (int r = 0; r < BT; r++)
+            for (int h = 0; h < H; h++)
+                for (int j = 0; j < 3; j++)
+                    memcpy(f + (size_t)r * OC + (size_t)(h * 3 + j) * D, dout + (size_t)r * OC + (size_t)j * E + (size_t)h * D,
+                           (size_t)D * sizeof(float));
+        d = f;
+    }
+    int has_bf16 = 0;
+    for (int k = 0; k < v->nparts; k++) has_bf16 |= v->part[k].dtype == TF_ST_BF16;
+    size_t n = (size_t)BT * OC;
+    if (has_bf16 && n > l->bcap) {
+        tf_free(l->b);
+        l->b = tf_alloc(n * sizeof(uint16_t), 0);
+        l->bcap = l->b ? n : 0;
+        if (!l->b) {
+            l->failed = 1;
+            return;
+        }
+    }
+    if (has_bf16) tf_to_bf16(l->b, d, n);
+    float beta = acc & TF_ACC_DINP ? 1.0f : 0.0f;
+    float *chunk = l->f + (size_t)BT * 3 * m->cfg.n_embd;
+    for (int k = 0; k < v->nparts; k++, beta = 1.0f) {
+        const model_wpart *w = &v->part[k];
+        int ldb = w->trans ? w->noc : C;  // W stored [noc, C], or [C, noc] (Conv1D): dinp += d W or d W^T
+        if (w->dtype == TF_ST_BF16) {
+            if (tf_gemm_bf16(0, w->trans, BT, C, w->noc, 1.0f, l->b + w->oc0, OC, w->data, ldb, NULL, beta, dinp, C))
+                l->failed = 1;
+        } else if (w->dtype == TF_ST_F32) {
+            tf_gemm(0, w->trans, BT, C, w->noc, 1.0f, d + w->oc0, OC, w->data, ldb, beta, dinp, C);
+        } else {
+            int rows = (int)f16_chunk_rows(&m->cfg);
+            for (int c0 = 0; c0 < w->noc; c0 += rows, beta = 1.0f) {
+                int nc = w->noc - c0 < rows ? w->noc - c0 : rows;
+                widen_f16(chunk, w, c0, nc, C);
+                tf_gemm(0, 0, BT, C, nc, 1.0f, d + w->oc0 + c0, OC, chunk, C, beta, dinp, C);
+            }
+        }
+    }
+}
+
+// The base's part of model_mm_backward.
+static void base_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
+                          const float *dout, const float *inp, const uint16_t *inp16, int BT, int C, int OC, int acc) {
+    if (model_is_mapped(m) && model_param_is_mapped(p)) {
+        if (dinp) mapped_backward(m, view_of(m, p, off), dinp, dout, BT, C, OC, acc);
+        return;
+    }
     if (m->dtype != TF_DTYPE_BF16) {
         tf_matmul_backward_acc(dinp, dweight, dbias, dout, inp, m->param[p] + off, BT, C, OC, acc);
         return;
@@ -324,6 +394,12 @@ void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweig
     else
         tf_to_bf16(m->lowp->b, dout, (size_t)BT * OC);
     model_mm_backward_rounded(m, p, off, dinp, dweight, inp, inp16, BT, C, OC, acc);
+}
+
+void model_mm_backward(tf_model *m, int p, size_t off, float *dinp, float *dweight, float *dbias,
+                       const float *dout, const float *inp, const uint16_t *inp16, int BT, int C, int OC, int acc) {
+    base_backward(m, p, off, dinp, dweight, dbias, dout, inp, inp16, BT, C, OC, acc);
+    if (m->lora) model_lora_backward(m, p, off, dinp, dout, inp, BT, OC);  // adds to dinp after the base
 }
 
 uint16_t *model_lowp_dout(tf_model *m) {

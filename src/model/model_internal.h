@@ -88,4 +88,33 @@ int model_store_dw(tf_model *m, int p, float *dweight, const uint16_t *dout, con
 int model_lowp_failed(const tf_model *m);
 void model_lowp_free(tf_lowp *l);
 
+// ---- low-rank adapters (lora.c) --------------------------------------------------------------------
+void model_lora_free(tf_lora *l);
+// Scratch for products of `rows` rows; slots > 0: also room to keep u = A x of every targeted module
+// for `slots` layers (the training forward). A no-op without adapters.
+int model_lora_prepare(tf_model *m, int rows, int slots, tf_error *err);
+// Called at the start of each tf_model_forward (a new dropout mask when training).
+void model_lora_begin_forward(tf_model *m);
+// Where the products keep u for the backward from now on: slot (a layer, or 0 when checkpointing),
+// or -1: not kept (inference).
+void model_lora_keep(tf_model *m, int slot);
+// out[BT, OC] += the adapters' products of weight p's slice at off, from its input inp[BT, in].
+void model_lora_forward(tf_model *m, int p, size_t off, float *out, const float *inp, int BT, int OC);
+// Given dout[BT, OC] of weight p's slice at off and its input inp: the adapters' gradients (+=) and
+// their share of dinp[BT, in] (+=; dinp may be NULL), with u from the slot set by model_lora_keep.
+void model_lora_backward(tf_model *m, int p, size_t off, float *dinp, const float *dout, const float *inp, int BT,
+                         int OC);
+void model_lora_zero_grad(tf_model *m);
+float *model_lora_grads(tf_model *m);
+float model_lora_grad_norm(const tf_model *m);
+// AdamW on the adapters (decay on all of them), clipping first; returns the norm before clipping.
+float model_lora_adamw(tf_model *m, const tf_adamw *o, tf_error *err);
+// [2C] floats where a frozen base's LayerNorm gradients are written (and ignored).
+float *model_lora_lnscratch(tf_model *m);
+// The layer body of the training forward for layer l with its activations in slot s (l, or 0 when
+// checkpointing); forward.c.
+void model_layer_forward(tf_model *m, int l, int s);
+// Activation slots per layer buffer: 1 when checkpointing, else n_layer.
+int model_act_slots(const tf_model *m);
+
 #endif

@@ -5,6 +5,7 @@
 #include "tf_kernels.h"
 
 float tf_model_adamw_step(tf_model *m, const tf_adamw *o, tf_error *err) {
+    if (m->lora) return model_lora_adamw(m, o, err);  // a frozen base: only the adapters move
     if (model_is_mapped(m)) {
         tf_errorf(err, TF_EBADARG, "adamw: the model's weights are mapped read-only (inference only)");
         return -1.0f;

@@ -138,5 +138,6 @@ void tf_model_free(tf_model *m) {
     model_free_acts(m->acts);
     model_lowp_free(m->lowp);
     model_norm_free(m->gradnorm);
+    model_lora_free(m->lora);
     free(m);
 }
