@@ -26,6 +26,8 @@ static const command COMMANDS[] = {
     {"finetune", cmd_finetune, "fine-tune a model on augmented text (C*)"},
     {"merge-shards", cmd_merge_shards, "join annotate shards (--shard K/N, mpirun) in corpus order"},
     {"eval", cmd_eval, "evaluate tool use: math, dates, facts, perplexity"},
+    {"convert", cmd_convert, "rewrite a model in another dtype (bf16, f16, f32) or sharding"},
+    {"merge-adapter", cmd_merge_adapter, "merge a LoRA adapter (PEFT format) into its base model"},
 };
 static const int NUM_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 
@@ -33,7 +35,7 @@ static void usage(FILE *out) {
     fprintf(out, "usage: toolformer <command> [options]   (toolformer <command> --help for more)\n\n"
                  "commands:\n");
     for (int i = 0; i < NUM_COMMANDS; i++)
-        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+        fprintf(out, "  %-14s %s\n", COMMANDS[i].name, COMMANDS[i].help);
 }
 
 int main(int argc, char **argv) {

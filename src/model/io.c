@@ -225,11 +225,7 @@ static float *layer_slice(const tf_model *m, const slot *s, int layer) {
 }
 
 // ---- loading -----------------------------------------------------------------------------------
-typedef struct {
-    tf_st_file **files;
-    int nfiles;
-    char where[4096];  // the file named in "missing tensor" errors (the index when sharded)
-} weight_set;
+typedef model_weight_set weight_set;
 
 static void weights_close(weight_set *w) {
     for (int i = 0; i < w->nfiles; i++) tf_st_close(w->files[i]);
@@ -317,6 +313,9 @@ done:
     cJSON_Delete(root);
     return rc;
 }
+
+int model_weights_open(const char *dir, model_weight_set *w, tf_error *err) { return weights_open(dir, w, err); }
+void model_weights_close(model_weight_set *w) { weights_close(w); }
 
 // Records tensor t as the mapped source of slot s, layer li (tf_model_load_mapped).
 static int map_tensor(const tf_model *m, model_wview *views, const slot *s, int li, const tf_st_tensor *t,

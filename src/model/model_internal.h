@@ -4,6 +4,18 @@
 
 #include "tf_model.h"
 
+// The safetensors files of a model directory (io.c): model.safetensors, or the shards named by
+// model.safetensors.index.json, each tensor the index names checked to be in its shard. Errors name
+// the file; close with model_weights_close (also after a failed open).
+typedef struct tf_st_file tf_st_file;
+typedef struct {
+    tf_st_file **files;
+    int nfiles;
+    char where[4096];  // the file named in "missing tensor" errors (the index when sharded)
+} model_weight_set;
+int model_weights_open(const char *dir, model_weight_set *w, tf_error *err);
+void model_weights_close(model_weight_set *w);
+
 // Allocates a model with cfg's parameter arena (zeroed) and tensor views; NULL with err set.
 tf_model *model_alloc(const tf_config *cfg, tf_error *err);
 // Points views[i] into base following sizes (the shared layout of params, grads, m, v).
