@@ -87,6 +87,16 @@ typedef struct {
 // same model, checkpoint and log lines as an uninterrupted one (o->log must be opened for appending).
 int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const tf_train_options *o,
              tf_train_result *res, tf_error *err);
+// Bytes full training of a model with config c needs at micro-batch B x T (the fp32 weights, their
+// gradients and AdamW moments, the bf16 weight copy for dtype bf16, and the activations);
+// *params_bytes (may be NULL) gets the parameters' share.
+double tf_train_memory_need(const tf_config *c, int B, int T, tf_dtype dtype, double *params_bytes);
+// Refuses (TF_ENOMEM, one line naming what, the need and the machine's MemAvailable, suggesting
+// --lora) when procs processes of full training at B x T do not fit in the memory available now.
+// Call it before loading or creating the model. TF_OK where the available memory cannot be read.
+int tf_train_memory_check(const tf_config *c, int B, int T, tf_dtype dtype, int procs, const char *what,
+                          tf_error *err);
+
 // Mean NLL over the held-out documents, in fixed rows of seq_len (deterministic).
 float tf_eval_loss(tf_model *m, const tf_dataset *ds, int batch, int seq_len, tf_error *err);
 

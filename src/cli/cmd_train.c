@@ -201,12 +201,16 @@ static int train_main(int argc, char **argv, int finetune) {
         }
     }
     tf_set_threads((int)threads);
+    tf_config cfg;  // full training must fit: refuse before allocating anything (tf_train_memory_check)
     if (model_dir) {
-        m = tf_model_load(model_dir, &err);
+        if (!tf_config_load(model_dir, &cfg, &err) &&
+            !tf_train_memory_check(&cfg, o.batch, o.seq_len, dtype, tf_dist_local_size(), model_dir, &err))
+            m = tf_model_load(model_dir, &err);
     } else {
         char *text = tf_read_file(config, NULL, &err);
-        tf_config cfg;
-        if (text && !tf_config_parse(text, config, &cfg, &err)) m = tf_model_new(&cfg, o.seed, &err);
+        if (text && !tf_config_parse(text, config, &cfg, &err) &&
+            !tf_train_memory_check(&cfg, o.batch, o.seq_len, dtype, tf_dist_local_size(), config, &err))
+            m = tf_model_new(&cfg, o.seed, &err);
         free(text);
     }
     if (!m || tf_model_set_dtype(m, dtype, &err)) goto fail;
