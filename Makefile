@@ -3,7 +3,7 @@ CC      ?= cc
 # -march=native where the compiler takes it (portable fallback otherwise)
 NATIVE  := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
 OPT     ?= -O3 $(NATIVE)
-PKGS    := libcjson sqlite3 libexttextcat
+PKGS    := libcjson sqlite3 libexttextcat libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP

@@ -30,5 +30,6 @@
 #include "tf_pipeline.h"
 #include "tf_infer.h"
 #include "tf_eval.h"
+#include "tf_serve.h"
 
 #endif

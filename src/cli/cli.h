@@ -71,6 +71,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_merge_shards(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_merge_adapter(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 // ---- model precision and storage shared by annotate, compare, eval and generate ---------------------
 // --dtype fp32|bf16 (matmul precision) and --mmap (weights read in place from the file in its dtype,

@@ -28,6 +28,7 @@ static const command COMMANDS[] = {
     {"eval", cmd_eval, "evaluate tool use: math, dates, facts, perplexity"},
     {"convert", cmd_convert, "rewrite a model in another dtype (bf16, f16, f32) or sharding"},
     {"merge-adapter", cmd_merge_adapter, "merge a LoRA adapter (PEFT format) into its base model"},
+    {"serve", cmd_serve, "serve generation with tools over HTTP (OpenAI's completions API)"},
 };
 static const int NUM_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 
