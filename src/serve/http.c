@@ -328,7 +328,7 @@ enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const char *u
         if (!(cn = calloc(1, sizeof *cn))) return MHD_NO;
         *con_cls = cn;
         // the playground page holds no data: it loads without the key (its requests carry it)
-        if (!(get && !strcmp(url, "/")) && !key_ok(s, c)) return send_error(s, c, 401, "a valid API key is required (Authorization: Bearer KEY)");
+        if (!(get && (!strcmp(url, "/") || !strcmp(url, "/favicon.ico"))) && !key_ok(s, c)) return send_error(s, c, 401, "a valid API key is required (Authorization: Bearer KEY)");
         if (!strcmp(url, "/v1/completions")) {
             if (!post) return send_error(s, c, 405, "use POST for /v1/completions");
             cn->route = ROUTE_COMPLETIONS;
@@ -343,6 +343,7 @@ enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const char *u
         if (!get) return send_error(s, c, strcmp(url, "/") && strcmp(url, "/health") && strcmp(url, "/metrics") &&
                                                   strcmp(url, "/v1/models") ? 404 : 405, "no such route for this method");
         if (!strcmp(url, "/")) return send_text(s, c, 200, "text/html; charset=utf-8", serve_page_html, strlen(serve_page_html), NULL);
+        if (!strcmp(url, "/favicon.ico")) return send_text(s, c, 204, "image/x-icon", "", 0, NULL);  // none: no 404 in the console
         if (!strcmp(url, "/health")) return health(s, c);
         if (!strcmp(url, "/metrics")) return metrics_page(s, c);
         if (!strcmp(url, "/v1/models")) return models(s, c);

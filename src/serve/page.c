@@ -84,6 +84,6 @@ const char serve_page_html[] =
     "  for(const line of (await r.text()).split('\\n')){if(!line||line[0]==='#')continue;\n"
     "    const m=line.match(/^([a-z_]+)(\\{[^}]*\\})? (\\S+)$/);if(!m||!(m[1] in SHOW))continue;\n"
     "    const tr=t.insertRow();tr.insertCell().textContent=SHOW[m[1]]+(m[2]?' '+m[2].replace(/[{}\"]/g,''):'');\n"
-    "    tr.insertCell().textContent=m[3];}}catch(e){}}\n"
+    "    tr.insertCell().textContent=String(+m[3]);}}catch(e){}}\n"
     "$('go').addEventListener('click',generate);counters();setInterval(counters,3000);\n"
     "</script></body></html>\n";

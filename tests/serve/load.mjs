@@ -42,7 +42,7 @@ async function worker(c) {
       r = await complete(prompts[i].prompt);
     } catch (e) {
       const status = e.status || 0;
-      if (tolerant && (status === 503 || e.constructor.name === 'APIConnectionError')) { counts.refused++; continue; }
+      if (tolerant && (status === 503 || e.constructor.name === 'APIConnectionError')) { counts.refused++; if (process.env.LOAD_DEBUG) console.error(e); continue; }
       failure = failure || `client ${c} request ${k}: ${e.message}`;
       counts.incomplete++;
       continue;
