@@ -293,3 +293,30 @@ Test(serve, a_full_queue_answers_429, .timeout = 120) {
     close(fd);
     cr_assert_eq(server_stop(&s), 0);
 }
+
+// "stop": the completion is generate's text cut before the first stop string (which may span
+// tokens), plain and streamed, with finish_reason "stop".
+Test(serve, stop_strings_cut_the_completion_before_them, .timeout = 120) {
+    test_server s;
+    server_start(&s, "--model " MODEL " --tools calculator");
+    cJSON *want = cli_generate(MODEL, "In the beginning", 24, "");
+    const char *full = str_at(want, "text", NULL);
+    const char *stops[] = {"19th", "zzz"};
+    const char *hit = strstr(full, stops[0]);
+    cr_assert_not_null(hit, "generate's text changed: '%s' (pick another stop string)", full);
+    char *expect = strndup(full, (size_t)(hit - full));
+    const char *body = "{\"prompt\": \"In the beginning\", \"max_tokens\": 24, \"stop\": [\"19th\", \"zzz\"]}";
+    cJSON *resp;
+    char *text = curl_completion(s.port, body, 0, &resp);
+    cr_assert_str_eq(text, expect);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(cJSON_GetObjectItem(resp, "choices"), 0), "finish_reason", NULL), "stop");
+    free(text);
+    const char *sbody = "{\"prompt\": \"In the beginning\", \"max_tokens\": 24, \"stop\": [\"19th\", \"zzz\"], \"stream\": true}";
+    text = curl_completion(s.port, sbody, 1, NULL);
+    cr_assert_str_eq(text, expect, "streamed");
+    free(text);
+    free(expect);
+    cJSON_Delete(resp);
+    cJSON_Delete(want);
+    cr_assert_eq(server_stop(&s), 0);
+}
