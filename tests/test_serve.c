@@ -160,8 +160,11 @@ Test(serve, greedy_completions_equal_the_cli_plain_and_streamed, .timeout = 240)
         char *text = curl_completion(s.port, body, 0, &resp);
         cr_assert_str_eq(text, str_at(want, "text", NULL), "prompt '%s'", PROMPTS[i]);
         const cJSON *usage = cJSON_GetObjectItem(resp, "usage");
-        cr_assert_eq(cJSON_GetObjectItem(usage, "completion_tokens")->valueint,
-                     cJSON_GetArraySize(cJSON_GetObjectItem(want, "ids")), "usage counts the generated ids");
+        // the generated ids (where no call closed by "]" is kept as text: those count their own tokens)
+        if (!strchr(str_at(want, "text", NULL), '['))
+            cr_assert_eq(cJSON_GetObjectItem(usage, "completion_tokens")->valueint,
+                         cJSON_GetArraySize(cJSON_GetObjectItem(want, "ids")), "usage counts the generated ids");
+        cr_assert_gt(cJSON_GetObjectItem(usage, "completion_tokens")->valueint, 0);
         cr_assert_gt(cJSON_GetObjectItem(usage, "prompt_tokens")->valueint, 0);
         free(text);
         snprintf(body, sizeof body, "{\"prompt\": \"%s\", \"max_tokens\": 24, \"stream\": true}", PROMPTS[i]);

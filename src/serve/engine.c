@@ -353,7 +353,7 @@ static void job_step(tf_server *s, tf_kv *kv, job *j) {
                 end_job(s, j, "length", "out of memory");
                 return;
             }
-            j->n_gen += 2;
+            j->n_gen += 1 + st->call_tokens;  // " [" and the call's own tokens
             feed1(j, id);
         } else {
             rewind_to(kv, j, st->call_start);
