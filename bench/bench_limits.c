@@ -1,0 +1,76 @@
+// bench_limits.c — the machine's own limits, to state the engine's figures against: a oneDNN bf16
+// GEMM at 1024^3 (tf_gemm_bf16: AMX or AVX512-BF16 where present; GFLOP/s, best of the repeats) and
+// a memory-read loop over a buffer far larger than the caches (GB/s; an OR-reduction of 64-bit words
+// that the compiler vectorises, so the loop waits on memory, not on arithmetic). Scoring is bound by
+// the first, B1 decoding (every weight read once a token) by the second (docs/large-models.md).
+//
+//   bench_limits [--size N (GEMM N^3, default 1024)] [--mb MB (read buffer, default 2048)]
+//                [--repeats R] [--threads T] [--json]
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_args.h"
+#include "tf_kernels.h"
+#include "toolformer.h"
+
+int main(int argc, char **argv) {
+    int N = 1024, mb = 2048, repeats = 10, threads = 0, json = 0;
+    const bench_int_arg ints[] = {{"--size", &N}, {"--mb", &mb}, {"--repeats", &repeats}, {"--threads", &threads}};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: bench_limits [--size N] [--mb MB] [--repeats R] [--threads T] [--json]\n");
+            return 0;
+        } else if (!bench_int_option("bench_limits", argc, argv, &i, ints, sizeof ints / sizeof *ints)) return 2;
+    }
+    tf_set_threads(threads);
+    size_t nn = (size_t)N * N;
+    uint16_t *A = tf_alloc(nn * 2, 0), *B = tf_alloc(nn * 2, 0);
+    float *C = tf_alloc(nn * 4, 1);
+    tf_rng rng;
+    tf_rng_seed(&rng, 1);
+    for (size_t i = 0; i < nn; i++) {
+        A[i] = tf_f32_to_bf16(tf_rng_uniform(&rng) - 0.5f);
+        B[i] = tf_f32_to_bf16(tf_rng_uniform(&rng) - 0.5f);
+    }
+    double best = 1e9;
+    for (int r = 0; r < repeats + 1; r++) {  // the first call creates the primitive: untimed
+        double t0 = tf_time_s();
+        if (tf_gemm_bf16(0, 1, N, N, N, 1.0f, A, N, B, N, NULL, 0.0f, C, N)) return 1;
+        double t = tf_time_s() - t0;
+        if (r && t < best) best = t;
+    }
+    double gemm = 2.0 * N * N * N / best / 1e9;
+    tf_free(A);
+    tf_free(B);
+    tf_free(C);
+
+    size_t words = (size_t)mb * 1024 * 1024 / 8;
+    uint64_t *buf = tf_alloc(words * 8, 0);
+    if (!buf) return 1;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < words; i++) buf[i] = i * 0x9E3779B97F4A7C15ull;  // touch every page
+    double rbest = 1e9;
+    uint64_t sink = 0;
+    for (int r = 0; r < repeats; r++) {
+        double t0 = tf_time_s();
+        uint64_t acc = 0;
+#pragma omp parallel for schedule(static) reduction(| : acc)
+        for (size_t i = 0; i < words; i++) acc |= buf[i];
+        double t = tf_time_s() - t0;
+        sink ^= acc;
+        if (t < rbest) rbest = t;
+    }
+    double gbs = (double)words * 8 / rbest / 1e9;
+    tf_free(buf);
+    if (json)
+        printf("{\"threads\": %d, \"gemm_bf16_n\": %d, \"gemm_bf16_gflops\": %.1f, \"read_mb\": %d, "
+               "\"read_gbs\": %.2f, \"sink\": %llu}\n",
+               omp_get_max_threads(), N, gemm, mb, gbs, (unsigned long long)(sink & 1));
+    else
+        printf("threads %d: oneDNN bf16 GEMM %d^3 %.1f GFLOP/s; memory read (%d MB) %.2f GB/s\n",
+               omp_get_max_threads(), N, gemm, mb, gbs);
+    return 0;
+}

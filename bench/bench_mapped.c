@@ -1,0 +1,86 @@
+// bench_mapped.c — scoring and B1 decoding speed of a checkpoint read in place (tf_model_load_mapped,
+// the --mmap path), as GFLOP/s of the weight products and GB/s of weights read, to compare with the
+// machine's limits (bench_limits: the bf16 GEMM for scoring, the memory-read loop for decoding).
+//
+// Scoring: one forward of B1 x T random tokens, timed after an untimed one (the first faults the
+// mapping in); FLOPs = 2 x T x (L (4 C^2 + 2 C F) + C V) (the products with weights; attention's own
+// T^2 terms are left out, so the figure is a lower bound). Decoding: prefill 8 tokens, then D steps of
+// one token with the KV cache; bytes per step = the mapped weights' size (each is read once a token).
+//
+//   bench_mapped MODEL_DIR [--tokens T] [--decode D] [--threads N] [--json]
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_args.h"
+#include "toolformer.h"
+
+int main(int argc, char **argv) {
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: bench_mapped MODEL_DIR [--tokens T] [--decode D] [--threads N] [--json]\n");
+        return 2;
+    }
+    int T = 256, D = 16, threads = 0, json = 0;
+    const bench_int_arg ints[] = {{"--tokens", &T}, {"--decode", &D}, {"--threads", &threads}};
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!bench_int_option("bench_mapped", argc, argv, &i, ints, sizeof ints / sizeof *ints)) return 2;
+    }
+    tf_set_threads(threads);
+    tf_error err;
+    double t0 = tf_time_s();
+    tf_model *m = tf_model_load_mapped(argv[1], &err);
+    if (!m) {
+        fprintf(stderr, "bench_mapped: %s\n", err.msg);
+        return 1;
+    }
+    double load_s = tf_time_s() - t0;
+    const tf_config *c = &m->cfg;
+    double L = c->n_layer, C = c->n_embd, F = c->n_inner, V = c->vocab_size;
+    double flops_tok = 2.0 * (L * (4 * C * C + 2 * C * F) + C * V);
+    double wbytes = 2.0 * (L * (4 * C * C + 2 * C * F) + C * V);  // BF16 weights read a decode step
+    int *ids = malloc((size_t)T * sizeof *ids);
+    tf_rng rng;
+    tf_rng_seed(&rng, 7);
+    for (int i = 0; i < T; i++) ids[i] = (int)(tf_rng_u64(&rng) % (uint64_t)c->vocab_size);
+    double score_s = 1e9;
+    for (int r = 0; r < 2; r++) {
+        t0 = tf_time_s();
+        if (tf_model_forward(m, ids, NULL, NULL, 1, T, &err)) {
+            fprintf(stderr, "bench_mapped: %s\n", err.msg);
+            return 1;
+        }
+        double t = tf_time_s() - t0;
+        if (r) score_s = t;
+    }
+    tf_kv *kv = tf_kv_new(m, 1, 8 + D + 1, &err);
+    float *logits = malloc((size_t)c->vocab_size * sizeof(float));
+    if (!kv || tf_model_prefill(m, kv, 0, ids, 8, logits, 0, &err)) {
+        fprintf(stderr, "bench_mapped: %s\n", err.msg);
+        return 1;
+    }
+    int seq = 0, tok = ids[8];
+    tf_model_decode(m, kv, &seq, &tok, 1, logits, &err);  // untimed: first decode step
+    t0 = tf_time_s();
+    for (int s = 0; s < D; s++) {
+        tok = ids[9 + s % (T - 9)];
+        if (tf_model_decode(m, kv, &seq, &tok, 1, logits, &err)) {
+            fprintf(stderr, "bench_mapped: %s\n", err.msg);
+            return 1;
+        }
+    }
+    double step_s = (tf_time_s() - t0) / D;
+    double gflops = flops_tok * T / score_s / 1e9, gbs = wbytes / step_s / 1e9;
+    if (json)
+        printf("{\"model\": \"%s\", \"load_s\": %.2f, \"score_tokens\": %d, \"score_s\": %.3f, \"score_gflops\": %.1f, "
+               "\"decode_s_per_token\": %.4f, \"decode_gbs\": %.2f}\n",
+               argv[1], load_s, T, score_s, gflops, step_s, gbs);
+    else
+        printf("%s: load %.2f s; scoring %d tokens %.2f s (%.1f GFLOP/s); decoding %.3f s a token (%.2f GB/s of "
+               "weights)\n", argv[1], load_s, T, score_s, gflops, step_s, gbs);
+    free(ids);
+    free(logits);
+    tf_kv_free(kv);
+    tf_model_free(m);
+    return 0;
+}
