@@ -17,6 +17,9 @@ import subprocess
 import sys
 import datetime as dt
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wordings  # noqa: E402  (the annotation texts' grammars)
+
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
@@ -30,6 +33,9 @@ TRAIN_YEARS = [y for y in range(1992, 2036) if y not in HELDOUT_YEARS]
 # when GPT-2's pre-tokenizer made every pretraining year one token and split the held-out ones;
 # the default's tokenizer now spells every year digit by digit).
 ANNOT_YEARS = TRAIN_YEARS + list(range(2036, 2200, 4))
+
+# The share of annotation texts written by data/wordings.py's grammars (the rest: the templates)
+ANNOT_WORDINGS = 0.65
 
 NUM_RE = re.compile(r"(?<![\d.])\d+(?![\d])")
 
@@ -764,13 +770,21 @@ def main():
     rng.shuffle(pre)
 
     # -------- annotation corpus (also the control corpus)
+    # A share of each need in the templates above, the rest in data/wordings.py's grammars
+    # (questions, layouts, word problems of all four operations, 1-4 digit numbers).
     annot = []
     while len(annot) < n_annot:
         k = rng.random()
-        if k < 0.4:
+        many = rng.random() < ANNOT_WORDINGS
+        if k < 0.4 and many:
+            rec = {"text": wordings.math_text(g)}
+        elif k < 0.4:
             pf, r, sf, _, _, _ = arith_text(g, rng.choice(["add", "add", "sub"]), clean_end=True)
             text = rng.choice(LEADS) + pf + str(r) + sf + rng.choice(TAILS)
             rec = {"text": text}
+        elif k < 0.7 and many:
+            d = g.date(ANNOT_YEARS)
+            rec = {"text": wordings.date_text(g, d), "date": d.isoformat()}
         elif k < 0.7:
             d = g.date(ANNOT_YEARS)
             u = rng.random()
@@ -785,6 +799,9 @@ def main():
                 body = t.format(w=w, m=m, ans=ans)
             text = rng.choice(LEADS) + body + rng.choice(TAILS)
             rec = {"text": text, "date": d.isoformat()}
+        elif many:
+            n, c = rng.choice(annot_c)
+            rec = {"text": wordings.fact_text(g, n, c)}
         else:
             n, c = rng.choice(annot_c)
             text = rng.choice(LEADS) + rng.choice(FACT_FORMS).format(c=n, ans=c) + rng.choice(TAILS)

@@ -38,7 +38,7 @@ case "$SEED" in '' | *[!0-9]*) echo "make_data.sh: --seed must be a number" >&2;
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export PYTHONHASHSEED=0 LC_ALL=C.UTF-8
-RECIPE=$(cat "$HERE/gen.py" "$HERE/make_data.sh" "$HERE/manifest.py" | sha256sum | cut -d' ' -f1)
+RECIPE=$(cat "$HERE/gen.py" "$HERE/wordings.py" "$HERE/make_data.sh" "$HERE/manifest.py" | sha256sum | cut -d' ' -f1)
 if [ "$IF_STALE" = 1 ] && [ -f "$OUT/manifest.json" ]; then
     python3 - "$OUT/manifest.json" "$RECIPE" "$SEED" "$QUICK" <<'PY' && exit 0
 import json, sys

@@ -6,10 +6,14 @@
 #   2. the seed's three-loss comparison (Calendar) and a copying probe (Calculator)
 #   3. round 1: annotate with the tools' proposals, judged by the loss filter; fine-tune
 #   4. round 2: the fine-tuned model proposes calls itself; fine-tune again
-#   5. evaluation: base / Toolformer / Toolformer (disabled) on held-out math, dates, facts, and
-#      perplexity against a control fine-tuned on the same texts without calls
+#   5. evaluation: base / Toolformer / Toolformer (disabled) on held-out math, dates, facts (the
+#      recipe's templates, and data/ood's everyday wordings written by hand), and perplexity
+#      against a control fine-tuned on the same texts without calls
 #   6. a few generations where a tool call is executed mid-sentence
-# Everything it reports is also written as JSON under RESULTS (default results/demo).
+#   7. this run's model against the shipped models/toolformer (bit for bit, else the figures), and
+#      docs/demo.md's figures against this run's (the demo fails when they differ)
+# Everything it reports is also written as JSON under RESULTS (default results/demo); summary.json
+# holds the figures as printed. SHIP=1 copies the model and its figures into models/toolformer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RESULTS=${RESULTS:-results/demo}
@@ -24,11 +28,13 @@ say "setup"
 scripts/setup.sh
 make -j"$(nproc)" build/toolformer >/dev/null
 data/make_data.sh "$DATA" --if-stale $([ "$QUICK" = 1 ] && echo --quick)
+python3 data/ood_check.py "$DATA"   # the out-of-template sets share no 6-word span with the recipe's output
 (cd "$MODEL" && sha256sum -c --quiet SHA256SUMS) || { echo "demo: $MODEL does not match its checksums" >&2; exit 1; }
 mkdir -p "$RESULTS"
 TOOLS="--tools calendar,calculator,wikisearch --index $DATA/search.db"
 N_DOCS=$([ "$QUICK" = 1 ] && echo 40 || echo ${N_DOCS:-600})
 N_EVAL=$([ "$QUICK" = 1 ] && echo 10 || echo ${N_EVAL:-150})
+N_OOD=$([ "$QUICK" = 1 ] && echo 10 || echo ${N_OOD:-1000})   # the out-of-template sets: all of them
 # the paper's tau_s/tau_f per tool, but fewer positions and calls per document than its k = 20, m = 10
 # for the Calculator, so that a round fits in a couple of minutes on 2 cores; Calendar() takes no
 # input, so it is tried at up to 25 positions (a date word is rarely among the base model's top 5).
@@ -77,14 +83,17 @@ mix "$RESULTS/cstar.jsonl" "$RESULTS/ft"
 $B finetune --model "$MODEL" --data "$RESULTS/ft.jsonl" --out "$RESULTS/toolformer" $(ft_args "$RESULTS/ft.jsonl") --json | tee "$RESULTS/finetune.json"
 $B finetune --model "$MODEL" --data "$RESULTS/ft.control.jsonl" --out "$RESULTS/control" $(ft_args "$RESULTS/ft.control.jsonl") --json | tee "$RESULTS/finetune_control.json"
 
-say "evaluation on held-out sets"
-EV="--max-examples $N_EVAL --quiet --json"
-for task in math dates facts; do
-    $B eval --model "$MODEL" --task $task --data "$DATA/eval_$task.jsonl" --no-tools $EV > "$RESULTS/eval_${task}_base.json"
-    $B eval --model "$RESULTS/toolformer" --task $task --data "$DATA/eval_$task.jsonl" $TOOLS $EV \
-        --details "$RESULTS/eval_${task}_toolformer.details.jsonl" > "$RESULTS/eval_${task}_toolformer.json"
-    $B eval --model "$RESULTS/toolformer" --task $task --data "$DATA/eval_$task.jsonl" $TOOLS --disable-tools $EV \
-        > "$RESULTS/eval_${task}_disabled.json"
+say "evaluation on held-out sets: the recipe's (its templates) and data/ood (everyday wordings)"
+# NAME:TASK:FILE:N — eval_NAME_{base,toolformer,disabled}.json
+for set in math:math:$DATA/eval_math.jsonl:$N_EVAL dates:dates:$DATA/eval_dates.jsonl:$N_EVAL \
+    facts:facts:$DATA/eval_facts.jsonl:$N_EVAL ood_math:math:data/ood/math.jsonl:$N_OOD \
+    ood_dates:dates:data/ood/dates.jsonl:$N_OOD ood_facts:facts:data/ood/facts.jsonl:$N_OOD; do
+    IFS=: read -r name task file n <<<"$set"
+    EV="--task $task --data $file --max-examples $n --quiet --json"
+    $B eval --model "$MODEL" $EV --no-tools > "$RESULTS/eval_${name}_base.json"
+    $B eval --model "$RESULTS/toolformer" $EV $TOOLS --details "$RESULTS/eval_${name}_toolformer.details.jsonl" \
+        > "$RESULTS/eval_${name}_toolformer.json"
+    $B eval --model "$RESULTS/toolformer" $EV $TOOLS --disable-tools > "$RESULTS/eval_${name}_disabled.json"
 done
 $B eval --model "$RESULTS/toolformer" --task ppl --data "$DATA/eval_ppl.jsonl" --json > "$RESULTS/ppl_toolformer.json"
 $B eval --model "$RESULTS/control" --task ppl --data "$DATA/eval_ppl.jsonl" --json > "$RESULTS/ppl_control.json"
@@ -94,8 +103,8 @@ say "generation with tools: calls executed mid-sentence"
 python3 - "$DATA" "$RESULTS" <<'PY' > "$RESULTS/examples.args"
 import json, sys
 data, res = sys.argv[1], sys.argv[2]
-for task in ("math", "dates", "facts"):
-    for i, line in enumerate(open(f"{data}/eval_{task}.jsonl")):
+for path in [f"{data}/eval_{t}.jsonl" for t in ("math", "dates", "facts")] + [f"data/ood/{t}.jsonl" for t in ("math", "dates", "facts")]:
+    for i, line in enumerate(open(path)):
         if i >= 2: break
         ex = json.loads(line)
         print(json.dumps(ex))
@@ -107,4 +116,26 @@ while IFS= read -r ex; do
     $B generate --model "$RESULTS/toolformer" --prompt "$prompt" $TOOLS --date "$date" --max-new 24 --stop-at-newline
 done < "$RESULTS/examples.args"
 echo
-echo "results: $RESULTS/ (report.txt, *.json)"
+
+# the model this run made against the one the repository ships, and the docs' figures against this run's
+SHIPPED=models/toolformer
+if [ "${SHIP:-0}" = 1 ]; then  # SHIP=1 make demo: this run's model and figures become the shipped ones
+    mkdir -p "$SHIPPED"
+    cp "$RESULTS"/toolformer/{config.json,model.safetensors,tokenizer.json,vocab.json,merges.txt} "$SHIPPED/"
+    cp "$RESULTS/summary.json" "$SHIPPED/figures.json"
+    (cd "$SHIPPED" && sha256sum config.json model.safetensors tokenizer.json vocab.json merges.txt figures.json > SHA256SUMS)
+    echo "wrote $SHIPPED"
+fi
+if [ "$QUICK" != 1 ]; then
+    say "this run against the shipped model ($SHIPPED) and docs/demo.md"
+    if cmp -s "$RESULTS/toolformer/model.safetensors" "$SHIPPED/model.safetensors"; then
+        echo "the Toolformer model is bit for bit the shipped $SHIPPED/model.safetensors"
+    else
+        echo "the Toolformer model differs from the shipped $SHIPPED/model.safetensors; its figures:"
+        python3 scripts/demo_report.py --compare "$SHIPPED/figures.json" "$RESULTS/summary.json" \
+            --what "the shipped model's figures against this run's" || true
+    fi
+    python3 scripts/demo_report.py --compare docs/demo.md "$RESULTS/summary.json" --what "docs/demo.md against this run" ||
+        { echo "demo: the figures in docs/demo.md are not this run's (see above)" >&2; exit 1; }
+fi
+echo "results: $RESULTS/ (report.txt, summary.json, *.json)"

@@ -1,0 +1,242 @@
+"""wordings.py — annotation texts in many wordings (imported by gen.py; stdlib only).
+
+Each need a tool answers (a sum, a difference, a product, a share, today's weekday / month / year /
+date, a capital) is written by small grammars with many slots: questions, "Q: ... A:" and colon
+layouts, "The answer is", word problems whose operation follows from the story ("gives away",
+"in all", "each", "shared equally"), numbers of one to four digits (as digits: the Calculator's
+proposer reads digits only), the answer a few words after the question. No text holds a tool call: where a call helps, and which, is left to the loss filter.
+
+Every function takes the generator's Gen (its random.Random and reserved numbers) and returns one
+text, plus the date it is written on for dated texts. Written after the out-of-template test sets
+(data/ood) and independently of them; data/ood_check.py fails on any 6-word span they share.
+"""
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+NAMES = ["Anna", "Ben", "Clara", "David", "Ella", "Frank", "Grace", "Henry", "Ida", "Jack", "Karen",
+         "Leo", "Maria", "Noah", "Olga", "Paul", "Rosa", "Sam", "Tom", "Vera", "Aisha", "Bruno",
+         "Chen", "Dina", "Emil", "Fatima", "Gus", "Hugo", "Iris", "Jonas", "Kofi", "Lina", "Marco",
+         "Nadia", "Oscar", "Pia", "Quinn", "Ravi", "Sofia", "Theo", "Uma", "Victor", "Wanda", "Yusuf"]
+SHE = {"Anna", "Clara", "Ella", "Grace", "Ida", "Karen", "Maria", "Olga", "Rosa", "Vera", "Aisha",
+       "Dina", "Fatima", "Iris", "Lina", "Nadia", "Pia", "Sofia", "Uma", "Wanda"}
+# (plural, container, container plural)
+THINGS = [("apples", "basket", "baskets"), ("marbles", "bag", "bags"), ("pencils", "box", "boxes"),
+          ("eggs", "carton", "cartons"), ("books", "shelf", "shelves"), ("cookies", "tin", "tins"),
+          ("stamps", "album", "albums"), ("shells", "bucket", "buckets"), ("cards", "pack", "packs"),
+          ("buttons", "jar", "jars"), ("oranges", "crate", "crates"), ("bottles", "case", "cases"),
+          ("toys", "chest", "chests"), ("flowers", "vase", "vases"), ("candies", "bowl", "bowls"),
+          ("nails", "tray", "trays"), ("potatoes", "sack", "sacks"), ("beads", "string", "strings"),
+          ("tickets", "roll", "rolls"), ("chairs", "row", "rows"), ("plants", "bed", "beds"),
+          ("coins", "purse", "purses"), ("crayons", "set", "sets"), ("cupcakes", "plate", "plates")]
+GROUPS = ["friends", "children", "students", "teams", "neighbours", "cousins", "workers", "tables",
+          "families", "players"]
+WHEN = [("on Monday", "on Tuesday"), ("in the first week", "in the second week"),
+        ("before lunch", "after lunch"), ("last year", "this year"), ("yesterday", "today"),
+        ("at the first stop", "at the second stop"), ("in May", "in June")]
+def pick(rng, xs):
+    return xs[rng.randrange(len(xs))]
+
+
+def digits_num(g, lo=1, hi=9999):
+    """A number of one to four digits (each length about equally likely), not reserved."""
+    rng = g.rng
+    while True:
+        nd = pick(rng, [1, 2, 2, 3, 3, 4])
+        a, b = max(lo, 10 ** (nd - 1)), min(hi, 10 ** nd - 1)
+        if a <= b:
+            return g.num(a, b)
+
+
+def person(rng):
+    p = pick(rng, NAMES)
+    return p, ("she" if p in SHE else "he"), ("her" if p in SHE else "his"), ("her" if p in SHE else "him")
+
+
+def cap(s):
+    return s[0].upper() + s[1:]
+
+
+# ---- arithmetic ----------------------------------------------------------------------------------
+
+def operands(g, op):
+    """(a, b, result) of one operation; a - b and a / b with a the larger; results above 1."""
+    while True:
+        if op == "+":
+            a, b = digits_num(g, 1, 4999), digits_num(g, 1, 4999)
+            r = a + b
+        elif op == "-":
+            a, b = digits_num(g, 2, 9999), digits_num(g, 1, 9999)
+            a, b = max(a, b), min(a, b)
+            r = a - b
+        elif op == "*":
+            a, b = g.num(2, 12) if g.rng.random() < 0.6 else g.num(2, 40), digits_num(g, 2, 999)
+            r = a * b
+        else:
+            b, q = g.num(2, 12) if g.rng.random() < 0.7 else g.num(2, 30), digits_num(g, 2, 400)
+            a, r = b * q, q
+        if r >= 2 and r not in (a, b) and g.ok(a, b, r):
+            return a, b, r
+
+
+def story(g, op, a, b):
+    """A one-operation story and its question; the numbers appear in the order given."""
+    rng = g.rng
+    x, box, boxes = pick(rng, THINGS)
+    p, he, his, him = person(rng)
+    q_name = pick(rng, [n for n in NAMES if n != p])
+    d1, d2 = pick(rng, WHEN)
+    HAVE = ["How many {x} does {P} have now?", "What is {P}'s total now?"]
+    ALL = ["How many {x} are there in all?", "How many {x} is that in total?",
+           "What is the total number of {x}?", "How many {x} together?"]
+    LEFT = ["What number of {x} is left?", "How many {x} are still there?", "How many are left over?"]
+    EACH = ["How many {x} does each get?", "How many does each one get?", "How many {x} is that for each?"]
+    s, qs = pick(rng, {
+        "+": [("{P} has {a} {x}. {Q} gives {him} {b} more.", HAVE),
+              ("{P} collected {a} {x} {d1} and {b} {x} {d2}.", ALL + ["What did {P} collect in all?"]),
+              ("There are {a} {x} in one {box} and {b} in another.", ALL),
+              ("{P} had {a} {x}, then found {b} more.", HAVE),
+              ("A shop got {a} {x} {d1} and another {b} {d2}.", ALL + ["What did the shop get in all?"]),
+              ("{P} brings {a} {x} and {Q} brings {b} {x} to the party.",
+               ["How many {x} do they bring in all?", "How many {x} do they have together?"]),
+              ("The first {box} holds {a} {x} and the second holds {b}.", ALL),
+              ("{P} owns {a} {x}. For {his} birthday {he} receives {b} more.", HAVE)],
+        "-": [("{P} had {a} {x} and gave away {b}.", LEFT + ["How many {x} does {P} have now?"]),
+              ("{P} had {a} {x}. {He} lost {b} along the way.", LEFT + ["How many {x} does {P} still have?"]),
+              ("A shop had {a} {x} and sold {b}.", LEFT + ["How many {x} does the shop have left?"]),
+              ("There were {a} {x} in the {box}. {P} took out {b}.", LEFT + ["How many {x} does the {box} still hold?"]),
+              ("{P} bought {a} {x} and used up {b}.", LEFT),
+              ("{P} has {a} {x} and {Q} has {b}.", ["How many more {x} does {P} have?",
+                                                    "How many fewer {x} does {Q} have?", "What is the difference?"]),
+              ("Out of {a} {x}, {b} were broken.", ["How many {x} are not broken?", "How many are still good?"]),
+              ("{P} needs {a} {x} and already has {b}.", ["How many more {x} does {P} need?",
+                                                           "How many are still missing?"])],
+        "*": [("{P} buys {a} {boxes} with {b} {x} in each.", ALL + ["How many {x} does {P} buy?"]),
+              ("There are {a} {boxes} and each {box} holds {b} {x}.", ALL),
+              ("Each {box} has {b} {x}. {P} has {a} {boxes}.", ALL + ["How many {x} does {P} have?"]),
+              ("{x_} cost {b} cents each. {P} buys {a} of them.", ["How many cents does {P} pay?",
+                                                                   "How much does {he} pay in cents?"]),
+              ("{P} packs {a} {boxes} of {b} {x}.", ALL + ["How many {x} does {P} pack?"]),
+              ("{a} {groups} each get {b} {x}.", ALL + ["How many {x} are given out?"])],
+        "/": [("{P} shares {a} {x} equally among {b} {groups}.", EACH),
+              ("{a} {x} are split into {b} equal groups.", ["How many {x} fall to each group?", "How big is each group?"]),
+              ("{a} {x} are shared equally by {b} {groups}.", EACH),
+              ("{P} puts {a} {x} into {b} {boxes}, an equal count per {box}.",
+               ["How many {x} end up per {box}?", "How many {x} does each {box} get?"]),
+              ("{a} {x} are packed {b} to a {box}.", ["How many {boxes} does that fill?",
+                                                      "How many {boxes} are filled?"]),
+              ("{P} divides {a} {x} evenly between {b} {groups}.", EACH)],
+    }[op])
+    groups = pick(rng, GROUPS)
+    fmt = dict(P=p, Q=q_name, a=a, b=b, x=x, x_=cap(x), box=box, boxes=boxes, he=he, He=cap(he),
+               his=his, him=him, d1=d1, d2=d2, groups=groups)
+    return s.format(**fmt), pick(rng, qs).format(**fmt)
+
+
+OPWORDS = {"+": ["plus", "added to", "and"], "-": ["minus", "take away", "less"],
+           "*": ["times", "multiplied by"], "/": ["divided by", "over"]}
+
+
+def math_text(g):
+    """A text where a sum, difference, product or quotient is stated right after it is needed."""
+    rng = g.rng
+    op = pick(rng, ["+", "+", "-", "-", "*", "/"])
+    a, b, r = operands(g, op)
+    k = rng.random()
+    if k < 0.6:  # a word problem
+        st, q = story(g, op, a, b)
+        lay = pick(rng, [
+            "{s} {q} The answer is {r}.",
+            "{s} {q} Answer: {r}.",
+            "Q: {s} {q} A: {r}",
+            "{s} {q} {r}.",
+            "Problem: {s} {q} Solution: {r}.",
+            "{s} {q} Let us see. It is {r}.",
+            "{s} {q} So the answer is {r}.",
+            "Word problem. {s} {q} Answer: {r}",
+        ])
+        return lay.format(s=st, q=q, r=r)
+    w = pick(rng, OPWORDS[op])
+    sym = {"+": "+", "-": "-", "*": "x", "/": "/"}[op]
+    if op == "+" and w == "and":
+        qs = ["What do {a} and {b} make? They make {r}.", "Add {a} and {b}. The answer is {r}."]
+    else:
+        qs = ["What is {a} {w} {b}? It is {r}.", "Q: What is {a} {w} {b}? A: {r}",
+              "How much is {a} {w} {b}? The answer is {r}.", "{a} {w} {b} is {r}.",
+              "Quick sum: {a} {w} {b}. Answer: {r}.", "Compute {a} {w} {b}: {r}.",
+              "Question: {a} {sym} {b}? Answer: {r}", "{a} {w} {b}, that makes {r}."]
+    return pick(rng, qs).format(a=a, b=b, w=w, r=r, sym=sym)
+
+
+# ---- today's date -----------------------------------------------------------------------------
+
+def date_text(g, d):
+    """A text about today (d) where the weekday, month, year or date follows the need for it."""
+    rng = g.rng
+    w, m, day, y = WEEKDAYS[d.weekday()], MONTHS[d.month - 1], d.day, d.year
+    kind = pick(rng, ["weekday", "weekday", "month", "year", "date", "day"])
+    ans = {"weekday": w, "month": m, "year": str(y), "date": "%s %d, %d" % (m, day, y),
+           "day": "%s %d" % (m, day)}[kind]
+    what = {"weekday": ["weekday", "weekday", "day"], "month": ["month"], "year": ["year"],
+            "date": ["date", "full date"], "day": ["date"]}[kind]
+    wh = pick(rng, what)
+    k = rng.random()
+    if k < 0.45:  # a question and its answer
+        q = pick(rng, ["Which {wh} do we have today?", "Tell me today's {wh}.", "Any idea which {wh} this is?",
+                       "Could you say the {wh}?", "I need today's {wh}.", "So, the {wh} today?",
+                       "Which {wh} would you say it is?", "The {wh}, please?"]).format(wh=wh)
+        a = pick(rng, ["It is {x}.", "Today it is {x}.", "It's {x}.", "{x}.", "Let me look. It is {x}.",
+                       "Sure: {x}.", "The {wh} is {x}.", "Right now it is {x}."]).format(x=ans, wh=wh)
+        return pick(rng, ["{q} {a}", "Q: {q} A: {a}", "Question: {q} Answer: {a}", "{p}: {q} {n}: {a}"]).format(
+            q=q, a=a, p=person(rng)[0], n=person(rng)[0])
+    if k < 0.7:  # a label or a form
+        lab = pick(rng, {"weekday": ["Day", "Weekday", "Day of the week", "Today"],
+                         "month": ["Month", "Current month", "This month"],
+                         "year": ["Year", "Current year", "This year"],
+                         "date": ["Date", "Today's date", "Date of writing"],
+                         "day": ["Date", "Today"]}[kind])
+        pre = pick(rng, ["", "", "Form 7. ", "Visitor log. ", "Order sheet. ", "Name: %s. " % person(rng)[0]])
+        return pre + "%s: %s." % (lab, ans) + pick(rng, ["", " Signed.", " Thank you.", " Please keep this copy."])
+    # a sentence where the answer comes a few words after what asks for it
+    p = person(rng)[0]
+    t = pick(rng, {
+        "weekday": ["The bakery makes rye bread on one day only, {x}, and that is today.", "{p} checked the calendar and saw that today is {x}.",
+                    "Since today is {x}, {p} goes to the market.", "As every week, today is a {x} and the office is busy.",
+                    "Notes written by {p} on {x}: the roof needs work."],
+        "month": ["{p} says the month is {x} and the nights are long.", "Now that it is {x}, the school term goes on.",
+                  "Our plans for this month, {x}, are simple."],
+        "year": ["{p} wrote the year on the letter: {x}.", "Now, in {x}, the bridge is finished.",
+                 "This report covers the year {x}."],
+        "date": ["{p} signed the form today, {x}.", "Written on this day, {x}, by {p}.",
+                 "Today, {x}, the shop opens late."],
+        "day": ["{p} wrote today's date, {x}, on the board.", "Today is {x}, and {p} is at work."],
+    }[kind])
+    return t.format(x=ans, p=p)
+
+
+# ---- capitals ----------------------------------------------------------------------------------
+
+def fact_text(g, c, capital):
+    """A text where the capital of country c follows the need for it."""
+    rng = g.rng
+    k = rng.random()
+    if k < 0.45:
+        q = pick(rng, ["Where is {c}'s capital?", "{c}'s capital city is which one?", "Name {c}'s capital.",
+                       "What is {c}'s capital?", "In {c}, which city is the capital?", "Which is the capital city of {c}?",
+                       "The capital of {c}, which city is it?", "{c}: which city is its capital?"]).format(c=c)
+        a = pick(rng, ["It is {x}.", "The capital is {x}.", "{x}.", "That is {x}.", "Yes, it is {x}.",
+                       "The answer is {x}.", "It's {x}.", "The city is {x}."]).format(x=capital)
+        return pick(rng, ["{q} {a}", "Q: {q} A: {a}", "Question: {q} Answer: {a}"]).format(q=q, a=a)
+    if k < 0.65:
+        return pick(rng, ["Capital of {c}: {x}.", "{c}, capital city: {x}.", "Country: {c}. Capital: {x}.",
+                          "{c} (capital: {x})", "Atlas entry. {c}. Capital city: {x}."]).format(c=c, x=capital)
+    p, he, his, him = person(rng)
+    return pick(rng, [
+        "{p} has a friend in {c} who lives in the capital, {x}.",
+        "The national museum of {c} is in the capital, {x}.",
+        "{p} studied in {c}, at a college in the capital, {x}.",
+        "Trains from all over {c} run to the capital, {x}.",
+        "The oldest market of {c} is found in its capital, {x}.",
+        "{p} read a book about the capital of {c}, {x}.",
+    ]).format(c=c, x=capital, p=p)
