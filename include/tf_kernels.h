@@ -47,6 +47,12 @@ int tf_matmul_bf16_few_rows(float *out, int ldo, const float *inp, int ldi, cons
 size_t tf_few_rows_scratch(int M, int K);
 // Whether tf_matmul_bf16_few_rows runs here (probed once: CPUID, OS tile permission, TF_NO_AMX).
 int tf_have_amx_bf16(void);
+// Scalar conversions (convert.c): exact widening, and round-to-nearest-even narrowing (NaN stays
+// NaN, overflow goes to infinity).
+float tf_f16_to_f32(uint16_t h);
+float tf_bf16_to_f32(uint16_t b);
+uint16_t tf_f32_to_f16(float x);
+uint16_t tf_f32_to_bf16(float x);
 // out[n] = bf16(in[n]), round to nearest even (NaN stays NaN). Parallel.
 void tf_to_bf16(uint16_t *out, const float *in, size_t n);
 // out[R, N] = bf16(in[R, N]) (as tf_to_bf16) and colsum[N] (+)= the sum over rows of in (rows in order,

@@ -113,9 +113,6 @@ int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset 
 // kept. e(c, r) = " [Tool(input) -> result]".
 char *tf_merge_calls(const char *text, const tf_toolset *tools, tf_candidates *cs);
 
-// The text of a call as it is inserted inline: " [Name(input) -> result]" (result NULL: no "->").
-char *tf_call_text(const char *name, const char *input, const char *result, int with_arrow);
-
 // ---- a corpus through the pipeline ----------------------------------------------------------------
 // Documents: JSONL lines {"id", "text", "date"} (id and date optional), or plain text where blank
 // lines separate documents (any file not starting with '{').

@@ -12,6 +12,7 @@
 #define TF_SAFETENSORS_H
 
 #include "tf_common.h"
+#include "tf_kernels.h"  // the scalar conversions of F16 / BF16 elements
 
 // Dtypes of the safetensors specification. All can be listed; tf_st_to_f32 converts the
 // floating-point ones (F32, F16, BF16, F64).
@@ -61,12 +62,7 @@ const char *tf_st_dtype_name(tf_st_dtype d);
 // Bytes per element (1 for BOOL and the F8 types).
 size_t tf_st_dtype_size(tf_st_dtype d);
 
-// Scalar conversions: exact widening, and round-to-nearest-even narrowing (NaN stays NaN,
-// overflow goes to infinity).
-float tf_f16_to_f32(uint16_t h);
-float tf_bf16_to_f32(uint16_t b);
-uint16_t tf_f32_to_f16(float x);
-uint16_t tf_f32_to_bf16(float x);
+// The scalar conversions of F16 and BF16 elements (tf_f16_to_f32, ...) are in tf_kernels.h.
 
 // ---- writing -----------------------------------------------------------------------------------
 // One tensor to write. Give either data (nbytes = numel * dtype size, in dtype) or fill, which is

@@ -140,5 +140,24 @@ void tf_call_free(tf_call *call);  // frees input and result; the struct may be 
 // tf_call_parse returns exactly name, input and result. NULL when name is not a Name, input or
 // result is not valid UTF-8, result contains ']', or memory runs out.
 char *tf_call_format(const char *name, const char *input, const char *result);
+// The text of a call as it stands inline, after the space that the " [" token carries:
+// " [Name(input) -> result]"; with result NULL, " [Name(input) ->]" when with_arrow (the paper's
+// e(c, empty)) else " [Name(input)]". malloc'd; NULL as for tf_call_format.
+char *tf_call_text(const char *name, const char *input, const char *result, int with_arrow);
+
+// ---- a call as a model writes it (sampling calls in annotate, decoding with tools) -----------------
+// After " [" a model writes the call's body token by token. The call closes at the first "->" (where
+// the tool runs, paper §2) or at the first "]" (a call without result), whichever comes first.
+typedef enum {
+    TF_CALL_OPEN = 0,   // neither "->" nor "]" yet
+    TF_CALL_AT_ARROW,   // "->" came first: the tool runs on the body before it
+    TF_CALL_CLOSED,     // "]" came first: a call without result
+} tf_call_end;
+// How the NUL-terminated body (the text after " [") ends; *cut (may be NULL) gets the offset of the
+// "->" or "]" that ends it.
+tf_call_end tf_call_body_end(const char *body, size_t *cut);
+// Parses body[0..cut) as the call "[" body "]": name and input, result NULL. TF_EBADFILE when it is
+// not a call (call zeroed), TF_ENOMEM.
+int tf_call_parse_body(const char *body, size_t cut, tf_call *call, tf_error *err);
 
 #endif

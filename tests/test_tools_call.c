@@ -276,3 +276,40 @@ Test(call, random_bytes_never_crash) {
         }
     }
 }
+
+Test(call, text_is_the_inline_call_after_the_start_tokens_space) {
+    char *s = tf_call_text("Calculator", "400 / 1400", "0.29", 1);
+    cr_assert_str_eq(s, " [Calculator(400 / 1400) -> 0.29]");
+    free(s);
+    s = tf_call_text("Calendar", "", NULL, 1);  // e(c, empty)
+    cr_assert_str_eq(s, " [Calendar() ->]");
+    free(s);
+    s = tf_call_text("QA", "x)] y", NULL, 0);
+    cr_assert_str_eq(s, " [QA(\"x)] y\")]");
+    free(s);
+    cr_assert_null(tf_call_text("9lives", "x", NULL, 1));
+}
+
+Test(call, a_written_call_ends_at_its_first_arrow_or_bracket) {
+    size_t cut = 99;
+    cr_assert_eq(tf_call_body_end("Calculator(1 + 2", &cut), TF_CALL_OPEN);
+    cr_assert_eq(cut, 99, "cut is left alone while the call is open");
+    cr_assert_eq(tf_call_body_end("Calculator(1 + 2) ->", &cut), TF_CALL_AT_ARROW);
+    cr_assert_eq(cut, 18);
+    cr_assert_eq(tf_call_body_end("QA(x)] and -> later", &cut), TF_CALL_CLOSED);
+    cr_assert_eq(cut, 5);
+    cr_assert_eq(tf_call_body_end("QA(a->b)]", &cut), TF_CALL_AT_ARROW, "the first of the two wins");
+    cr_assert_eq(cut, 4);
+    cr_assert_eq(tf_call_body_end("Calendar()->x", NULL), TF_CALL_AT_ARROW);
+
+    tf_call c;
+    tf_error err;
+    const char *body = "Calculator(27 + 4 * 2) ->";
+    cr_assert_eq(tf_call_body_end(body, &cut), TF_CALL_AT_ARROW);
+    cr_assert_eq(tf_call_parse_body(body, cut, &c, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(c.name, "Calculator");
+    cr_assert_str_eq(c.input, "27 + 4 * 2");
+    cr_assert_null(c.result);
+    tf_call_free(&c);
+    cr_assert_eq(tf_call_parse_body("not a call", 10, &c, &err), TF_EBADFILE);
+}

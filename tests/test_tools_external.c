@@ -284,6 +284,46 @@ Test(external, quoted_arguments_and_json_escapes) {
     assert_no_children();
 }
 
+// Writes n bytes of data to dir/name.
+static void put_file(const char *name, const char *data, size_t n) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+Test(external, nul_in_a_result_becomes_a_space_and_cuts_nothing) {
+    // issue 21 #13: "\u0000" (and a raw NUL byte) used to end the result at the NUL
+    static const char esc[] = "{\"result\":\"abc\\u0000def\"}\n";
+    static const char raw[] = "{\"result\":\"left\0right\"}\n";
+    // an escaped backslash before "u0000" is text, not an escape: it stays as written
+    static const char text[] = "{\"result\":\"a\\\\u0000b \\\\\\u0000 c\"}\n";
+    put_file("esc", esc, sizeof esc - 1);
+    put_file("raw", raw, sizeof raw - 1);
+    put_file("text", text, sizeof text - 1);
+    char body[512];
+    snprintf(body, sizeof body, "while IFS= read -r line; do\n"
+                                "  case \"$line\" in\n"
+                                "    *raw*) cat '%s/raw';;\n"
+                                "    *text*) cat '%s/text';;\n"
+                                "    *) cat '%s/esc';;\n"
+                                "  esac\n"
+                                "done", dir, dir, dir);
+    tf_tool *t = make(script("Nul", "nul.sh", body), 5000);
+    char out[256];
+    tf_error err;
+    cr_assert_eq(tf_tool_execute(t, "esc", NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(out, "abc def");
+    cr_assert_eq(tf_tool_execute(t, "raw", NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(out, "left right");
+    cr_assert_eq(tf_tool_execute(t, "text", NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(out, "a\\u0000b \\ c");
+    tf_tool_free(t);
+    assert_no_children();
+}
+
 Test(external, example_units_tool) {
     if (access("/usr/bin/python3", X_OK) != 0) cr_skip_test("python3 is not installed");
     tf_toolset set = {0};

@@ -73,17 +73,6 @@ static int rewind_to(seqstate *st, int len, tf_error *err) {
     return feed(st, st->hist + len - 1, 1, err);
 }
 
-// " [Name(input) -> result]": the call as fine-tuning text holds it.
-static char *call_text_inline(const char *name, const char *input, const char *result) {
-    char *call = tf_call_format(name, input, result), *s = call ? malloc(strlen(call) + 2) : NULL;
-    if (s) {
-        s[0] = ' ';
-        strcpy(s + 1, call);
-    }
-    free(call);
-    return s;
-}
-
 static int rank_of(const float *l, int V, int id) {
     int r = 0;
     for (int i = 0; i < V; i++) r += l[i] > l[id];
@@ -168,28 +157,23 @@ int tf_generate_with_tools(tf_model *m, const tf_tokenizer *tok, const tf_toolse
         const char *b = tf_tokenizer_token_bytes(tok, id, &bl);
         if (b && buf_put(&call, b, bl)) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto out; }
         call_tokens++;
-        char *arrow = call.s ? strstr(call.s, "->") : NULL, *close = call.s ? strchr(call.s, ']') : NULL;
-        if (arrow && (!close || arrow < close)) {
+        size_t k = 0;
+        tf_call_end end = call.s ? tf_call_body_end(call.s, &k) : TF_CALL_OPEN;
+        int close = end == TF_CALL_CLOSED;
+        if (end == TF_CALL_AT_ARROW) {
             // "[Name(input)" is complete: run the tool
-            size_t k = (size_t)(arrow - call.s);
-            char *c = malloc(k + 3);
             tf_call parsed;
             tf_error perr;
             char result[TF_TOOL_RESULT_CAP];
             int have = 0;
-            if (!c) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto out; }
-            c[0] = '[';
-            memcpy(c + 1, call.s, k);
-            c[k + 1] = ']';
-            c[k + 2] = '\0';
-            int ok = tf_call_parse(c, k + 2, &parsed, &perr) == TF_OK;
-            free(c);
+            int prc = tf_call_parse_body(call.s, k, &parsed, &perr), ok = prc == TF_OK;
+            if (prc == TF_ENOMEM) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto out; }
             tf_tool *tool = ok ? tf_toolset_find(tools, parsed.name) : NULL;
             if (tool && tf_tool_execute(tool, parsed.input, ctx, result, sizeof result, &perr) == TF_OK) have = 1;
             calls++;
             if (ok) record_call(res, tool ? tool->name : parsed.name, parsed.input, have ? result : NULL, call_text_pos);
             if (have) {
-                char *full = call_text_inline(tool->name, parsed.input, result);
+                char *full = tf_call_text(tool->name, parsed.input, result, 1);
                 int *cids = NULL, nc = 0;
                 if (!full || tf_tokenizer_encode(tok, full, strlen(full), 0, &cids, &nc, err)) {
                     free(full);

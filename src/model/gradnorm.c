@@ -19,8 +19,9 @@ struct tf_gradnorm {
 
 void model_norm_free(tf_gradnorm *g) { free(g); }
 
+// Its one caller, tf_model_backward, has refused a mapped model already.
 void model_norm_begin(tf_model *m) {
-    if (m->dtype != TF_DTYPE_BF16 || model_is_mapped(m)) return;
+    if (m->dtype != TF_DTYPE_BF16) return;
     if (!m->gradnorm && !(m->gradnorm = calloc(1, sizeof *m->gradnorm))) return;  // not collected
     m->gradnorm->state = NORM_COLLECTING;
     m->gradnorm->sumsq = 0.0;

@@ -36,20 +36,6 @@ void tf_candidates_free(tf_candidates *cs) {
     memset(cs, 0, sizeof *cs);
 }
 
-char *tf_call_text(const char *name, const char *input, const char *result, int with_arrow) {
-    // the canonical call syntax (quoting as needed) after the space that " [" carries
-    char *call = tf_call_format(name, input, result ? result : with_arrow ? "" : NULL);
-    if (!call) return NULL;
-    size_t n = strlen(call);
-    char *s = malloc(n + 2);
-    if (s) {
-        s[0] = ' ';
-        memcpy(s + 1, call, n + 1);
-    }
-    free(call);
-    return s;
-}
-
 // ---- the document's tokens ---------------------------------------------------------------------------
 typedef struct {
     int *ids, n;
@@ -179,7 +165,7 @@ static int sample_calls(tf_model *m, const tf_tokenizer *tok, tf_kv *kv, const t
             memcpy(text[s] + len[s], b, bl);
             len[s] += bl;
             text[s][len[s]] = '\0';
-            if (strchr(text[s], ']') || strstr(text[s], "->")) { done[s] = 1; continue; }
+            if (tf_call_body_end(text[s], NULL) != TF_CALL_OPEN) { done[s] = 1; continue; }
             seqs[nb] = 2 + s;
             toks[nb++] = id;
         }
@@ -194,22 +180,16 @@ static int sample_calls(tf_model *m, const tf_tokenizer *tok, tf_kv *kv, const t
     for (int s = 0; s < ms; s++) {
         if (done[s] != 1) continue;  // never closed: discarded (paper, footnote 2)
         // the call is "[" + text up to "]" (or up to "->", closed by us)
-        char *arrow = strstr(text[s], "->"), *close = strchr(text[s], ']');
-        char *cut = arrow && (!close || arrow < close) ? arrow : close;
-        size_t k = (size_t)(cut - text[s]);
-        char *call = malloc(k + 3);
-        if (!call) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto out; }
-        call[0] = '[';
-        memcpy(call + 1, text[s], k);
-        call[k + 1] = ']';
-        call[k + 2] = '\0';
+        size_t cut = 0;
+        tf_call_body_end(text[s], &cut);
         tf_call c;
         tf_error perr;
-        if (tf_call_parse(call, k + 2, &c, &perr) == TF_OK) {
+        int prc = tf_call_parse_body(text[s], cut, &c, &perr);
+        if (prc == TF_ENOMEM) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto out; }
+        if (prc == TF_OK) {
             if (!strcasecmp(c.name, tool->name)) rc = add_candidate(cs, ti, c.input ? c.input : "", i, char_pos, p, err);
             tf_call_free(&c);
         }
-        free(call);
         if (rc) goto out;
     }
 out:

@@ -300,7 +300,7 @@ static void sb_json(sbuf *b, const char *s, size_t n) {
 static void sb_bytelevel(sbuf *b, const tf_tokenizer *t, int id) {
     char u[4];
     for (int i = 0; i < t->tok[id].len; i++)
-        sb_put(b, u, (size_t)tok_utf8_put(tok_byte_char((unsigned char)t->pool[t->tok[id].off + i]), u));
+        sb_put(b, u, tf_utf8_encode(tok_byte_char((unsigned char)t->pool[t->tok[id].off + i]), u));
 }
 
 static void sb_bytelevel_json(sbuf *b, const tf_tokenizer *t, int id) {
@@ -314,7 +314,7 @@ static void sb_bytelevel_json(sbuf *b, const tf_tokenizer *t, int id) {
 static int valid_utf8(const char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        int l = tok_utf8_get((const unsigned char *)s + i, n - i, &cp);
+        int l = (int)tf_utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (!l || cp == 0) return 0;
         i += (size_t)l;
     }

@@ -33,38 +33,6 @@ static void ascii_init(void) {
     for (uint32_t c = 0; c < 128; c++) ASCII_CLASS[c] = (uint8_t)table_class(c);
 }
 
-int tok_utf8_get(const unsigned char *s, size_t n, uint32_t *cp) {
-    unsigned c = s[0];
-    if (c < 0x80) { *cp = c; return 1; }
-    int len;
-    uint32_t v, min;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; v = c & 0x1F; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; v = c & 0x0F; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; v = c & 0x07; min = 0x10000; }
-    else { *cp = 0xFFFFFFFFu; return 0; }
-    if ((size_t)len > n) { *cp = 0xFFFFFFFFu; return 0; }
-    for (int i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) { *cp = 0xFFFFFFFFu; return 0; }
-        v = v << 6 | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) { *cp = 0xFFFFFFFFu; return 0; }
-    *cp = v;
-    return len;
-}
-
-int tok_utf8_put(uint32_t cp, char *out) {
-    unsigned char *o = (unsigned char *)out;
-    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
-    if (cp < 0x800) { o[0] = 0xC0 | cp >> 6; o[1] = 0x80 | (cp & 0x3F); return 2; }
-    if (cp < 0x10000) {
-        o[0] = 0xE0 | cp >> 12; o[1] = 0x80 | (cp >> 6 & 0x3F); o[2] = 0x80 | (cp & 0x3F);
-        return 3;
-    }
-    o[0] = 0xF0 | cp >> 18; o[1] = 0x80 | (cp >> 12 & 0x3F); o[2] = 0x80 | (cp >> 6 & 0x3F);
-    o[3] = 0x80 | (cp & 0x3F);
-    return 4;
-}
-
 // One symbol at s[pos]: its class and byte length (an invalid byte is a 1-byte TOK_OTHER).
 static inline int sym(const unsigned char *s, size_t n, size_t pos, int *len) {
     unsigned c = s[pos];
@@ -73,7 +41,7 @@ static inline int sym(const unsigned char *s, size_t n, size_t pos, int *len) {
         return ASCII_CLASS[c];
     }
     uint32_t cp;
-    int l = tok_utf8_get(s + pos, n - pos, &cp);
+    int l = (int)tf_utf8_decode(s + pos, n - pos, &cp);
     *len = l ? l : 1;
     return l ? table_class(cp) : TOK_OTHER;
 }
@@ -148,7 +116,7 @@ size_t tok_unmap_string(const char *s, size_t len, char *out) {
     size_t o = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        int l = tok_utf8_get(u + i, len - i, &cp);
+        int l = (int)tf_utf8_decode(u + i, len - i, &cp);
         int b = l ? tok_char_byte(cp) : -1;
         if (b >= 0) {
             out[o++] = (char)b;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tf_tokenizer.h"
+#include "util/utf8.h"
 
 // ---- Unicode classes of GPT-2's pre-tokenizer (unicode_table.c, generated) ---------------------
 enum { TOK_OTHER = 0, TOK_LETTER = 1, TOK_NUMBER = 2, TOK_SPACE = 3 };
@@ -26,11 +27,6 @@ size_t tok_next_piece(const unsigned char *s, size_t n, size_t pos, int split_di
 // characters that stand for no byte.
 uint32_t tok_byte_char(int b);
 int tok_char_byte(uint32_t cp);
-// Appends the UTF-8 of cp to out (at most 4 bytes); returns the count.
-int tok_utf8_put(uint32_t cp, char *out);
-// Decodes one UTF-8 code point at s[0..n); returns its length, or 0 (and *cp = 0xFFFFFFFF) when the
-// bytes there are not valid UTF-8.
-int tok_utf8_get(const unsigned char *s, size_t n, uint32_t *cp);
 
 // ---- hashing -------------------------------------------------------------------------------------
 static inline uint64_t tok_hash(const void *p, size_t n) {

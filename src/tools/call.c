@@ -237,3 +237,39 @@ char *tf_call_format(const char *name, const char *input, const char *result) {
     out[w] = '\0';
     return out;
 }
+
+char *tf_call_text(const char *name, const char *input, const char *result, int with_arrow) {
+    char *call = tf_call_format(name, input, result ? result : with_arrow ? "" : NULL);
+    if (!call) return NULL;
+    size_t n = strlen(call);
+    char *s = malloc(n + 2);
+    if (s) {
+        s[0] = ' ';
+        memcpy(s + 1, call, n + 1);
+    }
+    free(call);
+    return s;
+}
+
+tf_call_end tf_call_body_end(const char *body, size_t *cut) {
+    const char *arrow = strstr(body, "->"), *close = strchr(body, ']');
+    if (!arrow && !close) return TF_CALL_OPEN;
+    int at_arrow = arrow && (!close || arrow < close);
+    if (cut) *cut = (size_t)((at_arrow ? arrow : close) - body);
+    return at_arrow ? TF_CALL_AT_ARROW : TF_CALL_CLOSED;
+}
+
+int tf_call_parse_body(const char *body, size_t cut, tf_call *call, tf_error *err) {
+    char *s = malloc(cut + 3);
+    if (!s) {
+        memset(call, 0, sizeof *call);
+        return tf_errorf(err, TF_ENOMEM, "out of memory");
+    }
+    s[0] = '[';
+    memcpy(s + 1, body, cut);
+    s[cut + 1] = ']';
+    s[cut + 2] = '\0';
+    int rc = tf_call_parse(s, cut + 2, call, err);
+    free(s);
+    return rc;
+}

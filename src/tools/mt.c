@@ -1,6 +1,6 @@
 // mt.c — the MT tool (Toolformer §3, Table 1): non-English text -> English. The language is
 // detected with libexttextcat (n-gram profiles) and the text translated by Apertium, run as a
-// subprocess without a shell (`apertium spa-eng`), with a time limit and an output cap.
+// subprocess without a shell (`apertium spa-eng`, spawn.c), with a time limit and an output cap.
 //
 // The paper uses NLLB-600M with fastText language id; this is the Debian-packaged equivalent.
 // Rules:
@@ -16,14 +16,11 @@
 //     leaving the source word in place.
 #include "result_cache.h"
 #include "result_text.h"
+#include "spawn.h"
 #include "tools_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,186 +65,6 @@ typedef struct {
 
 #define MT_CACHE_SLOTS 1024
 
-// ---- running a program without a shell ---------------------------------------------------------
-
-typedef struct {
-    char *out;        // stdout (malloc'd, NUL-terminated)
-    size_t out_len;
-    char errtxt[256]; // the start of stderr
-    int status;       // waitpid status
-} run_result;
-
-static void close_fd(int *fd) {
-    if (*fd >= 0) close(*fd);
-    *fd = -1;
-}
-
-// write() to a pipe whose reader is gone, without SIGPIPE killing the process: SIGPIPE is blocked
-// in this thread for the call, and a SIGPIPE it raised is consumed before unblocking.
-static ssize_t write_nosigpipe(int fd, const void *buf, size_t n) {
-    sigset_t pipe_set, old, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    sigpending(&pending);
-    int was_pending = sigismember(&pending, SIGPIPE);
-    ssize_t w = write(fd, buf, n);
-    int e = errno;
-    if (w < 0 && e == EPIPE && !was_pending) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {}
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    errno = e;
-    return w;
-}
-
-// Runs argv[0] (found on PATH) with input on stdin; collects stdout (at most out_cap bytes) and the
-// start of stderr. The child runs in its own process group, which is killed when the time limit
-// passes or the output overflows. TF_OK when the program ran to its end (any exit status);
-// TF_ETOOL when it could not start, timed out or overflowed.
-static int run_program(char *const argv[], const char *input, size_t in_len, int timeout_ms, size_t out_cap,
-                       run_result *r, tf_error *err) {
-    memset(r, 0, sizeof *r);
-    int inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, exp[2] = {-1, -1};
-    if (pipe2(inp, O_CLOEXEC) || pipe2(outp, O_CLOEXEC) ||
-        pipe2(errp, O_CLOEXEC) || pipe2(exp, O_CLOEXEC)) {
-        int e = errno;
-        for (int i = 0; i < 2; i++) close_fd(&inp[i]), close_fd(&outp[i]), close_fd(&errp[i]), close_fd(&exp[i]);
-        return tf_errorf(err, TF_ETOOL, "%s: cannot create pipes: %s", argv[0], strerror(e));
-    }
-    r->out = malloc(out_cap + 1);
-    if (!r->out) {
-        for (int i = 0; i < 2; i++) close_fd(&inp[i]), close_fd(&outp[i]), close_fd(&errp[i]), close_fd(&exp[i]);
-        return tf_errorf(err, TF_ENOMEM, "out of memory");
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        for (int i = 0; i < 2; i++) close_fd(&inp[i]), close_fd(&outp[i]), close_fd(&errp[i]), close_fd(&exp[i]);
-        return tf_errorf(err, TF_ETOOL, "%s: cannot fork: %s", argv[0], strerror(e));
-    }
-    if (pid == 0) {
-        // Child: only async-signal-safe calls until exec.
-        setpgid(0, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        if (dup2(inp[0], 0) < 0 || dup2(outp[1], 1) < 0 || dup2(errp[1], 2) < 0) _exit(127);
-        // Everything above 2 closes on exec (the exec-error pipe included).
-        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-            for (int fd = 3; fd < 1024; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-        execvp(argv[0], argv);
-        int e = errno;
-        ssize_t w = write(exp[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
-    setpgid(pid, pid);  // also in the parent, so the group exists before any kill
-    close_fd(&inp[0]);
-    close_fd(&outp[1]);
-    close_fd(&errp[1]);
-    close_fd(&exp[1]);
-    int rc = TF_OK, child_errno = 0;
-    ssize_t got;
-    while ((got = read(exp[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {}
-    close_fd(&exp[0]);
-    double deadline = tf_time_s() + (timeout_ms > 0 ? timeout_ms : MT_TIMEOUT_MS) / 1000.0;
-    if (got == (ssize_t)sizeof child_errno) {
-        rc = tf_errorf(err, TF_ETOOL, "%s: cannot run it: %s", argv[0], strerror(child_errno));
-        goto reap;
-    }
-    fcntl(inp[1], F_SETFL, O_NONBLOCK);
-    fcntl(outp[0], F_SETFL, O_NONBLOCK);
-    fcntl(errp[0], F_SETFL, O_NONBLOCK);
-    size_t sent = 0, err_len = 0;
-    if (in_len == 0) close_fd(&inp[1]);
-    while (outp[0] >= 0 || errp[0] >= 0) {
-        double left = deadline - tf_time_s();
-        if (left <= 0) {
-            rc = tf_errorf(err, TF_ETOOL, "%s: no answer within %d ms (killed)", argv[0], timeout_ms);
-            goto reap;
-        }
-        struct pollfd pf[3];
-        int np = 0, iw = -1, io = -1, ie = -1;
-        if (inp[1] >= 0) pf[iw = np++] = (struct pollfd){.fd = inp[1], .events = POLLOUT};
-        if (outp[0] >= 0) pf[io = np++] = (struct pollfd){.fd = outp[0], .events = POLLIN};
-        if (errp[0] >= 0) pf[ie = np++] = (struct pollfd){.fd = errp[0], .events = POLLIN};
-        int pr = poll(pf, (nfds_t)np, (int)(left * 1000) + 1);
-        if (pr < 0 && errno != EINTR) {
-            rc = tf_errorf(err, TF_ETOOL, "%s: poll failed: %s", argv[0], strerror(errno));
-            goto reap;
-        }
-        if (pr <= 0) continue;
-        if (iw >= 0 && pf[iw].revents) {
-            ssize_t w = write_nosigpipe(inp[1], input + sent, in_len - sent);
-            if (w > 0) sent += (size_t)w;
-            // Done, or the child stopped reading: end of its input.
-            if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == in_len) close_fd(&inp[1]);
-        }
-        if (io >= 0 && pf[io].revents) {
-            char buf[4096];
-            ssize_t n = read(outp[0], buf, sizeof buf);
-            if (n > 0) {
-                if (r->out_len + (size_t)n > out_cap) {
-                    rc = tf_errorf(err, TF_ETOOL, "%s: output longer than %zu bytes (killed)", argv[0], out_cap);
-                    goto reap;
-                }
-                memcpy(r->out + r->out_len, buf, (size_t)n);
-                r->out_len += (size_t)n;
-            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                close_fd(&outp[0]);
-            }
-        }
-        if (ie >= 0 && pf[ie].revents) {
-            char buf[1024];
-            ssize_t n = read(errp[0], buf, sizeof buf);
-            if (n > 0) {
-                size_t k = (size_t)n < sizeof r->errtxt - 1 - err_len ? (size_t)n : sizeof r->errtxt - 1 - err_len;
-                memcpy(r->errtxt + err_len, buf, k);
-                err_len += k;
-                r->errtxt[err_len] = '\0';
-            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                close_fd(&errp[0]);
-            }
-        }
-    }
-    // Both outputs closed: wait for the exit, still within the time limit.
-    for (;;) {
-        pid_t w = waitpid(pid, &r->status, WNOHANG);
-        if (w == pid) {
-            pid = -1;
-            break;
-        }
-        if (w < 0 && errno != EINTR) { pid = -1; break; }
-        if (tf_time_s() > deadline) {
-            rc = tf_errorf(err, TF_ETOOL, "%s: did not exit within %d ms (killed)", argv[0], timeout_ms);
-            break;
-        }
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-    }
-reap:
-    if (pid > 0) {
-        if (rc) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-        }
-        while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {}
-    }
-    close_fd(&inp[1]);
-    close_fd(&outp[0]);
-    close_fd(&errp[0]);
-    r->out[r->out_len] = '\0';
-    if (rc) {
-        free(r->out);
-        r->out = NULL;
-        r->out_len = 0;
-    }
-    return rc;
-}
-
 static void first_line(char *s) {
     char *nl = strchr(s, '\n');
     if (nl) *nl = '\0';
@@ -271,8 +88,8 @@ static const char *const ISO3[][2] = {
 static int load_pairs(mt_state *s, int timeout_ms, tf_error *err) {
     if (s->pairs_loaded) return TF_OK;
     char *argv[] = {"apertium", "-l", NULL};
-    run_result r;
-    int rc = run_program(argv, "", 0, timeout_ms, MT_MAX_OUTPUT, &r, err);
+    spawn_result r;
+    int rc = spawn_run(argv, "", 0, timeout_ms > 0 ? timeout_ms : MT_TIMEOUT_MS, MT_MAX_OUTPUT, &r, err);
     if (rc) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err ? err->msg : "");
@@ -400,8 +217,8 @@ static int mt_translate(tf_tool *t, const char *in, size_t budget, char *out, si
     *remember = 0;
     text[n++] = '\n';
     char *argv[] = {"apertium", (char *)pair, NULL};
-    run_result r;
-    rc = run_program(argv, text, n, t->timeout_ms, MT_MAX_OUTPUT, &r, err);
+    spawn_result r;
+    rc = spawn_run(argv, text, n, t->timeout_ms > 0 ? t->timeout_ms : MT_TIMEOUT_MS, MT_MAX_OUTPUT, &r, err);
     free(text);
     if (rc) {
         char why[sizeof err->msg];
@@ -434,13 +251,9 @@ static int mt_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
                       tf_error *err) {
     (void)ctx;
     mt_state *s = t->state;
-    if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "MT: no room for the result");
-    out[0] = '\0';
-    if (!input) input = "";
-    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : MT_RESULT_BYTES;
-    if (budget > cap - 1) budget = cap - 1;
+    size_t budget;
     int rc, remember = 0;
-    if (result_cache_answer(s->cache, input, budget, out, cap, err, &rc)) return rc;
+    if (result_cache_begin(s->cache, t, &input, MT_RESULT_BYTES, out, cap, &budget, err, &rc)) return rc;
     rc = mt_translate(t, input, budget, out, cap, &remember, err);
     if (remember && (rc == TF_OK || rc == TF_ETOOL))
         result_cache_put(s->cache, input, budget, rc, rc == TF_OK ? out : err ? err->msg : "no result");

@@ -315,13 +315,11 @@ static int qa_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
                       tf_error *err) {
     (void)ctx;
     search_tool_state *st = t->state;
-    if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "QA: no room for the result");
-    out[0] = '\0';
-    const char *question = input ? input : "";
-    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : QA_RESULT_BYTES;
-    if (budget > cap - 1) budget = cap - 1;
+    const char *question = input;
+    size_t budget;
     int cached_rc;
-    if (result_cache_answer(st->cache, question, budget, out, cap, err, &cached_rc)) return cached_rc;
+    if (result_cache_begin(st->cache, t, &question, QA_RESULT_BYTES, out, cap, &budget, err, &cached_rc))
+        return cached_rc;
     toks q = {0}, pt = {0}, tt = {0};
     search_hit hits[QA_PASSAGES];
     int nhits = 0, rc;

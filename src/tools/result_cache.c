@@ -96,3 +96,16 @@ int result_cache_answer(result_cache *c, const char *input, size_t budget, char 
     *rc = code;
     return 1;
 }
+
+int result_cache_begin(result_cache *c, const tf_tool *t, const char **input, size_t default_bytes, char *out,
+                       size_t cap, size_t *budget, tf_error *err, int *rc) {
+    if (!out || cap == 0) {
+        *rc = tf_errorf(err, TF_EBADARG, "%s: no room for the result", t->name);
+        return 1;
+    }
+    out[0] = '\0';
+    if (!*input) *input = "";
+    *budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : default_bytes;
+    if (*budget > cap - 1) *budget = cap - 1;
+    return result_cache_answer(c, *input, *budget, out, cap, err, rc);
+}

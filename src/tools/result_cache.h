@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "tf_common.h"
+#include "tf_tools.h"
 
 typedef struct result_cache result_cache;
 
@@ -23,5 +23,13 @@ void result_cache_put(result_cache *c, const char *input, size_t budget, int cod
 // with *rc set; on a miss returns 0.
 int result_cache_answer(result_cache *c, const char *input, size_t budget, char *out, size_t cap, tf_error *err,
                         int *rc);
+
+// The common start of a memoising tool's execute (WikiSearch, QA, MT): checks that out has room,
+// empties it, makes a NULL *input "", and sets *budget, the result's byte budget: the tool's
+// max_result_bytes, else default_bytes, at most cap - 1. Returns 1 when the call is answered
+// already, with *rc set (TF_EBADARG: no room; or the remembered result in out / no-result in err);
+// 0 when the tool must compute it.
+int result_cache_begin(result_cache *c, const tf_tool *t, const char **input, size_t default_bytes, char *out,
+                       size_t cap, size_t *budget, tf_error *err, int *rc);
 
 #endif

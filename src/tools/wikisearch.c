@@ -35,13 +35,9 @@ static int wikisearch_execute(tf_tool *t, const char *input, const tf_tool_conte
                               tf_error *err) {
     (void)ctx;
     search_tool_state *st = t->state;
-    if (!out || cap == 0) return tf_errorf(err, TF_EBADARG, "WikiSearch: no room for the result");
-    out[0] = '\0';
-    if (!input) input = "";
-    size_t budget = t->max_result_bytes > 0 ? (size_t)t->max_result_bytes : WIKISEARCH_RESULT_BYTES;
-    if (budget > cap - 1) budget = cap - 1;
+    size_t budget;
     int rc;
-    if (result_cache_answer(st->cache, input, budget, out, cap, err, &rc)) return rc;
+    if (result_cache_begin(st->cache, t, &input, WIKISEARCH_RESULT_BYTES, out, cap, &budget, err, &rc)) return rc;
     // About six bytes a token in English text; FTS5 windows hold 1..64 tokens.
     int tokens = (int)(budget / 6);
     tokens = tokens < 8 ? 8 : tokens > 64 ? 64 : tokens;

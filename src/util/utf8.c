@@ -1,31 +1,14 @@
-// utf8.c — UTF-8 sequences: validity, cutting at a character boundary, and making text valid for
+// utf8.c — UTF-8 sequences (the decoder itself is utf8.h): validity, cutting at a character boundary, and making text valid for
 // JSON output.
 #include <stdlib.h>
 #include <string.h>
 
 #include "tf_common.h"
+#include "utf8.h"
 
-size_t tf_utf8_seq(const char *str, size_t n) {
-    const unsigned char *s = (const unsigned char *)str;
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;       // no overlongs
-        if (c == 0xED) hi = 0x9F;       // no surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;       // no overlongs
-        if (c == 0xF4) hi = 0x8F;       // <= U+10FFFF
-    } else return 0;
-    if (n < len) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return len;
+size_t tf_utf8_seq(const char *s, size_t n) {
+    uint32_t cp;
+    return tf_utf8_decode((const unsigned char *)s, n, &cp);
 }
 
 int tf_utf8_valid(const char *s, size_t n) {
