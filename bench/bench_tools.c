@@ -45,7 +45,8 @@ typedef struct {
 static void run_parse(void *p) {
     parse_arg *a = p;
     tf_call c;
-    if (tf_call_parse(a->text, a->len, &c, NULL) != TF_OK) exit(1);
+    tf_error err;
+    if (tf_call_parse(a->text, a->len, &c, &err) != TF_OK) exit(1);
     tf_call_free(&c);
 }
 

@@ -8,6 +8,8 @@
 
 // ---- errors ------------------------------------------------------------------------------------
 // One error type is carried up through the library; the command line prints `toolformer: <msg>`.
+// Every function that takes a `tf_error *err` needs it non-NULL (the public entry points assert it):
+// on failure it holds the code and one message naming the file and place.
 enum {
     TF_OK = 0,
     TF_EIO = 1,       // a file could not be opened, read or written
@@ -23,7 +25,7 @@ typedef struct {
     char msg[512];  // one line, no trailing newline
 } tf_error;
 
-// Sets err (when non-NULL) to code and a printf-formatted message; returns code.
+// Sets err (non-NULL) to code and a printf-formatted message; returns code.
 int tf_errorf(tf_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 // Resets err to TF_OK with an empty message.
 void tf_error_clear(tf_error *err);

@@ -31,7 +31,7 @@ void tf_eval_defaults(tf_eval_options *o);
 typedef struct {
     long n, correct;
     double accuracy;
-    long with_call[32];      // examples where the tool was called
+    long with_call[TF_MAX_TOOLS];    // examples where the tool was called
     long any_call;
     double mean_nll, ppl;    // perplexity task
     long tokens;

@@ -19,7 +19,8 @@ typedef struct {
     int vocab_size;         // rows of wte (and of the LM head)
     int n_positions;        // maximum sequence length
     float layer_norm_eps;
-    // block shape: GPT-2 = {0, 0, 0, 0, 10000, 1, 1, 1, 0, 1}
+    // block shape (GPT-2's is tf_config_gpt2's designated initialiser: the fields below 0 except
+    // .rotary_base = 10000, .qkv_bias = 1, .attn_out_bias = 1, .tied_head = 1)
     int parallel_residual;  // x + attn(ln1 x) + mlp(ln2 x) instead of the sequential form
     int shared_ln;          // the MLP reads ln1's output (GPT-J: one LayerNorm per block)
     int rotary_dim;         // 0: learned absolute positions (wpe); else rotary on this many dims per head

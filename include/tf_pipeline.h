@@ -29,7 +29,9 @@ int tf_score_rows(tf_model *m, const tf_scored_row *rows, int n_rows, int batch,
 // The three variants for a call at token position i of x (ids[n_x]), sharing one window of x so that
 // the same continuation ids are scored in each: x[s .. i + span) where s is the smallest start that
 // lets the longest prefix plus the window fit in max_len tokens.
-typedef enum { TF_VARIANT_WITH_RESULT = 0, TF_VARIANT_WITHOUT_RESULT = 1, TF_VARIANT_PLAIN = 2 } tf_variant;
+// The three rows the filter scores for a call: e(c, r), e(c, eps) and the plain text; a call's rows
+// are TF_NUM_VARIANTS in a row, in this order.
+typedef enum { TF_VARIANT_WITH_RESULT = 0, TF_VARIANT_WITHOUT_RESULT = 1, TF_VARIANT_PLAIN = 2, TF_NUM_VARIANTS = 3 } tf_variant;
 typedef enum { TF_PLACE_PREFIX = 0, TF_PLACE_INLINE = 1 } tf_placement;
 // Builds one row into out (capacity cap ids): PREFIX = z + sep + x[s .. i+span), INLINE =
 // x[s .. i) + z + x[i .. i+span), PLAIN = x[s .. i+span). z = tokens of the call text (with or
@@ -55,7 +57,7 @@ tf_tool_thresholds tf_tool_default_thresholds(const char *tool_name);
 
 typedef struct {
     tf_proposer proposer;
-    tf_tool_thresholds th[32];   // per tool of the toolset, in its order
+    tf_tool_thresholds th[TF_MAX_TOOLS];   // per tool of the toolset, in its order
     int max_call_tokens;         // tokens sampled for one call before giving up (default 32)
     float temperature;           // sampling temperature for calls (default 1.0)
     int batch;                   // rows per scoring forward pass (default 16)
@@ -83,8 +85,8 @@ typedef struct {
     tf_candidate *c;
     int n, cap;
     // per tool counts for the summary
-    long proposed[32], executed[32], kept[32];
-    double score_sum[32];
+    long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS];
+    double score_sum[TF_MAX_TOOLS];
     int too_long;  // 1 when the document (with a tool's prompt) did not fit the model's context
 } tf_candidates;
 void tf_candidates_free(tf_candidates *cs);
@@ -137,8 +139,8 @@ typedef struct {
 typedef struct {
     long docs, docs_written;
     long too_long;  // documents a tool skipped because they do not fit the model's context
-    long proposed[32], executed[32], kept[32];
-    double score_sum[32];
+    long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS];
+    double score_sum[TF_MAX_TOOLS];
     double seconds;
     int complete;  // the whole corpus (of this shard) has been processed
 } tf_annotate_summary;

@@ -22,6 +22,7 @@
 
 // Limits applied by tf_tool_execute to every tool.
 #define TF_TOOL_MAX_INPUT_BYTES 65536   // longer inputs give no result
+#define TF_MAX_TOOLS 32                 // tools in one toolset (tf_toolset_add refuses more)
 #define TF_TOOL_RESULT_CAP 4096         // a comfortable size for the caller's result buffer
 #define TF_TOOL_DEFAULT_TIMEOUT_MS 10000
 #define TF_TOOL_DEFAULT_MAX_RESULT 1024 // bytes

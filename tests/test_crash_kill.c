@@ -128,13 +128,14 @@ Test(crash, train_killed_24_times_resumes_to_the_same_model_and_log, .timeout = 
     const char *common = "train --config tests/fixtures/gpt2-tiny/config.json --data %s --out %s --log %s/log.jsonl "
                          "--steps 240 --batch 4 --seq-len 32 --lr 1e-3 --save-every 5 --threads 1 --seed 3";
     snprintf(args, sizeof args, common, data, a, a);
-    cr_assert_eq(tf_mkdir_p(a, NULL), TF_OK);
+    tf_error err;
+    cr_assert_eq(tf_mkdir_p(a, &err), TF_OK, "%s", err.msg);
     double t_full = crash_time_run(args, 0);
     strcat(args, " --resume");
     double t_start = crash_time_run(args, 0);
     snprintf(args, sizeof args, common, data, b, b);
     strcat(args, " --resume");
-    cr_assert_eq(tf_mkdir_p(b, NULL), TF_OK);
+    cr_assert_eq(tf_mkdir_p(b, &err), TF_OK, "%s", err.msg);
     train_obs obs;
     snprintf(obs.cur, sizeof obs.cur, "%s/checkpoint/trainer_state.json", b);
     snprintf(obs.old, sizeof obs.old, "%s/checkpoint.old/trainer_state.json", b);

@@ -138,7 +138,8 @@ Test(call, open_call_up_to_the_arrow) {
     }
     // and the closed parser does not take the open form
     tf_call c;
-    cr_assert_eq(tf_call_parse("[Calculator(1) ->", 17, &c, NULL), TF_EBADFILE);
+    tf_error err;
+    cr_assert_eq(tf_call_parse("[Calculator(1) ->", 17, &c, &err), TF_EBADFILE);
 }
 
 Test(call, name_length_is_bounded) {
@@ -268,7 +269,8 @@ Test(call, random_bytes_never_crash) {
         s[0] = '[';
         for (int i = 1; i < n; i++) s[i] = pieces[tf_rng_u64(&rng) % (sizeof pieces - 1)];
         tf_call c;
-        if (tf_call_parse(s, (size_t)n, &c, NULL) == TF_OK) {
+        tf_error err;
+        if (tf_call_parse(s, (size_t)n, &c, &err) == TF_OK) {
             cr_assert_leq(c.end, (size_t)n);
             cr_assert_eq(s[c.end - 1], ']');
             cr_assert(tf_utf8_valid(c.input, strlen(c.input)));

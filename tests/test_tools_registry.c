@@ -100,6 +100,26 @@ Test(registry, toolset_add_takes_ownership_even_on_duplicates) {
     tf_toolset_free(&set);  // the leak checker of the ASan run verifies the duplicate was freed
 }
 
+Test(registry, toolset_holds_at_most_tf_max_tools) {
+    static char names[TF_MAX_TOOLS + 1][16];
+    tf_toolset set = {0};
+    tf_error err;
+    for (int i = 0; i <= TF_MAX_TOOLS; i++) {
+        snprintf(names[i], sizeof names[i], "Tool%d", i);
+        tf_tool *t = calloc(1, sizeof *t);
+        cr_assert_not_null(t);
+        t->name = names[i];
+        int rc = tf_toolset_add(&set, t, &err);
+        if (i < TF_MAX_TOOLS) cr_assert_eq(rc, TF_OK, "tool %d: %s", i, err.msg);
+        else cr_assert_eq(rc, TF_EBADARG, "tool %d was accepted", i);
+    }
+    cr_assert_eq(set.n, TF_MAX_TOOLS);
+    char want[64];
+    snprintf(want, sizeof want, "at most %d tools", TF_MAX_TOOLS);
+    cr_assert(strstr(err.msg, want) != NULL, "%s", err.msg);
+    tf_toolset_free(&set);  // the one refused was freed by tf_toolset_add (the ASan run checks)
+}
+
 // ---- the limits of tf_tool_execute, with a tool that returns whatever it is told --------------------
 
 static const char *fake_reply;

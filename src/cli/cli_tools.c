@@ -36,6 +36,5 @@ int cli_tools_build(const cli_tools *t, tf_toolset *set, int required, tf_error 
         if (!x || tf_toolset_add(set, x, err)) return err->code;
     }
     if (required && set->n == 0) return tf_errorf(err, TF_EBADARG, "no tools selected (use --tools or --tool)");
-    if (set->n > 32) return tf_errorf(err, TF_EBADARG, "at most 32 tools at once");
     return TF_OK;
 }

@@ -55,13 +55,13 @@ static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
 // Under mpirun: the summary of all shards on every rank (sums; the longest time; complete counts
 // the finished shards).
 static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
-    double v[4 + 4 * 32];
+    double v[4 + 4 * TF_MAX_TOOLS];
     int n = 0;
     v[n++] = (double)s->docs;
     v[n++] = (double)s->docs_written;
     v[n++] = s->complete;
     v[n++] = (double)s->too_long;
-    for (int t = 0; t < n_tools && t < 32; t++) {
+    for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
         v[n++] = (double)s->proposed[t];
         v[n++] = (double)s->executed[t];
         v[n++] = (double)s->kept[t];
@@ -73,7 +73,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
     s->docs_written = (long)v[n++];
     s->complete = (int)v[n++];
     s->too_long = (long)v[n++];
-    for (int t = 0; t < n_tools && t < 32; t++) {
+    for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
         s->proposed[t] = (long)v[n++];
         s->executed[t] = (long)v[n++];
         s->kept[t] = (long)v[n++];
@@ -201,7 +201,7 @@ int cmd_annotate(int argc, char **argv) {
     run.opt.temperature = (float)temp;
     run.opt.max_call_tokens = (int)call_tokens;
     run.opt.batch = (int)batch;
-    for (int t = 0; t < set.n; t++) {
+    for (int t = 0; t < set.n && t < TF_MAX_TOOLS; t++) {
         if (tau_s >= 0) run.opt.th[t].tau_s = (float)tau_s;
         if (tau_f_set) run.opt.th[t].tau_f = (float)tau_f;
         if (top_k >= 0) run.opt.th[t].top_k = (int)top_k;

@@ -1,4 +1,5 @@
 // eval.c — the paper's evaluation protocol (Appendix C) on JSONL task files.
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
@@ -102,6 +103,7 @@ static int encode_for_ppl(void *ctx, const char *text, size_t len, int **ids, in
 
 int tf_eval_run(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const char *data,
                 const tf_eval_options *o, tf_eval_result *res, tf_error *err) {
+    assert(err != NULL);
     memset(res, 0, sizeof *res);
     double t0 = tf_time_s();
     if (o->task == TF_TASK_PPL) {
@@ -151,12 +153,12 @@ int tf_eval_run(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, c
                                          : tf_eval_words_contain(g.text, answer, o->n_words > 0 ? o->n_words : 5);
         res->n++;
         res->correct += ok;
-        int called[32] = {0};
+        int called[TF_MAX_TOOLS] = {0};
         for (int c = 0; c < g.n_calls; c++)
-            for (int t = 0; tools && t < tools->n && t < 32; t++)
+            for (int t = 0; tools && t < tools->n && t < TF_MAX_TOOLS; t++)
                 if (!strcasecmp(g.calls[c].tool, tools->tools[t]->name)) called[t] = 1;
         res->any_call += g.n_calls > 0;
-        for (int t = 0; t < 32; t++) res->with_call[t] += called[t];
+        for (int t = 0; t < TF_MAX_TOOLS; t++) res->with_call[t] += called[t];
         if (o->details) {
             cJSON *d = cJSON_CreateObject();
             cJSON_AddStringToObject(d, "prompt", prompt);

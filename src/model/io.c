@@ -9,6 +9,7 @@
 // Loading accepts names with or without the model prefix ("transformer." / "gpt_neox."), ignores
 // the attention-mask and rotary buffers older checkpoints carry, and refuses anything missing,
 // misshapen, duplicated or unknown with one error naming the file and tensor.
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,6 +454,7 @@ static int load_tensors(tf_model *m, weight_set *w, model_wview *views, tf_error
 }
 
 tf_model *tf_model_load(const char *dir, tf_error *err) {
+    assert(err != NULL);
     tf_config cfg;
     if (tf_config_load(dir, &cfg, err)) return NULL;
     weight_set w = {0};

@@ -7,20 +7,24 @@
 
 void tf_config_gpt2(tf_config *cfg, int n_layer, int n_embd, int n_head, int vocab_size,
                     int n_positions) {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->arch = TF_ARCH_GPT2;
-    cfg->n_layer = n_layer;
-    cfg->n_embd = n_embd;
-    cfg->n_head = n_head;
-    cfg->n_inner = 4 * n_embd;
-    cfg->vocab_size = vocab_size;
-    cfg->n_positions = n_positions;
-    cfg->layer_norm_eps = 1e-5f;
-    cfg->rotary_base = 10000.0f;
-    cfg->qkv_bias = 1;
-    cfg->attn_out_bias = 1;
-    cfg->tied_head = 1;
-    cfg->bos_token_id = cfg->eos_token_id = vocab_size - 1;
+    *cfg = (tf_config){
+        .arch = TF_ARCH_GPT2,
+        .n_layer = n_layer,
+        .n_embd = n_embd,
+        .n_head = n_head,
+        .n_inner = 4 * n_embd,
+        .vocab_size = vocab_size,
+        .n_positions = n_positions,
+        .layer_norm_eps = 1e-5f,
+        // GPT-2's block: sequential residual, two LayerNorms, learned positions (rotary_dim 0), biases
+        // on every projection, the LM head tied to wte, the tanh GELU (gelu_exact 0)
+        .rotary_base = 10000.0f,
+        .qkv_bias = 1,
+        .attn_out_bias = 1,
+        .tied_head = 1,
+        .bos_token_id = vocab_size - 1,
+        .eos_token_id = vocab_size - 1,
+    };
 }
 
 int tf_config_validate(const tf_config *c, const char *what, tf_error *err) {

@@ -1,6 +1,7 @@
 // annotate.c — one document through the Toolformer pipeline (§2): for every tool, independently,
 // candidate positions, calls (sampled from the model with the tool's few-shot prompt, sampled from a
 // model already fine-tuned on calls, or proposed by the tool), execution, and the filter.
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ tf_tool_thresholds tf_tool_default_thresholds(const char *name) {
 void tf_annotate_defaults(tf_annotate_options *o, const tf_toolset *tools) {
     memset(o, 0, sizeof *o);
     o->proposer = TF_PROPOSER_PROMPT;
-    for (int i = 0; i < tools->n && i < 32; i++) o->th[i] = tf_tool_default_thresholds(tools->tools[i]->name);
+    for (int i = 0; i < tools->n && i < TF_MAX_TOOLS; i++) o->th[i] = tf_tool_default_thresholds(tools->tools[i]->name);
     o->max_call_tokens = 32;
     o->temperature = 1.0f;
     o->batch = 16;
@@ -84,7 +85,7 @@ static int add_candidate(tf_candidates *cs, int tool, const char *input, int pos
     c->char_pos = char_pos;
     c->p_start = p;
     cs->n++;
-    if (tool < 32) cs->proposed[tool]++;
+    if (tool < TF_MAX_TOOLS) cs->proposed[tool]++;
     return TF_OK;
 }
 
@@ -211,7 +212,8 @@ static int sampling_sequence(const tf_tokenizer *tok, const tf_tool *tool, const
     int *pids = NULL, np = 0;
     if (prompt) {
         if (!tool->prompt) return tf_errorf(err, TF_EBADARG, "tool %s has no few-shot prompt", tool->name);
-        const char *slot = strstr(tool->prompt, "<INPUT>");
+        static const char SLOT[] = "<INPUT>";  // the document's place in the few-shot prompt
+        const char *slot = strstr(tool->prompt, SLOT);
         size_t pl = strlen(tool->prompt), tl = strlen(doc->text);
         char *p = malloc(pl + tl + 1);
         if (!p) return tf_errorf(err, TF_ENOMEM, "out of memory");
@@ -219,7 +221,7 @@ static int sampling_sequence(const tf_tokenizer *tok, const tf_tool *tool, const
             size_t a = (size_t)(slot - tool->prompt);
             memcpy(p, tool->prompt, a);
             memcpy(p + a, doc->text, tl);
-            strcpy(p + a + tl, slot + 7);
+            strcpy(p + a + tl, slot + strlen(SLOT));
         } else {
             strcpy(p, tool->prompt);
         }
@@ -323,7 +325,7 @@ static int execute_and_filter(tf_model *m, const tf_tokenizer *tok, const tf_too
                               tf_candidates *cs, tf_error *err) {
     tf_tool_context ctx = {doc->date};
     int rc = TF_OK, *sep = NULL, nsep = 0;
-    char result[2048];
+    char result[TF_TOOL_RESULT_CAP];
     // execute; candidates without a result are dropped
     int w = from;
     for (int k = from; k < cs->n; k++) {
@@ -332,7 +334,7 @@ static int execute_and_filter(tf_model *m, const tf_tokenizer *tok, const tf_too
         if (tf_tool_execute(tools->tools[c->tool], c->input, &ctx, result, sizeof result, &terr) == TF_OK &&
             result[0]) {
             c->result = strdup(result);
-            if (c->tool < 32) cs->executed[c->tool]++;
+            if (c->tool < TF_MAX_TOOLS) cs->executed[c->tool]++;
             cs->c[w++] = *c;
         } else {
             free(c->input);
@@ -344,9 +346,9 @@ static int execute_and_filter(tf_model *m, const tf_tokenizer *tok, const tf_too
     if (o->prefix_sep && *o->prefix_sep && tf_tokenizer_encode(tok, o->prefix_sep, strlen(o->prefix_sep), 0, &sep, &nsep, err))
         return err->code;
     int cap = m->cfg.n_positions;
-    tf_scored_row *rows = calloc((size_t)3 * nc, sizeof *rows);
-    int **bufs = calloc((size_t)3 * nc, sizeof *bufs);
-    float *loss = malloc(sizeof(float) * 3 * nc);
+    tf_scored_row *rows = calloc((size_t)TF_NUM_VARIANTS * nc, sizeof *rows);
+    int **bufs = calloc((size_t)TF_NUM_VARIANTS * nc, sizeof *bufs);
+    float *loss = malloc(sizeof(float) * TF_NUM_VARIANTS * nc);
     int n_rows = 0;
     if (!rows || !bufs || !loss) { rc = tf_errorf(err, TF_ENOMEM, "out of memory"); goto out; }
     for (int k = 0; k < nc && !rc; k++) {
@@ -360,11 +362,13 @@ static int execute_and_filter(tf_model *m, const tf_tokenizer *tok, const tf_too
         free(zp);
         free(ze);
         int s = tf_window_start(c->token_pos, d->n, np + nsep, cap);
-        const int *zs[3] = {idp, ide, NULL};
-        int nzs[3] = {np, ne, 0};
-        for (int v = 0; v < 3 && !rc; v++) {
+        const int *zs[TF_NUM_VARIANTS] = {[TF_VARIANT_WITH_RESULT] = idp, [TF_VARIANT_WITHOUT_RESULT] = ide,
+                                          [TF_VARIANT_PLAIN] = NULL};
+        int nzs[TF_NUM_VARIANTS] = {[TF_VARIANT_WITH_RESULT] = np, [TF_VARIANT_WITHOUT_RESULT] = ne,
+                                    [TF_VARIANT_PLAIN] = 0};
+        for (int v = 0; v < TF_NUM_VARIANTS && !rc; v++) {
             int *buf = malloc(sizeof(int) * cap), cs0, ncont;
-            bufs[3 * k + v] = buf;
+            bufs[TF_NUM_VARIANTS * k + v] = buf;
             int len = buf ? tf_build_row(buf, cap, zs[v], nzs[v], sep, nsep, d->ids, d->n, c->token_pos, s,
                                          o->placement, &cs0, &ncont)
                           : -1;
@@ -372,25 +376,26 @@ static int execute_and_filter(tf_model *m, const tf_tokenizer *tok, const tf_too
                 rc = tf_errorf(err, TF_EBADARG, "call %s(%s) does not fit the model's context", name, c->input);
                 break;
             }
-            rows[3 * k + v] = (tf_scored_row){buf, len, cs0, ncont};
+            rows[TF_NUM_VARIANTS * k + v] = (tf_scored_row){buf, len, cs0, ncont};
         }
         free(idp);
         free(ide);
-        n_rows = 3 * (k + 1);
+        n_rows = TF_NUM_VARIANTS * (k + 1);
     }
     if (!rc) rc = tf_score_rows(m, rows, n_rows, o->batch, loss, err);
     for (int k = 0; k < nc && !rc; k++) {
         tf_candidate *c = &cs->c[from + k];
-        c->loss_plus = loss[3 * k];
-        c->loss_empty = loss[3 * k + 1];
-        c->loss_plain = loss[3 * k + 2];
+        const float *lk = loss + TF_NUM_VARIANTS * k;
+        c->loss_plus = lk[TF_VARIANT_WITH_RESULT];
+        c->loss_empty = lk[TF_VARIANT_WITHOUT_RESULT];
+        c->loss_plain = lk[TF_VARIANT_PLAIN];
         // L- = min(L(eps), L(e(c, eps))); keep when L- - L+ >= tau_f
         c->loss_minus = fminf(c->loss_plain, c->loss_empty);
         c->score = c->loss_minus - c->loss_plus;
         c->kept = c->score >= o->th[c->tool].tau_f;
     }
 out:
-    for (int k = 0; bufs && k < 3 * nc; k++) free(bufs[k]);
+    for (int k = 0; bufs && k < TF_NUM_VARIANTS * nc; k++) free(bufs[k]);
     free(bufs);
     free(rows);
     free(loss);
@@ -420,7 +425,7 @@ static void cap_and_count(tf_candidates *cs, int from, int max) {
     for (int a = from; a < cs->n; a++) {
         tf_candidate *c = &cs->c[a];
         if (c->capped) c->kept = 0;
-        if (c->kept && c->tool < 32) {
+        if (c->kept && c->tool < TF_MAX_TOOLS) {
             cs->kept[c->tool]++;
             cs->score_sum[c->tool] += c->score;
         }
@@ -429,6 +434,7 @@ static void cap_and_count(tf_candidates *cs, int from, int max) {
 
 int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_options *o,
                          const tf_document *doc, tf_rng *rng, tf_candidates *out, tf_error *err) {
+    assert(err != NULL);
     int start_id = tf_tokenizer_token_id(tok, " [");
     if (start_id < 0) return tf_errorf(err, TF_EBADARG, "the tokenizer has no \" [\" token to start calls with");
     // A document of more bytes than n_positions tokens of the longest kind can hold never fits: it is
@@ -445,7 +451,7 @@ int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset 
     doc_tokens d;
     int rc = tokenize_doc(tok, doc->text, &d, err);
     tf_tool_context ctx = {doc->date};
-    for (int ti = 0; !rc && ti < tools->n && ti < 32; ti++) {
+    for (int ti = 0; !rc && ti < tools->n && ti < TF_MAX_TOOLS; ti++) {
         const tf_tool *tool = tools->tools[ti];
         if (d.n < 2) break;
         if (tool->prefilter && !tool->prefilter(tool, doc->text, &ctx)) continue;

@@ -210,7 +210,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             cJSON_Delete(j);
         }
         p.sum.too_long += cs.too_long;
-        for (int t = 0; t < n_tools && t < 32; t++) {
+        for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
             p.sum.proposed[t] += cs.proposed[t];
             p.sum.executed[t] += cs.executed[t];
             p.sum.kept[t] += cs.kept[t];
@@ -227,7 +227,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
         good_rej = p.rej_bytes;
         done_here++;
         long kept = 0;
-        for (int t = 0; t < n_tools && t < 32; t++) kept += p.sum.kept[t];
+        for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) kept += p.sum.kept[t];
         char extra[96];
         snprintf(extra, sizeof extra, "kept calls %ld, documents written %ld", kept, p.sum.docs_written);
         tf_progress_update(&bar, done_here, extra);

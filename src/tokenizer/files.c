@@ -1,5 +1,6 @@
 // files.c — reading and writing tokenizer files: Hugging Face tokenizer.json, vocab.json +
 // merges.txt, and OpenAI's encoder.json + vocab.bpe (the same two formats under other names).
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -229,6 +230,7 @@ static int load_hf_json(tf_tokenizer *t, const char *path, tf_error *err) {
 }
 
 tf_tokenizer *tf_tokenizer_load(const char *dir, tf_error *err) {
+    assert(err != NULL);
     if (!dir || !*dir) {
         tf_errorf(err, TF_EBADARG, "tf_tokenizer_load: no directory given");
         return NULL;

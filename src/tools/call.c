@@ -2,6 +2,7 @@
 // " [", "]" and "->" standing for <API>, </API> and the arrow. Parsing must survive whatever text a
 // model writes, so it is a single bounded forward scan with no recursion; the grammar is in
 // tf_tools.h. Quoted inputs (QA("Who ...?")) and unquoted ones (Calculator((2+3)*4)) both parse.
+#include <assert.h>
 #include "tf_tools.h"
 
 #include <stdlib.h>
@@ -152,6 +153,7 @@ static int parse_call(const char *text, size_t len, tf_call *call, tf_error *err
 }
 
 int tf_call_parse(const char *text, size_t len, tf_call *call, tf_error *err) {
+    assert(err != NULL);
     return parse_call(text, len, call, err, 0);
 }
 
@@ -186,7 +188,8 @@ static int unquoted_round_trips(const char *input, const char *result) {
     }
     s[w++] = ']';
     tf_call c;
-    int ok = tf_call_parse(s, w, &c, NULL) == TF_OK && c.end == w && !strcmp(c.input, input);
+    tf_error err;
+    int ok = tf_call_parse(s, w, &c, &err) == TF_OK && c.end == w && !strcmp(c.input, input);
     tf_call_free(&c);
     free(s);
     return ok;

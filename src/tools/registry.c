@@ -1,5 +1,6 @@
 // registry.c — tools by name, the common limits every call goes through (input checks, time limit,
 // result normalisation and cap), tool sets, string lists and UTF-8 helpers.
+#include <assert.h>
 #include "tools_internal.h"
 
 #include <stdlib.h>
@@ -76,6 +77,7 @@ static size_t normalise_result(char *s, size_t max) {
 
 int tf_tool_execute(tf_tool *t, const char *input, const tf_tool_context *ctx, char *out, size_t cap,
                     tf_error *err) {
+    assert(err != NULL);
     if (!t || !t->execute || !out || cap == 0)
         return tf_errorf(err, TF_EBADARG, "tf_tool_execute: no tool or no result buffer");
     out[0] = '\0';
@@ -161,9 +163,15 @@ void tf_tool_free(tf_tool *t) {
 // ---- tool sets ---------------------------------------------------------------------------------
 
 int tf_toolset_add(tf_toolset *set, tf_tool *t, tf_error *err) {
+    assert(err != NULL);
     if (!t) return tf_errorf(err, TF_EBADARG, "tf_toolset_add: no tool");
     if (tf_toolset_find(set, t->name)) {
         tf_errorf(err, TF_EBADARG, "two tools are named '%s'", t->name);
+        tf_tool_free(t);
+        return TF_EBADARG;
+    }
+    if (set->n >= TF_MAX_TOOLS) {
+        tf_errorf(err, TF_EBADARG, "at most %d tools at once ('%s' is one more)", TF_MAX_TOOLS, t->name);
         tf_tool_free(t);
         return TF_EBADARG;
     }
@@ -178,6 +186,7 @@ int tf_toolset_add(tf_toolset *set, tf_tool *t, tf_error *err) {
 }
 
 int tf_toolset_parse(tf_toolset *set, const char *list, const tf_tool_options *opt, tf_error *err) {
+    assert(err != NULL);
     if (!list) return tf_errorf(err, TF_EBADARG, "--tools: no list");
     const char *p = list;
     int n0 = set->n;  // tools already in the set (external ones): named in the list, not created again

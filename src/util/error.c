@@ -1,11 +1,12 @@
 // error.c — the library's single error type.
+#include <assert.h>
 #include "tf_common.h"
 
 #include <stdarg.h>
 #include <string.h>
 
 int tf_errorf(tf_error *err, int code, const char *fmt, ...) {
-    if (!err) return code;
+    assert(err != NULL && "err must be non-NULL (tf_common.h)");
     err->code = code;
     va_list ap;
     va_start(ap, fmt);
@@ -15,7 +16,7 @@ int tf_errorf(tf_error *err, int code, const char *fmt, ...) {
 }
 
 void tf_error_clear(tf_error *err) {
-    if (!err) return;
+    assert(err != NULL && "err must be non-NULL (tf_common.h)");
     err->code = TF_OK;
     err->msg[0] = '\0';
 }
