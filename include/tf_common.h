@@ -18,6 +18,7 @@ enum {
     TF_ENOMEM = 4,    // an allocation failed
     TF_ETOOL = 5,     // a tool failed, timed out or gave no result
     TF_EINTERNAL = 6, // a library (oneDNN, SQLite) reported a failure
+    TF_ETOOLONG = 7,  // an input is longer than a limit allows (a prompt longer than the model's context)
 };
 
 typedef struct {

@@ -33,6 +33,7 @@ typedef struct {
     double accuracy;
     long with_call[TF_MAX_TOOLS];    // examples where the tool was called
     long any_call;
+    long too_long;           // prompts that leave no room in the model's context: not scored, not in n
     double mean_nll, ppl;    // perplexity task
     long tokens;
     double seconds;

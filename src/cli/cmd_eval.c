@@ -80,6 +80,9 @@ int cmd_eval(int argc, char **argv) {
     tf_eval_result r;
     if (tf_eval_run(m, tok, &set, data, &o, &r, &err)) goto fail;
     const char *mode = o.gen.no_tools || set.n == 0 ? "none" : o.gen.disable ? "disabled" : "on";
+    if (r.too_long)
+        fprintf(stderr, "toolformer: warning: %ld prompts leave no room in the model's context of %d tokens: "
+                "not scored (\"too_long\")\n", r.too_long, m->cfg.n_positions);
     if (json) {
         printf("{\"task\": \"%s\", \"tools\": \"%s\", \"n\": %ld", task, mode, r.n);
         if (o.task == TF_TASK_PPL)
@@ -91,6 +94,7 @@ int cmd_eval(int argc, char **argv) {
                 printf("%s\"%s\": %.4f", k ? ", " : "", set.tools[k]->name, r.n ? (double)r.with_call[k] / r.n : 0.0);
             printf("}");
         }
+        if (r.too_long) printf(", \"too_long\": %ld", r.too_long);
         printf(", \"seconds\": %.2f}\n", r.seconds);
     } else if (o.task == TF_TASK_PPL) {
         printf("ppl: %ld documents, %ld tokens, mean NLL %.4f, perplexity %.3f\n", r.n, r.tokens, r.mean_nll, r.ppl);

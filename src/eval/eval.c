@@ -145,7 +145,25 @@ int tf_eval_run(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, c
         }
         tf_tool_context ctx = {str_field(j, "date")};
         tf_toolgen_result g;
-        if ((rc = tf_generate_with_tools(m, tok, tools, &ctx, prompt, &o->gen, &g, err))) {
+        if ((rc = tf_generate_with_tools(m, tok, tools, &ctx, prompt, &o->gen, &g, err)) == TF_ETOOLONG) {
+            // not scored: a prompt the model cannot read is no evidence either way
+            res->too_long++;
+            if (o->details) {
+                cJSON *d = cJSON_CreateObject();
+                cJSON_AddStringToObject(d, "prompt", prompt);
+                cJSON_AddStringToObject(d, "answer", answer);
+                cJSON_AddStringToObject(d, "skipped", err->msg);
+                char *s = cJSON_PrintUnformatted(d);
+                if (s) fprintf(o->details, "%s\n", s);
+                free(s);
+                cJSON_Delete(d);
+            }
+            tf_error_clear(err);
+            rc = TF_OK;
+            cJSON_Delete(j);
+            continue;
+        }
+        if (rc) {
             cJSON_Delete(j);
             break;
         }
