@@ -4,8 +4,8 @@
 // [T, hs] with row stride 3C. Its products are small (T x T x hs; 64 x 64 x 64 at GPT-2 B4 T64), so
 // they are computed here in register tiles of RB rows by VB columns (GCC vector types: AVX-512 where
 // the build has it, narrower vectors elsewhere) rather than through a GEMM library call per block,
-// whose fixed cost dominated at these sizes (GPT-2 124M B4 T64: 0.8 ms per layer forward, as much
-// backward, through oneDNN's sgemm). Causality skips work: a tile of rows i0..i0+RB-1 only computes
+// whose fixed cost dominated at these sizes (figures: docs/benchmarks.md, "Measurements behind the
+// code's choices", attention.c). Causality skips work: a tile of rows i0..i0+RB-1 only computes
 // the columns 0..i0+RB-1. Accumulation order within a dot product is sequential over its terms.
 // The backward of long sequences (T > TILED_BACKWARD_MAX_T) keeps the sgemm blocks, faster there.
 #include <math.h>
@@ -263,9 +263,9 @@ void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T
 // Each (b, h) pair owns its slices of dqkv, so the pairs run in parallel without races; every element of
 // dqkv is written (accumulate 0) or added to (1) once.
 // Long sequences: the backward in blocks of BLOCK_ROWS rows through tf_gemm (oneDNN's sgemm, one
-// thread per pair), whose packed products beat the tiles' walk down P's columns there (B4, hs 64, per
-// call: tiles 0.42 / 1.33 / 4.83 / 27.3 / 109 ms at T = 64 / 128 / 256 / 512 / 1024, sgemm blocks
-// 0.65 / 1.82 / 5.97 / 23.4 / 92.7). The causal zeros of att keep the products exact.
+// thread per pair), whose packed products beat the tiles' walk down P's columns there (the crossover
+// is measured in docs/benchmarks.md, "Measurements behind the code's choices", attention.c). The
+// causal zeros of att keep the products exact.
 enum { TILED_BACKWARD_MAX_T = 384, BLOCK_ROWS = 64 };
 static void backward_blocked(float *dqkv, const float *dout, const float *qkv, const float *att, int B, int T, int C,
                              int NH, int accumulate) {

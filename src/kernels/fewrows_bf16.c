@@ -2,11 +2,10 @@
 // bf16 weight matrix in its stored [N, K] layout, out[M, N] = bf16(inp[M, K]) @ W[N, K]^T + bias.
 //
 // Why not oneDNN: at M = 1..16 a decode step streams every weight once and does little else, so the
-// product is bound by how fast the weights arrive (GPT-2 124M in bf16: 250 MB per step, from memory:
-// lscpu reports a 480 MiB L3, but this VM's effective last-level cache measured ~64 MB, see
-// docs/benchmarks.md). oneDNN's matmul primitive at these shapes is far from that speed
-// (docs/benchmarks.md); this kernel has no primitive, reads the weights as they are stored and uses
-// one OpenMP region per product.
+// product is bound by how fast the weights arrive (a model's weights do not fit the last-level
+// cache), and oneDNN's matmul primitive at these shapes is far from that speed (docs/benchmarks.md,
+// "Measurements behind the code's choices", fewrows_bf16.c); this kernel has no primitive, reads
+// the weights as they are stored and uses one OpenMP region per product.
 //
 // How: the product is computed transposed, out^T[N, M] = W[N, K] @ bf16(inp)^T[K, M], so that the
 // weights are AMX's A operand, loaded straight from their rows (a tile = 16 weight rows x 32 k, one

@@ -1,8 +1,9 @@
 // matmul.c — every oneDNN call of the project lives here (Debian 12 ships oneDNN 2.6; its 3.x API
 // differs). Two oneDNN paths, both on the same libgomp threads as the rest of the engine:
-//   - the matmul primitive (brgemm, ~340 GFLOP/s fp32 on 2 cores at GPT-2 shapes), for products big
-//     enough to repay it, called from outside OpenMP regions. Creating a primitive costs ~0.7 ms, so
-//     primitives are cached per (shape, strides, alpha, beta, bias) and reused;
+//   - the matmul primitive (brgemm), for products big enough to repay it, called from outside
+//     OpenMP regions. Creating a primitive is costly, so primitives are cached per (shape, strides,
+//     alpha, beta, bias) and reused (figures: docs/benchmarks.md, "Measurements behind the code's
+//     choices", matmul.c);
 //   - dnnl_sgemm (oneDNN's JIT GEMM) for small products, inside OpenMP regions (attention runs one
 //     product per (batch, head) on each thread: sgemm then stays on the calling thread), and as the
 //     fallback whenever a primitive cannot be made.
@@ -78,8 +79,8 @@ static int gemm_primitive(int ta, int tb, int M, int N, int K, float alpha, cons
                           int bf16) {
     // fp32 with M < 4 (one or a few decode rows): sgemm's matrix-vector path streams the weights faster.
     // fp32 in any layout but A @ B^T (the forward's inp @ W^T): sgemm is faster than the primitive,
-    // which repacks a strided B or a transposed A on every call (GPT-2 124M backward products, 2
-    // threads, CPU time: dinp 256x3072x768 15.6 -> 7.3 ms, LM head dinp 152 -> 110 ms, dW 136 -> 107 ms).
+    // which repacks a strided B or a transposed A on every call (docs/benchmarks.md, "Measurements
+    // behind the code's choices", matmul.c).
     if (omp_in_parallel() || (!bf16 && (M < 4 || (long)M * N * K < PRIM_MIN_MACS || ta || !tb))) return 0;
     if (bf16 ? pthread_mutex_lock(&cache.lock) : pthread_mutex_trylock(&cache.lock))
         return 0;  // another thread is using it: sgemm
@@ -228,8 +229,8 @@ int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, con
 // The whole product goes into scratch when it fits TN_STREAM_CAP floats (every per-layer gradient of
 // GPT-2 124M does: one brgemm call, AMX), else blocks of up to 512 rows (the LM head's): a row block
 // makes A = dout^T a strided transposed operand, which oneDNN computes with its gemm path rather than
-// brgemm, but column blocks would transpose all of A again for every block (measured on GPT-2 124M
-// B4 T64: the LM head's 80-column blocks took the backward from ~195 to ~275 ms).
+// brgemm, but column blocks would transpose all of A again for every block, which measured slower
+// (docs/benchmarks.md, "Measurements behind the code's choices", matmul.c).
 enum { TN_STREAM_CAP = 1 << 22 };
 
 int tf_gemm_tn_stream_rows(int M, int N) {

@@ -3,7 +3,8 @@
 // weight-gradient products go into a cache-sized scratch (lowp.c's) and are stored with streaming stores
 // that sum their squares on the way (tf_gemm_bf16_tn_stream); the backward adds the small tensors itself.
 // fp32 keeps the plain stores and the pass: there the scratch's copy cost what the pass saved
-// (GPT-2 124M B4 T64: AdamW -25 ms, backward +2 to +47 ms), and its results stay bit for bit.
+// (docs/benchmarks.md, "Measurements behind the code's choices", gradnorm.c), and its results stay
+// bit for bit.
 #include <stdlib.h>
 
 #include "model_internal.h"

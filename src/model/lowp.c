@@ -11,8 +11,8 @@
 enum { F16_CHUNK_FLOATS = 1 << 20 };  // F16 weights are widened to fp32 this many floats at a time
 // A forward product with at most this many output floats goes into a scratch that stays in cache and
 // is then copied to its activation with streaming stores: the activation arena is cold after AdamW's
-// pass, and writing it directly reads every line first (GPT-2 124M B4 T64: forward 4-6 ms faster of
-// ~85; a 256 x 3072 output took 1.2 ms to a cold buffer, 0.83 ms to a warm one).
+// pass, and writing it directly reads every line first (docs/benchmarks.md, "Measurements behind the
+// code's choices", lowp.c).
 enum { OUT_STREAM_MAX = 1 << 20 };
 
 struct tf_lowp {
@@ -385,9 +385,8 @@ static void base_backward(tf_model *m, int p, size_t off, float *dinp, float *dw
         return;
     }
     // dout is rounded once and serves both products. (Rounding it a second time transposed, to feed
-    // the weight gradient two row-major operands, cost more than the product itself at BT = 2048:
-    // the LM head's 2048 x 50257 transposed rounding took 404 ms, the transposed-A product 311 ms
-    // against 226 ms plain.)
+    // the weight gradient two row-major operands, cost more than the product itself: docs/
+    // benchmarks.md, "Measurements behind the code's choices", lowp.c.)
     // the bias gradient (the column sums of dout) in the same pass as the rounding
     if (dbias)
         tf_to_bf16_colsum(m->lowp->b, dbias, dout, BT, OC, acc & TF_ACC_DW);
