@@ -117,7 +117,8 @@ static void fill(const void *ctx, void *out) {
     if (!it->site && it->out == it->t->dtype) {
         memcpy(out, it->t->data, it->t->nbytes);
     } else {
-        tf_st_to_f32(it->f, it->t, it->scratch, NULL);  // a floating-point tensor: cannot fail
+        tf_error ignored;  // err must be non-NULL (tf_common.h)
+        tf_st_to_f32(it->f, it->t, it->scratch, &ignored);  // a floating-point tensor: cannot fail
         if (it->site) add_delta(it->scratch, it->adapter, it->site);
         narrow(it->scratch, out, it->t->numel, it->out);
     }
