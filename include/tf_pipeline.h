@@ -146,9 +146,12 @@ typedef struct {
 } tf_annotate_summary;
 
 // Annotates a corpus into augmented JSONL (DESIGN.md section 4): {"id", "doc_index", "text": x*,
-// "calls": [{"tool", "input", "result", "char_pos", "token_pos", "loss_plus", "loss_minus", "score"}],
-// "source_text", "date"} (doc_index: the document's 0-based place in the corpus); documents with no
-// kept call are not written. Progress lives in OUT.progress, updated after each document, so
+// "calls": [{"tool", "input", "result", "char_pos", "token_pos", "loss_plus", "loss_minus", "score",
+// "loss_plain", "loss_empty"}], "source_text", "date"} (doc_index: the document's 0-based place in
+// the corpus; loss_plain and loss_empty: the two losses L- is the smaller of); documents with no
+// kept call are not written. With run->rejected, every scored call that was not kept is written
+// there, one a line, with the same fields plus "id", "doc_index" and "capped": true when it passed
+// the filter but was over max_calls. Progress lives in OUT.progress, updated after each document, so
 // --resume continues after a crash or kill with nothing lost and nothing written twice (outputs
 // are cut back to the last recorded document first); it also records the shard and, once the
 // corpus is done, "complete": true.

@@ -14,8 +14,12 @@
 //   tf_pipeline.h   the Toolformer pipeline: positions, calls, filter, merge, corpus annotation
 //   tf_infer.h      decoding with tools (start a call in the top-k, execute at "->")
 //   tf_eval.h       evaluation in the paper's style (math, dates, facts, perplexity)
+//   tf_report.h     one HTML page with plots from a run's JSON files
 #ifndef TOOLFORMER_H
 #define TOOLFORMER_H
+
+// The program's version, written into the JSON summaries so that a report names what made a run.
+#define TF_VERSION "0.1.0"
 
 #include "tf_common.h"
 #include "tf_model.h"
@@ -31,5 +35,6 @@
 #include "tf_infer.h"
 #include "tf_eval.h"
 #include "tf_serve.h"
+#include "tf_report.h"
 
 #endif

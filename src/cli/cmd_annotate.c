@@ -253,11 +253,24 @@ int cmd_annotate(int argc, char **argv) {
         printf("{\"documents\": %ld, \"documents_written\": %ld, \"documents_too_long\": %ld, \"seconds\": %.3f, "
                "\"documents_per_s\": %.3f, \"tools\": [",
                sum.docs, sum.docs_written, sum.too_long, sum.seconds, sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
-        for (int t = 0; t < set.n; t++)
-            printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"kept\": %ld, \"mean_score\": %.4f}",
+        for (int t = 0; t < set.n; t++) {
+            const tf_tool_thresholds *th = &run.opt.th[t];
+            printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"kept\": %ld, \"mean_score\": %.4f, "
+                   "\"tau_s\": %g, \"tau_f\": %g, \"top_k\": %d, \"samples\": %d, \"max_calls\": %d}",
                    t ? ", " : "", set.tools[t]->name, sum.proposed[t], sum.executed[t], sum.kept[t],
-                   sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0);
-        printf("]}\n");
+                   sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0, th->tau_s, th->tau_f, th->top_k, th->samples,
+                   th->max_calls);
+        }
+        // the run's settings, for `toolformer report`
+        static const char *const PROPOSERS[] = {"prompt", "tool", "model"};
+        printf("], \"settings\": {\"model\": ");
+        cli_print_json_string(stdout, model_dir);
+        printf(", \"data\": ");
+        cli_print_json_string(stdout, run.data);
+        printf(", \"proposer\": \"%s\", \"placement\": \"%s\", \"seed\": %llu, \"temperature\": %g, "
+               "\"max_call_tokens\": %d, \"version\": \"%s\"}}\n",
+               PROPOSERS[run.opt.proposer], run.opt.placement == TF_PLACE_INLINE ? "inline" : "prefix",
+               (unsigned long long)run.opt.seed, run.opt.temperature, run.opt.max_call_tokens, TF_VERSION);
     } else {
         printf("%ld documents, %ld written with calls (%.1f documents/s)\n", sum.docs, sum.docs_written,
                sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);

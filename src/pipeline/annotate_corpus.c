@@ -104,6 +104,9 @@ static cJSON *call_json(const tf_toolset *tools, const tf_candidate *c) {
     cJSON_AddNumberToObject(o, "loss_plus", c->loss_plus);
     cJSON_AddNumberToObject(o, "loss_minus", c->loss_minus);
     cJSON_AddNumberToObject(o, "score", c->score);
+    // the two losses L- is the smaller of: L(eps) without any call, L(e(c, eps)) with the call and no result
+    cJSON_AddNumberToObject(o, "loss_plain", c->loss_plain);
+    cJSON_AddNumberToObject(o, "loss_empty", c->loss_empty);
     return o;
 }
 
@@ -203,8 +206,6 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             cJSON *j = call_json(tools, &cs.c[k]);
             cJSON_AddStringToObject(j, "id", doc.id);
             cJSON_AddNumberToObject(j, "doc_index", (double)index);
-            cJSON_AddNumberToObject(j, "loss_plain", cs.c[k].loss_plain);
-            cJSON_AddNumberToObject(j, "loss_empty", cs.c[k].loss_empty);
             if (cs.c[k].capped) cJSON_AddBoolToObject(j, "capped", 1);  // passed, but over max_calls
             rc = write_line(rej, run->rejected, j, err);
             cJSON_Delete(j);
