@@ -31,7 +31,7 @@ ASAN_CLI_OBJ  := $(CLI_SRC:%.c=build/asan-obj/%.o)
 ASAN_TEST_OBJ := $(TEST_SRC:%.c=build/asan-obj/%.o)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all test test-fast test-asan bench clean fixtures demo setup fuzz fuzz-smoke valgrind
+.PHONY: all test test-browser test-fast test-asan bench clean fixtures demo setup fuzz fuzz-smoke valgrind
 all: build/toolformer build/libtoolformer.a
 
 build/libtoolformer.a: $(LIB_OBJ)
@@ -124,12 +124,17 @@ fuzz-smoke:
 setup:
 	scripts/setup.sh
 
-# The README's test command. Tests find the CLI through TF_BIN. Ends with the 30-second fuzz smoke.
+# The README's test command. Tests find the CLI through TF_BIN; then the report page in headless
+# Chromium (tests/browser/run.sh, about 30 s). Ends with the 30-second fuzz smoke.
 test: setup
 	$(MAKE) build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
+	TF_BIN=build/toolformer tests/browser/run.sh
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp TF_BIN=build/asan/toolformer TF_ASAN=1 ./build/asan/test_runner $(TEST_ARGS)
 	$(MAKE) fuzz-smoke
+
+test-browser: build/toolformer
+	TF_BIN=build/toolformer tests/browser/run.sh
 
 test-fast: build/toolformer build/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)

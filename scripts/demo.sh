@@ -72,7 +72,7 @@ mix() {  # C*.jsonl PREFIX -> PREFIX.jsonl (with calls) and PREFIX.control.jsonl
 }
 say "fine-tune on round 1"
 mix "$RESULTS/round1.jsonl" "$RESULTS/ft1"
-$B finetune --model "$MODEL" --data "$RESULTS/ft1.jsonl" --out "$RESULTS/toolformer1" $(ft_args "$RESULTS/ft1.jsonl") --json | tee "$RESULTS/finetune1.json"
+$B finetune --model "$MODEL" --data "$RESULTS/ft1.jsonl" --out "$RESULTS/toolformer1" $(ft_args "$RESULTS/ft1.jsonl") --log "$RESULTS/finetune1.log.jsonl" --json | tee "$RESULTS/finetune1.json"
 
 say "round 2: the fine-tuned model proposes calls itself"
 $B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --proposer model --max-docs "$N_DOCS" $SAMPLING $ROUND2 \
@@ -80,8 +80,8 @@ $B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS 
 cat "$RESULTS/round1.jsonl" "$RESULTS/round2.jsonl" > "$RESULTS/cstar.jsonl"
 say "fine-tune the base model on rounds 1 + 2 (Toolformer), and a control on the same texts without calls"
 mix "$RESULTS/cstar.jsonl" "$RESULTS/ft"
-$B finetune --model "$MODEL" --data "$RESULTS/ft.jsonl" --out "$RESULTS/toolformer" $(ft_args "$RESULTS/ft.jsonl") --json | tee "$RESULTS/finetune.json"
-$B finetune --model "$MODEL" --data "$RESULTS/ft.control.jsonl" --out "$RESULTS/control" $(ft_args "$RESULTS/ft.control.jsonl") --json | tee "$RESULTS/finetune_control.json"
+$B finetune --model "$MODEL" --data "$RESULTS/ft.jsonl" --out "$RESULTS/toolformer" $(ft_args "$RESULTS/ft.jsonl") --log "$RESULTS/finetune.log.jsonl" --json | tee "$RESULTS/finetune.json"
+$B finetune --model "$MODEL" --data "$RESULTS/ft.control.jsonl" --out "$RESULTS/control" $(ft_args "$RESULTS/ft.control.jsonl") --log "$RESULTS/finetune_control.log.jsonl" --json | tee "$RESULTS/finetune_control.json"
 
 say "evaluation on held-out sets: the recipe's (its templates) and data/ood (everyday wordings)"
 # NAME:TASK:FILE:N — eval_NAME_{base,toolformer,disabled}.json
@@ -117,6 +117,7 @@ while IFS= read -r ex; do
 done < "$RESULTS/examples.args"
 echo
 
+$B report "$RESULTS" --out "$RESULTS/report.html" --force >/dev/null   # the run on one page (toolformer report)
 # the model this run made against the one the repository ships, and the docs' figures against this run's
 SHIPPED=models/toolformer
 if [ "${SHIP:-0}" = 1 ]; then  # SHIP=1 make demo: this run's model and figures become the shipped ones
@@ -139,3 +140,4 @@ if [ "$QUICK" != 1 ] && [ -f "$SHIPPED/figures.json" ]; then
         { echo "demo: the figures in docs/demo.md are not this run's (see above)" >&2; exit 1; }
 fi
 echo "results: $RESULTS/ (report.txt, summary.json, *.json)"
+echo "report: $RESULTS/report.html"

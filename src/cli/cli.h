@@ -68,6 +68,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_merge_shards(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_merge_adapter(int argc, char **argv);

@@ -29,6 +29,7 @@ static const command COMMANDS[] = {
     {"convert", cmd_convert, "rewrite a model in another dtype (bf16, f16, f32) or sharding"},
     {"merge-adapter", cmd_merge_adapter, "merge a LoRA adapter (PEFT format) into its base model"},
     {"serve", cmd_serve, "serve generation with tools over HTTP (OpenAI's completions API)"},
+    {"report", cmd_report, "one self-contained HTML page with plots from a run's directory"},
 };
 static const int NUM_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 

@@ -1,0 +1,68 @@
+// cmd_report.c — `toolformer report DIR`: one self-contained HTML page from what a run wrote into DIR.
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tf_report.h"
+
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: toolformer report DIR [--out FILE.html] [--force]\n\n"
+            "Writes one self-contained HTML page (inline SVG and CSS: no script, nothing fetched; readable\n"
+            "offline and printable) from what a run wrote into DIR (the names scripts/demo.sh uses):\n"
+            "  NAME.summary.json, NAME.jsonl, NAME.rejected.jsonl   annotate --json, --out, --rejected: the\n"
+            "        funnel per tool (candidates, executed, kept), the histogram of L- - L+ with tau_f, a\n"
+            "        sample of kept and rejected calls, the settings (tau_s, tau_f, k, m, model, seed)\n"
+            "  compare_*.json                   compare --json: the filter's three losses (the seed's example)\n"
+            "  eval_TASK_VARIANT.json, eval_TASK_VARIANT.details.jsonl, ppl_NAME.json   eval --json, --details\n"
+            "  *.log.jsonl, finetune*.json      finetune --log, --json: the loss curves\n"
+            "A missing file leaves its section out with a note; a malformed one is an error.\n"
+            "  --out FILE   the page (default DIR/report.html); an existing file is kept unless --force\n"
+            "  --force      replace an existing page\n");
+}
+
+int cmd_report(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"out", 1, 0, 'o'}, {"force", 0, 0, 'f'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *out = NULL, *dir = NULL;
+    int force = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'f': force = 1; break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("report", "unknown option");
+        }
+    }
+    if (optind + 1 != argc) return cli_usage_error("report", "give one run directory (toolformer report DIR)");
+    dir = argv[optind];
+    char def[4096];
+    if (!out) {
+        if (snprintf(def, sizeof def, "%s/report.html", dir) >= (int)sizeof def)
+            return cli_usage_error("report", "the directory's name is too long");
+        out = def;
+    }
+    if (!force && access(out, F_OK) == 0)
+        return cli_usage_error("report", "%s exists; --force replaces it", out);
+    tf_error err = {0};
+    char *page = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&page, &len);
+    if (!mem) {
+        tf_errorf(&err, TF_ENOMEM, "out of memory");
+        return cli_fail(&err);
+    }
+    tf_report_stats st;
+    int rc = tf_report_write(dir, mem, &st, &err);
+    if (fclose(mem) && !rc) rc = tf_errorf(&err, TF_ENOMEM, "out of memory building the page");
+    if (!rc) rc = tf_write_file_atomic(out, page, len, &err);
+    free(page);
+    if (rc) return cli_fail(&err);
+    printf("%s: %d sections", out, st.sections);
+    if (st.missing) printf(", %d parts left out for want of their input (noted on the page)", st.missing);
+    printf("\n");
+    return CLI_OK;
+}
