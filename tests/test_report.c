@@ -307,7 +307,9 @@ Test(report, is_well_formed_and_fetches_nothing) {
 Test(report, missing_input_leaves_a_note) {
     char dir[] = "/tmp/tf_report_XXXXXX", path[256], why[256], cmd[512];
     cr_assert_not_null(mkdtemp(dir));
-    snprintf(cmd, sizeof cmd, "cp %s/round1.summary.json %s/", RUN, dir);
+    // an empty file is a stage that did not finish: noted like a missing one
+    snprintf(cmd, sizeof cmd, "cp %s/round1.summary.json %s/ && : > %s/compare_calendar.json && : > %s/round2.summary.json",
+             RUN, dir, dir, dir);
     cr_assert_eq(system(cmd), 0);
     char *html = page_of(dir, path, sizeof path);
     cr_assert_eq(check_tags(html, why, sizeof why), 0, "%s", why);
@@ -320,6 +322,8 @@ Test(report, missing_input_leaves_a_note) {
         cr_expect_not_null(strstr(html, key), "no note for the missing %s", need[k]);
     }
     cr_expect_null(strstr(html, "id=\"eval-accuracy\""));
+    cr_expect_not_null(strstr(html, "<code>round2.summary.json</code> is empty"));
+    cr_expect_null(strstr(html, "funnel-round2"));
     free(html);
     unlink(path);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

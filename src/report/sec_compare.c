@@ -51,6 +51,7 @@ int rp_section_compare(rp_ctx *c, tf_error *err) {
         if (strncmp(name, "compare_", 8) || !rp_ends_with(name, ".json")) continue;
         cJSON *j;
         if (rp_load_json(c, name, &j, err)) return err->code;
+        if (!j) continue;  // empty: compare did not finish
         one(c, name, j);
         cJSON_Delete(j);
         n++;

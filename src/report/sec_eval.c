@@ -175,6 +175,7 @@ static int perplexity(rp_ctx *c, tf_error *err) {
         const char *name = c->names[i];
         if (strncmp(name, "ppl_", 4) || !rp_ends_with(name, ".json")) continue;
         if ((rc = rp_load_json(c, name, &js[n], err))) break;
+        if (!js[n]) continue;
         snprintf(labels[n], sizeof labels[n], "%.*s", (int)(strlen(name) - 9), name + 4);
         names[n] = labels[n];
         v[n] = rp_num(js[n], "ppl", NAN);
@@ -231,7 +232,7 @@ int rp_section_eval(rp_ctx *c, tf_error *err) {
         int vi = find_or_add(e->variants, &e->n_variants, MAX_VARIANTS, v, vl);
         if (ti < 0 || vi < 0 || e->j[ti][vi]) continue;
         rc = rp_load_json(c, c->names[i], &e->j[ti][vi], err);
-        n++;
+        n += e->j[ti][vi] != NULL;
     }
     if (!rc) {
         if (n) accuracy_chart(c, e);

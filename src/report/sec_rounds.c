@@ -141,6 +141,7 @@ int rp_section_rounds(rp_ctx *c, tf_error *err) {
         if (!rp_ends_with(c->names[i], ".summary.json")) continue;
         cJSON *sum;
         if ((rc = rp_load_json(c, c->names[i], &sum, err))) break;
+        if (!sum) continue;  // empty (the settings section says so)
         char round[256];
         snprintf(round, sizeof round, "%.*s", (int)(strlen(c->names[i]) - strlen(".summary.json")), c->names[i]);
         funnel(c, round, sum);
@@ -164,6 +165,7 @@ int rp_section_rounds(rp_ctx *c, tf_error *err) {
         snprintf(rej_name, sizeof rej_name, "%s.rejected.jsonl", round);
         cJSON *sum;
         if ((rc = rp_load_json(c, c->names[i], &sum, err))) break;
+        if (!sum) continue;
         rounds2++;
         score_set s = {0};
         int found_k = 0, found_r = 0;

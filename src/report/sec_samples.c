@@ -192,6 +192,7 @@ int rp_section_samples(rp_ctx *c, tf_error *err) {
         snprintf(round, sizeof round, "%.*s", (int)(strlen(c->names[i]) - strlen(".summary.json")), c->names[i]);
         cJSON *sum;
         if ((rc = rp_load_json(c, c->names[i], &sum, err))) break;
+        if (!sum) continue;
         const char *corpus = rp_str(cJSON_GetObjectItemCaseSensitive(sum, "settings"), "data");
         rc = one_round(c, round, corpus, err);
         cJSON_Delete(sum);

@@ -30,6 +30,12 @@ int rp_section_settings(rp_ctx *c, tf_error *err) {
         if (!rp_ends_with(name, ".summary.json")) continue;
         cJSON *s;
         if (rp_load_json(c, name, &s, err)) return err->code;
+        if (!s) {  // empty: the stage did not finish (the other sections pass over it)
+            fputs("<p class=\"note\"><code>", f);
+            rp_esc(f, name);
+            fputs("</code> is empty: that annotation round did not finish.</p>\n", f);
+            continue;
+        }
         rounds++;
         char round[256];
         snprintf(round, sizeof round, "%.*s", (int)(strlen(name) - strlen(".summary.json")), name);

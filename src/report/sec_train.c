@@ -47,6 +47,7 @@ static void summaries(rp_ctx *c, tf_error *err, int *rc) {
         if (strncmp(name, "finetune", 8) || !rp_ends_with(name, ".json")) continue;
         cJSON *j;
         if ((*rc = rp_load_json(c, name, &j, err))) return;
+        if (!j) continue;
         if (!n++)
             fputs("<table class=\"finetune\"><tr><th>run</th><th class=\"num\">steps</th><th class=\"num\">last loss</th>"
                   "<th class=\"num\">tokens/s</th><th class=\"num\">parameters</th><th>model written to</th></tr>\n", f);
