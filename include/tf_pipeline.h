@@ -84,8 +84,9 @@ typedef struct {
 typedef struct {
     tf_candidate *c;
     int n, cap;
-    // per tool counts for the summary
-    long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS];
+    // per tool counts for the summary; proposed - executed calls gave no result, timed_out of them
+    // because they ran out of the tool's time limit
+    long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS], timed_out[TF_MAX_TOOLS];
     double score_sum[TF_MAX_TOOLS];
     int too_long;  // 1 when the document (with a tool's prompt) did not fit the model's context
 } tf_candidates;
@@ -139,7 +140,7 @@ typedef struct {
 typedef struct {
     long docs, docs_written;
     long too_long;  // documents a tool skipped because they do not fit the model's context
-    long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS];
+    long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS], timed_out[TF_MAX_TOOLS];
     double score_sum[TF_MAX_TOOLS];
     double seconds;
     int complete;  // the whole corpus (of this shard) has been processed

@@ -153,9 +153,10 @@ Test(report, page_holds_the_figures_of_its_json) {
     int tools = 0;
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(sum, "tools")) {
         const char *name = cJSON_GetObjectItem(t, "tool")->valuestring;
-        const char *keys[3] = {"candidates", "executed", "kept"};
-        for (int k = 0; k < 3; k++)
-            cr_expect_float_eq(mark_value(svg, keys[k], name), cJSON_GetObjectItem(t, keys[k])->valuedouble, 1e-9,
+        const char *keys[5] = {"candidates", "no_result", "timed_out", "executed", "kept"};
+        const char *series[5] = {"candidates", "no result", "over the time limit", "executed", "kept"};
+        for (int k = 0; k < 5; k++)
+            cr_expect_float_eq(mark_value(svg, series[k], name), cJSON_GetObjectItem(t, keys[k])->valuedouble, 1e-9,
                                "%s %s", name, keys[k]);
         // the histogram: every call of the tool in the augmented and rejected files, tau_f's line
         long kept = 0, rejected = 0;

@@ -55,7 +55,7 @@ static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
 // Under mpirun: the summary of all shards on every rank (sums; the longest time; complete counts
 // the finished shards).
 static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
-    double v[4 + 4 * TF_MAX_TOOLS];
+    double v[4 + 5 * TF_MAX_TOOLS];
     int n = 0;
     v[n++] = (double)s->docs;
     v[n++] = (double)s->docs_written;
@@ -65,6 +65,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
         v[n++] = (double)s->proposed[t];
         v[n++] = (double)s->executed[t];
         v[n++] = (double)s->kept[t];
+        v[n++] = (double)s->timed_out[t];
         v[n++] = s->score_sum[t];
     }
     if (tf_dist_sum_f64(v, (size_t)n, err) || tf_dist_max_f64(&s->seconds, 1, err)) return err->code;
@@ -77,6 +78,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
         s->proposed[t] = (long)v[n++];
         s->executed[t] = (long)v[n++];
         s->kept[t] = (long)v[n++];
+        s->timed_out[t] = (long)v[n++];
         s->score_sum[t] = v[n++];
     }
     return TF_OK;
@@ -255,9 +257,11 @@ int cmd_annotate(int argc, char **argv) {
                sum.docs, sum.docs_written, sum.too_long, sum.seconds, sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
         for (int t = 0; t < set.n; t++) {
             const tf_tool_thresholds *th = &run.opt.th[t];
-            printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"kept\": %ld, \"mean_score\": %.4f, "
-                   "\"tau_s\": %g, \"tau_f\": %g, \"top_k\": %d, \"samples\": %d, \"max_calls\": %d}",
-                   t ? ", " : "", set.tools[t]->name, sum.proposed[t], sum.executed[t], sum.kept[t],
+            printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"no_result\": %ld, \"timed_out\": %ld, "
+                   "\"kept\": %ld, \"mean_score\": %.4f, \"tau_s\": %g, \"tau_f\": %g, \"top_k\": %d, \"samples\": %d, "
+                   "\"max_calls\": %d}",
+                   t ? ", " : "", set.tools[t]->name, sum.proposed[t], sum.executed[t],
+                   sum.proposed[t] - sum.executed[t] - sum.timed_out[t], sum.timed_out[t], sum.kept[t],
                    sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0, th->tau_s, th->tau_f, th->top_k, th->samples,
                    th->max_calls);
         }

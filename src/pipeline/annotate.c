@@ -331,12 +331,16 @@ static int execute_and_filter(tf_model *m, const tf_tokenizer *tok, const tf_too
     for (int k = from; k < cs->n; k++) {
         tf_candidate *c = &cs->c[k];
         tf_error terr;
-        if (tf_tool_execute(tools->tools[c->tool], c->input, &ctx, result, sizeof result, &terr) == TF_OK &&
-            result[0]) {
+        tf_tool *tool = tools->tools[c->tool];
+        double t0 = tf_time_s();
+        if (tf_tool_execute(tool, c->input, &ctx, result, sizeof result, &terr) == TF_OK && result[0]) {
             c->result = strdup(result);
             if (c->tool < TF_MAX_TOOLS) cs->executed[c->tool]++;
             cs->c[w++] = *c;
         } else {
+            // no result; a call that failed only once its whole time limit had passed ran out of time
+            if (c->tool < TF_MAX_TOOLS && tool->timeout_ms > 0 && (tf_time_s() - t0) * 1000.0 >= tool->timeout_ms)
+                cs->timed_out[c->tool]++;
             free(c->input);
         }
     }

@@ -34,6 +34,7 @@ static int save_progress(const char *path, const progress *p, int n_tools, tf_er
         cJSON_AddNumberToObject(o, "proposed", (double)p->sum.proposed[t]);
         cJSON_AddNumberToObject(o, "executed", (double)p->sum.executed[t]);
         cJSON_AddNumberToObject(o, "kept", (double)p->sum.kept[t]);
+        cJSON_AddNumberToObject(o, "timed_out", (double)p->sum.timed_out[t]);
         cJSON_AddNumberToObject(o, "score_sum", p->sum.score_sum[t]);
         cJSON_AddItemToArray(tools, o);
     }
@@ -73,6 +74,8 @@ static int load_progress(const char *path, progress *p, int n_tools, tf_error *e
         p->sum.proposed[t] = (long)num(o, "proposed");
         p->sum.executed[t] = (long)num(o, "executed");
         p->sum.kept[t] = (long)num(o, "kept");
+        p->sum.timed_out[t] = (long)num(o, "timed_out");
+        if (p->sum.timed_out[t] < 0) p->sum.timed_out[t] = 0;  // progress files of older versions
         p->sum.score_sum[t] = num(o, "score_sum");
     }
     cJSON_Delete(j);
@@ -215,6 +218,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             p.sum.proposed[t] += cs.proposed[t];
             p.sum.executed[t] += cs.executed[t];
             p.sum.kept[t] += cs.kept[t];
+            p.sum.timed_out[t] += cs.timed_out[t];
             p.sum.score_sum[t] += cs.score_sum[t];
         }
         tf_candidates_free(&cs);

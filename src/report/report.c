@@ -68,13 +68,14 @@ int tf_report_write(const char *dir, FILE *out, tf_report_stats *stats, tf_error
         fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<header>\n<h1>Toolformer run</h1>\n<p><code>", CSS);
         rp_esc(out, dir);
         fputs("</code>: what each stage wrote, drawn from its JSON files (toolformer report " TF_VERSION ").</p>\n"
-              "<nav><ol><li><a href=\"#settings\">Settings and versions</a></li><li><a href=\"#funnel\">Candidates, "
-              "executed, kept</a></li><li><a href=\"#scores\">Where &tau;<sub>f</sub> cuts L&minus; &minus; L+</a></li>"
-              "<li><a href=\"#seed\">The seed's example</a></li><li><a href=\"#samples\">Kept and rejected calls</a></li>"
-              "<li><a href=\"#eval\">Evaluation</a></li><li><a href=\"#training\">Fine-tuning</a></li></ol></nav>\n"
+              "<nav><ol><li><a href=\"#funnel\">Candidates, executed, kept</a></li><li><a href=\"#scores\">Where "
+              "&tau;<sub>f</sub> cuts L&minus; &minus; L+</a></li><li><a href=\"#seed\">The seed's example</a></li>"
+              "<li><a href=\"#samples\">Kept and rejected calls</a></li><li><a href=\"#eval\">Evaluation</a></li>"
+              "<li><a href=\"#training\">Fine-tuning</a></li><li><a href=\"#settings\">Settings and versions</a></li>"
+              "</ol></nav>\n"
               "</header>\n<main>\n", out);
-        int (*const sections[])(rp_ctx *, tf_error *) = {rp_section_settings, rp_section_rounds, rp_section_compare,
-                                                         rp_section_samples,  rp_section_eval,   rp_section_train};
+        int (*const sections[])(rp_ctx *, tf_error *) = {rp_section_rounds, rp_section_compare, rp_section_samples,
+                                                         rp_section_eval,   rp_section_train,   rp_section_settings};
         for (size_t i = 0; !rc && i < sizeof sections / sizeof sections[0]; i++) rc = sections[i](&c, err);
         if (!rc) fputs("</main>\n</body>\n</html>\n", out);
     }

@@ -63,32 +63,39 @@ static int on_rejected_line(const cJSON *o, long line, void *ud) {
     return 0;
 }
 
+// The funnel of one round: per tool the candidates, those without a result (no result; over the
+// tool's time limit: summaries written before these counts have neither bar), executed, kept.
 static void funnel(rp_ctx *c, const char *round, const cJSON *sum) {
-    const char *const SERIES[3] = {"candidates", "executed", "kept"};
+    enum { NS = 5 };
+    const char *const SERIES[NS] = {"candidates", "no result", "over the time limit", "executed", "kept"};
+    const char *const KEYS[NS] = {"candidates", "no_result", "timed_out", "executed", "kept"};
     const char *groups[MAX_TOOLS];
-    double values[MAX_TOOLS * 3];
-    char lab[MAX_TOOLS * 3][128];
-    const char *labels[MAX_TOOLS * 3];
+    double values[MAX_TOOLS * NS];
+    char lab[MAX_TOOLS * NS][96];
+    const char *labels[MAX_TOOLS * NS];
     int n = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(sum, "tools")) {
         if (n == MAX_TOOLS) break;
         groups[n] = rp_str(t, "tool") ? rp_str(t, "tool") : "?";
-        double cand = rp_num(t, "candidates", NAN), ex = rp_num(t, "executed", NAN), kept = rp_num(t, "kept", NAN);
-        values[n * 3] = cand, values[n * 3 + 1] = ex, values[n * 3 + 2] = kept;
-        char a[32], b[32];
-        snprintf(lab[n * 3], sizeof lab[0], "%.0f candidates", cand);
-        rp_fmt(a, sizeof a, cand - ex, 0);
-        snprintf(lab[n * 3 + 1], sizeof lab[0], "%.0f executed (%s gave no result in time)", ex, a);
-        rp_fmt(b, sizeof b, ex > 0 ? 100.0 * kept / ex : NAN, 1);
-        snprintf(lab[n * 3 + 2], sizeof lab[0], "%.0f kept (%s%% of executed)", kept, b);
-        for (int k = 0; k < 3; k++) labels[n * 3 + k] = lab[n * 3 + k];
+        for (int k = 0; k < NS; k++) {
+            double v = rp_num(t, KEYS[k], NAN);
+            char num[32];
+            rp_fmt(num, sizeof num, v, 0);
+            values[n * NS + k] = v;
+            snprintf(lab[n * NS + k], sizeof lab[0], "%s %s", num, SERIES[k]);
+            labels[n * NS + k] = lab[n * NS + k];
+        }
+        double ex = values[n * NS + 3], kept = values[n * NS + 4];
+        char pct[32];
+        rp_fmt(pct, sizeof pct, ex > 0 ? 100.0 * kept / ex : NAN, 1);
+        snprintf(lab[n * NS + 4], sizeof lab[0], "%.0f kept (%s%% of executed)", kept, pct);
         n++;
     }
     char id[300], title[400];
     snprintf(id, sizeof id, "funnel-%s", round);
     snprintf(title, sizeof title, "%s: calls per tool, from the candidates to those the filter kept", round);
-    rp_bars b = {.id = id, .title = title, .n_series = 3, .n_groups = n, .series = SERIES, .groups = groups,
+    rp_bars b = {.id = id, .title = title, .n_series = NS, .n_groups = n, .series = SERIES, .groups = groups,
                  .values = values, .labels = labels};
     if (n) rp_svg_bars(c->f, &b);
     else fputs("<p class=\"note\">This round's summary lists no tools.</p>\n", c->f);
