@@ -51,7 +51,7 @@ void rp_fmt(char *buf, size_t cap, double v, int decimals);
 // data-value, so a test (or a person with the inspector) can read back the numbers drawn.
 
 // Horizontal grouped bars: for each group (a row label) one bar per series. values[g * n_series + s];
-// a NaN value draws no bar. labels (may be NULL): text beside each bar instead of the value.
+// a NaN value draws no bar but "SERIES: not recorded". labels (may be NULL): text beside each bar instead of the value.
 typedef struct {
     const char *id, *title, *unit;
     int n_series, n_groups;
@@ -59,7 +59,8 @@ typedef struct {
     const double *values;
     const char *const *labels;
     int decimals;
-    double max;  // the scale's end (0: the largest value)
+    double max;         // the scale's end (0: the largest value)
+    const int *colors;  // the colour class of each series (NULL: s0, s1, ... in order)
 } rp_bars;
 void rp_svg_bars(FILE *f, const rp_bars *b);
 
@@ -75,13 +76,15 @@ typedef struct {
 } rp_hist;
 void rp_svg_hist(FILE *f, const rp_hist *h);
 
-// Lines: series s has n[s] points (x[s][i], y[s][i]).
+// Lines: series s has n[s] points (x[s][i], y[s][i]), drawn faint (class "raw"); with smooth > 1, over
+// them the moving average of each point and the smooth - 1 before it (noisy per-step losses).
 typedef struct {
     const char *id, *title, *xlabel, *ylabel;
     int n_series;
     const char *const *series;
     const int *n;
     const double *const *x, *const *y;
+    int smooth;
 } rp_lines;
 void rp_svg_lines(FILE *f, const rp_lines *l);
 

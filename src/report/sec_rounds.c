@@ -95,8 +95,9 @@ static void funnel(rp_ctx *c, const char *round, const cJSON *sum) {
     char id[300], title[400];
     snprintf(id, sizeof id, "funnel-%s", round);
     snprintf(title, sizeof title, "%s: calls per tool, from the candidates to those the filter kept", round);
+    static const int COLORS[NS] = {0, 1, 5, 3, 2};  // kept in green, as in the histograms
     rp_bars b = {.id = id, .title = title, .n_series = NS, .n_groups = n, .series = SERIES, .groups = groups,
-                 .values = values, .labels = labels};
+                 .values = values, .labels = labels, .colors = COLORS};
     if (n) rp_svg_bars(c->f, &b);
     else fputs("<p class=\"note\">This round's summary lists no tools.</p>\n", c->f);
 }

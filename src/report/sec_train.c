@@ -90,9 +90,11 @@ int rp_section_train(rp_ctx *c, tf_error *err) {
     }
     if (!rc) {
         if (n) {
-            rp_lines l = {.id = "loss-curves", .title = "training loss per step", .xlabel = "step",
+            rp_lines l = {.id = "loss-curves", .title = "training loss per step (faint), and its moving average", .xlabel = "step",
                           .ylabel = "loss (nats per token)", .n_series = n, .series = series, .n = ns, .x = xs,
-                          .y = ys};
+                          .y = ys, .smooth = 0};
+            for (int k = 0; k < n; k++)  // a moving average over about 1/20 of the longest run
+                if (ns[k] / 20 > l.smooth) l.smooth = ns[k] / 20;
             rp_svg_lines(c->f, &l);
         } else {
             rp_missing(c, "The loss curves", "NAME.log.jsonl (finetune --log)");

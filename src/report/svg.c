@@ -21,10 +21,11 @@ static void close_chart(FILE *f, const char *title) {
     fputs("</figcaption>\n</figure>\n", f);
 }
 
-static void legend(FILE *f, int n, const char *const *names, double x0) {
+static void legend(FILE *f, int n, const char *const *names, const int *colors, double x0) {
     double x = x0;
     for (int s = 0; s < n; s++) {
-        fprintf(f, "<rect class=\"key s%d\" x=\"%.1f\" y=\"6\" width=\"12\" height=\"12\"/>", s % 6, x);
+        fprintf(f, "<rect class=\"key s%d\" x=\"%.1f\" y=\"6\" width=\"12\" height=\"12\"/>",
+                (colors ? colors[s] : s) % 6, x);
         fprintf(f, "<text x=\"%.1f\" y=\"16\">", x + 16);
         rp_esc(f, names[s]);
         fputs("</text>\n", f);
@@ -49,7 +50,7 @@ void rp_svg_bars(FILE *f, const rp_bars *b) {
     double gh = b->n_series * (bar + gap) - gap;
     double h = top + b->n_groups * (gh + group_gap) + 6;
     open_chart(f, b->id, "bars", h, b->title);
-    legend(f, b->n_series, b->series, left);
+    legend(f, b->n_series, b->series, b->colors, left);
     double span = W - left - right;
     for (int g = 0; g < b->n_groups; g++) {
         double y0 = top + g * (gh + group_gap);
@@ -57,13 +58,18 @@ void rp_svg_bars(FILE *f, const rp_bars *b) {
         rp_esc(f, b->groups[g]);
         fputs("</text>\n", f);
         for (int s = 0; s < b->n_series; s++) {
-            double v = b->values[g * b->n_series + s];
-            if (!isfinite(v)) continue;
-            double y = y0 + s * (bar + gap), w = v > 0 ? span * v / max : 0;
+            double v = b->values[g * b->n_series + s], y = y0 + s * (bar + gap);
+            if (!isfinite(v)) {  // no such number in the input: no bar, and say so
+                fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">", left + 4, y + bar - 3);
+                rp_esc(f, b->series[s]);
+                fputs(": not recorded</text>\n", f);
+                continue;
+            }
+            double w = v > 0 ? span * v / max : 0;
             char num[64];
             rp_fmt(num, sizeof num, v, b->decimals);
             fprintf(f, "<rect class=\"bar s%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\" data-series=\"",
-                    s % 6, left, y, w, bar);
+                    (b->colors ? b->colors[s] : s) % 6, left, y, w, bar);
             rp_esc(f, b->series[s]);
             fputs("\" data-group=\"", f);
             rp_esc(f, b->groups[g]);
@@ -92,7 +98,7 @@ void rp_svg_hist(FILE *f, const rp_hist *h) {
         if (h->kept[i] + h->rejected[i] > max) max = h->kept[i] + h->rejected[i];
     open_chart(f, h->id, "histogram", hh, h->title);
     static const char *const KINDS[2] = {"kept", "rejected"};
-    legend(f, 2, KINDS, left);
+    legend(f, 2, KINDS, NULL, left);
     double base = top + plot_h, bw = pw / h->n, span = h->hi - h->lo;
     fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", left, base, left + pw, base);
     fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%ld</text>\n", left - 4, top + 8, max);
@@ -145,7 +151,7 @@ void rp_svg_lines(FILE *f, const rp_lines *l) {
     if (!(x1 > x0)) x1 = x0 + 1;
     if (!(y1 > y0)) y1 = y0 + 1;
     open_chart(f, l->id, "lines", hh, l->title);
-    legend(f, l->n_series, l->series, left);
+    legend(f, l->n_series, l->series, NULL, left);
     double base = top + plot_h;
     fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", left, base, left + pw, base);
     fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", left, top, left, base);
@@ -161,7 +167,7 @@ void rp_svg_lines(FILE *f, const rp_lines *l) {
     rp_esc(f, l->ylabel);
     fputs("</text>\n", f);
     for (int s = 0; s < l->n_series; s++) {
-        fprintf(f, "<polyline class=\"line s%d\" data-series=\"", s % 6);
+        fprintf(f, "<polyline class=\"line raw s%d\" data-series=\"", s % 6);
         rp_esc(f, l->series[s]);
         fprintf(f, "\" data-points=\"%d\" points=\"", l->n[s]);
         for (int i = 0; i < l->n[s]; i++) {
@@ -172,6 +178,24 @@ void rp_svg_lines(FILE *f, const rp_lines *l) {
         fputs("\"><title>", f);
         rp_esc(f, l->series[s]);
         fputs("</title></polyline>\n", f);
+    }
+    for (int s = 0; l->smooth > 1 && s < l->n_series; s++) {
+        fprintf(f, "<polyline class=\"line smooth s%d\" data-smooth=\"%d\" points=\"", s % 6, l->smooth);
+        double sum = 0;  // over the finite points among the last `smooth`
+        int cnt = 0, first = 1;
+        for (int i = 0; i < l->n[s]; i++) {
+            int ok = isfinite(l->x[s][i]) && isfinite(l->y[s][i]);
+            if (ok) sum += l->y[s][i], cnt++;
+            int j = i - l->smooth;
+            if (j >= 0 && isfinite(l->x[s][j]) && isfinite(l->y[s][j])) sum -= l->y[s][j], cnt--;
+            if (!ok || cnt <= 0) continue;
+            fprintf(f, "%s%.1f,%.1f", first ? "" : " ", left + pw * (l->x[s][i] - x0) / (x1 - x0),
+                    base - plot_h * (sum / cnt - y0) / (y1 - y0));
+            first = 0;
+        }
+        fputs("\"><title>", f);
+        rp_esc(f, l->series[s]);
+        fprintf(f, ", moving average of %d steps</title></polyline>\n", l->smooth);
     }
     close_chart(f, l->title);
 }

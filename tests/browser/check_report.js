@@ -35,7 +35,7 @@ const lines = (name) => fs.readFileSync(path.join(run, name), 'utf8').split('\n'
             kind: s.dataset.chart,
             bars: s.querySelectorAll('rect.bar').length,
             sum: [...s.querySelectorAll('rect.bar')].reduce((a, r) => a + Number(r.dataset.value), 0),
-            lines: [...s.querySelectorAll('polyline')].map((p) => p.points.numberOfItems),
+            lines: [...s.querySelectorAll('polyline.raw')].map((p) => p.points.numberOfItems),
             width: s.getBoundingClientRect().width,
         })));
         const byId = Object.fromEntries(charts.map((c) => [c.id, c]));
