@@ -125,16 +125,16 @@ setup:
 	scripts/setup.sh
 
 # The README's test command. Tests find the CLI through TF_BIN; then the report page in headless
-# Chromium (tests/browser/run.sh, about 30 s). Ends with the 30-second fuzz smoke.
+# Chromium (tests/browser/run_report.sh, about 30 s). Ends with the 30-second fuzz smoke.
 test: setup
 	$(MAKE) build/toolformer build/test_runner build/asan/toolformer build/asan/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
-	TF_BIN=build/toolformer tests/browser/run.sh
+	TF_BIN=build/toolformer tests/browser/run_report.sh
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp TF_BIN=build/asan/toolformer TF_ASAN=1 ./build/asan/test_runner $(TEST_ARGS)
 	$(MAKE) fuzz-smoke
 
 test-browser: build/toolformer
-	TF_BIN=build/toolformer tests/browser/run.sh
+	TF_BIN=build/toolformer tests/browser/run_report.sh
 
 test-fast: build/toolformer build/test_runner
 	TF_BIN=build/toolformer ./build/test_runner $(TEST_ARGS)
