@@ -57,6 +57,9 @@ long tf_read_line(FILE *f, char **buf, size_t *cap, size_t max, size_t *len, int
 int tf_fclose_checked(FILE *f, const char *path, tf_error *err);
 // Creates a directory (and its parents); succeeds if it exists.
 int tf_mkdir_p(const char *path, tf_error *err);
+// A cheap fingerprint of a regular file (FNV-1a of its size, its first and its last MiB), for
+// telling whether a run's input changed (0 when path is not a readable regular file).
+uint64_t tf_file_fingerprint(const char *path);
 // Joins dir and name into out (size n); returns out.
 char *tf_path_join(char *out, size_t n, const char *dir, const char *name);
 

@@ -118,9 +118,14 @@ char *tf_merge_calls(const char *text, const tf_toolset *tools, tf_candidates *c
 
 // ---- a corpus through the pipeline ----------------------------------------------------------------
 // Documents: JSONL lines {"id", "text", "date"} (id and date optional), or plain text where blank
-// lines separate documents (any file not starting with '{').
+// lines separate documents (any file not starting with '{' after white space and an optional UTF-8
+// byte order mark). The file is read once from start to end, so "-" (stdin), a pipe or a FIFO is
+// read as a stream; a directory or a device is refused (TF_EBADARG).
 typedef struct tf_corpus tf_corpus;
 tf_corpus *tf_corpus_open(const char *path, tf_error *err);
+// The bytes read so far and their FNV-1a hash: what a resumed run checks it is reading the same
+// corpus as the run it continues.
+void tf_corpus_read_so_far(const tf_corpus *c, uint64_t *bytes, uint64_t *hash);
 // Reads the next document (its fields stay valid until the next call). Returns 1 with doc filled,
 // 0 at the end, or -1 with err naming the file and line. A document longer than
 // TF_MAX_DOCUMENT_BYTES is passed over in bounded memory: 1 with doc->skipped_bytes set, text "", no
@@ -134,7 +139,12 @@ typedef struct {
     int shard_k, shard_n;               // process documents with index % shard_n == shard_k
     long max_docs;                      // stop after this many documents of this shard (0: all)
     int resume;                         // continue from out's progress file
+    int force;                          // replace existing outputs (else an existing one is refused)
     int quiet;
+    const char *model_dir;              // the model's directory (may be NULL): never written to
+    const char *settings;               // the tools' settings (--today, --index, ...) as text, part
+                                        // of the run's identity (may be NULL)
+    uint64_t model_id;                  // a fingerprint of the model (0: none), part of the identity
 } tf_annotate_run;
 
 typedef struct {
@@ -142,7 +152,8 @@ typedef struct {
     long too_long;  // documents a tool skipped because they do not fit the model's context
     long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS], timed_out[TF_MAX_TOOLS];
     double score_sum[TF_MAX_TOOLS];
-    double seconds;
+    double seconds;  // of this invocation
+    long docs_run;   // documents processed by this invocation (docs counts the resumed ones too)
     int complete;  // the whole corpus (of this shard) has been processed
 } tf_annotate_summary;
 
@@ -155,7 +166,12 @@ typedef struct {
 // the filter but was over max_calls. Progress lives in OUT.progress, updated after each document, so
 // --resume continues after a crash or kill with nothing lost and nothing written twice (outputs
 // are cut back to the last recorded document first); it also records the shard and, once the
-// corpus is done, "complete": true.
+// corpus is done, "complete": true. The outputs follow the output rule (tf_outguard.h): one that is
+// an input or exists without resume/force is refused before anything is written, and OUT.lock
+// keeps a second writer out. The progress file records the run's identity (model, tools and their
+// settings, sampling and filter options, corpus size and a hash of the corpus read so far):
+// resuming a different run is refused naming the first difference, and so is an output shorter
+// than its progress record.
 int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_run *run,
                        tf_annotate_summary *sum, tf_error *err);
 

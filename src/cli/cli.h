@@ -15,7 +15,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int *cli_parse_ids(const char *s, int *n, tf_error *err);
 // Parses a whole-string integer / float option value; returns 0 on success.
 int cli_int(const char *s, long lo, long hi, long *out);
+// cli_float refuses NaN and infinities: every float option is a finite number.
 int cli_float(const char *s, double *out);
+// Parses --shard K/N strictly (whole string, 0 <= K < N); 0 on success.
+int cli_shard(const char *s, int *k, int *n);
+// A usage error naming argv[first] when arguments are left after the options (getopt's optind);
+// 0 when none is.
+int cli_no_arguments(const char *cmd, int argc, char **argv, int first);
 
 // Text <-> ids through the tokenizer found in dir (a model or tokenizer directory). cli_encode fails
 // with a clear message when dir holds no tokenizer; cli_decode returns NULL then (err set).

@@ -3,12 +3,19 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 int cli_fail(const tf_error *err) {
-    fprintf(stderr, "toolformer: %s\n", err->msg[0] ? err->msg : "unknown error");
+    static const char *what[] = {"ok", "input/output error", "malformed file", "bad argument", "out of memory",
+                                 "tool failure", "library failure"};
+    if (!err->msg[0])  // every failure should carry its own message; this names at least its kind
+        fprintf(stderr, "toolformer: %s (error code %d, no message: please report it)\n",
+                err->code >= 0 && err->code <= TF_EINTERNAL ? what[err->code] : "failure", err->code);
+    else
+        fprintf(stderr, "toolformer: %s\n", err->msg);
     return err->code == TF_EBADARG ? CLI_USAGE : CLI_FAIL;
 }
 
@@ -37,7 +44,7 @@ int cli_float(const char *s, double *out) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || *end) return -1;
+    if (errno || *end || !isfinite(v)) return -1;  // NaN and infinities are never a setting
     *out = v;
     return 0;
 }
@@ -68,4 +75,24 @@ int *cli_parse_ids(const char *s, int *n, tf_error *err) {
     }
     *n = k;
     return ids;
+}
+
+int cli_shard(const char *s, int *k, int *n) {
+    char *end;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (end == s || *end != '/' || errno || a < 0) return -1;
+    const char *q = end + 1;
+    long b = strtol(q, &end, 10);
+    if (end == q || *end || errno || b < 1 || b > 1 << 20 || a >= b) return -1;
+    *k = (int)a;
+    *n = (int)b;
+    return 0;
+}
+
+int cli_no_arguments(const char *cmd, int argc, char **argv, int first) {
+    if (first < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s' (every input is given by an option; -- ends the options)",
+                               argv[first]);
+    return 0;
 }

@@ -14,7 +14,7 @@ static void help(FILE *f) {
             "                           [--proposer prompt|tool|model] [--tau-s F] [--tau-f F] [--top-k K]\n"
             "                           [--samples M] [--max-calls N] [--set TOOL.KEY=VALUE] [--max-docs N]\n"
             "                           [--placement prefix|inline]\n"
-            "                           [--rejected FILE] [--seed S] [--resume] [--shard K/N] [--batch B] [--json]\n"
+            "                           [--rejected FILE] [--seed S] [--resume|--force] [--shard K/N] [--batch B] [--json]\n"
             "                           [tool options]\n"
             "                           [--dtype fp32|bf16] [--mmap]\n\n"
             "For every document and every tool, independently (Schick et al. 2023, section 2): the tool's\n"
@@ -33,7 +33,9 @@ static void help(FILE *f) {
             "                  it (the paper's choice for a model not yet fine-tuned on calls; default),\n"
             "                  or inline, at the position, as the fine-tuned model will see it\n"
             "  --rejected FILE  also write every scored call that was not kept\n"
-            "  --resume         continue a run that was interrupted (OUT.progress)\n"
+            "  --resume         continue a run that was interrupted (OUT.progress); a different run (corpus,\n"
+            "                  model, tools, options) is refused\n"
+            "  --force          replace an existing OUT (without --resume or --force it is refused)\n"
             "  --shard K/N      process documents with index %% N == K (0 <= K < N)\n"
             "  --json           print the summary as JSON\n" CLI_MODEL_HELP CLI_TOOL_HELP
             "\nUnder mpirun -np N (a build with Open MPI) rank K processes shard K/N into OUT.shard-K-of-N\n"
@@ -55,12 +57,13 @@ static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
 // Under mpirun: the summary of all shards on every rank (sums; the longest time; complete counts
 // the finished shards).
 static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
-    double v[4 + 5 * TF_MAX_TOOLS];
+    double v[5 + 5 * TF_MAX_TOOLS];
     int n = 0;
     v[n++] = (double)s->docs;
     v[n++] = (double)s->docs_written;
     v[n++] = s->complete;
     v[n++] = (double)s->too_long;
+    v[n++] = (double)s->docs_run;
     for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
         v[n++] = (double)s->proposed[t];
         v[n++] = (double)s->executed[t];
@@ -74,6 +77,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
     s->docs_written = (long)v[n++];
     s->complete = (int)v[n++];
     s->too_long = (long)v[n++];
+    s->docs_run = (long)v[n++];
     for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
         s->proposed[t] = (long)v[n++];
         s->executed[t] = (long)v[n++];
@@ -104,7 +108,7 @@ int cmd_annotate(int argc, char **argv) {
         {"model", 1, 0, 'm'},   {"data", 1, 0, 'd'},     {"out", 1, 0, 'o'},      {"proposer", 1, 0, 'p'},
         {"tau-s", 1, 0, 'S'},   {"tau-f", 1, 0, 'F'},    {"top-k", 1, 0, 'k'},    {"samples", 1, 0, 'n'}, {"max-calls", 1, 0, 'K'},
         {"set", 1, 0, 'x'},     {"max-docs", 1, 0, 'M'}, {"rejected", 1, 0, 'r'}, {"seed", 1, 0, 's'},
-        {"resume", 0, 0, 'R'},  {"shard", 1, 0, 'h' + 256}, {"batch", 1, 0, 'b'}, {"json", 0, 0, 'j'},
+        {"resume", 0, 0, 'R'},  {"force", 0, 0, 'f'}, {"shard", 1, 0, 'h' + 256}, {"batch", 1, 0, 'b'}, {"json", 0, 0, 'j'},
         {"threads", 1, 0, 't'}, {"temperature", 1, 0, 'T'}, {"max-call-tokens", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},
         {"placement", 1, 0, 'P'}, {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        CLI_MODEL_OPTIONS,       {0, 0, 0, 0}};
     const char *model_dir = NULL, *sets[32];
@@ -148,9 +152,9 @@ int cmd_annotate(int argc, char **argv) {
         case 'r': run.rejected = optarg; break;
         case 's': if (cli_int(optarg, 0, 1L << 62, &v)) return cli_usage_error("annotate", "--seed wants an integer >= 0"); seed = (uint64_t)v; break;
         case 'R': run.resume = 1; break;
+        case 'f': run.force = 1; break;
         case 'h' + 256:
-            if (sscanf(optarg, "%d/%d", &run.shard_k, &run.shard_n) != 2 || run.shard_n < 1 || run.shard_k < 0 ||
-                run.shard_k >= run.shard_n)
+            if (cli_shard(optarg, &run.shard_k, &run.shard_n))
                 return cli_usage_error("annotate", "--shard wants K/N with 0 <= K < N");
             shard_set = 1;
             break;
@@ -164,7 +168,10 @@ int cmd_annotate(int argc, char **argv) {
         default: return cli_usage_error("annotate", "unknown option");
         }
     }
+    if (cli_no_arguments("annotate", argc, argv, optind)) return CLI_USAGE;
     if (!model_dir || !run.data || !run.out) return cli_usage_error("annotate", "--model, --data and --out are required");
+    if (run.resume && run.force) return cli_usage_error("annotate", "--resume continues OUT and --force replaces it: give one");
+    run.model_dir = model_dir;
     tf_error err = {0};
     tf_toolset set = {0};
     tf_model *m = NULL;
@@ -230,6 +237,14 @@ int cmd_annotate(int argc, char **argv) {
         }
     }
     if (!(m = cli_load_model(model_dir, &mo, &err))) goto fail;
+    char settings[1024], mpath[4096];
+    snprintf(settings, sizeof settings, "today %s, index %016llx, qa-model %s, timeout %d ms, external %d",
+             tools.opt.today ? tools.opt.today : "(the clock)",
+             tools.opt.index_path ? (unsigned long long)tf_file_fingerprint(tools.opt.index_path) : 0ULL,
+             tools.opt.qa_model ? tools.opt.qa_model : "-", tools.opt.timeout_ms, tools.n_external);
+    run.settings = settings;
+    run.model_id = tf_file_fingerprint(tf_path_join(mpath, sizeof mpath, model_dir, "model.safetensors")) ^
+                   3 * tf_file_fingerprint(tf_path_join(mpath, sizeof mpath, model_dir, "config.json"));
     tf_annotate_summary sum;
     if (tf_annotate_corpus(m, tok, &set, &run, &sum, &err)) goto fail;
     if (world > 1) {
@@ -254,7 +269,7 @@ int cmd_annotate(int argc, char **argv) {
     if (json) {
         printf("{\"documents\": %ld, \"documents_written\": %ld, \"documents_too_long\": %ld, \"seconds\": %.3f, "
                "\"documents_per_s\": %.3f, \"tools\": [",
-               sum.docs, sum.docs_written, sum.too_long, sum.seconds, sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
+               sum.docs, sum.docs_written, sum.too_long, sum.seconds, sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0);
         for (int t = 0; t < set.n; t++) {
             const tf_tool_thresholds *th = &run.opt.th[t];
             printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"no_result\": %ld, \"timed_out\": %ld, "
@@ -276,8 +291,8 @@ int cmd_annotate(int argc, char **argv) {
                PROPOSERS[run.opt.proposer], run.opt.placement == TF_PLACE_INLINE ? "inline" : "prefix",
                (unsigned long long)run.opt.seed, run.opt.temperature, run.opt.max_call_tokens, TF_VERSION);
     } else {
-        printf("%ld documents, %ld written with calls (%.1f documents/s)\n", sum.docs, sum.docs_written,
-               sum.seconds > 0 ? sum.docs / sum.seconds : 0.0);
+        printf("%ld documents, %ld written with calls (%.1f documents/s%s)\n", sum.docs, sum.docs_written,
+               sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0, sum.docs_run < sum.docs ? " in this run" : "");
         printf("%-12s %10s %10s %10s %11s\n", "tool", "candidates", "executed", "kept", "mean score");
         for (int t = 0; t < set.n; t++)
             printf("%-12s %10ld %10ld %10ld %11.3f\n", set.tools[t]->name, sum.proposed[t], sum.executed[t],

@@ -1,16 +1,18 @@
 // cmd_eval.c — `toolformer eval`: a task in the paper's style, with tools on, disabled, or none.
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "tf_eval.h"
+#include "tf_outguard.h"
 
 static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer eval --model DIR --task math|dates|facts|ppl --data FILE [--tools LIST]\n"
             "                       [--disable-tools | --no-tools] [--api-top-k K] [--max-new N]\n"
-            "                       [--max-examples N] [--details FILE] [--json] [tool options]\n"
+            "                       [--max-examples N] [--details FILE [--force]] [--json] [tool options]\n"
             "                       [--dtype fp32|bf16] [--mmap]\n\n"
             "Zero-shot, greedy, at most one call, a call started whenever \" [\" is among the top-k (k = 10)\n"
             "tokens (Toolformer, section 4.2). Data: JSONL {\"prompt\", \"answer\", \"date\"} per line;\n"
@@ -21,7 +23,9 @@ static void help(FILE *f) {
             "  --disable-tools   Toolformer (disabled): p(\" [\") = 0\n"
             "  --no-tools        plain decoding even with tools listed\n"
             "  --max-new N       tokens per answer (default 24; decoding also stops at a newline)\n"
-            "  --details FILE    one JSON line per example (prompt, answer, generated, correct, calls)\n"
+            "  --details FILE    one JSON line per example (prompt, answer, generated, correct, calls); an\n"
+            "                    existing FILE is refused unless --force\n"
+            "  --force           replace an existing --details FILE\n"
             "  --json            print the result as JSON\n" CLI_MODEL_HELP CLI_TOOL_HELP);
 }
 
@@ -30,9 +34,9 @@ int cmd_eval(int argc, char **argv) {
         {"model", 1, 0, 'm'},         {"task", 1, 0, 'k'},     {"data", 1, 0, 'd'},      {"disable-tools", 0, 0, 'D'},
         {"no-tools", 0, 0, 'N'},      {"api-top-k", 1, 0, 'K'}, {"max-new", 1, 0, 'n'},  {"max-examples", 1, 0, 'x'},
         {"details", 1, 0, 'o'},       {"json", 0, 0, 'j'},     {"threads", 1, 0, 't'},   {"words", 1, 0, 'w'},
-        {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},     CLI_TOOL_OPTIONS,         CLI_MODEL_OPTIONS,        {0, 0, 0, 0}};
+        {"quiet", 0, 0, 'q'},         {"force", 0, 0, 'f'},    {"help", 0, 0, 'h'},     CLI_TOOL_OPTIONS,         CLI_MODEL_OPTIONS,        {0, 0, 0, 0}};
     const char *model_dir = NULL, *task = NULL, *data = NULL, *details = NULL;
-    int json = 0, c, h;
+    int json = 0, c, h, force = 0;
     long v, threads = 0;
     tf_eval_options o;
     tf_eval_defaults(&o);
@@ -56,12 +60,14 @@ int cmd_eval(int argc, char **argv) {
         case 'w': if (cli_int(optarg, 1, 1000, &v)) return cli_usage_error("eval", "--words wants 1..1000"); o.n_words = (int)v; break;
         case 'o': details = optarg; break;
         case 'j': json = 1; break;
+        case 'f': force = 1; break;
         case 'q': o.quiet = 1; break;
         case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("eval", "--threads wants 1..1024"); break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage_error("eval", "unknown option");
         }
     }
+    if (cli_no_arguments("eval", argc, argv, optind)) return CLI_USAGE;
     if (!model_dir || !task || !data) return cli_usage_error("eval", "--model, --task and --data are required");
     int t = tf_task_parse(task);
     if (t < 0) return cli_usage_error("eval", "--task is math, dates, facts or ppl");
@@ -71,10 +77,16 @@ int cmd_eval(int argc, char **argv) {
     tf_toolset set = {0};
     tf_model *m = NULL;
     int rc = CLI_OK;
+    tf_outguard g;  // the output rule (tf_outguard.h), before anything is loaded or written
+    tf_guard_init(&g, "eval", force ? TF_OUT_FORCE : TF_OUT_NEW, "replace it with --force or choose another --details");
+    if (tf_guard_input(&g, "--data", data, &err) || tf_guard_input(&g, "--model", model_dir, &err) ||
+        tf_guard_output(&g, "--details", details, 0, &err) || tf_guard_check(&g, &err) ||
+        (details && tf_guard_lock(&g, details, &err)))
+        goto fail;
     const tf_tokenizer *tok = cli_tokenizer(model_dir, &err);
     if (!tok || cli_tools_build(&tools, &set, 0, &err) || !(m = cli_load_model(model_dir, &mo, &err))) goto fail;
     if (details && !(o.details = fopen(details, "w"))) {
-        tf_errorf(&err, TF_EIO, "%s: cannot open for writing", details);
+        tf_errorf(&err, TF_EIO, "%s: cannot open for writing: %s", details, strerror(errno));
         goto fail;
     }
     tf_eval_result r;
@@ -109,6 +121,7 @@ fail:
     rc = cli_fail(&err);
 done:
     if (o.details && tf_fclose_checked(o.details, details, &err) && rc == CLI_OK) rc = cli_fail(&err);
+    tf_guard_release(&g);
     tf_toolset_free(&set);
     tf_model_free(m);
     return rc;

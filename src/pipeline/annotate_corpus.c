@@ -5,20 +5,86 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "tf_outguard.h"
 #include "tf_pipeline.h"
+
+// The run's identity: what must be the same for --resume to continue it (key, value as text).
+#define N_IDENT 9
+typedef struct {
+    char key[N_IDENT][24];
+    char *val[N_IDENT];  // malloc'd
+} identity;
 
 typedef struct {
     long next_doc;            // corpus index of the next document to process
     long out_bytes, rej_bytes;
     int shard_k, shard_n;     // the shard this run processes (merge-shards checks them)
     int complete;             // the corpus was read to its end
+    uint64_t read_bytes, read_hash;  // the corpus read up to next_doc (tf_corpus_read_so_far)
+    int has_identity;         // progress files of older versions have none
+    identity id;
     tf_annotate_summary sum;
 } progress;
 
+static void identity_free(identity *id) {
+    for (int i = 0; i < N_IDENT; i++) free(id->val[i]);
+    memset(id, 0, sizeof *id);
+}
+
+static int identity_set(identity *id, int i, const char *key, const char *val) {
+    snprintf(id->key[i], sizeof id->key[i], "%s", key);
+    free(id->val[i]);
+    return (id->val[i] = strdup(val)) ? 0 : -1;
+}
+
+static int identity_build(identity *id, const tf_toolset *tools, const tf_annotate_run *run, tf_error *err) {
+    char buf[8192];
+    size_t n = 0;
+    int bad = 0;
+    struct stat st;
+    const tf_annotate_options *o = &run->opt;
+    if (strcmp(run->data, "-") && stat(run->data, &st) == 0 && S_ISREG(st.st_mode))
+        snprintf(buf, sizeof buf, "%lld bytes", (long long)st.st_size);
+    else
+        snprintf(buf, sizeof buf, "a stream");
+    bad |= identity_set(id, 0, "corpus size", buf);
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)run->model_id);
+    bad |= identity_set(id, 1, "model", buf);
+    buf[0] = '\0';
+    for (int t = 0; t < tools->n; t++)
+        n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s%s", t ? "," : "", tools->tools[t]->name);
+    bad |= identity_set(id, 2, "tools", buf);
+    bad |= identity_set(id, 3, "tool settings", run->settings ? run->settings : "");
+    snprintf(buf, sizeof buf, "%s, placement %s", o->proposer == TF_PROPOSER_PROMPT ? "prompt" : o->proposer == TF_PROPOSER_TOOL ? "tool" : "model",
+             o->placement == TF_PLACE_INLINE ? "inline" : "prefix");
+    bad |= identity_set(id, 4, "proposer", buf);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
+    bad |= identity_set(id, 5, "seed", buf);
+    snprintf(buf, sizeof buf, "temperature %.9g, max-call-tokens %d, separator \"%s\"", o->temperature,
+             o->max_call_tokens, o->prefix_sep ? o->prefix_sep : "\n");
+    bad |= identity_set(id, 6, "sampling", buf);
+    n = 0;
+    buf[0] = '\0';
+    for (int t = 0; t < tools->n && t < 32; t++)
+        n += (size_t)snprintf(buf + n, n < sizeof buf ? sizeof buf - n : 0, "%s%s tau_s %.9g tau_f %.9g top_k %d samples %d max_calls %d",
+                              t ? "; " : "", tools->tools[t]->name, o->th[t].tau_s, o->th[t].tau_f, o->th[t].top_k,
+                              o->th[t].samples, o->th[t].max_calls);
+    bad |= identity_set(id, 7, "thresholds", buf);
+    snprintf(buf, sizeof buf, "%d/%d", run->shard_k, run->shard_n);
+    bad |= identity_set(id, 8, "shard", buf);
+    return bad ? tf_errorf(err, TF_ENOMEM, "out of memory") : TF_OK;
+}
+
 static int save_progress(const char *path, const progress *p, int n_tools, tf_error *err) {
     cJSON *j = cJSON_CreateObject();
+    cJSON *run = cJSON_AddObjectToObject(j, "run");
+    for (int i = 0; i < N_IDENT; i++) cJSON_AddStringToObject(run, p->id.key[i], p->id.val[i] ? p->id.val[i] : "");
+    char h[40];
+    snprintf(h, sizeof h, "%llu:%016llx", (unsigned long long)p->read_bytes, (unsigned long long)p->read_hash);
+    cJSON_AddStringToObject(j, "corpus_read", h);
     cJSON_AddNumberToObject(j, "next_doc", (double)p->next_doc);
     cJSON_AddNumberToObject(j, "out_bytes", (double)p->out_bytes);
     cJSON_AddNumberToObject(j, "rejected_bytes", (double)p->rej_bytes);
@@ -67,8 +133,22 @@ static int load_progress(const char *path, progress *p, int n_tools, tf_error *e
     if (p->sum.too_long < 0) p->sum.too_long = 0;  // progress files of older versions
     p->shard_k = (int)num(j, "shard_k");  // -1 in files written before shards were recorded
     p->shard_n = (int)num(j, "shard_n");
-    int ok = j && p->next_doc >= 0 && p->out_bytes >= 0 && p->rej_bytes >= 0 && cJSON_IsArray(tools) &&
-             cJSON_GetArraySize(tools) == n_tools;
+    cJSON *run = cJSON_GetObjectItemCaseSensitive(j, "run"), *cr = cJSON_GetObjectItemCaseSensitive(j, "corpus_read");
+    if (cJSON_IsObject(run)) {
+        p->has_identity = 1;
+        int i = 0;
+        for (cJSON *e = run->child; e && i < N_IDENT; e = e->next, i++)
+            if (!e->string || !cJSON_IsString(e) || identity_set(&p->id, i, e->string, e->valuestring)) p->has_identity = 0;
+        unsigned long long b = 0, hh = 0;
+        if (!cJSON_IsString(cr) || sscanf(cr->valuestring, "%llu:%llx", &b, &hh) != 2) p->has_identity = 0;
+        p->read_bytes = b;
+        p->read_hash = hh;
+    }
+    int ok = j && p->next_doc >= 0 && p->out_bytes >= 0 && p->rej_bytes >= 0 && cJSON_IsArray(tools);
+    if (ok && cJSON_GetArraySize(tools) != n_tools) {
+        ok = p->has_identity;  // the identity names the difference (tf_annotate_corpus compares it)
+        n_tools = 0;
+    }
     for (int t = 0; ok && t < n_tools; t++) {
         cJSON *o = cJSON_GetArrayItem(tools, t);
         p->sum.proposed[t] = (long)num(o, "proposed");
@@ -95,6 +175,13 @@ static FILE *open_output(const char *path, long bytes, int resume, tf_error *err
     FILE *f = fopen(path, resume ? "a" : "w");
     if (!f) tf_errorf(err, TF_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
     return f;
+}
+
+// Opens OUT (and REJECTED) once the run is known to be the one recorded (after the resume check).
+static int open_outputs(const tf_annotate_run *run, const progress *p, FILE **out, FILE **rej, tf_error *err) {
+    if (!(*out = open_output(run->out, p->out_bytes, run->resume, err))) return err->code;
+    if (run->rejected && !(*rej = open_output(run->rejected, p->rej_bytes, run->resume, err))) return err->code;
+    return TF_OK;
 }
 
 static cJSON *call_json(const tf_toolset *tools, const tf_candidate *c) {
@@ -134,40 +221,113 @@ static uint64_t doc_seed(uint64_t seed, long index) {
     return seed * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)index * 0xbf58476d1ce4e5b9ULL + 0x632be59bd9b4e019ULL);
 }
 
+// The first difference between the identity recorded in a progress file and this run's, as one
+// line in err; TF_OK when they are the same run.
+static int identity_compare(const char *ppath, const identity *was, const identity *now, tf_error *err) {
+    for (int i = 0; i < N_IDENT; i++) {
+        int k = 0;
+        while (k < N_IDENT && strcmp(was->key[k], now->key[i])) k++;
+        const char *v = k < N_IDENT && was->val[k] ? was->val[k] : "(not recorded)";
+        if (strcmp(v, now->val[i]))
+            return tf_errorf(err, TF_EBADARG, "--resume: %s was written by a different run: its %s was %s, now %s; "
+                             "resume with the same model, corpus and options, or start a new --out", ppath,
+                             now->key[i], v, now->val[i]);
+    }
+    return TF_OK;
+}
+
+// Rule #4 of resuming: an output must hold at least the bytes its progress file vouches for.
+static int check_length(const char *path, long want, const char *ppath, tf_error *err) {
+    struct stat st;
+    long have = stat(path, &st) == 0 ? (long)st.st_size : 0;
+    if (have < want)
+        return tf_errorf(err, TF_EBADFILE, "--resume: %s holds %ld bytes but %s records %ld: it was cut or changed "
+                         "since; nothing was written (start again with --force, or restore the file)", path, have,
+                         ppath, want);
+    return TF_OK;
+}
+
 int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_run *run,
                        tf_annotate_summary *sum, tf_error *err) {
     char ppath[4096];
     snprintf(ppath, sizeof ppath, "%s.progress", run->out);
     progress p = {0};
+    identity now = {0};
     int n_tools = tools->n, rc = TF_OK;
-    if (run->resume && access(ppath, F_OK) == 0 && load_progress(ppath, &p, n_tools, err)) return err->code;
+    tf_corpus *corpus = NULL;
+    FILE *out = NULL, *rej = NULL;
+    long good_out = 0, good_rej = 0;
     if (run->shard_n <= 0 || run->shard_k < 0 || run->shard_k >= run->shard_n)
         return tf_errorf(err, TF_EBADARG, "--shard %d/%d: need 0 <= K < N", run->shard_k, run->shard_n);
-    if (p.shard_n > 0 && (p.shard_k != run->shard_k || p.shard_n != run->shard_n))
-        return tf_errorf(err, TF_EBADARG, "%s: written by a run of shard %d/%d, cannot resume it as shard %d/%d", ppath,
-                         p.shard_k, p.shard_n, run->shard_k, run->shard_n);
+    // the output rule, before anything is read or written
+    tf_outguard g;
+    tf_guard_init(&g, "annotate", run->resume ? TF_OUT_RESUME : run->force ? TF_OUT_FORCE : TF_OUT_NEW,
+                  "continue it with --resume, replace it with --force, or choose another --out");
+    if (tf_guard_input(&g, "--data", run->data, err) || tf_guard_input(&g, "--model", run->model_dir, err) ||
+        tf_guard_output(&g, "--out", run->out, TF_OUT_REGULAR, err) ||
+        tf_guard_output(&g, "--rejected", run->rejected, TF_OUT_REGULAR, err) ||
+        tf_guard_output(&g, "--out's progress file", ppath, TF_OUT_REGULAR, err) ||
+        tf_guard_check(&g, err) || tf_guard_lock(&g, run->out, err)) {
+        tf_guard_release(&g);
+        return err->code;
+    }
+    if ((rc = identity_build(&now, tools, run, err))) goto done;
+    if (run->resume) {
+        struct stat st;
+        if (access(ppath, F_OK) == 0) {
+            if ((rc = load_progress(ppath, &p, n_tools, err))) goto done;
+            if (p.shard_n > 0 && (p.shard_k != run->shard_k || p.shard_n != run->shard_n)) {
+                rc = tf_errorf(err, TF_EBADARG, "%s: written by a run of shard %d/%d, cannot resume it as shard %d/%d",
+                               ppath, p.shard_k, p.shard_n, run->shard_k, run->shard_n);
+                goto done;
+            }
+            if (p.has_identity && (rc = identity_compare(ppath, &p.id, &now, err))) goto done;
+            if ((rc = check_length(run->out, p.out_bytes, ppath, err)) ||
+                (run->rejected && (rc = check_length(run->rejected, p.rej_bytes, ppath, err))))
+                goto done;
+        } else if (stat(run->out, &st) == 0 && st.st_size > 0) {
+            rc = tf_errorf(err, TF_EBADARG, "--resume: %s has no progress file (%s), so it is not a run that can be "
+                           "continued; replace it with --force or choose another --out", run->out, ppath);
+            goto done;
+        }
+    }
+    identity_free(&p.id);
+    p.id = now;
+    memset(&now, 0, sizeof now);
     p.shard_k = run->shard_k;
     p.shard_n = run->shard_n;
-    tf_corpus *corpus = tf_corpus_open(run->data, err);
-    if (!corpus) return err->code;
-    // the outputs' lengths that the progress file on disk vouches for: on a failure (a full disk, a
-    // file-size limit) the outputs are cut back to them, so they end with a whole line
-    long good_out = p.out_bytes, good_rej = p.rej_bytes;
-    FILE *out = open_output(run->out, p.out_bytes, run->resume, err), *rej = NULL;
-    if (out && run->rejected) rej = open_output(run->rejected, p.rej_bytes, run->resume, err);
-    if (!out || (run->rejected && !rej)) {
+    if (!(corpus = tf_corpus_open(run->data, err))) {
         rc = err->code;
         goto done;
     }
+    // the outputs' lengths that the progress file on disk vouches for: on a failure (a full disk, a
+    // file-size limit) the outputs are cut back to them, so they end with a whole line
+    good_out = p.out_bytes;
+    good_rej = p.rej_bytes;
     tf_progress bar;
     tf_progress_start(&bar, "annotate", run->max_docs);
     if (run->quiet) bar.enabled = 0;
     double t0 = tf_time_s();
     tf_document doc;
     long index, done_here = 0;
-    int got;
+    int got, verified = p.next_doc == 0 || !p.has_identity;
     while ((got = tf_corpus_next(corpus, &doc, &index, err)) == 1) {
-        if (index < p.next_doc || index % run->shard_n != run->shard_k) continue;
+        if (index < p.next_doc) {
+            if (index == p.next_doc - 1 && !verified) {  // the resume point: the same corpus so far?
+                uint64_t b, h;
+                tf_corpus_read_so_far(corpus, &b, &h);
+                if (b != p.read_bytes || h != p.read_hash) {
+                    rc = tf_errorf(err, TF_EBADARG, "--resume: %s was written by a different run: its corpus's first "
+                                   "%ld documents differ from %s's; resume with the same corpus, or start a new --out",
+                                   ppath, p.next_doc, run->data);
+                    break;
+                }
+                verified = 1;
+            }
+            continue;
+        }
+        if (!out && (rc = open_outputs(run, &p, &out, &rej, err))) break;
+        if (index % run->shard_n != run->shard_k) continue;
         if (run->max_docs > 0 && done_here >= run->max_docs) break;
         tf_rng rng;
         tf_rng_seed(&rng, doc_seed(run->opt.seed, index));
@@ -225,6 +385,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
         if (rc) break;
         p.sum.docs++;
         p.next_doc = index + 1;
+        tf_corpus_read_so_far(corpus, &p.read_bytes, &p.read_hash);
         if ((rc = sync_file(out, run->out, &p.out_bytes, err))) break;
         if (rej && (rc = sync_file(rej, run->rejected, &p.rej_bytes, err))) break;
         if ((rc = save_progress(ppath, &p, n_tools, err))) break;
@@ -238,12 +399,17 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
         tf_progress_update(&bar, done_here, extra);
     }
     if (got < 0) rc = err->code;
+    if (got == 0 && !rc && !verified)
+        rc = tf_errorf(err, TF_EBADARG, "--resume: %s was written by a different run: it records %ld documents done, "
+                       "%s holds fewer; resume with the same corpus, or start a new --out", ppath, p.next_doc, run->data);
+    if (got == 0 && !rc && !out) rc = open_outputs(run, &p, &out, &rej, err);  // an empty corpus, or all done
     if (got == 0 && !rc && !p.complete) {  // the corpus is done: merge-shards may take this shard
         p.complete = 1;
         rc = save_progress(ppath, &p, n_tools, err);
     }
     tf_progress_finish(&bar, NULL);
     p.sum.seconds = tf_time_s() - t0;
+    p.sum.docs_run = done_here;
     p.sum.complete = p.complete;
     *sum = p.sum;
 done:
@@ -252,5 +418,8 @@ done:
     if (rc && out) (void)!truncate(run->out, good_out);
     if (rc && rej) (void)!truncate(run->rejected, good_rej);
     tf_corpus_close(corpus);
+    identity_free(&p.id);
+    identity_free(&now);
+    tf_guard_release(&g);
     return rc;
 }

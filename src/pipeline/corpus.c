@@ -3,13 +3,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tf_pipeline.h"
 
 struct tf_corpus {
     FILE *f;
     char *path;
-    int jsonl;
+    int jsonl, is_stdin;
+    uint64_t consumed, hash;  // bytes read so far and their FNV-1a hash (the run's identity)
     long line, index;
     char *buf;    // getline buffer
     size_t cap;
@@ -18,6 +20,18 @@ struct tf_corpus {
     char id[32];
 };
 
+static void hash_bytes(tf_corpus *c, const char *s, size_t n, size_t consumed) {
+    for (size_t i = 0; i < n; i++) c->hash = (c->hash ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    c->consumed += consumed;
+}
+
+// Reads one line into c->buf (tf_read_line) and adds it to the running hash.
+static long read_line(tf_corpus *c, size_t *got, int *too_long) {
+    long len = tf_read_line(c->f, &c->buf, &c->cap, TF_MAX_DOCUMENT_BYTES, got, too_long);
+    if (len >= 0) hash_bytes(c, c->buf, *got, (size_t)len);
+    return len;
+}
+
 tf_corpus *tf_corpus_open(const char *path, tf_error *err) {
     tf_corpus *c = calloc(1, sizeof *c);
     if (!c || !(c->path = strdup(path))) {
@@ -25,24 +39,55 @@ tf_corpus *tf_corpus_open(const char *path, tf_error *err) {
         tf_errorf(err, TF_ENOMEM, "out of memory");
         return NULL;
     }
-    c->f = fopen(path, "r");
+    c->hash = 0xcbf29ce484222325ULL;
+    struct stat st;
+    c->is_stdin = !strcmp(path, "-");
+    if (!c->is_stdin && stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) ||
+                                                (S_ISCHR(st.st_mode) && strncmp(path, "/dev/std", 8) &&
+                                                 strncmp(path, "/dev/fd/", 8) && strncmp(path, "/proc/self/fd/", 14)))) {
+        tf_errorf(err, TF_EBADARG, "%s is %s, not a corpus: give a JSONL or plain-text file (or - for stdin)", path,
+                  S_ISDIR(st.st_mode) ? "a directory" : "a device");
+        free(c->path);
+        free(c);
+        return NULL;
+    }
+    c->f = c->is_stdin ? stdin : fopen(path, "r");
     if (!c->f) {
         tf_errorf(err, TF_EIO, "%s: cannot open: %s", path, strerror(errno));
         free(c->path);
         free(c);
         return NULL;
     }
-    int ch;
-    while ((ch = fgetc(c->f)) == ' ' || ch == '\n' || ch == '\r' || ch == '\t') {
+    // The format from the first character that is not white space (or a UTF-8 byte order mark),
+    // read once: the corpus may be a stream (a pipe, a FIFO, stdin) that cannot be read again.
+    int ch, pos = 0;
+    static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
+    while ((ch = fgetc(c->f)) != EOF) {
+        char b = (char)ch;
+        if (pos < 3 && (unsigned char)ch == BOM[pos]) {
+            pos++;
+            hash_bytes(c, &b, 1, 1);
+            continue;
+        }
+        if (pos > 0 && pos < 3) break;  // a partial mark: not a BOM, read it as text
+        pos = 3;
+        if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t') break;
+        if (ch == '\n') c->line++;
+        hash_bytes(c, &b, 1, 1);
     }
     c->jsonl = ch == '{';
-    rewind(c->f);
+    if (ch != EOF) ungetc(ch, c->f);
     return c;
+}
+
+void tf_corpus_read_so_far(const tf_corpus *c, uint64_t *bytes, uint64_t *hash) {
+    *bytes = c->consumed;
+    *hash = c->hash;
 }
 
 void tf_corpus_close(tf_corpus *c) {
     if (!c) return;
-    fclose(c->f);
+    if (!c->is_stdin) fclose(c->f);
     cJSON_Delete(c->json);
     free(c->buf);
     free(c->text);
@@ -64,7 +109,7 @@ int tf_corpus_next(tf_corpus *c, tf_document *doc, long *index, tf_error *err) {
     size_t got;
     int too_long;
     if (c->jsonl) {
-        while ((len = tf_read_line(c->f, &c->buf, &c->cap, TF_MAX_DOCUMENT_BYTES, &got, &too_long)) >= 0) {
+        while ((len = read_line(c, &got, &too_long)) >= 0) {
             c->line++;
             if (too_long) {  // passed over, not parsed
                 snprintf(c->id, sizeof c->id, "%ld", c->index);
@@ -73,8 +118,24 @@ int tf_corpus_next(tf_corpus *c, tf_document *doc, long *index, tf_error *err) {
                 return 1;
             }
             if (strspn(c->buf, " \t\r\n") == got) continue;
-            c->json = cJSON_Parse(c->buf);
-            const char *text = c->json ? str_field(c->json, "text") : NULL;
+            if (strlen(c->buf) < got) {
+                tf_errorf(err, TF_EBADFILE, "%s:%ld: a raw NUL byte at column %zu (JSON text cannot hold one; "
+                          "write \\u0000)", c->path, c->line, strlen(c->buf) + 1);
+                return -1;
+            }
+            c->json = cJSON_ParseWithLength(c->buf, got);
+            if (!c->json) {
+                const char *sur = strstr(c->buf, "\\ud");
+                if (!sur) sur = strstr(c->buf, "\\uD");
+                if (sur && strchr("89abAB" "cdefCDEF", sur[3]))
+                    tf_errorf(err, TF_EBADFILE, "%s:%ld: invalid JSON: a lone UTF-16 surrogate escape near column "
+                              "%ld (\\uD800-\\uDFFF must come in pairs)", c->path, c->line, (long)(sur - c->buf) + 1);
+                else
+                    tf_errorf(err, TF_EBADFILE, "%s:%ld: invalid JSON near column %ld", c->path, c->line,
+                              cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - c->buf) + 1 : 1L);
+                return -1;
+            }
+            const char *text = str_field(c->json, "text");
             if (!cJSON_IsObject(c->json) || !text) {
                 tf_errorf(err, TF_EBADFILE, "%s:%ld: expected a JSON object with a \"text\" string", c->path, c->line);
                 return -1;
@@ -98,7 +159,7 @@ int tf_corpus_next(tf_corpus *c, tf_document *doc, long *index, tf_error *err) {
     }
     // plain text: a document is a run of non-blank lines
     size_t n = 0, cap = 0, total = 0;
-    while ((len = tf_read_line(c->f, &c->buf, &c->cap, TF_MAX_DOCUMENT_BYTES, &got, &too_long)) >= 0) {
+    while ((len = read_line(c, &got, &too_long)) >= 0) {
         c->line++;
         int blank = !too_long && strspn(c->buf, " \t\r\n") == got;
         if (blank) {

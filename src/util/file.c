@@ -177,3 +177,28 @@ char *tf_path_join(char *out, size_t n, const char *dir, const char *name) {
     snprintf(out, n, "%s%s%s", dir, (dl && dir[dl - 1] == '/') ? "" : "/", name);
     return out;
 }
+
+uint64_t tf_file_fingerprint(const char *path) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        return 0;
+    }
+    unsigned char buf[1 << 16];
+    off_t size = st.st_size, starts[2] = {0, size > (1 << 20) ? size - (1 << 20) : 0};
+    for (int k = 0; k < 8; k++) h = (h ^ (uint64_t)((size >> (8 * k)) & 0xff)) * 0x100000001b3ULL;
+    for (int part = 0; part < 2; part++) {
+        off_t pos = starts[part], end = pos + (1 << 20) < size ? pos + (1 << 20) : size;
+        while (pos < end) {
+            size_t want = (size_t)(end - pos) < sizeof buf ? (size_t)(end - pos) : sizeof buf;
+            ssize_t got = pread(fd, buf, want, pos);
+            if (got <= 0) break;
+            for (ssize_t i = 0; i < got; i++) h = (h ^ buf[i]) * 0x100000001b3ULL;
+            pos += got;
+        }
+    }
+    close(fd);
+    return h;
+}
