@@ -38,6 +38,14 @@ void tf_free(void *p);
 
 // ---- files -------------------------------------------------------------------------------------
 // Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size (excluding the NUL).
+// Bounded: at most max bytes (0: TF_READ_MAX_DEFAULT), else one line naming the file (TF_EBADFILE).
+// A directory, and unless flags has TF_READ_STREAM anything but a regular file (a FIFO, /dev/zero),
+// is refused (TF_EBADARG) before any read can block; with TF_READ_STREAM a pipe or FIFO is read to
+// its end (still at most max bytes).
+#define TF_READ_MAX_DEFAULT ((size_t)1 << 30)
+enum { TF_READ_STREAM = 1 };
+char *tf_read_file_ex(const char *path, size_t max, int flags, size_t *len, tf_error *err);
+// tf_read_file_ex(path, 0, 0, len, err): a regular file of at most 1 GiB.
 char *tf_read_file(const char *path, size_t *len, tf_error *err);
 // Writes data to path atomically: a temporary file beside it (path.tmp.PID), fsync, rename, fsync of
 // the directory. The old file stays intact on any failure (full disk, size limit, SIGKILL).

@@ -110,7 +110,16 @@ typedef struct {
     float best_eval_loss;
     long log_bytes;  // length of the training log when the checkpoint was taken (-1: no log / unknown);
                      // a resumed run cuts the log back to it, so no step's line appears twice
+    char run[1024];  // the run's identity (tf_train_identity; "" in checkpoints of older versions)
 } tf_train_state;
+// The run's identity as text, "key value; key value; ...": the training data (documents, tokens and
+// a checksum of the ids and loss weights), batch, seq-len, grad-accum, lr, min-lr, warmup,
+// weight-decay, grad-clip, seed, packing and steps. A checkpoint records it; resuming compares it.
+void tf_train_identity(const tf_train_options *o, const tf_dataset *train, char *out, size_t n);
+// TF_OK when the identity recorded in a checkpoint (was; "" = not recorded) is now's, else a
+// TF_EBADARG naming the first item that differs ("--resume: DIR/checkpoint was written by a
+// different run: its batch was 8, now 4; ...").
+int tf_train_identity_check(const char *was, const char *now, const char *dir, tf_error *err);
 int tf_checkpoint_save(const tf_model *m, const tf_train_state *st, const char *dir, tf_error *err);
 // Loads dir/checkpoint/ into m (same config) and st.
 int tf_checkpoint_load(tf_model *m, tf_train_state *st, const char *dir, tf_error *err);

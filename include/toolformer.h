@@ -15,10 +15,12 @@
 //   tf_infer.h      decoding with tools (start a call in the top-k, execute at "->")
 //   tf_eval.h       evaluation in the paper's style (math, dates, facts, perplexity)
 //   tf_report.h     one HTML page with plots from a run's JSON files
+//   tf_outguard.h   the output rule: no command overwrites an input or a finished output
 #ifndef TOOLFORMER_H
 #define TOOLFORMER_H
 
-// The program's version, written into the JSON summaries so that a report names what made a run.
+// The program's version (`toolformer --version`), written into the JSON summaries so that a report
+// names what made a run.
 #define TF_VERSION "0.1.0"
 
 #include "tf_common.h"
@@ -36,5 +38,6 @@
 #include "tf_eval.h"
 #include "tf_serve.h"
 #include "tf_report.h"
+#include "tf_outguard.h"
 
 #endif

@@ -346,13 +346,19 @@ Test(merge_shards, job_array_shards_merge_into_the_unsharded_output) {
     // --partial takes what there is
     cr_assert_eq(cli_run(out, sizeof out, "merge-shards --partial --out %s/x %s %s", dir, p[1], p[3]), 0, "%s",
                  cli_run_stderr);
-    // an unfinished shard (stopped by --max-docs) is refused until it is finished
-    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --shard 1/3 --max-docs 1", args, p[2]), 0, "%s", cli_run_stderr);
-    cr_assert_eq(cli_run(out, sizeof out, "merge-shards --out %s %s %s %s", p[4], p[1], p[2], p[3]), 1);
+    // an unfinished shard (stopped by --max-docs; --force replaces the finished one) is refused until
+    // it is finished
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --shard 1/3 --max-docs 1", args, p[2]), 2, "an existing "
+                 "output is replaced only with --force");
+    cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --shard 1/3 --max-docs 1 --force", args, p[2]), 0, "%s",
+                 cli_run_stderr);
+    cr_assert_eq(cli_run(out, sizeof out, "merge-shards --out %s %s %s %s", p[4], p[1], p[2], p[3]), 2, "an existing "
+                 "merged output is replaced only with --force");
+    cr_assert_eq(cli_run(out, sizeof out, "merge-shards --force --out %s %s %s %s", p[4], p[1], p[2], p[3]), 1);
     cr_assert(strstr(cli_run_stderr, "out2.jsonl.progress") && strstr(cli_run_stderr, "has not finished"), "%s",
               cli_run_stderr);
     cr_assert_eq(cli_run(out, sizeof out, "%s --out %s --shard 1/3 --resume", args, p[2]), 0, "%s", cli_run_stderr);
-    cr_assert_eq(cli_run(out, sizeof out, "merge-shards --out %s %s %s %s", p[4], p[1], p[2], p[3]), 0, "%s",
+    cr_assert_eq(cli_run(out, sizeof out, "merge-shards --force --out %s %s %s %s", p[4], p[1], p[2], p[3]), 0, "%s",
                  cli_run_stderr);
     m = slurp(p[4]);
     cr_assert_str_eq(a, m);
@@ -395,7 +401,7 @@ Test(merge_shards, malformed_input_gives_one_clear_error) {
     char a[300];
     snprintf(a, sizeof a, "%s/a.jsonl", dir);
     cr_assert_eq(cli_run(out, sizeof out, "merge-shards --out %s %s", a, a), 2);
-    cr_assert(strstr(cli_run_stderr, "also one of the shards") != NULL, "%s", cli_run_stderr);
+    cr_assert(strstr(cli_run_stderr, "same file as the input shard") != NULL, "%s", cli_run_stderr);
     cr_assert_eq(cli_run(out, sizeof out, "merge-shards --out %s/m", dir), 2);
     cr_assert_eq(cli_run(out, sizeof out, "merge-shards %s", a), 2);
     cr_assert_eq(cli_run(out, sizeof out, "merge-shards --out %s/m %s/none.jsonl", dir, dir), 1);

@@ -77,7 +77,7 @@ Test(calculator, invalid_input_gives_no_result) {
 Test(calculator, overflow_gives_no_result) {
     tf_tool *t = calc();
     char out[64], big[600];
-    cr_assert_eq(eval(t, "999999999 * 999999999", out, sizeof out), TF_ETOOL);  // 1e18 > 1e15
+    cr_assert_eq(eval(t, "999999999 * 999999999", out, sizeof out), TF_ETOOL);  // 1e18 > 2^53 / 100
     cr_assert_eq(eval(t, "-999999999 * 999999999", out, sizeof out), TF_ETOOL);
     // 400 digits: not finite as a double
     memset(big, '9', 400);
@@ -199,9 +199,12 @@ static void print_tree(const node *n, char *buf, size_t cap) {
     if (rp) strncat(buf, ")", cap - strlen(buf) - 1);
 }
 
-// Returns 0 and *v, or -1 for division by zero.
+// The calculator's exactness limit: every value below 2^53 / 100 in magnitude.
+#define CALC_LIMIT (9007199254740992.0 / 100)
+
+// Returns 0 and *v, or -1 for division by zero or a value (at any node) beyond CALC_LIMIT.
 static int eval_tree(const node *n, double *v) {
-    if (!n->op) return *v = n->v, 0;
+    if (!n->op) return *v = n->v, fabs(n->v) < CALC_LIMIT ? 0 : -1;
     double a, b;
     if (eval_tree(n->l, &a) || eval_tree(n->r, &b)) return -1;
     switch (n->op) {
@@ -212,7 +215,7 @@ static int eval_tree(const node *n, double *v) {
         if (b == 0) return -1;
         *v = a / b;
     }
-    return 0;
+    return fabs(*v) < CALC_LIMIT ? 0 : -1;
 }
 
 static void free_tree(node *n) {
@@ -232,7 +235,7 @@ Test(calculator, random_expression_trees_match_tree_evaluation) {
         char expr[4096] = "", out[64];
         print_tree(tree, expr, sizeof expr);
         double want;
-        int valid = eval_tree(tree, &want) == 0 && isfinite(want) && fabs(want) < 1e15;
+        int valid = eval_tree(tree, &want) == 0 && isfinite(want);
         int rc = eval(t, expr, out, sizeof out);
         if (!valid) {
             cr_assert_eq(rc, TF_ETOOL, "'%s' should give no result, gave '%s'", expr, out);
@@ -354,5 +357,28 @@ Test(calculator, prompt_is_the_papers_with_an_input_slot) {
     cr_assert(strstr(t->prompt, "Your task is to add calls to a Calculator API to a piece of text.") == t->prompt);
     cr_assert(strstr(t->prompt, "[Calculator(658,893 / 11.4%)] 5,763,868 people.") != NULL);
     cr_assert(strstr(t->prompt, "= [Calculator(4 * 30)] 120 minutes.\nInput: <INPUT>\nOutput:") != NULL);
+    tf_tool_free(t);
+}
+
+// Issue 21 #8: a result past 2^53 / 100 is refused, never rounded through llround (99999999999999 *
+// 10 gave 999999999999990.08); up to the limit integers come out exact; 64 levels of nesting are
+// allowed (the documented limit), 65 are not.
+Test(calculator, results_are_exact_or_refused) {
+    tf_tool *t = calc();
+    char out[64], s[300];
+    cr_assert_eq(eval(t, "99999999999999 * 10", out, sizeof out), TF_ETOOL, "gave '%s'", out);
+    cr_assert_eq(eval(t, "9999999999999 * 9", out, sizeof out), TF_OK);
+    cr_assert_str_eq(out, "89999999999991");
+    cr_assert_eq(eval(t, "90071992547409 + 1", out, sizeof out), TF_ETOOL, "gave '%s'", out);
+    cr_assert_eq(eval(t, "12345678901234567", out, sizeof out), TF_ETOOL, "gave '%s'", out);  // not exact as input
+    cr_assert_eq(eval(t, "1000000000000 / 3", out, sizeof out), TF_OK);
+    cr_assert_str_eq(out, "333333333333.33");
+    for (int levels = 64; levels <= 65; levels++) {
+        memset(s, '(', (size_t)levels);
+        s[levels] = '7';
+        memset(s + levels + 1, ')', (size_t)levels);
+        s[2 * levels + 1] = '\0';
+        cr_assert_eq(eval(t, s, out, sizeof out), levels == 64 ? TF_OK : TF_ETOOL, "%d levels", levels);
+    }
     tf_tool_free(t);
 }

@@ -131,3 +131,31 @@ Test(qa, prompt_is_the_papers_with_input_slot, .init = setup, .fini = teardown) 
     cr_assert_str_eq(slot, "Input: <INPUT>\nOutput:");
     free_tool(t);
 }
+
+// Issue 21 #14: a question about a name the index does not hold gets no answer, not a name from a
+// passage that only shares a verb ("Who wrote Hamlet?" answered "Roman").
+Test(qa, answers_only_from_passages_about_what_is_asked) {
+    char dir[] = "/tmp/tf_qa_hamlet_XXXXXX", data[128], db[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(data, sizeof data, "%s/p.jsonl", dir);
+    snprintf(db, sizeof db, "%s/p.db", dir);
+    FILE *f = fopen(data, "w");
+    cr_assert_not_null(f);
+    fputs("{\"title\": \"Roman Empire\", \"text\": \"The Roman historian Tacitus wrote the Annals in Rome.\"}\n"
+          "{\"title\": \"Julius Caesar\", \"text\": \"Julius Caesar wrote about the Gallic Wars.\"}\n", f);
+    fclose(f);
+    search_build_opts o = {0};
+    tf_error err;
+    cr_assert_eq(search_index_build(data, db, &o, NULL, &err), TF_OK, "%s", err.msg);
+    tf_tool_options opt = {.index_path = db};
+    tf_tool *t = tool_qa_new(&opt, &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    char out[256];
+    cr_assert_eq(t->execute(t, "Who wrote Hamlet?", NULL, out, sizeof out, &err), TF_ETOOL, "answered '%s'", out);
+    cr_assert_eq(t->execute(t, "Who wrote the Annals?", NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
+    cr_assert_str_eq(out, "Tacitus");
+    free_tool(t);
+    remove(data);
+    remove(db);
+    rmdir(dir);
+}

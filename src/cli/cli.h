@@ -55,10 +55,12 @@ typedef struct {
     const char *external[16];
     int n_external;
     tf_tool_options opt;
+    const char *tool_only;  // the first tool option given (--index, ...): an error without a tool
 } cli_tools;
 // Handles one of CLI_TOOL_OPTIONS: 1 if c was one (0 = not one; -1 = bad value, message printed).
 int cli_tools_option(cli_tools *t, int c, const char *arg, const char *cmd);
-// Creates the selected tools (none selected is an error when required).
+// Creates the selected tools (none selected is an error when required, and so is a tool option
+// such as --index given without any tool).
 int cli_tools_build(const cli_tools *t, tf_toolset *set, int required, tf_error *err);
 
 // Subcommands: each takes argv[0] = its own name and returns an exit code.

@@ -1,5 +1,6 @@
 // cli_text.c — the subcommands' bridge to the tokenizer, and JSON printing helpers.
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,10 @@ static const tf_tokenizer *tokenizer_for(const char *dir, tf_error *err) {
     if (cached && !strcmp(cached_dir, dir)) return cached;
     tf_tokenizer_free(cached);
     cached = NULL;
+    if (access(dir, F_OK) != 0) {  // no such directory: say that, not that it lacks a tokenizer
+        tf_errorf(err, TF_EIO, "%s: %s (the model or tokenizer directory)", dir, strerror(errno));
+        return NULL;
+    }
     if (!cli_has_tokenizer(dir)) {
         tf_errorf(err, TF_EBADARG, "%s: no tokenizer here (tokenizer.json, vocab.json + merges.txt, or "
                   "encoder.json + vocab.bpe); pass token ids instead", dir);

@@ -37,6 +37,13 @@ static void help(FILE *f) {
             "                  model, tools, options) is refused\n"
             "  --force          replace an existing OUT (without --resume or --force it is refused)\n"
             "  --shard K/N      process documents with index %% N == K (0 <= K < N)\n"
+            "  --max-docs N     stop after N documents of this shard (continue later with --resume)\n"
+            "  --seed S         sampling seed (default 1; each document's sampling is seeded from it)\n"
+            "  --batch B        rows per scoring forward pass (default 16)\n"
+            "  --temperature T  sampling temperature for calls (default 1.0)\n"
+            "  --max-call-tokens N  tokens sampled for one call before giving up (default 32)\n"
+            "  --threads N      compute threads (default: the physical cores)\n"
+            "  --quiet          no progress on stderr\n"
             "  --json           print the summary as JSON\n" CLI_MODEL_HELP CLI_TOOL_HELP
             "\nUnder mpirun -np N (a build with Open MPI) rank K processes shard K/N into OUT.shard-K-of-N\n"
             "(and REJECTED.shard-K-of-N), each with its own progress file and --resume; when every shard is\n"
@@ -86,6 +93,41 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
         s->score_sum[t] = v[n++];
     }
     return TF_OK;
+}
+
+// The prompt proposer puts each tool's few-shot prompt before the document: a prompt that leaves no
+// room in the model's context for a document and a call makes every document "too long". An error
+// when no tool's prompt fits (-1, err set), a warning for the tools whose prompt does not; 0 else.
+static int check_prompts_fit(const tf_toolset *set, const tf_tokenizer *tok, const tf_model *m, int call_tokens,
+                             tf_error *err) {
+    int fit = 0, n_pos = m->cfg.n_positions;
+    char names[256] = "";
+    long longest = 0;
+    for (int t = 0; t < set->n; t++) {
+        const char *prompt = set->tools[t]->prompt;
+        int *ids = NULL, n = 0;
+        if (!prompt) continue;  // reported when it is used
+        if (tf_tokenizer_encode(tok, prompt, strlen(prompt), 0, &ids, &n, err)) return -1;
+        free(ids);
+        if (n + 2 + call_tokens + 1 <= n_pos) {
+            fit++;
+            continue;
+        }
+        if (n > longest) longest = n;
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s (%d tokens)", l ? ", " : "", set->tools[t]->name, n);
+    }
+    if (!names[0]) return 0;
+    if (!fit) {
+        tf_errorf(err, TF_EBADARG, "--proposer prompt: the few-shot prompt of %s is longer than the model's context of "
+                  "%d tokens with a document and a call (--max-call-tokens %d), so every document would be skipped; "
+                  "use --proposer tool (the tools propose the calls), or a model with a longer context", names, n_pos,
+                  call_tokens);
+        return -1;
+    }
+    fprintf(stderr, "toolformer annotate: warning: --proposer prompt: the few-shot prompt of %s leaves no room in the "
+            "model's context of %d tokens: those tools skip every document (--proposer tool avoids it)\n", names, n_pos);
+    return 0;
 }
 
 // Joins path.shard-K-of-N for every K into path.
@@ -237,6 +279,8 @@ int cmd_annotate(int argc, char **argv) {
         }
     }
     if (!(m = cli_load_model(model_dir, &mo, &err))) goto fail;
+    if (proposer == TF_PROPOSER_PROMPT && (rc = check_prompts_fit(&set, tok, m, (int)call_tokens, &err)) < 0) goto fail;
+    rc = CLI_OK;
     char settings[1024], mpath[4096];
     snprintf(settings, sizeof settings, "today %s, index %016llx, qa-model %s, timeout %d ms, external %d",
              tools.opt.today ? tools.opt.today : "(the clock)",

@@ -21,7 +21,7 @@ static void help(FILE *f) {
             "inline. score = min(plain, without_result) - with_result (prefix); passes when score >= tau_f.\n"
             "  --date D     the document's date (Calendar)\n"
             "  --result R   use R as the call's result instead of running the tool\n"
-            "  --tau-f F    filtering threshold (default: the tool's, 1.0 or 0.5)\n"
+            "  --tau-f F    filtering threshold (default: the tool's, 1.0 or 0.5)\n"            "  --threads N  compute threads (default: the physical cores)\n"
             "  --json       print variants (name, placement, context_ids, continuation_ids, loss), tau_f,\n"
             "               score, passes\n" CLI_MODEL_HELP CLI_TOOL_HELP);
 }
@@ -60,8 +60,12 @@ int cmd_compare(int argc, char **argv) {
         default: return cli_usage_error("compare", "unknown option");
         }
     }
+    if (cli_no_arguments("compare", argc, argv, optind)) return CLI_USAGE;
     if (!model_dir || !text || !call_arg || !at)
         return cli_usage_error("compare", "--model, --text, --call and --at are required");
+    if (given && (strchr(given, ']') || strchr(given, '[') || strstr(given, "->")))
+        return cli_usage_error("compare", "--result '%s' holds '[', ']' or '->', which would end the call's text "
+                               "early; give the result without them", given);
     tf_set_threads((int)threads);
     tf_error err = {0};
     int rc = CLI_OK;
@@ -121,8 +125,14 @@ int cmd_compare(int argc, char **argv) {
     if (tau_f < 0) tau_f = tf_tool_default_thresholds(call.name).tau_f;
     ztext[0] = tf_call_text(call.name, call.input, result, 1);
     ztext[1] = tf_call_text(call.name, call.input, NULL, 1);
-    for (int k = 0; k < 2; k++)
-        if (!ztext[k] || tf_tokenizer_encode(tok, ztext[k], strlen(ztext[k]), 0, &ids[k], &nids[k], &err)) goto fail;
+    for (int k = 0; k < 2; k++) {
+        if (!ztext[k]) {
+            tf_errorf(&err, TF_EBADARG, "the call %s(%s) with result '%s' cannot be written as call text", call.name,
+                      call.input, k ? "" : result);
+            goto fail;
+        }
+        if (tf_tokenizer_encode(tok, ztext[k], strlen(ztext[k]), 0, &ids[k], &nids[k], &err)) goto fail;
+    }
     if (tf_tokenizer_encode(tok, "\n", 1, 0, &sep, &nsep, &err)) goto fail;
     // one window of x for all six rows, so that every variant scores the same continuation ids
     int cap = m->cfg.n_positions, s = tf_window_start(pos, nx, nids[0] + nsep, cap);

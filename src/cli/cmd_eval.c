@@ -19,14 +19,20 @@ static void help(FILE *f) {
             "for ppl, {\"text\"} per line. Metrics (Appendix C): math, the first number generated (after\n"
             "\"=\" when there is an equation); facts and dates, the answer within the first 5 words;\n"
             "ppl, perplexity of the plain text with calls disabled. Call rates are per tool.\n"
-            "  --tools LIST      the tools the model may call (none: the model decodes without tools)\n"
+
             "  --disable-tools   Toolformer (disabled): p(\" [\") = 0\n"
             "  --no-tools        plain decoding even with tools listed\n"
             "  --max-new N       tokens per answer (default 24; decoding also stops at a newline)\n"
             "  --details FILE    one JSON line per example (prompt, answer, generated, correct, calls); an\n"
             "                    existing FILE is refused unless --force\n"
             "  --force           replace an existing --details FILE\n"
-            "  --json            print the result as JSON\n" CLI_MODEL_HELP CLI_TOOL_HELP);
+            "  --max-examples N  evaluate the first N examples only\n"
+            "  --api-top-k K     start a call when \" [\" is among the K most likely tokens (default 10)\n"
+            "  --words N         facts and dates: the answer must be within the first N words (default 5)\n"
+            "  --threads N       compute threads (default: the physical cores)\n"
+            "  --quiet           no progress on stderr\n"
+            "  --json            print the result as JSON\n" CLI_MODEL_HELP
+            "The tools the model may call (without --tools it decodes without tools):\n" CLI_TOOL_HELP);
 }
 
 int cmd_eval(int argc, char **argv) {

@@ -8,7 +8,7 @@
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: toolformer generate --model DIR (--ids 1,2,3 | --prompt TEXT) --max-new N\n"
+            "usage: toolformer generate --model DIR (--ids 1,2,3 | --prompt TEXT) [--max-new N]\n"
             "                           [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
             "                           [--stop-at-eos] [--json] [--threads N] [--dtype fp32|bf16] [--mmap]\n\n"
             "Greedy decoding unless --temperature > 0 is given (then sampling, seeded).\n"
@@ -18,7 +18,8 @@ static void help(FILE *f) {
             "  --top-p P        nucleus sampling: the smallest set with probability >= P\n"
             "  --seed S         random seed (default 1)\n"
             "  --stop-at-eos    stop when the end-of-text token is generated\n"
-            "  --json           print {\"prompt_ids\", \"ids\", \"text\"} (text with a tokenizer)\n"
+            "  --json           print {\"prompt_ids\", \"ids\", \"text\"} (text with a tokenizer); with tools\n"
+            "                   {\"text\", \"ids\", \"calls\": [{\"tool\", \"input\", \"result\", \"pos\"}]}\n"
             "  --dtype D        matmul precision: fp32 (default) or bf16 (bf16 matmuls, fp32 accumulation)\n"
             "  --mmap           keep the weight matrices in the file's dtype inside the read-only mapping\n"
             "                   (no fp32 copy: big checkpoints; BF16 files compute in bf16)\n\n"
@@ -29,7 +30,7 @@ static void help(FILE *f) {
             "  --disable-tools  p(\" [\") = 0 (Toolformer disabled)   --no-tools  plain decoding\n"
             "  --date D         the document's date for the Calendar\n"
             "  --stop-at-newline  stop at the first newline outside a call\n"
-            "  --json           print {\"text\", \"ids\", \"calls\": [{\"tool\", \"input\", \"result\", \"pos\"}]}\n"
+            "These options need a tool (--tools or --tool); without one they are an error.\n"
             CLI_TOOL_HELP);
 }
 
@@ -103,7 +104,7 @@ int cmd_generate(int argc, char **argv) {
     double temperature = 0.0, top_p = 1.0;
     int json = 0, stop_eos = 0, c, h, stop_nl = 0, mapped = 0;
     tf_dtype dtype = TF_DTYPE_FP32;
-    const char *date = NULL;
+    const char *date = NULL, *tool_only = NULL;  // the first option that only means something with tools
     cli_tools tools = {0};
     tf_toolgen_options to;
     tf_toolgen_defaults(&to);
@@ -114,12 +115,12 @@ int cmd_generate(int argc, char **argv) {
             continue;
         }
         switch (c) {
-        case 'K': if (cli_int(optarg, 0, 1 << 20, &v)) return cli_usage_error("generate", "--api-top-k wants an integer >= 0"); to.api_top_k = (int)v; break;
-        case 'C': if (cli_int(optarg, 0, 16, &v)) return cli_usage_error("generate", "--max-calls wants 0..16"); to.max_calls = (int)v; break;
-        case 'D': to.disable = 1; break;
+        case 'K': if (!tool_only) tool_only = "--api-top-k"; if (cli_int(optarg, 0, 1 << 20, &v)) return cli_usage_error("generate", "--api-top-k wants an integer >= 0"); to.api_top_k = (int)v; break;
+        case 'C': if (!tool_only) tool_only = "--max-calls"; if (cli_int(optarg, 0, 16, &v)) return cli_usage_error("generate", "--max-calls wants 0..16"); to.max_calls = (int)v; break;
+        case 'D': if (!tool_only) tool_only = "--disable-tools"; to.disable = 1; break;
         case 'N': to.no_tools = 1; break;
-        case 'd': date = optarg; break;
-        case 'L': stop_nl = 1; break;
+        case 'd': if (!tool_only) tool_only = "--date"; date = optarg; break;
+        case 'L': if (!tool_only) tool_only = "--stop-at-newline"; stop_nl = 1; break;
         case 'm': model_dir = optarg; break;
         case 'i': ids_arg = optarg; break;
         case 'p': prompt = optarg; break;
@@ -137,8 +138,16 @@ int cmd_generate(int argc, char **argv) {
         default: return cli_usage_error("generate", "unknown option");
         }
     }
+    if (cli_no_arguments("generate", argc, argv, optind)) return CLI_USAGE;
     if (!model_dir) return cli_usage_error("generate", "--model is required");
     if (!ids_arg == !prompt) return cli_usage_error("generate", "give exactly one of --ids and --prompt");
+    if (prompt && !*prompt) return cli_usage_error("generate", "--prompt is empty: give some text to continue");
+    if (tool_only && !tools.list && !tools.n_external)
+        return cli_usage_error("generate", "%s is a tool option, but no tool is selected: add --tools LIST (or --tool "
+                               "NAME=CMD), or drop %s", tool_only, tool_only);
+    if (tools.tool_only && !tools.list && !tools.n_external)
+        return cli_usage_error("generate", "%s is a tool option, but no tool is selected: add --tools LIST (or --tool "
+                               "NAME=CMD), or drop %s", tools.tool_only, tools.tool_only);
     tf_set_threads((int)threads);
     if (tools.list || tools.n_external) {
         if (!prompt) return cli_usage_error("generate", "generation with tools needs --prompt TEXT");

@@ -1,9 +1,12 @@
 // cmd_index.c — `toolformer index`: builds or extends a WikiSearch / QA passage index (SQLite FTS5,
 // BM25) from JSONL passages {"title", "text"}.
 #include "cli.h"
+#include "tf_outguard.h"
 #include "tools/search_index.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void help(FILE *out) {
@@ -65,12 +68,40 @@ int cmd_index(int argc, char **argv) {
                 if (ndata == (int)(sizeof data / sizeof data[0])) return cli_usage_error("index", "too many --data files");
                 data[ndata++] = v;
             }
-        } else {
+        } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("index", "unknown option '%s'", a);
+        } else {
+            return cli_usage_error("index", "unexpected argument '%s' (give passages files with --data)", a);
         }
     }
     if (ndata == 0) return cli_usage_error("index", "--data PASSAGES.jsonl is required");
     if (!out) return cli_usage_error("index", "--out FILE.db is required");
+    if (append && resume) return cli_usage_error("index", "--append adds a new build and --resume finishes one: give one");
+    // every input readable and a regular file before the index is created (none is left empty behind)
+    for (int d = 0; d < ndata; d++) {
+        struct stat st;
+        if (stat(data[d], &st) != 0) {
+            fprintf(stderr, "toolformer: --data %s: %s\n", data[d], strerror(errno));
+            return CLI_FAIL;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            fprintf(stderr, "toolformer: --data %s is %s, not a passages file (JSONL); index reads regular files "
+                    "(it records how far it read them, for --resume)\n", data[d],
+                    S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+            return CLI_USAGE;
+        }
+    }
+    tf_error gerr = {0};
+    tf_outguard g;
+    tf_guard_init(&g, "index", append ? TF_OUT_APPEND : resume ? TF_OUT_RESUME : TF_OUT_NEW,
+                  "pass --append to add passages to it, --resume to finish an interrupted build, or remove it to "
+                  "rebuild");
+    int grc = tf_guard_output(&g, "--out", out, TF_OUT_REGULAR, &gerr);
+    for (int d = 0; d < ndata && !grc; d++) grc = tf_guard_input(&g, "--data", data[d], &gerr);
+    if (grc || tf_guard_check(&g, &gerr) || tf_guard_lock(&g, out, &gerr)) {
+        tf_guard_release(&g);
+        return cli_fail(&gerr);
+    }
     bad_lines bad = {0};
     long added = 0, skipped = 0, total = 0;
     for (int d = 0; d < ndata; d++) {
@@ -84,6 +115,7 @@ int cmd_index(int argc, char **argv) {
         if (rc) {
             int code = cli_fail(&err);
             if (added > 0) fprintf(stderr, "toolformer: %ld passages were indexed into %s before the failure and are kept\n", added, out);
+            tf_guard_release(&g);
             return code;
         }
         total = st.total;
@@ -91,5 +123,6 @@ int cmd_index(int argc, char **argv) {
     fprintf(stderr, "indexed %ld passage%s into %s (%ld in total)", added, added == 1 ? "" : "s", out, total);
     if (skipped) fprintf(stderr, "; skipped %ld malformed line%s\n", skipped, skipped == 1 ? "" : "s");
     else fputc('\n', stderr);
+    tf_guard_release(&g);
     return skipped ? CLI_FAIL : CLI_OK;
 }

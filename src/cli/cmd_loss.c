@@ -50,7 +50,9 @@ int cmd_loss(int argc, char **argv) {
         }
     }
     if (!model_dir) return cli_usage_error("loss", "--model is required");
+    if (cli_no_arguments("loss", argc, argv, optind)) return CLI_USAGE;
     if (!ids_arg == !text) return cli_usage_error("loss", "give exactly one of --ids and --text");
+    if (text && !*text) return cli_usage_error("loss", "--text is empty: the loss needs at least two tokens");
     tf_set_threads((int)threads);
     tf_error err = {0};
     int n = 0, *ids = ids_arg ? cli_parse_ids(ids_arg, &n, &err) : NULL;

@@ -2,11 +2,12 @@
 #include <getopt.h>
 
 #include "cli.h"
+#include "tf_outguard.h"
 #include "tf_pipeline.h"
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: toolformer merge-shards --out FILE [--partial] [--json] SHARD...\n\n"
+            "usage: toolformer merge-shards --out FILE [--partial] [--force] [--json] [--] SHARD...\n\n"
             "Joins the outputs of `toolformer annotate --shard K/N` (or of `mpirun -np N toolformer annotate`,\n"
             "which writes OUT.shard-K-of-N) into FILE in corpus order, by each line's \"doc_index\"; the lines\n"
             "are copied unchanged, so the result equals what one process writes. Works for --rejected files\n"
@@ -14,20 +15,23 @@ static void help(FILE *f) {
             "  --out FILE   the merged output (must not be one of the shards)\n"
             "  --partial    merge shards whose runs have not finished (SHARD.progress), or an incomplete set\n"
             "               of shards; without it, both are errors\n"
+            "  --force      replace an existing FILE (without it an existing FILE is refused)\n"
             "  --json       print {\"out\", \"shards\", \"lines\"}\n");
 }
 
 int cmd_merge_shards(int argc, char **argv) {
     static const struct option opts[] = {
-        {"out", 1, 0, 'o'}, {"partial", 0, 0, 'p'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"out", 1, 0, 'o'}, {"partial", 0, 0, 'p'}, {"json", 0, 0, 'j'}, {"force", 0, 0, 'f'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *out = NULL;
-    int partial = 0, json = 0, c;
+    int partial = 0, json = 0, force = 0, c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'p': partial = 1; break;
         case 'j': json = 1; break;
+        case 'f': force = 1; break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage_error("merge-shards", "unknown option");
         }
@@ -37,7 +41,16 @@ int cmd_merge_shards(int argc, char **argv) {
     if (n <= 0) return cli_usage_error("merge-shards", "give the shard files to merge");
     tf_error err = {0};
     long lines = 0;
-    if (tf_merge_shards(out, (const char *const *)argv + optind, n, partial, &lines, &err)) return cli_fail(&err);
+    tf_outguard g;  // the output rule (tf_outguard.h)
+    tf_guard_init(&g, "merge-shards", force ? TF_OUT_FORCE : TF_OUT_NEW, "replace it with --force or choose another --out");
+    int rc = tf_guard_output(&g, "--out", out, TF_OUT_REGULAR, &err);
+    for (int k = 0; k < n && !rc; k++) rc = tf_guard_input(&g, "shard", argv[optind + k], &err);
+    if (rc || tf_guard_check(&g, &err) || tf_guard_lock(&g, out, &err) ||
+        tf_merge_shards(out, (const char *const *)argv + optind, n, partial, &lines, &err)) {
+        tf_guard_release(&g);
+        return cli_fail(&err);
+    }
+    tf_guard_release(&g);
     if (json) {
         printf("{\"out\": ");
         cli_print_json_string(stdout, out);

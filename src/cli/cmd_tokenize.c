@@ -49,7 +49,7 @@ int cmd_tokenize(int argc, char **argv) {
     size_t len = text ? strlen(text) : 0;
     char *buf = NULL;
     if (file) {
-        buf = tf_read_file(strcmp(file, "-") ? file : "/dev/stdin", &len, &err);
+        buf = tf_read_file_ex(strcmp(file, "-") ? file : "/dev/stdin", 0, TF_READ_STREAM, &len, &err);
         if (!buf) return cli_fail(&err);
         text = buf;
     }

@@ -5,17 +5,19 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tf_outguard.h"
 
 static void help(FILE *out) {
     fprintf(out,
-            "usage: toolformer tokenizer train --data FILE --vocab-size N --out DIR [--split-digits]\n"
+            "usage: toolformer tokenizer train --data FILE --vocab-size N --out DIR [--split-digits] [--force]\n"
             "                                  [--special TOKEN]...\n\n"
             "Trains a byte-level BPE vocabulary (GPT-2's pre-tokenizer, most frequent pair first) and writes\n"
             "DIR/tokenizer.json (Hugging Face loads it), vocab.json and merges.txt. \" [\", \"]\" and \" ->\" are\n"
             "always single tokens. Training stops early when no pair occurs twice.\n\n"
             "  --data FILE       plain text, or JSONL with a \"text\" field per line (*.jsonl, or first byte '{')\n"
             "  --vocab-size N    ids in the vocabulary, special tokens included (e.g. 4096)\n"
-            "  --out DIR         output directory (created)\n"
+            "  --out DIR         output directory (created); its tokenizer files are not replaced without --force\n"
+            "  --force           replace the tokenizer files already in DIR\n"
             "  --split-digits    every digit a token of its own (Hugging Face's Digits pre-tokenizer before\n"
             "                    GPT-2's, as in LLaMA): numbers are spelt digit by digit\n"
             "  --special TOKEN   a special token, appended after the learned ones (repeatable;\n"
@@ -25,7 +27,7 @@ static void help(FILE *out) {
 
 // Reads FILE: JSONL documents are joined with blank lines; plain text is taken whole.
 static char *read_corpus(const char *path, size_t *len, tf_error *err) {
-    char *raw = tf_read_file(path, len, err);
+    char *raw = tf_read_file_ex(path, 0, TF_READ_STREAM, len, err);
     if (!raw) return NULL;
     size_t n = strlen(path), i = 0;
     while (i < *len && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\r' || raw[i] == '\t')) i++;
@@ -83,11 +85,12 @@ static int train(int argc, char **argv) {
         {"data", required_argument, NULL, 'd'},    {"vocab-size", required_argument, NULL, 'v'},
         {"out", required_argument, NULL, 'o'},     {"special", required_argument, NULL, 's'},
         {"split-digits", no_argument, NULL, 'D'},  {"help", no_argument, NULL, 'h'},
+        {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
     const char *data = NULL, *out = NULL, *vs = NULL;
     const char *special[64];
-    int n_special = 0, split_digits = 0, c;
+    int n_special = 0, split_digits = 0, force = 0, c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -95,6 +98,7 @@ static int train(int argc, char **argv) {
         case 'v': vs = optarg; break;
         case 'o': out = optarg; break;
         case 'D': split_digits = 1; break;
+        case 'f': force = 1; break;
         case 's':
             if (n_special == 64) return cli_usage_error("tokenizer train", "at most 64 --special tokens");
             special[n_special++] = optarg;
@@ -112,9 +116,24 @@ static int train(int argc, char **argv) {
         return cli_usage_error("tokenizer train", "--vocab-size %ld leaves no room for the 256 bytes, 3 call-marker "
                                "merges and %d special tokens (minimum %d)", vocab, n_special, 259 + n_special);
     tf_error err = {0};
+    tf_outguard g;  // the output rule (tf_outguard.h)
+    char p_tok[4096], p_vocab[4096], p_merges[4096];
+    tf_guard_init(&g, "tokenizer train", force ? TF_OUT_FORCE : TF_OUT_NEW,
+                  "replace it with --force or choose another --out");
+    if (tf_guard_input(&g, "--data", data, &err) ||
+        tf_guard_output(&g, "--out", tf_path_join(p_tok, sizeof p_tok, out, "tokenizer.json"), TF_OUT_REGULAR | TF_OUT_MKDIR, &err) ||
+        tf_guard_output(&g, "--out", tf_path_join(p_vocab, sizeof p_vocab, out, "vocab.json"), TF_OUT_REGULAR | TF_OUT_MKDIR, &err) ||
+        tf_guard_output(&g, "--out", tf_path_join(p_merges, sizeof p_merges, out, "merges.txt"), TF_OUT_REGULAR | TF_OUT_MKDIR, &err) ||
+        tf_guard_check(&g, &err) || tf_mkdir_p(out, &err) || tf_guard_lock(&g, p_tok, &err)) {
+        tf_guard_release(&g);
+        return cli_fail(&err);
+    }
     size_t len;
     char *text = read_corpus(data, &len, &err);
-    if (!text) return cli_fail(&err);
+    if (!text) {
+        tf_guard_release(&g);
+        return cli_fail(&err);
+    }
     double t0 = tf_time_s();
     progress_ctx pc = {0};
     tf_tokenizer *t = NULL;
@@ -123,6 +142,7 @@ static int train(int argc, char **argv) {
     if (pc.stage) tf_progress_finish(&pc.bar, NULL);
     free(text);
     if (!rc) rc = tf_tokenizer_save(t, out, &err);
+    tf_guard_release(&g);
     if (rc) {
         tf_tokenizer_free(t);
         return cli_fail(&err);

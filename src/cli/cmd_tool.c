@@ -4,10 +4,11 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void usage(FILE *out) {
     fprintf(out,
-        "usage: toolformer tool [options] NAME [INPUT]\n"
+        "usage: toolformer tool [options] [--] NAME [INPUT]\n"
         "       toolformer tool [options] --call '[Name(input)]'\n"
         "Runs one tool once on INPUT and prints its result (one line). A tool that gives no result\n"
         "(invalid input, nothing found, time limit) prints why on stderr and exits 1.\n\n"
@@ -23,14 +24,16 @@ static void usage(FILE *out) {
         "  --today YYYY-MM-DD      Calendar's date when there is no document date (default: the clock)\n"
         "  --index FILE.db         WikiSearch / QA index built by `toolformer index`\n"
         "  --qa-model DIR          QA reader model (default: the extractive rule)\n"
-        "  --timeout-ms N          per-call time limit (default: the tool's own)\n"
+        "  --tool-timeout MS       per-call time limit (default: the tool's own; --timeout-ms is an alias)\n"
         "  --max-result N          cap on the result in bytes (default: the tool's own)\n"
         "  --json                  print {\"tool\", \"input\", \"result\"} (or \"error\") as one JSON line\n"
         "  --prompt                print the tool's few-shot sampling prompt instead of running it\n"
-        "  -h, --help              this help\n\n"
+        "  -h, --help              this help\n"
+        "  --                      ends the options: an INPUT may then start with '-'\n\n"
         "examples:\n"
         "  toolformer tool calculator '400 / 1400'            -> 0.29\n"
         "  toolformer tool calendar --date 2023-01-30         -> Today is Monday, January 30, 2023.\n"
+        "  toolformer tool calculator -- '-7 + 2'             -> -5\n"
         "  toolformer tool --call '[Calculator(27 + 4 * 2)]'  -> [Calculator(27 + 4 * 2) -> 35]\n"
         "  toolformer tool --tool 'Units=python3 examples/tools/units.py' Units '5 km to miles'\n"
         "exit: 0 result printed, 1 no result or tool failure, 2 bad usage\n");
@@ -80,9 +83,20 @@ int cmd_tool(int argc, char **argv) {
         rc = cli_usage_error("tool", "%s needs a value", a);                                      \
         goto out;                                                                                 \
     }
+    int options_end = 0;  // after "--" every argument is NAME or INPUT, even one starting with '-'
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long v;
+        if (!options_end && !strcmp(a, "--")) {
+            options_end = 1;
+            continue;
+        }
+        if (options_end) {
+            if (npos == 0 && !name) name = a, npos++;
+            else if (!input) input = a, npos++;
+            else { rc = cli_usage_error("tool", "unexpected argument '%s'", a); goto out; }
+            continue;
+        }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             goto out;
@@ -97,9 +111,9 @@ int cmd_tool(int argc, char **argv) {
         else if (!strcmp(a, "--today")) { NEED_VALUE(); opt.today = argv[++i]; }
         else if (!strcmp(a, "--index")) { NEED_VALUE(); opt.index_path = argv[++i]; }
         else if (!strcmp(a, "--qa-model")) { NEED_VALUE(); opt.qa_model = argv[++i]; }
-        else if (!strcmp(a, "--timeout-ms")) {
+        else if (!strcmp(a, "--tool-timeout") || !strcmp(a, "--timeout-ms")) {  // --timeout-ms: the old name
             NEED_VALUE();
-            if (cli_int(argv[++i], 1, 3600000, &v)) { rc = cli_usage_error("tool", "--timeout-ms: expected 1..3600000, got '%s'", argv[i]); goto out; }
+            if (cli_int(argv[++i], 1, 3600000, &v)) { rc = cli_usage_error("tool", "%s: expected milliseconds 1..3600000, got '%s'", a, argv[i]); goto out; }
             opt.timeout_ms = (int)v;
         } else if (!strcmp(a, "--max-result")) {
             NEED_VALUE();
@@ -154,7 +168,30 @@ int cmd_tool(int argc, char **argv) {
     }
     if (!input) input = "";
 
+    // an external tool may not take a built-in tool's name that --tools selects (it would silently
+    // replace the built-in one)
+    static const char *BUILTIN[] = {"calendar", "calculator", "wikisearch", "qa", "mt"};
     tf_toolset set = {0};
+    for (int k = 0; tools && k < nspecs; k++) {
+        size_t nl = strcspn(specs[k], "=");
+        for (size_t b = 0; b < sizeof BUILTIN / sizeof BUILTIN[0]; b++) {
+            if (nl != strlen(BUILTIN[b]) || strncasecmp(specs[k], BUILTIN[b], nl)) continue;
+            for (const char *p = tools; *p;) {
+                size_t l = strcspn(p, ",");
+                const char *q = p;
+                size_t ql = l;
+                while (ql && (*q == ' ' || *q == '\t')) q++, ql--;
+                while (ql && (q[ql - 1] == ' ' || q[ql - 1] == '\t')) ql--;
+                if (ql == nl && !strncasecmp(q, specs[k], nl)) {
+                    rc = cli_usage_error("tool", "--tool %.*s=... and --tools %s both name '%.*s': the built-in tool "
+                                         "and an external one cannot share a name; rename the external tool",
+                                         (int)nl, specs[k], tools, (int)nl, specs[k]);
+                    goto out_set;
+                }
+                p += l + (p[l] == ',');
+            }
+        }
+    }
     for (int k = 0; k < nspecs; k++) {
         tf_tool *t = tf_tool_create_external(specs[k], &opt, &err);
         if (!t || tf_toolset_add(&set, t, &err)) {

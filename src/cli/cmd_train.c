@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "tf_dist.h"
+#include "tf_outguard.h"
 
 static void help(FILE *f) {
     fprintf(f,
@@ -12,7 +13,7 @@ static void help(FILE *f) {
             "                        [--steps N] [--batch B] [--seq-len T] [--grad-accum K] [--lr LR]\n"
             "                        [--min-lr LR] [--warmup N] [--weight-decay WD] [--grad-clip C]\n"
             "                        [--seed S] [--no-pack] [--eval-data FILE --eval-every N]\n"
-            "                        [--save-every N] [--resume] [--tokenizer DIR] [--log FILE]\n"
+            "                        [--save-every N] [--resume|--force] [--tokenizer DIR] [--log FILE]\n"
             "                        [--threads N] [--dtype fp32|bf16] [--json]\n\n"
             "JSONL lines hold \"ids\" (token ids) or \"text\" (needs a tokenizer: the model's, or --tokenizer),\n"
             "and optionally \"loss_mask\" (per-token weights). AdamW (betas 0.9, 0.95; decay on 2-D weights\n"
@@ -28,7 +29,10 @@ static void help(FILE *f) {
             "  --eval-data F   held-out JSONL; its loss every --eval-every steps; the best model is kept\n"
             "  --save-every N  checkpoint (model + optimizer + step + data order) every N steps\n"
             "  --resume        continue exactly from DIR/checkpoint (from the beginning when there is none\n"
-            "                  yet); the --log file is cut back to that checkpoint\n"
+            "                  yet); the --log file is cut back to that checkpoint; a checkpoint of other\n"
+            "                  data or options (batch, seq-len, lr, ...) is refused, naming the difference\n"
+            "  --force         replace the model, checkpoint and --log already in DIR (without --resume or\n"
+            "                  --force, an existing one is refused)\n"
             "  --stop-after N  stop after N updates in this run (with a checkpoint; resume later)\n"
             "  --log FILE      one JSON line per step (loss, lr, grad_norm, tokens_per_s)\n"
             "  --dtype D       matmul precision: fp32 (default) or bf16 (mixed precision: bf16 matmuls\n"
@@ -121,6 +125,7 @@ static int train_main(int argc, char **argv, int finetune) {
         {"grad-clip", 1, 0, 'C'}, {"seed", 1, 0, 's'},      {"no-pack", 0, 0, 'P'},    {"eval-data", 1, 0, 'e'},
         {"eval-every", 1, 0, 'E'}, {"save-every", 1, 0, 'v'}, {"resume", 0, 0, 'r'},   {"tokenizer", 1, 0, 'k'},
         {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"mask-results", 0, 0, 'X'}, {"dtype", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
+        {"force", 0, 0, 'f'},
         {0, 0, 0, 0}};
     tf_train_options o;
     tf_train_defaults(&o);
@@ -133,7 +138,7 @@ static int train_main(int argc, char **argv, int finetune) {
     const char *data = NULL, *model_dir = NULL, *config = NULL, *eval_path = NULL, *tok_dir = NULL, *log_path = NULL;
     long v, threads = 0;
     double d;
-    int json = 0, c, min_lr_set = 0, warmup_set = 0;
+    int json = 0, c, min_lr_set = 0, warmup_set = 0, force = 0;
     optind = 0;
 #define INT_OPT(field, lo, name) \
     if (cli_int(optarg, lo, 1L << 30, &v)) return cli_usage_error(cmd, "%s wants an integer >= %d", name, lo); \
@@ -163,6 +168,7 @@ static int train_main(int argc, char **argv, int finetune) {
         case 'E': INT_OPT(o.eval_every, 1, "--eval-every"); break;
         case 'v': INT_OPT(o.save_every, 1, "--save-every"); break;
         case 'r': o.resume = 1; break;
+        case 'f': force = 1; break;
         case 'x': INT_OPT(o.stop_after, 1, "--stop-after"); break;
         case 'X': mask_results = 1; break;
         case 'k': tok_dir = optarg; break;
@@ -176,7 +182,9 @@ static int train_main(int argc, char **argv, int finetune) {
     }
 #undef INT_OPT
 #undef FLOAT_OPT
+    if (cli_no_arguments(cmd, argc, argv, optind)) return CLI_USAGE;
     if (!data || !o.out_dir) return cli_usage_error(cmd, "--data and --out are required");
+    if (o.resume && force) return cli_usage_error(cmd, "--resume continues DIR and --force replaces it: give one");
     if (!model_dir == !config) return cli_usage_error(cmd, "give exactly one of --model and --config");
     if (finetune && !model_dir) return cli_usage_error(cmd, "--model is required");
     if (mask_results && !finetune) return cli_usage_error(cmd, "--mask-results is a finetune option");
@@ -201,13 +209,30 @@ static int train_main(int argc, char **argv, int finetune) {
         }
     }
     tf_set_threads((int)threads);
+    // the output rule (tf_outguard.h): the process that writes checks its outputs before anything
+    tf_outguard g;
+    char p_model[4096], p_config[4096], p_state[4096];
+    tf_guard_init(&g, cmd, o.resume ? TF_OUT_RESUME : force ? TF_OUT_FORCE : TF_OUT_NEW,
+                  "continue it with --resume, replace it with --force, or choose another --out");
+    tf_path_join(p_model, sizeof p_model, o.out_dir, "model.safetensors");
+    tf_path_join(p_config, sizeof p_config, o.out_dir, "config.json");
+    tf_path_join(p_state, sizeof p_state, o.out_dir, "checkpoint/trainer_state.json");
+    if (lead && (tf_guard_input(&g, "--data", data, &err) || tf_guard_input(&g, "--model", model_dir, &err) ||
+                 tf_guard_input(&g, "--config", config, &err) || tf_guard_input(&g, "--eval-data", eval_path, &err) ||
+                 tf_guard_input(&g, "--tokenizer", tok_dir, &err) ||
+                 tf_guard_output(&g, "--out", p_model, TF_OUT_REGULAR | TF_OUT_MKDIR, &err) ||
+                 tf_guard_output(&g, "--out", p_config, TF_OUT_REGULAR | TF_OUT_MKDIR, &err) ||
+                 tf_guard_output(&g, "--out's checkpoint", p_state, TF_OUT_REGULAR | TF_OUT_MKDIR, &err) ||
+                 tf_guard_output(&g, "--log", log_path, TF_OUT_REGULAR, &err) || tf_guard_check(&g, &err) ||
+                 tf_mkdir_p(o.out_dir, &err) || tf_guard_lock(&g, p_model, &err)))
+        goto fail;
     tf_config cfg;  // full training must fit: refuse before allocating anything (tf_train_memory_check)
     if (model_dir) {
         if (!tf_config_load(model_dir, &cfg, &err) &&
             !tf_train_memory_check(&cfg, o.batch, o.seq_len, dtype, tf_dist_local_size(), model_dir, &err))
             m = tf_model_load(model_dir, &err);
     } else {
-        char *text = tf_read_file(config, NULL, &err);
+        char *text = tf_read_file_ex(config, (size_t)16 << 20, 0, NULL, &err);  // a config is a few KB
         if (text && !tf_config_parse(text, config, &cfg, &err) &&
             !tf_train_memory_check(&cfg, o.batch, o.seq_len, dtype, tf_dist_local_size(), config, &err))
             m = tf_model_new(&cfg, o.seed, &err);
@@ -250,6 +275,10 @@ static int train_main(int argc, char **argv, int finetune) {
                m->num_params, dist.world);
         cli_print_json_string(stdout, o.out_dir);
         printf("}\n");
+    } else if (res.steps_done < o.steps) {  // --stop-after: the model is not written yet
+        printf("trained %d of %d steps: loss %.4f, %.0f tokens/s; stopped by --stop-after with a checkpoint in "
+               "%s/checkpoint (no model yet): continue with --resume\n", res.steps_done, o.steps, res.last_loss,
+               res.tokens_per_s, o.out_dir);
     } else if (res.steps_run == 0) {
         printf("already trained %d of %d steps: nothing to do; the model is in %s\n", res.steps_done, o.steps, o.out_dir);
     } else {
@@ -261,6 +290,7 @@ fail:
     rc = cli_fail(&err);
 done:
     if (log && tf_fclose_checked(log, log_path, &err) && rc == CLI_OK) rc = cli_fail(&err);
+    tf_guard_release(&g);
     tf_dataset_free(&train);
     tf_dataset_free(&eval);
     tf_model_free(m);

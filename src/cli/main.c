@@ -1,5 +1,6 @@
 // main.c — the `toolformer` command: dispatches to one subcommand per file in src/cli/.
 #include "cli.h"
+#include "tf_dist.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -34,7 +35,10 @@ static const command COMMANDS[] = {
 static const int NUM_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0];
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: toolformer <command> [options]   (toolformer <command> --help for more)\n\n"
+    fprintf(out, "usage: toolformer <command> [options]   (toolformer <command> --help for more)\n"
+                 "       toolformer --version\n\n"
+                 "Every command that writes files refuses to overwrite one of its inputs or a finished output\n"
+                 "(--resume, --append or --force say what to do with an existing one), and `--` ends the options.\n\n"
                  "commands:\n");
     for (int i = 0; i < NUM_COMMANDS; i++)
         fprintf(out, "  %-14s %s\n", COMMANDS[i].name, COMMANDS[i].help);
@@ -51,6 +55,11 @@ int main(int argc, char **argv) {
     // a file-size limit or a closed pipe must become a clear write error, not a silent death
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
+        printf("toolformer %s (C11; %s)\n", TF_VERSION,
+               tf_dist_available() ? "built with Open MPI" : "single process, built without MPI");
+        return CLI_OK;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;

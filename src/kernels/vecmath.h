@@ -31,7 +31,9 @@ static inline float vm_expf(float x) {
     p = fmaf(p, r, 0.5f);
     p = fmaf(p, r, 1.0f);
     p = fmaf(p, r, 1.0f);
-    int32_t bits = ((int32_t)n + 127) << 23;
+    // 2^n through the exponent bits, shifted as unsigned: a NaN x gives a NaN p and an arbitrary n,
+    // which must not make the shift undefined (the result is p * s = NaN either way)
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float s;
     memcpy(&s, &bits, sizeof s);
     return p * s;

@@ -238,7 +238,7 @@ int tf_config_parse(const char *json, const char *path, tf_config *cfg, tf_error
 int tf_config_load(const char *model_dir, tf_config *cfg, tf_error *err) {
     char path[4096];
     tf_path_join(path, sizeof path, model_dir, "config.json");
-    char *text = tf_read_file(path, NULL, err);
+    char *text = tf_read_file_ex(path, (size_t)16 << 20, 0, NULL, err);  // a config is a few KB
     if (!text) return err ? err->code : TF_EIO;
     int rc = tf_config_parse(text, path, cfg, err);
     free(text);

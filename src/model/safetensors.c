@@ -239,7 +239,7 @@ tf_st_file *tf_st_open(const char *path, tf_error *err) {
         tf_errorf(err, TF_ENOMEM, "%s: out of memory", path);
         return NULL;
     }
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO is refused below, not waited on
     if (f->fd < 0) {
         tf_errorf(err, TF_EIO, "%s: cannot open: %s", path, strerror(errno));
         goto fail;

@@ -44,7 +44,10 @@ static int is_digit(unsigned c) { return c >= '0' && c <= '9'; }
 static int is_alpha(unsigned c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 static int is_alnum(unsigned c) { return is_digit(c) || is_alpha(c); }
 static int is_space(unsigned c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-#define MAX_ABS_RESULT 1e15  // beyond this, two decimals are no longer exact in a double
+// Every number, intermediate value and result must stay below 2^53 / 100 in magnitude: then the
+// result times 100 is still below 2^53, where a double holds every integer, so its two decimals
+// (and an integer result's every digit) are exact. Larger values give no result.
+#define MAX_ABS_VALUE (9007199254740992.0 / 100)
 
 // ---- numbers -----------------------------------------------------------------------------------
 
@@ -120,8 +123,8 @@ static int peek_op(parser *p, size_t *len) {
 }
 
 static int finite_or_fail(parser *p, double v) {
-    if (!isfinite(v) || fabs(v) > 1e300) {
-        p->why = "a value overflows";
+    if (!isfinite(v) || fabs(v) >= MAX_ABS_VALUE) {
+        p->why = "a value is too large to compute exactly (|value| must stay below 90,071,992,547,409.92)";
         return -1;
     }
     return 0;
@@ -130,18 +133,25 @@ static int finite_or_fail(parser *p, double v) {
 static int parse_expr(parser *p, double *out);
 
 static int parse_unary(parser *p, double *out) {
-    if (++p->depth > MAX_DEPTH) {
-        p->why = "nesting is too deep";
-        return -1;
-    }
+    // a level of nesting is a '(' or a unary sign (their recursion); a number itself is none
     size_t len;
     int op = peek_op(p, &len);
     int rc;
     if (op == '-' || op == '+') {
+        if (++p->depth > MAX_DEPTH) {
+            p->why = "nesting is too deep (at most 64 levels of parentheses and signs)";
+            return -1;
+        }
         p->i += len;
         rc = parse_unary(p, out);
         if (!rc && op == '-') *out = -*out;
+        p->depth--;
+        return rc;
     } else if (p->i < p->n && p->s[p->i] == '(') {
+        if (++p->depth > MAX_DEPTH) {
+            p->why = "nesting is too deep (at most 64 levels of parentheses and signs)";
+            return -1;
+        }
         p->i++;
         rc = parse_expr(p, out);
         skip_space(p);
@@ -150,6 +160,7 @@ static int parse_unary(parser *p, double *out) {
             rc = -1;
         }
         p->i++;
+        p->depth--;
     } else {
         size_t k = p->i < p->n ? read_number(p->s + p->i, p->n - p->i, out, NULL) : 0;
         if (k == 0) {
@@ -157,10 +168,9 @@ static int parse_unary(parser *p, double *out) {
             rc = -1;
         } else {
             p->i += k;
-            rc = 0;
+            rc = finite_or_fail(p, *out);
         }
     }
-    p->depth--;
     return rc;
 }
 
@@ -222,7 +232,7 @@ int tool_calc_eval(const char *expr, double *out, const char **why) {
 }
 
 int tool_calc_format(double v, char *out, size_t cap) {
-    if (!isfinite(v) || fabs(v) >= MAX_ABS_RESULT) return -1;
+    if (!isfinite(v) || fabs(v) >= MAX_ABS_VALUE) return -1;
     // Round half away from zero to hundredths; integer arithmetic for the digits (no locale).
     long long h = llround(v * 100.0);
     const char *sign = h < 0 ? "-" : "";

@@ -4,6 +4,8 @@
 // The paper's QA tool is Atlas, a retrieval-augmented reader model. Until the engine can run a reader
 // model (tf_tool_options.qa_model, refused for now), the reader is this rule:
 //   1. Retrieve the QA_PASSAGES best passages for the question's content words (stopwords dropped).
+//      A passage that lacks one of the names the question asks about (its capitalised words after
+//      the first: "Hamlet" in "Who wrote Hamlet?") is about something else and is not read.
 //   2. Classify the question: TIME (when, what year/date/day/month/century), QUANTITY (how many, how
 //      much, how long/old/far/tall/high/big/large/deep/wide/heavy), WHO, WHERE (also which/what
 //      city/country/state/place/...), or OTHER.
@@ -339,16 +341,29 @@ static int qa_execute(tf_tool *t, const char *input, const tf_tool_context *ctx,
         goto done;
     }
     int qtype = question_type(&q);
+    // The names the question asks about (capitalised words after its first): a passage that lacks
+    // one of them is about something else ("Who wrote Hamlet?" is not
+    // answered from a passage without "Hamlet"), however many other words it shares.
+    uint32_t names = 0;
+    for (int i = 1; i < q.n; i++)
+        if ((q.v[i].flags & T_WORD) && (q.v[i].flags & T_CAP) && !(q.v[i].flags & T_STOP))
+            for (int j = 0; j < nterms && j < 32; j++)
+                if (!strcmp(terms[j], q.v[i].low)) names |= 1u << j;
     if ((rc = search_index_query(st->ix, question, QA_PASSAGES, 0, t->timeout_ms, hits, &nhits, err))) goto done;
     answer best = {.score = -1, .passage = -1};
     for (int pass = 0; pass < 2 && best.passage < 0; pass++) {
         if (pass == 1 && (qtype == Q_TIME || qtype == Q_QUANTITY)) break;  // a name is no answer to these
         for (int p = 0; p < nhits; p++) {
             if ((rc = tokenize(hits[p].title, &tt)) || (rc = tokenize(hits[p].text, &pt))) goto oom;
-            uint32_t title_mask = 0;
+            uint32_t title_mask = 0, found = 0;
             for (int i = 0; i < tt.n; i++) title_mask |= term_mask(&tt.v[i], terms, nterms);
-            for (int i = 0; i < pt.n; i++)
-                if (term_mask(&pt.v[i], terms, nterms)) pt.v[i].flags |= T_MATCH;
+            found = title_mask;
+            for (int i = 0; i < pt.n; i++) {
+                uint32_t tm = term_mask(&pt.v[i], terms, nterms);
+                if (tm) pt.v[i].flags |= T_MATCH;
+                found |= tm;
+            }
+            if ((found & names) != names) continue;  // not about what the question names
             int a = 0;
             for (int i = 0; i < pt.n; i++) {
                 if (i + 1 < pt.n && !sentence_end(&pt, i)) continue;

@@ -65,14 +65,52 @@ static int write_optimizer(const tf_model *m, const char *path, tf_error *err) {
     return rc;
 }
 
+void tf_train_identity(const tf_train_options *o, const tf_dataset *train, char *out, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < train->n_tokens; i++) {
+        uint32_t v = (uint32_t)train->tokens[i];
+        for (int k = 0; k < 4; k++) h = (h ^ ((v >> (8 * k)) & 0xff)) * 0x100000001b3ULL;
+        if (train->mask) h = (h ^ (train->mask[i] != 0.0f)) * 0x100000001b3ULL;
+    }
+    for (int d = 0; d <= train->n_docs; d++) h = (h ^ (uint64_t)train->start[d]) * 0x100000001b3ULL;
+    // only digits, letters, spaces and ".-+": it goes into JSON without escaping
+    snprintf(out, n,
+             "data %d documents %zu tokens checksum %016" PRIx64 "; batch %d; seq-len %d; grad-accum %d; lr %.9g; "
+             "min-lr %.9g; warmup %d; weight-decay %.9g; grad-clip %.9g; seed %" PRIu64 "; packing %s; steps %d",
+             train->n_docs, train->n_tokens, h, o->batch, o->seq_len, o->grad_accum, (double)o->lr, (double)o->min_lr,
+             o->warmup, (double)o->weight_decay, (double)o->grad_clip, o->seed, o->pack ? "on" : "off", o->steps);
+}
+
+int tf_train_identity_check(const char *was, const char *now, const char *dir, tf_error *err) {
+    if (!was[0] || !strcmp(was, now)) return TF_OK;
+    const char *a = was, *b = now;
+    for (;;) {  // item by item: "key value; "
+        size_t la = strcspn(a, ";"), lb = strcspn(b, ";");
+        size_t ka = strcspn(a, " "), kb = strcspn(b, " ");
+        if (la != lb || memcmp(a, b, la)) {
+            if (ka < la && kb < lb && ka == kb && !memcmp(a, b, ka))
+                return tf_errorf(err, TF_EBADARG, "--resume: %s/checkpoint was written by a different run: its %.*s "
+                                 "was %.*s, now %.*s; resume with the same data and options, or train into a new "
+                                 "--out", dir, (int)ka, a, (int)(la - ka - 1), a + ka + 1, (int)(lb - kb - 1), b + kb + 1);
+            return tf_errorf(err, TF_EBADARG, "--resume: %s/checkpoint was written by a different run (%.*s, now "
+                             "%.*s); resume with the same data and options, or train into a new --out", dir, (int)la,
+                             a, (int)lb, b);
+        }
+        if (!a[la] || !b[lb]) break;
+        a += la + 2;
+        b += lb + 2;
+    }
+    return TF_OK;
+}
+
 static int write_state(const tf_model *m, const tf_train_state *st, const char *path, tf_error *err) {
-    char buf[1024];
+    char buf[2048];
     int len = snprintf(buf, sizeof buf,
                        "{\"step\": %d, \"adam_step\": %ld, \"epoch\": %d, \"cursor\": %ld, "
                        "\"best_eval_loss\": %.9g, \"rng\": [\"%016" PRIx64 "\", \"%016" PRIx64 "\", \"%016" PRIx64
-                       "\", \"%016" PRIx64 "\"], \"log_bytes\": %ld}\n",
+                       "\", \"%016" PRIx64 "\"], \"log_bytes\": %ld, \"run\": \"%s\"}\n",
                        st->step, m->adam_step, st->epoch, st->cursor, (double)st->best_eval_loss, st->rng[0],
-                       st->rng[1], st->rng[2], st->rng[3], st->log_bytes);
+                       st->rng[1], st->rng[2], st->rng[3], st->log_bytes, st->run);
     return tf_write_file_atomic(path, buf, (size_t)len, err);
 }
 
@@ -123,6 +161,8 @@ static int read_state(tf_train_state *st, long *adam_step, const char *path, tf_
         st->best_eval_loss = (float)be->valuedouble;
         cJSON *lb = cJSON_GetObjectItem(j, "log_bytes");  // absent in checkpoints of older versions
         st->log_bytes = cJSON_IsNumber(lb) && lb->valuedouble >= 0 ? (long)lb->valuedouble : -1;
+        cJSON *run = cJSON_GetObjectItem(j, "run");  // absent in checkpoints of older versions
+        snprintf(st->run, sizeof st->run, "%s", cJSON_IsString(run) ? run->valuestring : "");
         for (int i = 0; i < 4 && !rc; i++) {
             cJSON *w = cJSON_GetArrayItem(rng, i);
             char *end = NULL;

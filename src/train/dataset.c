@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tf_train.h"
 
@@ -131,19 +132,31 @@ done:
     return rc;
 }
 
+// A JSONL line longer than this is an error (bounded memory whatever the input: /dev/zero, a file
+// with no newline).
+#define MAX_LINE_BYTES ((size_t)64 << 20)
+
 int tf_dataset_load_jsonl(tf_dataset *ds, const char *path, tf_encode_fn encode, void *encode_ctx,
                           int vocab_size, tf_error *err) {
+    struct stat st;
+    if (stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+        return tf_errorf(err, TF_EBADARG, "%s is %s, not a JSONL file", path,
+                         S_ISDIR(st.st_mode) ? "a directory" : "a device");
     FILE *f = fopen(path, "r");
     if (!f) return tf_errorf(err, TF_EIO, "%s: cannot open: %s", path, strerror(errno));
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    size_t cap = 0, got = 0;
+    long len;
     long lineno = 0;
-    int rc = TF_OK;
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    int rc = TF_OK, too_long;
+    while ((len = tf_read_line(f, &line, &cap, MAX_LINE_BYTES, &got, &too_long)) >= 0) {
         lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)len) continue;
-        if (memchr(line, '\0', (size_t)len)) {
+        if (too_long) {
+            rc = tf_errorf(err, TF_EBADFILE, "%s:%ld: a line longer than %zu MiB", path, lineno, MAX_LINE_BYTES >> 20);
+            break;
+        }
+        if (strspn(line, " \t\r\n") == got) continue;
+        if (memchr(line, '\0', got)) {
             rc = tf_errorf(err, TF_EBADFILE, "%s:%ld: NUL byte in a JSONL line", path, lineno);
             break;
         }

@@ -212,8 +212,13 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
     tf_rng_seed(&seed_rng, o->seed);
     memcpy(st.rng, seed_rng.s, sizeof st.rng);
     FILE *log = lead ? o->log : NULL;
+    char now[sizeof st.run];
+    tf_train_identity(o, train, now, sizeof now);
+    memcpy(st.run, now, sizeof now);
     if (o->resume && tf_checkpoint_exists(o->out_dir)) {
         if (tf_checkpoint_load(m, &st, o->out_dir, err)) return err->code;
+        if (tf_train_identity_check(st.run, now, o->out_dir, err)) return err->code;
+        memcpy(st.run, now, sizeof now);
         if (st.log_bytes >= 0 && cut_log(log, st.log_bytes))
             return tf_errorf(err, TF_EIO, "training log: cannot cut it back to %ld bytes for resuming: %s",
                              st.log_bytes, strerror(errno));

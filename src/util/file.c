@@ -10,40 +10,69 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *tf_read_file(const char *path, size_t *len, tf_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+char *tf_read_file_ex(const char *path, size_t max, int flags, size_t *len, tf_error *err) {
+    if (max == 0) max = TF_READ_MAX_DEFAULT;
+    // O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         tf_errorf(err, TF_EIO, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode) || (!S_ISREG(st.st_mode) && !(flags & TF_READ_STREAM))) {
+        int dir = S_ISDIR(st.st_mode);
+        close(fd);
+        tf_errorf(err, TF_EBADARG, "%s is %s, not a file this command can read; give a regular file", path,
+                  dir ? "a directory" : "not a regular file (a FIFO, device or socket)");
+        return NULL;
+    }
+    if (S_ISREG(st.st_mode) && (size_t)st.st_size > max) {
+        close(fd);
+        tf_errorf(err, TF_EBADFILE, "%s is %lld bytes, more than the %zu this file may hold", path,
+                  (long long)st.st_size, max);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // a stream is read with blocking reads
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
     char *buf = malloc(cap);
+    int bad = 0;
     while (buf) {
         if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
+            if (n >= max) break;  // a stream longer than max
+            size_t nc = cap * 2 > max + 2 ? max + 2 : cap * 2;
+            char *nb = realloc(buf, nc);
             if (!nb) { free(buf); buf = NULL; break; }
             buf = nb;
-            cap *= 2;
+            cap = nc;
         }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
+        ssize_t got = read(fd, buf + n, cap - n - 1);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) { bad = errno; break; }
         if (got == 0) break;
+        n += (size_t)got;
     }
+    close(fd);
     if (!buf) {
-        fclose(f);
         tf_errorf(err, TF_ENOMEM, "%s: out of memory reading the file", path);
         return NULL;
     }
-    if (ferror(f)) {
-        fclose(f);
+    if (bad) {
         free(buf);
-        tf_errorf(err, TF_EIO, "%s: read error", path);
+        tf_errorf(err, TF_EIO, "%s: read error: %s", path, strerror(bad));
         return NULL;
     }
-    fclose(f);
+    if (n > max) {
+        free(buf);
+        tf_errorf(err, TF_EBADFILE, "%s: more than the %zu bytes this file may hold", path, max);
+        return NULL;
+    }
     buf[n] = '\0';
     if (len) *len = n;
     return buf;
+}
+
+char *tf_read_file(const char *path, size_t *len, tf_error *err) {
+    return tf_read_file_ex(path, 0, 0, len, err);
 }
 
 long tf_read_line(FILE *f, char **buf, size_t *cap, size_t max, size_t *len, int *too_long) {
