@@ -25,12 +25,12 @@ static void help(FILE *f) {
             "                   (no fp32 copy: big checkpoints; BF16 files compute in bf16)\n\n"
             "With tools (--tools/--tool; needs --prompt): decoding starts a call whenever \" [\" is among\n"
             "the --api-top-k most likely tokens, stops at \"->\", runs the tool, inserts \" result]\" and\n"
-            "goes on (Toolformer, section 4.2). The text streams to stdout as it is decided.\n"
+            "goes on (Toolformer, section 4.2). The text streams to stdout as it is decided. The options\n"
+            "below need a tool; without one they are an error.\n"
             "  --api-top-k K    (default 10)      --max-calls N  calls per input (default 1)\n"
             "  --disable-tools  p(\" [\") = 0 (Toolformer disabled)   --no-tools  plain decoding\n"
             "  --date D         the document's date for the Calendar\n"
             "  --stop-at-newline  stop at the first newline outside a call\n"
-            "These options need a tool (--tools or --tool); without one they are an error.\n"
             CLI_TOOL_HELP);
 }
 
