@@ -177,8 +177,14 @@ static FILE *open_output(const char *path, long bytes, int resume, tf_error *err
     return f;
 }
 
+static int save_progress(const char *path, const progress *p, int n_tools, tf_error *err);
+
 // Opens OUT (and REJECTED) once the run is known to be the one recorded (after the resume check).
-static int open_outputs(const tf_annotate_run *run, const progress *p, FILE **out, FILE **rej, tf_error *err) {
+// A run that starts afresh records its (empty) progress first, so that a run killed at any moment
+// after this leaves a progress file: an OUT without one is never a run in progress.
+static int open_outputs(const tf_annotate_run *run, const progress *p, const char *ppath, int n_tools, FILE **out,
+                        FILE **rej, tf_error *err) {
+    if (p->next_doc == 0 && p->out_bytes == 0 && save_progress(ppath, p, n_tools, err)) return err->code;
     if (!(*out = open_output(run->out, p->out_bytes, run->resume, err))) return err->code;
     if (run->rejected && !(*rej = open_output(run->rejected, p->rej_bytes, run->resume, err))) return err->code;
     return TF_OK;
@@ -326,7 +332,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             }
             continue;
         }
-        if (!out && (rc = open_outputs(run, &p, &out, &rej, err))) break;
+        if (!out && (rc = open_outputs(run, &p, ppath, n_tools, &out, &rej, err))) break;
         if (index % run->shard_n != run->shard_k) continue;
         if (run->max_docs > 0 && done_here >= run->max_docs) break;
         tf_rng rng;
@@ -402,7 +408,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
     if (got == 0 && !rc && !verified)
         rc = tf_errorf(err, TF_EBADARG, "--resume: %s was written by a different run: it records %ld documents done, "
                        "%s holds fewer; resume with the same corpus, or start a new --out", ppath, p.next_doc, run->data);
-    if (got == 0 && !rc && !out) rc = open_outputs(run, &p, &out, &rej, err);  // an empty corpus, or all done
+    if (got == 0 && !rc && !out) rc = open_outputs(run, &p, ppath, n_tools, &out, &rej, err);  // an empty corpus, or all done
     if (got == 0 && !rc && !p.complete) {  // the corpus is done: merge-shards may take this shard
         p.complete = 1;
         rc = save_progress(ppath, &p, n_tools, err);
