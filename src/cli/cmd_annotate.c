@@ -96,8 +96,9 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
 }
 
 // The prompt proposer puts each tool's few-shot prompt before the document: a prompt that leaves no
-// room in the model's context for a document and a call makes every document "too long". An error
-// when no tool's prompt fits (-1, err set), a warning for the tools whose prompt does not; 0 else.
+// room in the model's context for a document and a call makes every document "too long". Warns
+// (before the run, not only in its summary) for the tools whose prompt does not fit, naming
+// --proposer tool; -1 with err set only when a prompt cannot be tokenized.
 static int check_prompts_fit(const tf_toolset *set, const tf_tokenizer *tok, const tf_model *m, int call_tokens,
                              tf_error *err) {
     int fit = 0, n_pos = m->cfg.n_positions;
@@ -118,15 +119,10 @@ static int check_prompts_fit(const tf_toolset *set, const tf_tokenizer *tok, con
         snprintf(names + l, sizeof names - l, "%s%s (%d tokens)", l ? ", " : "", set->tools[t]->name, n);
     }
     if (!names[0]) return 0;
-    if (!fit) {
-        tf_errorf(err, TF_EBADARG, "--proposer prompt: the few-shot prompt of %s is longer than the model's context of "
-                  "%d tokens with a document and a call (--max-call-tokens %d), so every document would be skipped; "
-                  "use --proposer tool (the tools propose the calls), or a model with a longer context", names, n_pos,
-                  call_tokens);
-        return -1;
-    }
-    fprintf(stderr, "toolformer annotate: warning: --proposer prompt: the few-shot prompt of %s leaves no room in the "
-            "model's context of %d tokens: those tools skip every document (--proposer tool avoids it)\n", names, n_pos);
+    fprintf(stderr, "toolformer annotate: warning: --proposer prompt: the few-shot prompt of %s is longer than the "
+            "model's context of %d tokens with a document and a call (--max-call-tokens %d), so %s; use --proposer "
+            "tool (the tools propose the calls), or a model with a longer context\n", names, n_pos, call_tokens,
+            fit ? "those tools skip every document" : "every document will be skipped");
     return 0;
 }
 
