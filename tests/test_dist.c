@@ -317,6 +317,17 @@ Test(dist, annotate_with_two_processes_merges_into_the_one_process_output) {
     cr_assert_str_eq(a, b2);
     // --shard is the rank's under mpirun
     cr_assert_eq(mpi_run(out, sizeof out, 2, "%s --out %s/x --shard 0/2", args, dir), 2);
+    // the joined OUT follows the output rule too: the corpus as OUT is refused before any shard is
+    // written, and so is a finished OUT without --resume or --force
+    char *corpus_before = slurp(corpus);
+    cr_assert_eq(mpi_run(out, sizeof out, 2, "%s --out %s", args, corpus), 2);
+    cr_assert(strstr(cli_run_stderr, "same file as the input --data"), "%s", cli_run_stderr);
+    cr_assert_eq(mpi_run(out, sizeof out, 2, "%s --out %s --rejected %s", args, p[2], p[3]), 2);
+    cr_assert(strstr(cli_run_stderr, "exists"), "%s", cli_run_stderr);
+    char *corpus_after = slurp(corpus), *b3 = slurp(p[2]);
+    cr_assert_str_eq(corpus_before, corpus_after);
+    cr_assert_str_eq(a, b3);
+    free(corpus_before), free(corpus_after), free(b3);
     free(a), free(b), free(ra), free(rb), free(s0), free(s1), free(j), free(b2);
     rm_rf_dir(dir);
 }

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "tf_dist.h"
+#include "tf_outguard.h"
 #include "tf_pipeline.h"
 
 static void help(FILE *f) {
@@ -233,6 +234,17 @@ int cmd_annotate(int argc, char **argv) {
             run.rejected = rej_k;
         }
         if (rank) run.quiet = 1;
+        // rank 0 joins the shards into OUT (and REJECTED) at the end: the output rule holds for them
+        // too (no input among them; an existing one only with --resume or --force), checked before
+        // any shard is written
+        tf_outguard g;
+        tf_guard_init(&g, "annotate", run.resume ? TF_OUT_RESUME : run.force ? TF_OUT_FORCE : TF_OUT_NEW,
+                      "continue it with --resume, replace it with --force, or choose another --out");
+        int grc = tf_guard_input(&g, "--data", run.data, &err) || tf_guard_input(&g, "--model", model_dir, &err) ||
+                  tf_guard_output(&g, "--out", out_all, TF_OUT_REGULAR, &err) ||
+                  tf_guard_output(&g, "--rejected", rej_all, TF_OUT_REGULAR, &err) || tf_guard_check(&g, &err);
+        tf_guard_release(&g);
+        if (grc) goto fail;
         if (!threads && !getenv("OMP_NUM_THREADS")) {  // processes on one machine share its cores
             threads = tf_physical_cores() / tf_dist_local_size();
             if (threads < 1) threads = 1;
