@@ -134,7 +134,7 @@ done:
 
 // A JSONL line longer than this is an error (bounded memory whatever the input: /dev/zero, a file
 // with no newline).
-#define MAX_LINE_BYTES ((size_t)64 << 20)
+#define MAX_LINE_BYTES TF_READ_MAX_DEFAULT
 
 int tf_dataset_load_jsonl(tf_dataset *ds, const char *path, tf_encode_fn encode, void *encode_ctx,
                           int vocab_size, tf_error *err) {
