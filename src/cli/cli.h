@@ -82,24 +82,29 @@ int cmd_convert(int argc, char **argv);
 int cmd_merge_adapter(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
-// ---- model precision and storage shared by annotate, compare, eval and generate ---------------------
-// --dtype fp32|bf16 (matmul precision) and --mmap (weights read in place from the file in its dtype,
-// no fp32 copy; a BF16 file then computes in bf16 and --dtype is moot). Put CLI_MODEL_OPTIONS in the
-// getopt_long table and CLI_MODEL_HELP in the help text.
-enum { CLI_OPT_DTYPE = 1101, CLI_OPT_MMAP = 1102 };
-#define CLI_MODEL_OPTIONS {"dtype", 1, 0, CLI_OPT_DTYPE}, {"mmap", 0, 0, CLI_OPT_MMAP}
+// ---- model precision, storage and adapter shared by annotate, compare, eval, generate and loss ---------
+// --dtype fp32|bf16 (matmul precision), --mmap (weights read in place from the file in its dtype,
+// no fp32 copy; a BF16 file then computes in bf16 and --dtype is moot) and --adapter DIR (a PEFT LoRA
+// adapter applied on top). Put CLI_MODEL_OPTIONS in the getopt_long table and CLI_MODEL_HELP in the
+// help text.
+enum { CLI_OPT_DTYPE = 1101, CLI_OPT_MMAP = 1102, CLI_OPT_ADAPTER = 1103 };
+#define CLI_MODEL_OPTIONS \
+    {"dtype", 1, 0, CLI_OPT_DTYPE}, {"mmap", 0, 0, CLI_OPT_MMAP}, {"adapter", 1, 0, CLI_OPT_ADAPTER}
 #define CLI_MODEL_HELP                                                                                  \
     "  --dtype D          matmul precision: fp32 (default) or bf16 (bf16 matmuls, fp32 accumulation)\n" \
     "  --mmap             keep the weight matrices in the file's dtype (F32/BF16/F16) inside the\n"      \
-    "                     read-only mapping, with no fp32 copy (big checkpoints)\n"
+    "                     read-only mapping, with no fp32 copy (big checkpoints)\n"                     \
+    "  --adapter DIR      apply a LoRA adapter in PEFT's format (adapter_config.json +\n"              \
+    "                     adapter_model.safetensors, e.g. from finetune --lora)\n"
 typedef struct {
-    tf_dtype dtype;  // TF_DTYPE_FP32 unless --dtype
-    int mapped;      // --mmap
+    tf_dtype dtype;       // TF_DTYPE_FP32 unless --dtype
+    int mapped;           // --mmap
+    const char *adapter;  // --adapter (NULL: none)
 } cli_model_opts;
 // Handles one of CLI_MODEL_OPTIONS: 1 if c was one (0 = not one; -1 = bad value, message printed).
 int cli_model_option(cli_model_opts *o, int c, const char *arg, const char *cmd);
 // The model in dir for inference: mapped in its file dtype (o->mapped), or loaded to fp32 and set to
-// o->dtype. NULL with err set.
+// o->dtype, with o->adapter attached (no dropout). NULL with err set.
 tf_model *cli_load_model(const char *dir, const cli_model_opts *o, tf_error *err);
 
 #endif

@@ -1,4 +1,4 @@
-// cli_model.c — loading a model for inference with the shared --dtype / --mmap options.
+// cli_model.c — loading a model for inference with the shared --dtype / --mmap / --adapter options.
 #include <string.h>
 
 #include "cli.h"
@@ -15,14 +15,19 @@ int cli_model_option(cli_model_opts *o, int c, const char *arg, const char *cmd)
         o->mapped = 1;
         return 1;
     }
+    if (c == CLI_OPT_ADAPTER) {
+        o->adapter = arg;
+        return 1;
+    }
     return 0;
 }
 
 tf_model *cli_load_model(const char *dir, const cli_model_opts *o, tf_error *err) {
     tf_model *m = o->mapped ? tf_model_load_mapped(dir, err) : tf_model_load(dir, err);
-    if (m && !o->mapped && tf_model_set_dtype(m, o->dtype, err)) {
+    if (m && ((!o->mapped && tf_model_set_dtype(m, o->dtype, err)) || (o->adapter && tf_lora_load(m, o->adapter, err)))) {
         tf_model_free(m);
-        m = NULL;
+        return NULL;
     }
+    if (m) tf_lora_set_training(m, 0);  // inference: PEFT's eval mode
     return m;
 }

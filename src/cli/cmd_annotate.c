@@ -158,7 +158,7 @@ int cmd_annotate(int argc, char **argv) {
     tf_proposer proposer = TF_PROPOSER_PROMPT;
     tf_placement placement = TF_PLACE_PREFIX;
     uint64_t seed = 1;
-    cli_model_opts mo = {TF_DTYPE_FP32, 0};
+    cli_model_opts mo = {TF_DTYPE_FP32, 0, NULL};
     cli_tools tools = {0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -39,7 +39,7 @@ int cmd_compare(int argc, char **argv) {
     long threads = 0;
     int json = 0, c, h;
     cli_tools tools = {0};
-    cli_model_opts mo = {TF_DTYPE_FP32, 0};
+    cli_model_opts mo = {TF_DTYPE_FP32, 0, NULL};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if ((h = cli_tools_option(&tools, c, optarg, "compare")) || (h = cli_model_option(&mo, c, optarg, "compare"))) {

@@ -47,7 +47,7 @@ int cmd_eval(int argc, char **argv) {
     tf_eval_options o;
     tf_eval_defaults(&o);
     cli_tools tools = {0};
-    cli_model_opts mo = {TF_DTYPE_FP32, 0};
+    cli_model_opts mo = {TF_DTYPE_FP32, 0, NULL};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if ((h = cli_tools_option(&tools, c, optarg, "eval")) || (h = cli_model_option(&mo, c, optarg, "eval"))) {

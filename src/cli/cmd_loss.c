@@ -9,7 +9,7 @@
 static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer loss --model DIR (--ids 1,2,3 | --text TEXT) [--json] [--threads N]\n"
-            "                       [--dtype fp32|bf16] [--mmap]\n\n"
+            "                       [--dtype fp32|bf16] [--mmap] [--adapter DIR]\n\n"
             "Scores a token sequence: the NLL of token i given tokens 0..i-1, for i >= 1.\n"
             "  --model DIR    Hugging Face model directory (config.json + model.safetensors)\n"
             "  --ids LIST     comma-separated token ids\n"
@@ -19,15 +19,16 @@ static void help(FILE *f) {
             "  --dtype D      matmul precision: fp32 (default) or bf16 (bf16 matmuls, fp32 accumulation)\n"
             "  --mmap         keep the weight matrices in the file's dtype (F32/BF16/F16) inside the\n"
             "                 read-only mapping, with no fp32 copy (big checkpoints; BF16 files compute\n"
-            "                 in bf16)\n");
+            "                 in bf16)\n"
+            "  --adapter DIR  apply a LoRA adapter in PEFT's format (e.g. from finetune --lora)\n");
 }
 
 int cmd_loss(int argc, char **argv) {
     static const struct option opts[] = {{"model", 1, 0, 'm'}, {"ids", 1, 0, 'i'}, {"text", 1, 0, 't'},
                                          {"json", 0, 0, 'j'},  {"threads", 1, 0, 'n'}, {"dtype", 1, 0, 'Y'},
-                                         {"mmap", 0, 0, 'M'},  {"help", 0, 0, 'h'},
+                                         {"mmap", 0, 0, 'M'},  {"adapter", 1, 0, 'A'}, {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *model_dir = NULL, *ids_arg = NULL, *text = NULL;
+    const char *model_dir = NULL, *ids_arg = NULL, *text = NULL, *adapter = NULL;
     int json = 0, c, mapped = 0;
     long threads = 0;
     tf_dtype dtype = TF_DTYPE_FP32;
@@ -45,6 +46,7 @@ int cmd_loss(int argc, char **argv) {
             if (tf_dtype_parse(optarg, &dtype)) return cli_usage_error("loss", "--dtype wants fp32 or bf16");
             break;
         case 'M': mapped = 1; break;
+        case 'A': adapter = optarg; break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage_error("loss", "unknown option");
         }
@@ -62,11 +64,7 @@ int cmd_loss(int argc, char **argv) {
         free(ids);
         return cli_usage_error("loss", "need at least 2 tokens (the first one is not scored)");
     }
-    tf_model *m = mapped ? tf_model_load_mapped(model_dir, &err) : tf_model_load(model_dir, &err);
-    if (m && !mapped && tf_model_set_dtype(m, dtype, &err)) {
-        tf_model_free(m);
-        m = NULL;
-    }
+    tf_model *m = cli_load_model(model_dir, &(cli_model_opts){dtype, mapped, adapter}, &err);
     if (!m) {
         free(ids);
         return cli_fail(&err);

@@ -42,7 +42,7 @@ int cmd_serve(int argc, char **argv) {
         CLI_MODEL_OPTIONS,           CLI_TOOL_OPTIONS,               {0, 0, 0, 0}};
     const char *model_dir = NULL;
     cli_tools tools = {0};
-    cli_model_opts mo = {TF_DTYPE_FP32, 0};
+    cli_model_opts mo = {TF_DTYPE_FP32, 0, NULL};
     tf_serve_options so;
     tf_serve_defaults(&so);
     long v, threads = 0;

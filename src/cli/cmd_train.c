@@ -14,7 +14,9 @@ static void help(FILE *f) {
             "                        [--min-lr LR] [--warmup N] [--weight-decay WD] [--grad-clip C]\n"
             "                        [--seed S] [--no-pack] [--eval-data FILE --eval-every N]\n"
             "                        [--save-every N] [--resume|--force] [--tokenizer DIR] [--log FILE]\n"
-            "                        [--threads N] [--dtype fp32|bf16] [--json]\n\n"
+            "                        [--threads N] [--dtype fp32|bf16] [--json]\n"
+            "                        [--lora R [--lora-alpha A] [--lora-targets LIST] [--lora-dropout P]\n"
+            "                         [--mmap]] [--checkpoint-activations]\n\n"
             "JSONL lines hold \"ids\" (token ids) or \"text\" (needs a tokenizer: the model's, or --tokenizer),\n"
             "and optionally \"loss_mask\" (per-token weights). AdamW (betas 0.9, 0.95; decay on 2-D weights\n"
             "only), linear warmup then cosine decay to --min-lr, global-norm clipping.\n"
@@ -38,7 +40,18 @@ static void help(FILE *f) {
             "  --dtype D       matmul precision: fp32 (default) or bf16 (mixed precision: bf16 matmuls\n"
             "                  with fp32 accumulation; fp32 master weights, optimizer state, LayerNorm,\n"
             "                  softmax and loss)\n"
-            "  --json          print a JSON summary at the end\n\n"
+            "  --json          print a JSON summary at the end\n"
+            "  --lora R        train low-rank adapters of rank R (LoRA, PEFT's math) on a frozen base instead of\n"
+            "                  every weight; --out becomes a PEFT adapter directory (adapter_config.json +\n"
+            "                  adapter_model.safetensors) for --adapter. See docs/lora.md.\n"
+            "  --lora-alpha A  scaling A / R (default 2R)\n"
+            "  --lora-targets LIST  Hugging Face module names (gpt2: c_attn, c_proj, c_fc; gptj: q_proj, k_proj,\n"
+            "                  v_proj, out_proj, fc_in, fc_out; gpt_neox: query_key_value, dense, dense_h_to_4h,\n"
+            "                  dense_4h_to_h) or all-linear (default: PEFT's per model type)\n"
+            "  --lora-dropout P  dropout on the adapters' inputs (default 0)\n"
+            "  --mmap          (with --lora) the base stays in its file dtype inside the read-only mapping:\n"
+            "                  a BF16 checkpoint trains in about its file size of memory\n"
+            "  --checkpoint-activations  keep only each layer's input; the backward recomputes the layer\n\n"
             "Under mpirun -np N (a build with Open MPI): data parallel. Every process computes 1/N of the\n"
             "rows of each micro-batch of --batch rows (the global batch stays the same), the gradients are\n"
             "summed with MPI_Allreduce, and rank 0 writes the checkpoints, the model and the log; the loss\n"
@@ -126,6 +139,8 @@ static int train_main(int argc, char **argv, int finetune) {
         {"eval-every", 1, 0, 'E'}, {"save-every", 1, 0, 'v'}, {"resume", 0, 0, 'r'},   {"tokenizer", 1, 0, 'k'},
         {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"mask-results", 0, 0, 'X'}, {"dtype", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
         {"force", 0, 0, 'f'},
+        {"lora", 1, 0, 1201}, {"lora-alpha", 1, 0, 1202}, {"lora-targets", 1, 0, 1203}, {"lora-dropout", 1, 0, 1204},
+        {"mmap", 0, 0, 1205}, {"checkpoint-activations", 0, 0, 1206},
         {0, 0, 0, 0}};
     tf_train_options o;
     tf_train_defaults(&o);
@@ -138,7 +153,8 @@ static int train_main(int argc, char **argv, int finetune) {
     const char *data = NULL, *model_dir = NULL, *config = NULL, *eval_path = NULL, *tok_dir = NULL, *log_path = NULL;
     long v, threads = 0;
     double d;
-    int json = 0, c, min_lr_set = 0, warmup_set = 0, force = 0;
+    int json = 0, c, min_lr_set = 0, warmup_set = 0, force = 0, lora_r = 0, alpha_set = 0, mapped = 0, ckpt = 0;
+    tf_lora_options lo = {0};
     optind = 0;
 #define INT_OPT(field, lo, name) \
     if (cli_int(optarg, lo, 1L << 30, &v)) return cli_usage_error(cmd, "%s wants an integer >= %d", name, lo); \
@@ -176,6 +192,14 @@ static int train_main(int argc, char **argv, int finetune) {
         case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error(cmd, "--threads wants 1..1024"); break;
         case 'j': json = 1; break;
         case 'Y': if (tf_dtype_parse(optarg, &dtype)) return cli_usage_error(cmd, "--dtype wants fp32 or bf16"); break;
+        case 1201: INT_OPT(lora_r, 1, "--lora"); break;
+        case 1202: if (cli_float(optarg, &d) || !(d > 0)) return cli_usage_error(cmd, "--lora-alpha wants a number > 0");
+                   lo.alpha = (float)d; alpha_set = 1; break;
+        case 1203: lo.targets = optarg; break;
+        case 1204: if (cli_float(optarg, &d) || d < 0 || d >= 1) return cli_usage_error(cmd, "--lora-dropout wants 0 <= P < 1");
+                   lo.dropout = (float)d; break;
+        case 1205: mapped = 1; break;
+        case 1206: ckpt = 1; break;
         case 'h': finetune ? help_finetune(stdout) : help(stdout); return CLI_OK;
         default: return cli_usage_error(cmd, "unknown option");
         }
@@ -188,6 +212,9 @@ static int train_main(int argc, char **argv, int finetune) {
     if (!model_dir == !config) return cli_usage_error(cmd, "give exactly one of --model and --config");
     if (finetune && !model_dir) return cli_usage_error(cmd, "--model is required");
     if (mask_results && !finetune) return cli_usage_error(cmd, "--mask-results is a finetune option");
+    if (!lora_r && (alpha_set || lo.targets || lo.dropout > 0 || mapped))
+        return cli_usage_error(cmd, "--lora-alpha, --lora-targets, --lora-dropout and --mmap go with --lora R");
+    if (lora_r && !model_dir) return cli_usage_error(cmd, "--lora trains adapters on a model: give --model");
     if (finetune && !warmup_set) o.warmup = o.steps / 10;
     if (eval_path && !o.eval_every) o.eval_every = o.steps >= 10 ? o.steps / 10 : 1;
     if (!min_lr_set) o.min_lr = o.lr / 10;
@@ -228,9 +255,10 @@ static int train_main(int argc, char **argv, int finetune) {
         goto fail;
     tf_config cfg;  // full training must fit: refuse before allocating anything (tf_train_memory_check)
     if (model_dir) {
+        // LoRA trains adapters on a frozen base: only the full training's need is checked here
         if (!tf_config_load(model_dir, &cfg, &err) &&
-            !tf_train_memory_check(&cfg, o.batch, o.seq_len, dtype, tf_dist_local_size(), model_dir, &err))
-            m = tf_model_load(model_dir, &err);
+            (lora_r || !tf_train_memory_check(&cfg, o.batch, o.seq_len, dtype, tf_dist_local_size(), model_dir, &err)))
+            m = mapped ? tf_model_load_mapped(model_dir, &err) : tf_model_load(model_dir, &err);
     } else {
         char *text = tf_read_file_ex(config, (size_t)16 << 20, 0, NULL, &err);  // a config is a few KB
         if (text && !tf_config_parse(text, config, &cfg, &err) &&
@@ -238,7 +266,15 @@ static int train_main(int argc, char **argv, int finetune) {
             m = tf_model_new(&cfg, o.seed, &err);
         free(text);
     }
-    if (!m || tf_model_set_dtype(m, dtype, &err)) goto fail;
+    if (!m || (!mapped && tf_model_set_dtype(m, dtype, &err))) goto fail;
+    if (lora_r) {  // adapters on a frozen base (PEFT's defaults: alpha 2R in this engine, targets per model type)
+        lo.r = lora_r;
+        if (!alpha_set) lo.alpha = 2.0f * lora_r;
+        lo.seed = o.seed;
+        lo.base_model = model_dir;
+        if (tf_lora_attach(m, &lo, &err)) goto fail;
+    }
+    tf_model_set_checkpointing(m, ckpt);
     o.eos_id = m->cfg.eos_token_id;
     encode_ctx ectx = {tok_dir ? tok_dir : model_dir ? model_dir : ".", mask_results};
     tf_encode_fn enc = cli_has_tokenizer(ectx.dir) ? encode_text : NULL;
@@ -272,7 +308,7 @@ static int train_main(int argc, char **argv, int finetune) {
         printf("{\"steps\": %d, \"steps_run\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
                "\"tokens_per_s\": %.1f, \"params\": %zu, \"processes\": %d, \"out\": ",
                res.steps_done, res.steps_run, res.last_loss, res.last_eval_loss, res.best_eval_loss, res.tokens_per_s,
-               m->num_params, dist.world);
+               tf_lora_attached(m) ? tf_lora_numel(m) : m->num_params, dist.world);
         cli_print_json_string(stdout, o.out_dir);
         printf("}\n");
     } else if (res.steps_done < o.steps) {  // --stop-after: the model is not written yet

@@ -13,35 +13,9 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "tf_adapter.h"
 #include "tf_kernels.h"
 #include "tf_lora.h"
-
-// One kind of targetable linear layer of an architecture.
-typedef struct {
-    const char *module;  // path inside a layer, as in the Hugging Face names
-    int param;           // TF_P_* of its weight in the engine
-    int part;            // GPT-J's q/k/v: rows part*C .. (part+1)*C of qkvw; -1: the whole output
-    int neox;            // NeoX's fused qkv: HF rows per head [h][q,k,v][d]
-} lora_module;
-
-static const lora_module GPT2_MODULES[] = {{"attn.c_attn", TF_P_QKVW, -1, 0},
-                                           {"attn.c_proj", TF_P_ATTPROJW, -1, 0},
-                                           {"mlp.c_fc", TF_P_FCW, -1, 0},
-                                           {"mlp.c_proj", TF_P_FCPROJW, -1, 0},
-                                           {NULL, 0, 0, 0}};
-static const lora_module GPTJ_MODULES[] = {{"attn.q_proj", TF_P_QKVW, 0, 0},    {"attn.k_proj", TF_P_QKVW, 1, 0},
-                                           {"attn.v_proj", TF_P_QKVW, 2, 0},    {"attn.out_proj", TF_P_ATTPROJW, -1, 0},
-                                           {"mlp.fc_in", TF_P_FCW, -1, 0},      {"mlp.fc_out", TF_P_FCPROJW, -1, 0},
-                                           {NULL, 0, 0, 0}};
-static const lora_module NEOX_MODULES[] = {{"attention.query_key_value", TF_P_QKVW, -1, 1},
-                                           {"attention.dense", TF_P_ATTPROJW, -1, 0},
-                                           {"mlp.dense_h_to_4h", TF_P_FCW, -1, 0},
-                                           {"mlp.dense_4h_to_h", TF_P_FCPROJW, -1, 0},
-                                           {NULL, 0, 0, 0}};
-
-static const lora_module *arch_modules(tf_arch a) {
-    return a == TF_ARCH_GPTJ ? GPTJ_MODULES : a == TF_ARCH_NEOX ? NEOX_MODULES : GPT2_MODULES;
-}
 
 enum { MAX_MODULES = 8 };
 
@@ -50,13 +24,16 @@ struct tf_lora {
     float alpha, scale, dropout;
     uint64_t seed;
     int training;
-    int nmod;                          // targeted modules per layer
-    const lora_module *mod[MAX_MODULES];
+    char *targets, *base;              // as given (for adapter_config.json); base may be NULL
+    int nmod;                          // the architecture's targetable modules (tf_lora_modules), j = 0 ..
+    const tf_lora_module *mod;
     int in[MAX_MODULES], out[MAX_MODULES], row0[MAX_MODULES];
-    int count;                         // nmod * n_layer adapters
+    int count;                         // adapters: (layer, module) pairs, layer-major
+    int *at;                           // [n_layer * nmod] adapter of (layer, j), or -1
+    int *site_layer, *site_mod;        // [count] each adapter's layer and module j
     size_t *off;                       // [count] start of adapter i in the arrays
     size_t numel;
-    float *w, *g, *m, *v;              // weights, gradients, AdamW moments (m, v lazily)
+    float *w, *g, *m, *v;              // weights, gradients, AdamW moments
     long step;                         // AdamW updates applied
     long micro;                        // training forwards since the last update (dropout masks)
     uint64_t mask_key;                 // the masks of the current forward
@@ -85,96 +62,100 @@ void model_lora_free(tf_lora *l) {
     tf_free(l->xs);
     tf_free(l->lnscratch);
     free(l->off);
+    free(l->at);
+    free(l->site_layer);
+    free(l->site_mod);
+    free(l->targets);
+    free(l->base);
     free(l);
 }
 
-// PEFT's name matching: a target matches a module whose path is the target or ends with "." target.
-static int target_matches(const char *t, size_t tn, const char *module) {
-    size_t mn = strlen(module);
-    if (tn == mn) return strncmp(t, module, tn) == 0;
-    return tn < mn && module[mn - tn - 1] == '.' && strncmp(module + mn - tn, t, tn) == 0;
-}
-
-static const char *arch_name(tf_arch a) {
-    return a == TF_ARCH_GPTJ ? "gptj" : a == TF_ARCH_NEOX ? "gpt_neox" : "gpt2";
-}
-
-int tf_lora_attach(tf_model *m, const tf_lora_options *o, tf_error *err) {
+int model_lora_create(tf_model *m, int r, float alpha, float scale, float dropout, uint64_t seed,
+                      const unsigned char *sel, tf_error *err) {
     const tf_config *c = &m->cfg;
     if (m->lora) return tf_errorf(err, TF_EBADARG, "lora: the model already has adapters");
-    if (o->r <= 0 || o->r > 65536) return tf_errorf(err, TF_EBADARG, "lora: the rank must be positive (got %d)", o->r);
-    if (!(o->dropout >= 0.0f && o->dropout < 1.0f))
-        return tf_errorf(err, TF_EBADARG, "lora: dropout %g is outside [0, 1)", (double)o->dropout);
-    if (!isfinite(o->alpha)) return tf_errorf(err, TF_EBADARG, "lora: alpha must be a finite number");
-    if (!o->targets || !*o->targets) return tf_errorf(err, TF_EBADARG, "lora: no target modules");
-    const lora_module *table = arch_modules(c->arch);
-    int want[MAX_MODULES] = {0}, all = strcmp(o->targets, "all-linear") == 0;
-    for (const char *t = o->targets; !all && *t;) {
-        const char *e = strchr(t, ',');
-        size_t n = e ? (size_t)(e - t) : strlen(t);
-        int hit = 0;
-        for (int k = 0; table[k].module; k++)
-            if (n && target_matches(t, n, table[k].module)) want[k] = hit = 1;
-        if (!hit) {
-            char names[256] = "";
-            for (int k = 0; table[k].module; k++) {
-                const char *last = strrchr(table[k].module, '.');
-                size_t len = strlen(names);
-                snprintf(names + len, sizeof names - len, "%s%s", k ? ", " : "", last ? last + 1 : table[k].module);
-            }
-            return tf_errorf(err, TF_EBADARG, "lora: target module '%.*s' is not a linear layer of %s (%s, or all-linear)",
-                             (int)n, t, arch_name(c->arch), names);
-        }
-        t = e ? e + 1 : t + n;
-    }
+    if (r <= 0 || r > 65536) return tf_errorf(err, TF_EBADARG, "lora: the rank must be positive (got %d)", r);
+    if (!(dropout >= 0.0f && dropout < 1.0f))
+        return tf_errorf(err, TF_EBADARG, "lora: dropout %g is outside [0, 1)", (double)dropout);
+    if (!isfinite(alpha) || !isfinite(scale)) return tf_errorf(err, TF_EBADARG, "lora: alpha must be a finite number");
     tf_lora *l = calloc(1, sizeof *l);
     if (!l) return tf_errorf(err, TF_ENOMEM, "lora: out of memory");
-    l->r = o->r;
-    l->alpha = o->alpha;
-    l->scale = o->alpha / (float)o->r;
-    l->dropout = o->dropout;
-    l->seed = o->seed;
+    l->r = r;
+    l->alpha = alpha;
+    l->scale = scale;
+    l->dropout = dropout;
+    l->seed = seed;
     l->training = 1;
     l->keep_slot = -1;
-    int C = c->n_embd, F = c->n_inner;
-    for (int k = 0; table[k].module; k++) {
-        if (!all && !want[k]) continue;
-        const lora_module *md = &table[k];
-        int j = l->nmod++;
-        l->mod[j] = md;
-        l->in[j] = md->param == TF_P_FCPROJW ? F : C;
-        l->out[j] = md->param == TF_P_QKVW ? (md->part >= 0 ? C : 3 * C) : md->param == TF_P_FCW ? F : C;
-        l->row0[j] = md->part >= 0 ? md->part * C : 0;
+    int C = c->n_embd, L = c->n_layer, nmod;
+    l->mod = tf_lora_modules(c->arch, &nmod);
+    for (int j = 0; j < nmod; j++) {
+        tf_lora_module_dims(c, &l->mod[j], &l->in[j], &l->out[j]);
+        l->row0[j] = l->mod[j].part * C;  // GPT-J's k_proj, v_proj: rows C.., 2C.. of qkvw
     }
-    l->count = l->nmod * c->n_layer;
-    l->off = malloc(sizeof *l->off * (size_t)l->count);
-    if (!l->off) {
+    l->nmod = nmod;
+    l->at = malloc(sizeof *l->at * (size_t)L * nmod + 1);
+    l->site_layer = malloc(sizeof(int) * (size_t)L * nmod + 1);
+    l->site_mod = malloc(sizeof(int) * (size_t)L * nmod + 1);
+    l->off = malloc(sizeof *l->off * (size_t)L * nmod + 1);
+    if (!l->at || !l->site_layer || !l->site_mod || !l->off) {
         model_lora_free(l);
         return tf_errorf(err, TF_ENOMEM, "lora: out of memory");
     }
-    for (int i = 0; i < l->count; i++) {
-        int j = i % l->nmod;
-        l->off[i] = l->numel;
-        l->numel += (size_t)l->r * (l->in[j] + l->out[j]);
-    }
-    l->w = tf_alloc(l->numel * sizeof(float), 1);
-    l->g = tf_alloc(l->numel * sizeof(float), 1);
+    for (int layer = 0; layer < L; layer++)
+        for (int j = 0; j < nmod; j++) {
+            int on = sel[layer * nmod + j] != 0;
+            l->at[layer * nmod + j] = on ? l->count : -1;
+            if (!on) continue;
+            l->site_layer[l->count] = layer;
+            l->site_mod[l->count] = j;
+            l->off[l->count++] = l->numel;
+            l->numel += (size_t)r * (l->in[j] + l->out[j]);
+        }
+    l->w = tf_alloc((l->numel + 1) * sizeof(float), 1);
+    l->g = tf_alloc((l->numel + 1) * sizeof(float), 1);
+    l->m = tf_alloc((l->numel + 1) * sizeof(float), 1);
+    l->v = tf_alloc((l->numel + 1) * sizeof(float), 1);
     l->lnscratch = tf_alloc(2 * (size_t)C * sizeof(float), 1);
-    if (!l->w || !l->g || !l->lnscratch) {
+    if (!l->w || !l->g || !l->m || !l->v || !l->lnscratch) {
         size_t n = l->numel;
         model_lora_free(l);
         return tf_errorf(err, TF_ENOMEM, "lora: out of memory for %zu adapter weights", n);
     }
-    // A ~ U(-1/sqrt(in), 1/sqrt(in)): kaiming_uniform_(a = sqrt(5)) as nn.Linear and PEFT; B = 0
-    tf_rng rng;
-    tf_rng_seed(&rng, o->seed);
-    for (int i = 0; i < l->count; i++) {
-        int in = l->in[i % l->nmod];
-        float bound = 1.0f / sqrtf((float)in), *A = l->w + l->off[i];
-        for (size_t e = 0; e < (size_t)l->r * in; e++) A[e] = bound * (2.0f * tf_rng_uniform(&rng) - 1.0f);
-    }
     m->lora = l;
     return TF_OK;
+}
+
+int model_lora_site(const tf_model *m, int layer, int j) {
+    const tf_lora *l = m->lora;
+    if (!l || layer < 0 || layer >= m->cfg.n_layer || j < 0 || j >= l->nmod) return -1;
+    return l->at[layer * l->nmod + j];
+}
+
+int model_lora_set_names(tf_model *m, const char *base, const char *targets, tf_error *err) {
+    tf_lora *l = m->lora;
+    char *b = base && *base ? strdup(base) : NULL, *t = targets ? strdup(targets) : NULL;
+    if ((base && *base && !b) || (targets && !t)) {
+        free(b);
+        free(t);
+        return tf_errorf(err, TF_ENOMEM, "lora: out of memory");
+    }
+    free(l->base);
+    l->base = b;
+    if (targets) {
+        free(l->targets);
+        l->targets = t;
+    }
+    return TF_OK;
+}
+
+const char *model_lora_targets(const tf_model *m) { return m->lora ? m->lora->targets : NULL; }
+const char *model_lora_base(const tf_model *m) { return m->lora ? m->lora->base : NULL; }
+
+// The module's path inside a layer: "attn.q_proj" of "transformer.h.%d.attn.q_proj".
+static const char *in_layer(const tf_lora_module *md) {
+    const char *pd = strstr(md->path, "%d");
+    return pd ? pd + 3 : md->path;
 }
 
 void tf_lora_set_training(tf_model *m, int on) {
@@ -182,35 +163,29 @@ void tf_lora_set_training(tf_model *m, int on) {
 }
 
 int tf_lora_count(const tf_model *m) { return m->lora ? m->lora->count : 0; }
+int tf_lora_rank(const tf_model *m) { return m->lora ? m->lora->r : 0; }
 float tf_lora_alpha(const tf_model *m) { return m->lora ? m->lora->alpha : 0.0f; }
 float tf_lora_dropout(const tf_model *m) { return m->lora ? m->lora->dropout : 0.0f; }
 size_t tf_lora_numel(const tf_model *m) { return m->lora ? m->lora->numel : 0; }
-float *tf_lora_params(tf_model *m) { return m->lora ? m->lora->w : NULL; }
-long *tf_lora_step(tf_model *m) { return m->lora ? &m->lora->step : NULL; }
+long tf_lora_steps(const tf_model *m) { return m->lora ? m->lora->step : 0; }
 
-float *tf_lora_moments(tf_model *m, int second) {
-    tf_lora *l = m->lora;
-    if (!l) return NULL;
-    if (!l->m) {
-        l->m = tf_alloc(l->numel * sizeof(float), 1);
-        l->v = tf_alloc(l->numel * sizeof(float), 1);
-        if (!l->m || !l->v) {
-            tf_free(l->m);
-            tf_free(l->v);
-            l->m = l->v = NULL;
-            return NULL;
-        }
+void tf_lora_set_steps(tf_model *m, long steps) {
+    if (m->lora) {
+        m->lora->step = steps;
+        m->lora->micro = 0;
     }
-    return second ? l->v : l->m;
+}
+
+float *tf_lora_state(const tf_model *m, int which) {
+    const tf_lora *l = m->lora;
+    return !l ? NULL : which == 0 ? l->w : which == 1 ? l->m : l->v;
 }
 
 int tf_lora_info_at(const tf_model *m, int i, tf_lora_info *info) {
     const tf_lora *l = m->lora;
     if (!l || i < 0 || i >= l->count) return -1;
-    int j = i % l->nmod;
-    const char *last = strrchr(l->mod[j]->module, '.');
-    *info = (tf_lora_info){l->mod[j]->module, last ? last + 1 : l->mod[j]->module, i / l->nmod, l->r, l->in[j],
-                           l->out[j]};
+    int j = l->site_mod[i];
+    *info = (tf_lora_info){in_layer(&l->mod[j]), l->mod[j].name, l->site_layer[i], l->r, l->in[j], l->out[j]};
     return 0;
 }
 
@@ -218,7 +193,7 @@ int tf_lora_find(const tf_model *m, const char *module, int layer) {
     const tf_lora *l = m->lora;
     if (!l || layer < 0 || layer >= m->cfg.n_layer) return -1;
     for (int j = 0; j < l->nmod; j++)
-        if (strcmp(l->mod[j]->module, module) == 0) return layer * l->nmod + j;
+        if (strcmp(in_layer(&l->mod[j]), module) == 0) return l->at[layer * l->nmod + j];
     return -1;
 }
 
@@ -226,7 +201,7 @@ int tf_lora_find(const tf_model *m, const char *module, int layer) {
 static void copy_B(const tf_model *m, int j, float *dst, const float *src, int to_hf) {
     const tf_lora *l = m->lora;
     size_t r = (size_t)l->r, n = (size_t)l->out[j] * r;
-    if (!l->mod[j]->neox) {
+    if (!l->mod[j].neox_fused) {
         memcpy(dst, src, n * sizeof(float));
         return;
     }
@@ -241,7 +216,7 @@ static void copy_B(const tf_model *m, int j, float *dst, const float *src, int t
 static void read_pair(const tf_model *m, const float *base, int i, float *A, float *B) {
     const tf_lora *l = m->lora;
     if (!l || i < 0 || i >= l->count) return;
-    int j = i % l->nmod;
+    int j = l->site_mod[i];
     const float *a = base + l->off[i];
     if (A) memcpy(A, a, (size_t)l->r * l->in[j] * sizeof(float));
     if (B) copy_B(m, j, B, a + (size_t)l->r * l->in[j], 1);
@@ -257,7 +232,7 @@ void tf_lora_read_grad(const tf_model *m, int i, float *dA, float *dB) {
 void tf_lora_write(tf_model *m, int i, const float *A, const float *B) {
     tf_lora *l = m->lora;
     if (!l || i < 0 || i >= l->count) return;
-    int j = i % l->nmod;
+    int j = l->site_mod[i];
     float *a = l->w + l->off[i];
     if (A) memcpy(a, A, (size_t)l->r * l->in[j] * sizeof(float));
     if (B) copy_B(m, j, a + (size_t)l->r * l->in[j], B, 0);
@@ -334,9 +309,9 @@ static int dropping(const tf_lora *l) { return l->dropout > 0 && l->training && 
 // The adapter of weight p's slice at `off` feeding output rows of module j, or -1 (none).
 static int adapter_of(const tf_model *m, int p, size_t off, int j) {
     const tf_lora *l = m->lora;
-    if (l->mod[j]->param != p) return -1;
+    if (l->mod[j].param != p) return -1;
     int layer = (int)(off / (m->sizes[p] / (size_t)m->cfg.n_layer));
-    return layer * l->nmod + j;
+    return l->at[layer * l->nmod + j];
 }
 
 static float *u_buf(const tf_lora *l, int j, int BT) {
@@ -408,11 +383,8 @@ float model_lora_grad_norm(const tf_model *m) {
 }
 
 float model_lora_adamw(tf_model *m, const tf_adamw *o, tf_error *err) {
+    (void)err;
     tf_lora *l = m->lora;
-    if (!tf_lora_moments(m, 0)) {
-        tf_errorf(err, TF_ENOMEM, "adamw: out of memory for the adapters' AdamW state (%zu values)", l->numel);
-        return -1.0f;
-    }
     float norm = model_lora_grad_norm(m);
     // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
     float scale = 1.0f;

@@ -102,6 +102,16 @@ void model_lowp_free(tf_lowp *l);
 
 // ---- low-rank adapters (lora.c) --------------------------------------------------------------------
 void model_lora_free(tf_lora *l);
+// Makes m's adapters, zero, on the modules sel[layer * n + j] marks (j indexes tf_lora_modules of the
+// architecture, n of them); scale multiplies B A x (PEFT's scaling); seed: the dropout masks.
+int model_lora_create(tf_model *m, int r, float alpha, float scale, float dropout, uint64_t seed,
+                      const unsigned char *sel, tf_error *err);
+// The adapter of (layer, module j), or -1.
+int model_lora_site(const tf_model *m, int layer, int j);
+// Records base_model_name_or_path (NULL or "": none) and the target list (NULL: unchanged) for saving.
+int model_lora_set_names(tf_model *m, const char *base, const char *targets, tf_error *err);
+const char *model_lora_targets(const tf_model *m);
+const char *model_lora_base(const tf_model *m);
 // Scratch for products of `rows` rows; slots > 0: also room to keep u = A x of every targeted module
 // for `slots` layers (the training forward). A no-op without adapters.
 int model_lora_prepare(tf_model *m, int rows, int slots, tf_error *err);

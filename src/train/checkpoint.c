@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tf_lora.h"
 #include "tf_safetensors.h"
 #include "tf_train.h"
 
@@ -103,13 +104,42 @@ int tf_train_identity_check(const char *was, const char *now, const char *dir, t
     return TF_OK;
 }
 
+// With adapters (tf_lora.h) the base is frozen: the checkpoint holds the adapters' weights and AdamW
+// moments (flat, engine layout) instead of the model and its optimizer.
+static const char *const LORA_STATE[3] = {"lora.weights", "lora.m", "lora.v"};
+
+static int write_lora(const tf_model *m, const char *path, tf_error *err) {
+    tf_st_entry e[3];
+    for (int k = 0; k < 3; k++)
+        e[k] = (tf_st_entry){.name = LORA_STATE[k], .dtype = TF_ST_F32, .ndim = 1,
+                             .shape = {(int64_t)tf_lora_numel(m)}, .data = tf_lora_state(m, k)};
+    return tf_st_write(path, e, 3, err);
+}
+
+static int read_lora(tf_model *m, const char *path, tf_error *err) {
+    tf_st_file *f = tf_st_open(path, err);
+    if (!f) return err->code;
+    int rc = TF_OK;
+    for (int k = 0; k < 3 && !rc; k++) {
+        const tf_st_tensor *t = tf_st_find(f, LORA_STATE[k]);
+        if (!t || t->numel != tf_lora_numel(m))
+            rc = tf_errorf(err, TF_EBADFILE, "%s: tensor '%s' is %s (the adapters being trained have %zu values: "
+                           "another rank or other target modules?)", path, LORA_STATE[k], t ? "misshapen" : "missing",
+                           tf_lora_numel(m));
+        else
+            rc = tf_st_to_f32(f, t, tf_lora_state(m, k), err);
+    }
+    tf_st_close(f);
+    return rc;
+}
+
 static int write_state(const tf_model *m, const tf_train_state *st, const char *path, tf_error *err) {
     char buf[2048];
     int len = snprintf(buf, sizeof buf,
                        "{\"step\": %d, \"adam_step\": %ld, \"epoch\": %d, \"cursor\": %ld, "
                        "\"best_eval_loss\": %.9g, \"rng\": [\"%016" PRIx64 "\", \"%016" PRIx64 "\", \"%016" PRIx64
                        "\", \"%016" PRIx64 "\"], \"log_bytes\": %ld, \"run\": \"%s\"}\n",
-                       st->step, m->adam_step, st->epoch, st->cursor, (double)st->best_eval_loss, st->rng[0],
+                       st->step, tf_lora_attached(m) ? tf_lora_steps(m) : m->adam_step, st->epoch, st->cursor, (double)st->best_eval_loss, st->rng[0],
                        st->rng[1], st->rng[2], st->rng[3], st->log_bytes, st->run);
     return tf_write_file_atomic(path, buf, (size_t)len, err);
 }
@@ -122,8 +152,10 @@ int tf_checkpoint_save(const tf_model *m, const tf_train_state *st, const char *
     if (tf_mkdir_p(dir, err)) return err->code;
     remove_flat_dir(tmp);
     if (tf_mkdir_p(tmp, err)) return err->code;
-    if (tf_model_save(m, tmp, err) || write_optimizer(m, tf_path_join(p, sizeof p, tmp, "optimizer.safetensors"), err) ||
-        write_state(m, st, tf_path_join(p, sizeof p, tmp, "trainer_state.json"), err)) {
+    int saved = tf_lora_attached(m) ? write_lora(m, tf_path_join(p, sizeof p, tmp, "lora_state.safetensors"), err)
+                                    : tf_model_save(m, tmp, err) ||
+                                          write_optimizer(m, tf_path_join(p, sizeof p, tmp, "optimizer.safetensors"), err);
+    if (saved || write_state(m, st, tf_path_join(p, sizeof p, tmp, "trainer_state.json"), err)) {
         remove_flat_dir(tmp);
         return err->code;
     }
@@ -212,6 +244,14 @@ int tf_checkpoint_load(tf_model *m, tf_train_state *st, const char *dir, tf_erro
     tf_path_join(ck, sizeof ck, dir, "checkpoint");
     if (!is_dir(ck)) tf_path_join(ck, sizeof ck, dir, "checkpoint.old");  // crash between the renames
     if (!is_dir(ck)) return tf_errorf(err, TF_EIO, "%s/checkpoint: no checkpoint to resume from", dir);
+    if (tf_lora_attached(m)) {
+        long steps = 0;
+        if (read_lora(m, tf_path_join(p, sizeof p, ck, "lora_state.safetensors"), err) ||
+            read_state(st, &steps, tf_path_join(p, sizeof p, ck, "trainer_state.json"), err))
+            return err->code;
+        tf_lora_set_steps(m, steps);
+        return TF_OK;
+    }
     tf_model *saved = tf_model_load(ck, err);
     if (!saved) return err->code;
     int rc = TF_OK;

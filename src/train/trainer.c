@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tf_lora.h"
 #include "tf_train.h"
 
 void tf_train_defaults(tf_train_options *o) {
@@ -126,7 +127,12 @@ static void next_batch(const tf_dataset *ds, const stream *s, const tf_train_opt
     memcpy(st->rng, r.s, sizeof r.s);
 }
 
-float tf_eval_loss(tf_model *m, const tf_dataset *ds, int batch, int seq_len, tf_error *err) {
+// The trained result in dir: the model, or with adapters the PEFT adapter directory (the base is frozen).
+static int save_result(const tf_model *m, const char *dir, tf_error *err) {
+    return tf_lora_attached(m) ? tf_lora_save(m, dir, err) : tf_model_save(m, dir, err);
+}
+
+static float eval_loss(tf_model *m, const tf_dataset *ds, int batch, int seq_len, tf_error *err) {
     stream s = {0};
     if (make_stream(&s, ds, m->cfg.eos_token_id, err)) { free_stream(&s); return -1.0f; }
     int B = batch, T = seq_len;
@@ -153,6 +159,13 @@ float tf_eval_loss(tf_model *m, const tf_dataset *ds, int batch, int seq_len, tf
     free_stream(&s);
     if (!ok) return -1.0f;
     return count > 0 ? (float)(sum / count) : -1.0f;
+}
+
+float tf_eval_loss(tf_model *m, const tf_dataset *ds, int batch, int seq_len, tf_error *err) {
+    tf_lora_set_training(m, 0);  // adapters: no dropout while evaluating
+    float loss = eval_loss(m, ds, batch, seq_len, err);
+    tf_lora_set_training(m, 1);
+    return loss;
 }
 
 // Data parallel: copies rows rank, rank + world, ... of the global micro-batch [B, T] into the
@@ -291,7 +304,8 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
             if ((rc = tf_model_backward(m, 1.0f / o->grad_accum, err))) goto done;
         }
         if (dist) {  // every process now gets the single-process gradient and micro-batch losses
-            if ((rc = dist->sum_f32(dist->ctx, tf_model_gradients(m), m->num_params, err))) goto done;
+            size_t ng = tf_lora_attached(m) ? tf_lora_numel(m) : m->num_params;
+            if ((rc = dist->sum_f32(dist->ctx, tf_model_gradients(m), ng, err))) goto done;
             if ((rc = dist->sum_f64(dist->ctx, mb, (size_t)o->grad_accum, err))) goto done;
             for (int a = 0; a < o->grad_accum; a++) loss += mb[a];
         }
@@ -321,7 +335,7 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
             }
             if (ev >= 0 && (st.best_eval_loss < 0 || ev < st.best_eval_loss)) {
                 st.best_eval_loss = res->best_eval_loss = ev;
-                if ((rc = tf_model_save(m, o->out_dir, err))) goto done;  // best model so far
+                if ((rc = save_result(m, o->out_dir, err))) goto done;  // best model so far
             }
         }
         char extra[160];
@@ -343,7 +357,7 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
     if (!lead) goto done;
     st.log_bytes = log_length(log);
     if ((rc = tf_checkpoint_save(m, &st, o->out_dir, err))) goto done;
-    if (!(eval && o->eval_every > 0) && st.step == o->steps) rc = tf_model_save(m, o->out_dir, err);
+    if (!(eval && o->eval_every > 0) && st.step == o->steps) rc = save_result(m, o->out_dir, err);
 done:
     free(lin);
     free(ltg);
