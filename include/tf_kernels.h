@@ -34,19 +34,22 @@ double tf_store_sumsq(float *dst, const float *src, size_t n);
 void tf_store_stream(float *dst, const float *src, size_t n);
 // Rows of C per block in tf_gemm_bf16_tn_stream for an [M, N] product (scratch needs rows * N).
 int tf_gemm_tn_stream_rows(int M, int N);
-// Decode-size products on AMX (Intel AMX-BF16): out[M, N] (row stride ldo) = bf16(inp[M, K]) @ W[N, K]^T
-// (+ bias[N], may be NULL), with 1 <= M <= TF_FEW_ROWS_MAX, inp fp32 (row stride ldi) rounded to bf16
-// as tf_to_bf16, W bf16 in its stored layout (row stride ldw), fp32 accumulation; out is overwritten.
-// scratch holds tf_few_rows_scratch(M, K) elements. Returns 0, or -1 without touching out when this
-// CPU/OS has no usable AMX-BF16 (or TF_NO_AMX is set in the environment): the caller then uses
+// Decode-size products: out[M, N] (row stride ldo) = bf16(inp[M, K]) @ W[N, K]^T (+ bias[N], may be
+// NULL), with 1 <= M <= TF_FEW_ROWS_MAX, inp fp32 (row stride ldi) rounded to bf16 as tf_to_bf16, W
+// bf16 in its stored layout (row stride ldw), fp32 accumulation; out is overwritten. On AMX-BF16
+// (Intel) where usable, else on AVX512-BF16 (AMD Zen 4 and later). scratch holds
+// tf_few_rows_scratch(M, K) elements. Returns 0, or -1 without touching out when this CPU/OS has
+// neither (TF_NO_AMX and TF_NO_AVX512BF16 in the environment turn each off): the caller then uses
 // tf_gemm_bf16. Parallel over N when the weights are big enough.
 #define TF_FEW_ROWS_MAX 16
 int tf_matmul_bf16_few_rows(float *out, int ldo, const float *inp, int ldi, const uint16_t *W, int ldw,
                             const float *bias, int M, int K, int N, uint16_t *scratch);
 // Elements of the scratch tf_matmul_bf16_few_rows needs for M rows of K.
 size_t tf_few_rows_scratch(int M, int K);
-// Whether tf_matmul_bf16_few_rows runs here (probed once: CPUID, OS tile permission, TF_NO_AMX).
+// Whether tf_matmul_bf16_few_rows runs here on AMX (probed once: CPUID, OS tile permission, TF_NO_AMX).
 int tf_have_amx_bf16(void);
+// Whether its AVX512-BF16 path can run here (probed once: CPUID, OS AVX-512 state, TF_NO_AVX512BF16).
+int tf_have_avx512_bf16(void);
 // Scalar conversions (convert.c): exact widening, and round-to-nearest-even narrowing (NaN stays
 // NaN, overflow goes to infinity).
 float tf_f16_to_f32(uint16_t h);

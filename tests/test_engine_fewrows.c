@@ -1,7 +1,8 @@
-// test_engine_fewrows.c — the decode-size AMX product (tf_matmul_bf16_few_rows) against a plain
-// double-precision product of the same bf16-rounded operands, over shapes that exercise every part of
-// it: groups of four tiles, single tiles, weight rows past the last full tile, K past the last full
-// tile, K below one tile, odd K, padded strides, with and without bias, one thread and two.
+// test_engine_fewrows.c — the decode-size bf16 product (tf_matmul_bf16_few_rows), on AMX and on its
+// AVX512-BF16 path, against a plain double-precision product of the same bf16-rounded operands, over
+// shapes that exercise every part of each: groups of four tiles, single tiles, weight rows past the
+// last full tile or panel, K past the last full tile, K below one tile, odd K, padded strides, with
+// and without bias, one thread and two.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
@@ -42,10 +43,10 @@ static void check(int M, int K, int N, int with_bias) {
     free(inp); free(wf); free(bias); free(out); free(W); free(scr);
 }
 
-// On a CPU/OS without usable AMX-BF16 the kernel must refuse (callers then take the oneDNN path)
-// and leave the output alone: that is what the tests below check there instead.
+// On a CPU/OS with neither AMX-BF16 nor AVX512-BF16 the kernel must refuse (callers then take the
+// oneDNN path) and leave the output alone: that is what the tests below check there instead.
 static int refused_here(void) {
-    if (tf_have_amx_bf16()) return 0;
+    if (tf_have_amx_bf16() || tf_have_avx512_bf16()) return 0;
     float inp[64] = {0}, out[16];
     uint16_t W[16 * 64] = {0}, scr[512];
     for (int i = 0; i < 16; i++) out[i] = 7.0f;
@@ -54,35 +55,58 @@ static int refused_here(void) {
     return 1;
 }
 
-Test(engine_fewrows, matches_double_product_of_rounded_operands) {
-    if (refused_here()) return;
-    const int Ms[] = {1, 2, 4, 5, 8, 16};
+static void check_all_shapes(void) {
+    const int Ms[] = {1, 2, 3, 4, 5, 8, 16};
     // K: one tile, tiles + tail, below a tile, odd; N: 4-tile groups + single tiles + rows past them
+    // (and for the dot path: whole 6-row panels, ragged last panels)
     const int shapes[][2] = {{32, 16}, {64, 64}, {96, 200}, {100, 131}, {7, 40}, {33, 70}, {768, 53}, {65, 5}};
     for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             check(Ms[mi], shapes[s][0], shapes[s][1], (int)((mi + s) & 1));
 }
 
-Test(engine_fewrows, threads_split_big_products_consistently) {
-    if (refused_here()) return;
+static void check_thread_splits(void) {
     // big enough for the parallel path (>= 128 KB of weights), with a ragged last group and tail rows
     omp_set_num_threads(2);
     check(4, 768, 2304 + 16 * 3 + 7, 1);
     check(16, 320, 1000, 0);
+    check(1, 4096 + 17, 301, 1);
     omp_set_num_threads(1);
     check(3, 768, 2304 + 9, 1);
 }
 
-Test(engine_fewrows, refuses_without_amx_and_leaves_output_alone) {
-    // TF_NO_AMX is read once, when the kernel is first asked (each test runs in its own process)
+Test(engine_fewrows, matches_double_product_of_rounded_operands) {
+    if (refused_here()) return;
+    check_all_shapes();
+}
+
+Test(engine_fewrows, threads_split_big_products_consistently) {
+    if (refused_here()) return;
+    check_thread_splits();
+}
+
+// The AVX512-BF16 path itself (the default on CPUs without AMX; forced here with TF_NO_AMX, read once
+// per process, and each test runs in its own).
+Test(engine_fewrows, avx512_bf16_path_matches_double_product) {
     setenv("TF_NO_AMX", "1", 1);
+    if (refused_here()) return;
+    cr_assert(tf_have_avx512_bf16());
+    check_all_shapes();
+    check_thread_splits();
+}
+
+Test(engine_fewrows, refuses_without_amx_or_avx512_bf16_and_leaves_output_alone) {
+    // TF_NO_AMX and TF_NO_AVX512BF16 are read once, when the kernel is first asked (each test runs in
+    // its own process)
+    setenv("TF_NO_AMX", "1", 1);
+    setenv("TF_NO_AVX512BF16", "1", 1);
     float inp[64], out[4 * 16], bias[16] = {0};
     uint16_t W[16 * 64], scr[512];
     memset(inp, 0, sizeof inp);
     memset(W, 0, sizeof W);
     for (int i = 0; i < 64; i++) out[i] = 7.0f;
     cr_assert_eq(tf_have_amx_bf16(), 0);
+    cr_assert_eq(tf_have_avx512_bf16(), 0);
     cr_assert_eq(tf_matmul_bf16_few_rows(out, 16, inp, 64, W, 64, bias, 1, 64, 16, scr), -1);
     for (int i = 0; i < 64; i++) cr_assert_eq(out[i], 7.0f, "element %d written", i);
 }

@@ -1,5 +1,7 @@
-// fewrows_bf16.c — decode-size bf16 products on AMX: a few activation rows (M <= 16) against a big
-// bf16 weight matrix in its stored [N, K] layout, out[M, N] = bf16(inp[M, K]) @ W[N, K]^T + bias.
+// fewrows_bf16.c — decode-size bf16 products: a few activation rows (M <= 16) against a big bf16
+// weight matrix in its stored [N, K] layout, out[M, N] = bf16(inp[M, K]) @ W[N, K]^T + bias, on AMX
+// where the CPU has it, else with AVX512-BF16's dot product (AMD Zen 4 and later; see the second
+// half of this file).
 //
 // Why not oneDNN: at M = 1..16 a decode step streams every weight once and does little else, so the
 // product is bound by how fast the weights arrive (a model's weights do not fit the last-level
@@ -152,6 +154,111 @@ static void amx_rows(const uint16_t *W, size_t ldw, const uint16_t *bv, int M, i
 }
 #endif
 
+#ifdef FR_AMX
+// ---- AVX512-BF16 without AMX: the dot form -------------------------------------------------------
+// Both operands are contiguous along K (activation rows rounded to bf16, weight rows as stored), so
+// one vdpbf16ps multiplies 32 k of an activation row with 32 k of a weight row into 16 fp32 partial
+// sums; a tile of DOT_MR activation rows x DOT_NR weight rows keeps DOT_MR * DOT_NR such sums in
+// registers over all of K and reduces each once at the end. Every weight row is read once per group
+// of DOT_MR activation rows (once in all at M <= 4), the activations stay in L1/L2. On AMD EPYC Zen 4
+// at M = 1 it streams weights from memory twice as fast as oneDNN's bf16 matmul (docs/benchmarks.md,
+// "Measurements behind the code's choices", fewrows_bf16.c).
+enum { DOT_MR = 4, DOT_NR = 6 };
+static int dot_state;  // 0: not probed yet; 1: usable; -1: not
+
+// AVX512-BF16 needs CPUID.(7,1):EAX bit 5 and AVX-512 (F, BW) enabled by the OS; TF_NO_AVX512BF16
+// turns the path off (tests, comparisons).
+static int probe_dot(void) {
+    const char *off = getenv("TF_NO_AVX512BF16");
+    if (off && *off && strcmp(off, "0") != 0) return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5))) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+}
+
+int tf_have_avx512_bf16(void) {
+    int s = __atomic_load_n(&dot_state, __ATOMIC_ACQUIRE);
+    if (!s) {
+        s = probe_dot() ? 1 : -1;
+        __atomic_store_n(&dot_state, s, __ATOMIC_RELEASE);
+    }
+    return s == 1;
+}
+
+#define DOT_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16"), always_inline)) static inline
+
+// out[0..mr, 0..nr] (row stride ldo) = A[mr, K] (row stride lda) @ W[nr, K]^T (row stride ldw), with
+// mr <= DOT_MR and nr <= DOT_NR constants after inlining; the last K % 32 columns under a mask.
+DOT_TARGET void dot_tile(int mr, int nr, const uint16_t *A, size_t lda, const uint16_t *W, size_t ldw, int K,
+                         float *out, int ldo, const float *bias) {
+    __m512 acc[DOT_MR][DOT_NR];
+    _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++)
+        _Pragma("GCC unroll 6") for (int j = 0; j < nr; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k += 32) {
+        __mmask32 msk = K - k >= 32 ? (__mmask32)~0u : (__mmask32)((1u << (K - k)) - 1);
+        __m512bh a[DOT_MR], w[DOT_NR];
+        _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++)
+            a[i] = (__m512bh)_mm512_maskz_loadu_epi16(msk, A + (size_t)i * lda + k);
+        _Pragma("GCC unroll 6") for (int j = 0; j < nr; j++)
+            w[j] = (__m512bh)_mm512_maskz_loadu_epi16(msk, W + (size_t)j * ldw + k);
+        _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++)
+            _Pragma("GCC unroll 6") for (int j = 0; j < nr; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], a[i], w[j]);
+    }
+    _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++)
+        _Pragma("GCC unroll 6") for (int j = 0; j < nr; j++)
+            out[(size_t)i * ldo + j] = _mm512_reduce_add_ps(acc[i][j]) + (bias ? bias[j] : 0.0f);
+}
+
+// Weight rows [n0, n1) against all M activation rows (arow: [M, K] bf16, row stride K).
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static void dot_rows(const uint16_t *W, size_t ldw, const uint16_t *arow, int M, int K, int n0, int n1, float *out,
+                     int ldo, const float *bias) {
+    for (int n = n0; n < n1; n += DOT_NR) {
+        int nr = n1 - n < DOT_NR ? n1 - n : DOT_NR;
+        for (int m = 0; m < M; m += DOT_MR) {
+            int mr = M - m < DOT_MR ? M - m : DOT_MR;
+            const uint16_t *a = arow + (size_t)m * K, *w = W + (size_t)n * ldw;
+            float *o = out + (size_t)m * ldo + n;
+            const float *b = bias ? bias + n : NULL;
+            // one constant-shaped instance per (mr, nr): the accumulators stay in registers
+#define DOT_CASE(R, C) \
+    case (R) * 8 + (C): dot_tile(R, C, a, (size_t)K, w, ldw, K, o, ldo, b); break;
+#define DOT_ROW(R) DOT_CASE(R, 1) DOT_CASE(R, 2) DOT_CASE(R, 3) DOT_CASE(R, 4) DOT_CASE(R, 5) DOT_CASE(R, 6)
+            switch (mr * 8 + nr) {
+                DOT_ROW(1) DOT_ROW(2) DOT_ROW(3) DOT_ROW(4)
+            }
+#undef DOT_ROW
+#undef DOT_CASE
+        }
+    }
+}
+
+static int dot_few_rows(float *out, int ldo, const float *inp, int ldi, const uint16_t *W, int ldw,
+                        const float *bias, int M, int K, int N, uint16_t *scratch) {
+    uint16_t *arow = scratch;  // [M, K], rounded as tf_to_bf16
+    for (int m = 0; m < M; m++) {
+        const float *a = inp + (size_t)m * ldi;
+        uint16_t *ar = arow + (size_t)m * K;
+        for (int k = 0; k < K; k++) ar[k] = vm_bf16(a[k]);
+    }
+    int npan = (N + DOT_NR - 1) / DOT_NR;
+    int par = (long)N * K * 2 >= FR_PAR_MIN_BYTES && !omp_in_parallel();
+#pragma omp parallel if (par)
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int p0 = (int)((long)npan * id / nt), p1 = (int)((long)npan * (id + 1) / nt);
+        int n0 = p0 * DOT_NR, n1 = p1 * DOT_NR < N ? p1 * DOT_NR : N;
+        if (n1 > n0) dot_rows(W, (size_t)ldw, arow, M, K, n0, n1, out, ldo, bias);
+    }
+    return 0;
+}
+#endif
+
+#ifndef FR_AMX
+int tf_have_avx512_bf16(void) { return 0; }
+#endif
+
 int tf_have_amx_bf16(void) {
 #ifdef FR_AMX
     int s = __atomic_load_n(&amx_state, __ATOMIC_ACQUIRE);
@@ -169,8 +276,10 @@ size_t tf_few_rows_scratch(int M, int K) { return (size_t)M * (((size_t)K + 1) /
 
 int tf_matmul_bf16_few_rows(float *out, int ldo, const float *inp, int ldi, const uint16_t *W, int ldw,
                             const float *bias, int M, int K, int N, uint16_t *scratch) {
-    if (M < 1 || M > TF_FEW_ROWS_MAX || K < 1 || N < 1 || !tf_have_amx_bf16()) return -1;
+    if (M < 1 || M > TF_FEW_ROWS_MAX || K < 1 || N < 1) return -1;
 #ifdef FR_AMX
+    if (!tf_have_amx_bf16())
+        return tf_have_avx512_bf16() ? dot_few_rows(out, ldo, inp, ldi, W, ldw, bias, M, K, N, scratch) : -1;
     // scratch: bv[(K+1)/2][M][2] (pairs of k per row, the odd K's last pair padded with 0), then the
     // rounded rows again row-major [M][K] for the scalar tails
     int kp = (K + 1) / 2;
