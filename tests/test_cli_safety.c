@@ -494,6 +494,7 @@ Test(safety, issue22_version_and_help_lists_every_option) {
         {"eval", "eval", NULL},         {"generate", "generate", NULL}, {"index", "index", NULL},
         {"loss", "loss", NULL},         {"merge_shards", "merge-shards", NULL}, {"tokenize", "tokenize", NULL},
         {"tokenizer", "tokenizer train", NULL}, {"tool", "tool", NULL}, {"train", "train", "finetune"},
+        {"convert", "convert", "merge-adapter"},
     };
     for (size_t c = 0; c < sizeof CMDS / sizeof CMDS[0]; c++) {
         char path[128], help[65536] = "", h2[65536] = "";
@@ -512,6 +513,8 @@ Test(safety, issue22_version_and_help_lists_every_option) {
         if (strstr(src, "CLI_TOOL_OPTIONS,"))
             for (const char *o = "--tools\0--tool \0--index\0--today\0--qa-model\0--tool-timeout\0"; *o; o += strlen(o) + 1)
                 cr_assert(strstr(help, o), "%s --help lacks %s", CMDS[c][1], o);
+        if (strstr(src, "CLI_PROGRESS_OPTION,") || strstr(src, "cli_progress_option("))
+            cr_assert(strstr(help, "--progress MODE"), "%s --help lacks --progress", CMDS[c][1]);
         if (strstr(src, "CLI_MODEL_OPTIONS,"))
             cr_assert(strstr(help, "--dtype") && strstr(help, "--mmap"), "%s --help lacks --dtype/--mmap", CMDS[c][1]);
         int checked = 0;

@@ -37,6 +37,18 @@ void cli_print_ids_json(FILE *f, const int *ids, int n);
 // Prints s as a JSON string (escaped, made valid UTF-8) to f.
 void cli_print_json_string(FILE *f, const char *s);
 
+// ---- progress on stderr, shared by every long command (annotate, train, finetune, eval, index, convert,
+// merge-adapter, tokenizer train): --progress auto|bar|lines|none (tf_progress.h). Put
+// CLI_PROGRESS_OPTION in the getopt_long table and CLI_PROGRESS_HELP in the help text.
+enum { CLI_OPT_PROGRESS = 1301 };
+#define CLI_PROGRESS_OPTION {"progress", 1, 0, CLI_OPT_PROGRESS}
+#define CLI_PROGRESS_HELP                                                                               \
+    "  --progress MODE    progress on stderr: auto (default: a bar on a terminal; in a log, a line\n"    \
+    "                     every TF_PROGRESS_INTERVAL s, default 10, once a run lasts that long), bar,\n" \
+    "                     lines (a line every interval and one at the end) or none\n"
+// Handles CLI_PROGRESS_OPTION: 1 if c was it (0 = not it; -1 = bad value, message printed).
+int cli_progress_option(int c, const char *arg, const char *cmd);
+
 // ---- tool selection shared by compare, annotate, generate and eval ----------------------------------
 // Options: --tools LIST, --tool NAME=CMD ARGS (repeatable), --index DB, --today YYYY-MM-DD,
 // --qa-model DIR, --tool-timeout MS. Put CLI_TOOL_OPTIONS in the getopt_long table.

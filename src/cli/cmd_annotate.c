@@ -16,6 +16,7 @@ static void help(FILE *f) {
             "                           [--samples M] [--max-calls N] [--set TOOL.KEY=VALUE] [--max-docs N]\n"
             "                           [--placement prefix|inline]\n"
             "                           [--rejected FILE] [--seed S] [--resume|--force] [--shard K/N] [--batch B] [--json]\n"
+            "                           [--progress auto|bar|lines|none] [--quiet]\n"
             "                           [tool options]\n"
             "                           [--dtype fp32|bf16] [--mmap]\n\n"
             "For every document and every tool, independently (Schick et al. 2023, section 2): the tool's\n"
@@ -44,8 +45,8 @@ static void help(FILE *f) {
             "  --temperature T  sampling temperature for calls (default 1.0)\n"
             "  --max-call-tokens N  tokens sampled for one call before giving up (default 32)\n"
             "  --threads N      compute threads (default: the physical cores)\n"
-            "  --quiet          no progress on stderr\n"
-            "  --json           print the summary as JSON\n" CLI_MODEL_HELP CLI_TOOL_HELP
+            "  --quiet          no progress on stderr (--progress none)\n"
+            "  --json           print the summary as JSON\n" CLI_PROGRESS_HELP CLI_MODEL_HELP CLI_TOOL_HELP
             "\nUnder mpirun -np N (a build with Open MPI) rank K processes shard K/N into OUT.shard-K-of-N\n"
             "(and REJECTED.shard-K-of-N), each with its own progress file and --resume; when every shard is\n"
             "done, rank 0 joins them into OUT (as `toolformer merge-shards` does) and prints the summary of\n"
@@ -149,7 +150,7 @@ int cmd_annotate(int argc, char **argv) {
         {"set", 1, 0, 'x'},     {"max-docs", 1, 0, 'M'}, {"rejected", 1, 0, 'r'}, {"seed", 1, 0, 's'},
         {"resume", 0, 0, 'R'},  {"force", 0, 0, 'f'}, {"shard", 1, 0, 'h' + 256}, {"batch", 1, 0, 'b'}, {"json", 0, 0, 'j'},
         {"threads", 1, 0, 't'}, {"temperature", 1, 0, 'T'}, {"max-call-tokens", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},
-        {"placement", 1, 0, 'P'}, {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        CLI_MODEL_OPTIONS,       {0, 0, 0, 0}};
+        {"placement", 1, 0, 'P'}, {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        CLI_MODEL_OPTIONS,       CLI_PROGRESS_OPTION, {0, 0, 0, 0}};
     const char *model_dir = NULL, *sets[32];
     int n_sets = 0, json = 0, c, h, tau_f_set = 0, shard_set = 0;
     double tau_s = -1, tau_f = -1, temp = 1.0;
@@ -162,7 +163,8 @@ int cmd_annotate(int argc, char **argv) {
     cli_tools tools = {0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((h = cli_tools_option(&tools, c, optarg, "annotate")) || (h = cli_model_option(&mo, c, optarg, "annotate"))) {
+        if ((h = cli_tools_option(&tools, c, optarg, "annotate")) || (h = cli_model_option(&mo, c, optarg, "annotate")) ||
+            (h = cli_progress_option(c, optarg, "annotate"))) {
             if (h < 0) return CLI_USAGE;
             continue;
         }

@@ -9,7 +9,8 @@
 
 static void convert_help(FILE *f) {
     fprintf(f,
-            "usage: toolformer convert --model IN --out OUT --dtype bf16|f16|f32 [--shard-size SIZE]\n\n"
+            "usage: toolformer convert --model IN --out OUT --dtype bf16|f16|f32 [--shard-size SIZE] [--json]\n"
+            "                          [--progress auto|bar|lines|none]\n\n"
             "Rewrites the Hugging Face model directory IN into OUT with every floating-point tensor in\n"
             "the given dtype (rounded to nearest even), one tensor at a time: memory holds one tensor,\n"
             "never the model, so a 24 GB fp32 GPT-J becomes a 12 GB BF16 one that --mmap reads on a\n"
@@ -21,13 +22,13 @@ static void convert_help(FILE *f) {
             "  --out OUT         the new directory\n"
             "  --dtype D         bf16, f16 or f32\n"
             "  --shard-size S    largest output file, e.g. 4GB (the default), 500MB, 2GiB; 0: one file\n"
-            "  --json            print {\"out\", \"tensors\", \"shards\", \"bytes\"}\n");
+            "  --json            print {\"out\", \"tensors\", \"shards\", \"bytes\"}\n" CLI_PROGRESS_HELP);
 }
 
 static void merge_help(FILE *f) {
     fprintf(f,
             "usage: toolformer merge-adapter --model BASE --adapter DIR --out OUT [--dtype bf16|f16|f32]\n"
-            "                                [--shard-size SIZE]\n\n"
+            "                                [--shard-size SIZE] [--json] [--progress auto|bar|lines|none]\n\n"
             "Writes BASE with the LoRA adapter DIR (Hugging Face PEFT's adapter_config.json +\n"
             "adapter_model.safetensors, e.g. from `toolformer finetune --lora`) merged into its weights:\n"
             "W += (lora_alpha / r) * B @ A for every adapted module (PEFT's merge_and_unload), tensor by\n"
@@ -39,7 +40,7 @@ static void merge_help(FILE *f) {
             "  --out OUT         the new directory\n"
             "  --dtype D         bf16, f16 or f32 (default: each tensor's dtype in BASE)\n"
             "  --shard-size S    largest output file, e.g. 4GB (the default), 500MB; 0: one file\n"
-            "  --json            print {\"out\", \"tensors\", \"shards\", \"bytes\", \"merged\"}\n");
+            "  --json            print {\"out\", \"tensors\", \"shards\", \"bytes\", \"merged\"}\n" CLI_PROGRESS_HELP);
 }
 
 static int parse_dtype(const char *s, tf_st_dtype *d) {
@@ -55,10 +56,13 @@ static int parse(const char *cmd, int merge, int argc, char **argv, const char *
                  const char **out, tf_convert_opts *o, int *json) {
     static const struct option opts[] = {{"model", 1, 0, 'm'}, {"adapter", 1, 0, 'a'}, {"out", 1, 0, 'o'},
                                          {"dtype", 1, 0, 'd'}, {"shard-size", 1, 0, 's'}, {"json", 0, 0, 'j'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                         {"help", 0, 0, 'h'}, CLI_PROGRESS_OPTION, {0, 0, 0, 0}};
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = cli_progress_option(c, optarg, cmd);
+        if (h < 0) return CLI_USAGE;
+        if (h) continue;
         switch (c) {
         case 'm': *model = optarg; break;
         case 'a':

@@ -12,6 +12,7 @@
 static void help(FILE *out) {
     fprintf(out,
             "usage: toolformer index --data PASSAGES.jsonl [--data MORE.jsonl ...] --out FILE.db [--append | --resume]\n"
+            "                        [--batch N] [--progress auto|bar|lines|none]\n"
             "\n"
             "Builds the passage index that the WikiSearch and QA tools search: an SQLite database with an\n"
             "FTS5 table passages(title, text), ranked by BM25 (title weighted 2, text 1; porter stemming).\n"
@@ -25,11 +26,13 @@ static void help(FILE *out) {
             "                 a record of how far its file was read, so the passages already committed are\n"
             "                 not added twice (the index ends as an uninterrupted build's)\n"
             "  --batch N      passages per transaction (default 10000)\n"
+            "  --progress MODE  progress on stderr (bytes read): auto (default: a bar on a terminal; in a log, a\n"
+            "                 line every TF_PROGRESS_INTERVAL s, default 10, once a build lasts that long),\n"
+            "                 bar, lines (a line every interval and one at the end) or none\n"
             "  --help         this text\n"
             "\n"
             "A malformed line is reported as FILE:LINE and skipped; every other passage is indexed and\n"
-            "kept, and the command exits with status 1 when any line was skipped. A progress bar is drawn\n"
-            "on stderr when it is a terminal (or TF_PROGRESS=1).\n");
+            "kept, and the command exits with status 1 when any line was skipped.\n");
 }
 
 typedef struct {
@@ -38,7 +41,7 @@ typedef struct {
 
 static void on_bad_line(void *ud, const char *msg) {
     bad_lines *b = ud;
-    if (b->reported < 21 && isatty(2)) fputs("\r\033[K", stderr);  // off the progress bar's line
+    if (b->reported < 21) tf_progress_clear_line();  // off the progress bar's line
     if (b->reported++ < 20) fprintf(stderr, "toolformer: %s (line skipped)\n", msg);
     else if (b->reported == 21) fprintf(stderr, "toolformer: more malformed lines skipped (not listed)\n");
 }
@@ -58,6 +61,9 @@ int cmd_index(int argc, char **argv) {
             append = 1;
         } else if (!strcmp(a, "--resume")) {
             resume = 1;
+        } else if (!strcmp(a, "--progress")) {
+            if (i + 1 >= argc) return cli_usage_error("index", "%s needs a value", a);
+            if (cli_progress_option(CLI_OPT_PROGRESS, argv[++i], "index") < 0) return CLI_USAGE;
         } else if (!strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--batch")) {
             if (i + 1 >= argc) return cli_usage_error("index", "%s needs a value", a);
             const char *v = argv[++i];

@@ -16,7 +16,7 @@ static void help(FILE *f) {
             "                        [--save-every N] [--resume|--force] [--tokenizer DIR] [--log FILE]\n"
             "                        [--threads N] [--dtype fp32|bf16] [--json]\n"
             "                        [--lora R [--lora-alpha A] [--lora-targets LIST] [--lora-dropout P]\n"
-            "                         [--mmap]] [--checkpoint-activations]\n\n"
+            "                         [--mmap]] [--checkpoint-activations] [--progress auto|bar|lines|none]\n\n"
             "JSONL lines hold \"ids\" (token ids) or \"text\" (needs a tokenizer: the model's, or --tokenizer),\n"
             "and optionally \"loss_mask\" (per-token weights). AdamW (betas 0.9, 0.95; decay on 2-D weights\n"
             "only), linear warmup then cosine decay to --min-lr, global-norm clipping.\n"
@@ -51,7 +51,8 @@ static void help(FILE *f) {
             "  --lora-dropout P  dropout on the adapters' inputs (default 0)\n"
             "  --mmap          (with --lora) the base stays in its file dtype inside the read-only mapping:\n"
             "                  a BF16 checkpoint trains in about its file size of memory\n"
-            "  --checkpoint-activations  keep only each layer's input; the backward recomputes the layer\n\n"
+            "  --checkpoint-activations  keep only each layer's input; the backward recomputes the layer\n"
+            CLI_PROGRESS_HELP "\n"
             "Under mpirun -np N (a build with Open MPI): data parallel. Every process computes 1/N of the\n"
             "rows of each micro-batch of --batch rows (the global batch stays the same), the gradients are\n"
             "summed with MPI_Allreduce, and rank 0 writes the checkpoints, the model and the log; the loss\n"
@@ -140,7 +141,7 @@ static int train_main(int argc, char **argv, int finetune) {
         {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"mask-results", 0, 0, 'X'}, {"dtype", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
         {"force", 0, 0, 'f'},
         {"lora", 1, 0, 1201}, {"lora-alpha", 1, 0, 1202}, {"lora-targets", 1, 0, 1203}, {"lora-dropout", 1, 0, 1204},
-        {"mmap", 0, 0, 1205}, {"checkpoint-activations", 0, 0, 1206},
+        {"mmap", 0, 0, 1205}, {"checkpoint-activations", 0, 0, 1206}, CLI_PROGRESS_OPTION,
         {0, 0, 0, 0}};
     tf_train_options o;
     tf_train_defaults(&o);
@@ -163,6 +164,9 @@ static int train_main(int argc, char **argv, int finetune) {
     if (cli_float(optarg, &d) || d < 0) return cli_usage_error(cmd, "%s wants a number >= 0", name); \
     field = (float)d
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = cli_progress_option(c, optarg, cmd);
+        if (h < 0) return CLI_USAGE;
+        if (h) continue;
         switch (c) {
         case 'd': data = optarg; break;
         case 'm': model_dir = optarg; break;
