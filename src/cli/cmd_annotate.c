@@ -321,29 +321,44 @@ int cmd_annotate(int argc, char **argv) {
                 "context of %d tokens (with the tool's prompt and a call), or than %zu MiB; split them to annotate "
                 "them\n", sum.too_long, sum.docs, m->cfg.n_positions, TF_MAX_DOCUMENT_BYTES >> 20);
     if (json) {
-        printf("{\"documents\": %ld, \"documents_written\": %ld, \"documents_too_long\": %ld, \"seconds\": %.3f, "
-               "\"documents_per_s\": %.3f, \"tools\": [",
-               sum.docs, sum.docs_written, sum.too_long, sum.seconds, sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0);
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_int(&j, "documents", sum.docs);
+        cli_json_int(&j, "documents_written", sum.docs_written);
+        cli_json_int(&j, "documents_too_long", sum.too_long);
+        cli_json_number(&j, "seconds", "%.3f", sum.seconds);
+        cli_json_number(&j, "documents_per_s", "%.3f", sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0);
+        cli_json_array(&j, "tools");
         for (int t = 0; t < set.n; t++) {
             const tf_tool_thresholds *th = &run.opt.th[t];
-            printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"no_result\": %ld, \"timed_out\": %ld, "
-                   "\"kept\": %ld, \"mean_score\": %.4f, \"tau_s\": %g, \"tau_f\": %g, \"top_k\": %d, \"samples\": %d, "
-                   "\"max_calls\": %d}",
-                   t ? ", " : "", set.tools[t]->name, sum.proposed[t], sum.executed[t],
-                   sum.proposed[t] - sum.executed[t] - sum.timed_out[t], sum.timed_out[t], sum.kept[t],
-                   sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0, th->tau_s, th->tau_f, th->top_k, th->samples,
-                   th->max_calls);
+            cli_json_object(&j, NULL);
+            cli_json_string(&j, "tool", set.tools[t]->name);
+            cli_json_int(&j, "candidates", sum.proposed[t]);
+            cli_json_int(&j, "executed", sum.executed[t]);
+            cli_json_int(&j, "no_result", sum.proposed[t] - sum.executed[t] - sum.timed_out[t]);
+            cli_json_int(&j, "timed_out", sum.timed_out[t]);
+            cli_json_int(&j, "kept", sum.kept[t]);
+            cli_json_number(&j, "mean_score", "%.4f", sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0);
+            cli_json_number(&j, "tau_s", "%g", th->tau_s);
+            cli_json_number(&j, "tau_f", "%g", th->tau_f);
+            cli_json_int(&j, "top_k", th->top_k);
+            cli_json_int(&j, "samples", th->samples);
+            cli_json_int(&j, "max_calls", th->max_calls);
+            cli_json_close(&j);
         }
+        cli_json_close(&j);
         // the run's settings, for `toolformer report`
         static const char *const PROPOSERS[] = {"prompt", "tool", "model"};
-        printf("], \"settings\": {\"model\": ");
-        cli_print_json_string(stdout, model_dir);
-        printf(", \"data\": ");
-        cli_print_json_string(stdout, run.data);
-        printf(", \"proposer\": \"%s\", \"placement\": \"%s\", \"seed\": %llu, \"temperature\": %g, "
-               "\"max_call_tokens\": %d, \"version\": \"%s\"}}\n",
-               PROPOSERS[run.opt.proposer], run.opt.placement == TF_PLACE_INLINE ? "inline" : "prefix",
-               (unsigned long long)run.opt.seed, run.opt.temperature, run.opt.max_call_tokens, TF_VERSION);
+        cli_json_object(&j, "settings");
+        cli_json_string(&j, "model", model_dir);
+        cli_json_string(&j, "data", run.data);
+        cli_json_string(&j, "proposer", PROPOSERS[run.opt.proposer]);
+        cli_json_string(&j, "placement", run.opt.placement == TF_PLACE_INLINE ? "inline" : "prefix");
+        cli_json_uint(&j, "seed", (unsigned long long)run.opt.seed);
+        cli_json_number(&j, "temperature", "%g", run.opt.temperature);
+        cli_json_int(&j, "max_call_tokens", run.opt.max_call_tokens);
+        cli_json_string(&j, "version", TF_VERSION);
+        rc = cli_json_end(&j, "annotate");
     } else {
         printf("%ld documents, %ld written with calls (%.1f documents/s%s)\n", sum.docs, sum.docs_written,
                sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0, sum.docs_run < sum.docs ? " in this run" : "");

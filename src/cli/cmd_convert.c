@@ -92,12 +92,14 @@ static int parse(const char *cmd, int merge, int argc, char **argv, const char *
 
 static void report(const char *out, const tf_convert_stats *s, int merge, int json) {
     if (json) {
-        printf("{\"out\": ");
-        cli_print_json_string(stdout, out);
-        printf(", \"tensors\": %d, \"shards\": %d, \"bytes\": %llu", s->tensors, s->shards,
-               (unsigned long long)s->bytes);
-        if (merge) printf(", \"merged\": %d", s->merged);
-        printf("}\n");
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_string(&j, "out", out);
+        cli_json_int(&j, "tensors", s->tensors);
+        cli_json_int(&j, "shards", s->shards);
+        cli_json_uint(&j, "bytes", (unsigned long long)s->bytes);
+        if (merge) cli_json_int(&j, "merged", s->merged);
+        cli_json_end(&j, merge ? "merge-adapter" : "convert");
     } else {
         printf("wrote %s: %d tensors, %llu bytes (%.2f GB) in %d file%s", out, s->tensors,
                (unsigned long long)s->bytes, s->bytes / 1e9, s->shards, s->shards == 1 ? "" : "s");

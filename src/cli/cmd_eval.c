@@ -103,18 +103,30 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "toolformer: warning: %ld prompts leave no room in the model's context of %d tokens: "
                 "not scored (\"too_long\")\n", r.too_long, m->cfg.n_positions);
     if (json) {
-        printf("{\"task\": \"%s\", \"tools\": \"%s\", \"n\": %ld", task, mode, r.n);
-        if (o.task == TF_TASK_PPL)
-            printf(", \"tokens\": %ld, \"mean_nll\": %.6f, \"ppl\": %.4f", r.tokens, r.mean_nll, r.ppl);
-        else {
-            printf(", \"correct\": %ld, \"accuracy\": %.4f, \"call_rate\": %.4f, \"call_rate_per_tool\": {", r.correct,
-                   r.accuracy, r.n ? (double)r.any_call / r.n : 0.0);
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_string(&j, "task", task);
+        cli_json_string(&j, "tools", mode);
+        cli_json_int(&j, "n", r.n);
+        if (o.task == TF_TASK_PPL) {
+            cli_json_int(&j, "tokens", r.tokens);
+            cli_json_number(&j, "mean_nll", "%.6f", r.mean_nll);
+            cli_json_number(&j, "ppl", "%.4f", r.ppl);
+        } else {
+            cli_json_int(&j, "correct", r.correct);
+            cli_json_number(&j, "accuracy", "%.4f", r.accuracy);
+            cli_json_number(&j, "call_rate", "%.4f", r.n ? (double)r.any_call / r.n : 0.0);
+            cli_json_object(&j, "call_rate_per_tool");
             for (int k = 0; k < set.n; k++)
-                printf("%s\"%s\": %.4f", k ? ", " : "", set.tools[k]->name, r.n ? (double)r.with_call[k] / r.n : 0.0);
-            printf("}");
+                cli_json_number(&j, set.tools[k]->name, "%.4f", r.n ? (double)r.with_call[k] / r.n : 0.0);
+            cli_json_close(&j);
         }
-        if (r.too_long) printf(", \"too_long\": %ld", r.too_long);
-        printf(", \"seconds\": %.2f}\n", r.seconds);
+        if (r.too_long) cli_json_int(&j, "too_long", r.too_long);
+        cli_json_number(&j, "seconds", "%.2f", r.seconds);
+        cli_json_string(&j, "model", model_dir);
+        cli_json_string(&j, "data", data);
+        cli_json_string(&j, "version", TF_VERSION);
+        rc = cli_json_end(&j, "eval");
     } else if (o.task == TF_TASK_PPL) {
         printf("ppl: %ld documents, %ld tokens, mean NLL %.4f, perplexity %.3f\n", r.n, r.tokens, r.mean_nll, r.ppl);
     } else {

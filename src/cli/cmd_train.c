@@ -309,12 +309,21 @@ static int train_main(int argc, char **argv, int finetune) {
     }
     if (!lead) goto done;
     if (json) {
-        printf("{\"steps\": %d, \"steps_run\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
-               "\"tokens_per_s\": %.1f, \"params\": %zu, \"processes\": %d, \"out\": ",
-               res.steps_done, res.steps_run, res.last_loss, res.last_eval_loss, res.best_eval_loss, res.tokens_per_s,
-               tf_lora_attached(m) ? tf_lora_numel(m) : m->num_params, dist.world);
-        cli_print_json_string(stdout, o.out_dir);
-        printf("}\n");
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_int(&j, "steps", res.steps_done);
+        cli_json_int(&j, "steps_run", res.steps_run);
+        cli_json_number(&j, "loss", "%.6f", res.last_loss);
+        cli_json_number(&j, "eval_loss", "%.6f", res.last_eval_loss);
+        cli_json_number(&j, "best_eval_loss", "%.6f", res.best_eval_loss);
+        cli_json_number(&j, "tokens_per_s", "%.1f", res.tokens_per_s);
+        cli_json_uint(&j, "params", tf_lora_attached(m) ? tf_lora_numel(m) : m->num_params);
+        cli_json_int(&j, "processes", dist.world);
+        cli_json_string(&j, "out", o.out_dir);
+        cli_json_string(&j, model_dir ? "model" : "config", model_dir ? model_dir : config);
+        cli_json_string(&j, "data", data);
+        cli_json_string(&j, "version", TF_VERSION);
+        rc = cli_json_end(&j, cmd);
     } else if (res.steps_done < o.steps) {  // --stop-after: the model is not written yet
         printf("trained %d of %d steps: loss %.4f, %.0f tokens/s; stopped by --stop-after with a checkpoint in "
                "%s/checkpoint (no model yet): continue with --resume\n", res.steps_done, o.steps, res.last_loss,
