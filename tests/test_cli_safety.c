@@ -538,3 +538,45 @@ Test(safety, issue22_version_and_help_lists_every_option) {
         cr_assert_gt(checked, 0, "no options found in %s", path);
     }
 }
+
+// index bounds what it reads: passages files over --max-total (default 64 GiB, all files together)
+// are refused with one line naming the file and the limit, before the index is created; a line (one
+// passage) over 16 MiB is reported naming FILE:LINE and skipped (exit 1).
+Test(safety, index_bounds_its_input, .timeout = 120) {
+    char dir[64], out[4096], p[PATH_MAX];
+    make_dir(dir);
+    snprintf(p, sizeof p, "%s/huge.jsonl", dir);
+    cr_assert_eq(truncate(p, 0), -1);  // absent yet
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_eq(truncate(p, (off_t)65 << 30), 0, "a sparse 65 GiB file");
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data huge.jsonl --out h.db"), 1, "%s", err_text);
+    cr_assert(strstr(err_text, "--data huge.jsonl holds 69793218560 bytes") && strstr(err_text, "68719476736") &&
+              strstr(err_text, "--max-total"), "%s", err_text);
+    cr_assert_eq(strchr(err_text, '\n'), err_text + strlen(err_text) - 1, "not one line: %s", err_text);
+    cr_assert(!exists(dir, "h.db"), "the index was created");
+    unlink(p);
+    // all files together; --max-total sets the limit
+    long size;
+    checksum(dir, "passages.jsonl", &size);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data passages.jsonl --data passages.jsonl --out h.db "
+                        "--max-total %ld", size + 1), 1, "%s", err_text);
+    cr_assert(strstr(err_text, "--data passages.jsonl brings the passages to") && !exists(dir, "h.db"), "%s", err_text);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data passages.jsonl --out h.db --max-total %ld", size), 0, "%s",
+                 err_text);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data passages.jsonl --out h2.db --max-total 0"), 2);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data passages.jsonl --out h2.db --max-total 5x"), 2);
+    // a line over 16 MiB: named and skipped, the other passages indexed
+    snprintf(p, sizeof p, "%s/long.jsonl", dir);
+    f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fputs("{\"title\": \"Short\", \"text\": \"A short passage.\"}\n{\"title\": \"Long\", \"text\": \"", f);
+    for (int i = 0; i < (17 << 20) / 64; i++) fputs("0123456789012345678901234567890123456789012345678901234567890123", f);
+    fputs("\"}\n", f);
+    fclose(f);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data long.jsonl --out l.db"), 1, "%s", err_text);
+    cr_assert(strstr(err_text, "long.jsonl:2: line longer than 16 MiB") && strstr(err_text, "indexed 1 passage "),
+              "%s", err_text);
+    rm_dir(dir);
+}
