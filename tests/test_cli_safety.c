@@ -580,3 +580,38 @@ Test(safety, index_bounds_its_input, .timeout = 120) {
               "%s", err_text);
     rm_dir(dir);
 }
+
+// #20 (n_positions 2^40): a context or size too large for the engine is one line naming config.json,
+// the key and the value (it read 'key "n_ctx" must be an integer'), before anything is allocated.
+Test(safety, issue20_huge_context_in_config_names_the_key) {
+    char dir[64], out[4096], p[PATH_MAX];
+    make_dir(dir);
+    snprintf(p, sizeof p, "%s/tiny/config.json", dir);
+    struct { const char *from, *to, *want; } cases[] = {
+        {"\"n_positions\": 32", "\"n_positions\": 1099511627776", "key \"n_positions\" is 1099511627776, too large"},
+        {"\"n_ctx\": 32", "\"n_ctx\": 1099511627776", "key \"n_ctx\" is 1099511627776, too large"},
+        {"\"n_positions\": 32", "\"n_positions\": 100000000", "n_positions (n_ctx, max_position_embeddings) is 100000000"},
+        {"\"n_layer\": 2", "\"n_layer\": 5000", "n_layer (num_hidden_layers) is 5000"},
+    };
+    char orig[8192];
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(orig, 1, sizeof orig - 1, f);
+    orig[n] = '\0';
+    fclose(f);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *at = strstr(orig, cases[i].from), text[8192];
+        cr_assert_not_null(at, "%s", cases[i].from);
+        snprintf(text, sizeof text, "%.*s%s%s", (int)(at - orig), orig, cases[i].to, at + strlen(cases[i].from));
+        write_file(dir, "tiny/config.json", text);
+        const char *cmds[] = {"loss --model tiny --ids 1,2,3",
+                              "train --config tiny/config.json --data ids.jsonl --steps 1 --batch 1 --seq-len 4 --out t"};
+        for (int c = 0; c < 2; c++) {
+            cr_assert_eq(run_in(dir, out, sizeof out, "%s", cmds[c]), 1, "%s: %s", cmds[c], err_text);
+            cr_assert(strstr(err_text, "tiny/config.json: ") && strstr(err_text, cases[i].want), "%s: want '%s': %s",
+                      cmds[c], cases[i].want, err_text);
+            cr_assert_eq(strchr(err_text, '\n'), err_text + strlen(err_text) - 1, "not one line: %s", err_text);
+        }
+    }
+    rm_dir(dir);
+}
