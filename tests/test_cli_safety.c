@@ -615,3 +615,95 @@ Test(safety, issue20_huge_context_in_config_names_the_key) {
     }
     rm_dir(dir);
 }
+
+// convert, merge-adapter and report follow the output rule with the other commands' lines: OUT never
+// one of the inputs, a finished result never replaced (convert and merge-adapter always write a new
+// directory; report only with --force), a second writer refused at once (OUT.lock), an OUT whose
+// directory does not exist refused before anything is written.
+Test(safety, convert_merge_adapter_and_report_follow_the_output_rule, .timeout = 120) {
+    char dir[64], out[4096], lock[PATH_MAX];
+    make_dir(dir);
+    unsigned long long cfg = checksum(dir, "tiny/config.json", NULL), wts = checksum(dir, "tiny/model.safetensors", NULL);
+    char cmd[PATH_MAX];
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/lora-gpt2 '%s/ad'", dir);
+    cr_assert_eq(system(cmd), 0);
+    const char *writes[] = {"convert --model tiny --dtype bf16 --out", "merge-adapter --model tiny --adapter ad --out"};
+    for (int w = 0; w < 2; w++) {
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s tiny", writes[w]), 2, "%s", err_text);
+        cr_assert(strstr(err_text, "same file as the input --model tiny/"), "%s", err_text);
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s nodir/o", writes[w]), 1, "%s", err_text);
+        cr_assert(strstr(err_text, "directory nodir does not exist") && !exists(dir, "nodir"), "%s", err_text);
+        // a second writer: the test holds o.lock
+        snprintf(lock, sizeof lock, "%s/o%d.lock", dir, w);
+        int fd = open(lock, O_RDWR | O_CREAT, 0644);
+        cr_assert(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s o%d", writes[w], w), 1, "%s", err_text);
+        cr_assert(strstr(err_text, "being written by another toolformer process") && strstr(err_text, "lock"), "%s",
+                  err_text);
+        cr_assert(!exists(dir, w ? "o1" : "o0"), "written beside a lock holder");
+        close(fd);
+        unlink(lock);
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s o%d", writes[w], w), 0, "%s", err_text);
+        char name[32];
+        snprintf(name, sizeof name, "o%d/model.safetensors", w);
+        unsigned long long done = checksum(dir, name, NULL);
+        snprintf(name, sizeof name, "o%d.lock", w);
+        cr_assert(!exists(dir, name), "the lock file was left behind");
+        // a finished result is not replaced
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s o%d", writes[w], w), 2, "%s", err_text);
+        cr_assert(strstr(err_text, "exists") && strstr(err_text, "would be overwritten"), "%s", err_text);
+        snprintf(name, sizeof name, "o%d/model.safetensors", w);
+        cr_assert_eq(checksum(dir, name, NULL), done);
+    }
+    cr_assert_eq(checksum(dir, "tiny/config.json", NULL), cfg);
+    cr_assert_eq(checksum(dir, "tiny/model.safetensors", NULL), wts);
+    // report: the page is never one of the run's files, even with --force; an existing page only with --force
+    mkdir(strcat(strcpy((char[128]){0}, dir), "/run"), 0755);
+    write_file(dir, "run/eval_math_on.json", "{\"task\": \"math\", \"n\": 1, \"correct\": 1, \"accuracy\": 1.0}\n");
+    unsigned long long ev = checksum(dir, "run/eval_math_on.json", NULL);
+    cr_assert_eq(run_in(dir, out, sizeof out, "report run --out run/eval_math_on.json --force"), 2, "%s", err_text);
+    cr_assert(strstr(err_text, "same file as the input"), "%s", err_text);
+    cr_assert_eq(checksum(dir, "run/eval_math_on.json", NULL), ev);
+    cr_assert_eq(run_in(dir, out, sizeof out, "report run"), 0, "%s", err_text);
+    unsigned long long page = checksum(dir, "run/report.html", NULL);
+    cr_assert_eq(run_in(dir, out, sizeof out, "report run"), 2, "%s", err_text);
+    cr_assert(strstr(err_text, "exists") && strstr(err_text, "--force"), "%s", err_text);
+    cr_assert_eq(checksum(dir, "run/report.html", NULL), page);
+    snprintf(lock, sizeof lock, "%s/run/report.html.lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+    cr_assert_neq(run_in(dir, out, sizeof out, "report run --force"), 0, "ran beside a lock holder");
+    cr_assert(strstr(err_text, "being written by another toolformer process"), "%s", err_text);
+    close(fd);
+    unlink(lock);
+    cr_assert_eq(run_in(dir, out, sizeof out, "report run --force"), 0, "%s", err_text);
+    rm_dir(dir);
+}
+
+// finetune --lora writes an adapter (adapter_model.safetensors, adapter_config.json): the output rule
+// guards those files (a finished adapter is not overwritten without --force; the lock is
+// DIR/adapter_model.safetensors.lock), not the model.safetensors it never writes.
+Test(safety, lora_finetune_guards_the_adapter_it_writes, .timeout = 120) {
+    char dir[64], out[4096], lock[PATH_MAX];
+    make_dir(dir);
+#define LORA "finetune --model tiny --lora 2" TRAIN_ARGS " --out ad"
+    cr_assert_eq(run_in(dir, out, sizeof out, LORA), 0, "%s", err_text);
+    cr_assert(exists(dir, "ad/adapter_model.safetensors") && !exists(dir, "ad/model.safetensors"));
+    unsigned long long a = checksum(dir, "ad/adapter_model.safetensors", NULL);
+    cr_assert_eq(run_in(dir, out, sizeof out, LORA), 2, "a finished adapter was overwritten: %s", err_text);
+    cr_assert(strstr(err_text, "ad/adapter_model.safetensors exists") && strstr(err_text, "--force"), "%s", err_text);
+    cr_assert_eq(checksum(dir, "ad/adapter_model.safetensors", NULL), a);
+    snprintf(lock, sizeof lock, "%s/ad/adapter_model.safetensors.lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+    cr_assert_neq(run_in(dir, out, sizeof out, LORA " --force"), 0, "ran beside a lock holder");
+    cr_assert(strstr(err_text, "being written by another toolformer process") &&
+              strstr(err_text, "ad/adapter_model.safetensors"), "%s", err_text);
+    close(fd);
+    unlink(lock);
+    cr_assert_eq(checksum(dir, "ad/adapter_model.safetensors", NULL), a);
+    cr_assert_eq(run_in(dir, out, sizeof out, LORA " --force"), 0, "%s", err_text);
+    cr_assert(!exists(dir, "ad/adapter_model.safetensors.lock"));
+#undef LORA
+    rm_dir(dir);
+}

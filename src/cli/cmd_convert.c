@@ -1,11 +1,14 @@
 // cmd_convert.c — `toolformer convert` (a checkpoint in another dtype / sharding) and
 // `toolformer merge-adapter` (a LoRA adapter merged into its base): both rewrite a Hugging Face
 // model directory tensor by tensor (tf_convert.h).
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "tf_convert.h"
+#include "tf_outguard.h"
 
 static void convert_help(FILE *f) {
     fprintf(f,
@@ -115,16 +118,47 @@ static int run(const char *cmd, int merge, int argc, char **argv) {
     int rc = parse(cmd, merge, argc, argv, &model, &adapter_dir, &out, &o, &json);
     if (rc) return rc < 0 ? CLI_OK : rc;
     tf_error err = {0};
+    // the output rule (tf_outguard.h): OUT is a new directory, written whole or not at all; it is
+    // never one of the inputs' directories, never replaced, and locked (OUT.lock) while written
+    char outn[4096], parent[4096];  // OUT without trailing slashes; OUT itself is created, not its parents
+    snprintf(outn, sizeof outn, "%s", out);
+    for (size_t n = strlen(outn); n > 1 && outn[n - 1] == '/';) outn[--n] = '\0';
+    out = outn;
+    snprintf(parent, sizeof parent, "%s", out);
+    char *slash = strrchr(parent, '/');
+    if (!slash) snprintf(parent, sizeof parent, ".");
+    else slash[slash == parent] = '\0';
+    struct stat pst;
+    if (stat(parent, &pst) != 0 || !S_ISDIR(pst.st_mode)) {
+        fprintf(stderr, "toolformer: --out %s: cannot create it: directory %s %s; create it first or choose another "
+                "path\n", out, parent, errno == ENOENT ? "does not exist" : "is not a directory");
+        return CLI_FAIL;
+    }
+    tf_outguard g;
+    char p_model[4096], p_config[4096];
+    tf_guard_init(&g, cmd, TF_OUT_NEW, "choose another --out (the result is a new directory; nothing is replaced)");
+    tf_path_join(p_model, sizeof p_model, out, "model.safetensors");
+    tf_path_join(p_config, sizeof p_config, out, "config.json");
+    if (tf_guard_input(&g, "--model", model, &err) || tf_guard_input(&g, "--adapter", adapter_dir, &err) ||
+        tf_guard_output(&g, "--out", p_config, TF_OUT_REGULAR | TF_OUT_MKDIR, &err) ||
+        tf_guard_output(&g, "--out", p_model, TF_OUT_REGULAR | TF_OUT_MKDIR, &err) || tf_guard_check(&g, &err) ||
+        tf_guard_lock(&g, out, &err)) {
+        tf_guard_release(&g);
+        return cli_fail(&err);
+    }
     tf_adapter *a = NULL;
     if (merge) {
         tf_config cfg;
-        if (tf_config_load(model, &cfg, &err) || !(a = tf_adapter_load(adapter_dir, &cfg, &err)))
+        if (tf_config_load(model, &cfg, &err) || !(a = tf_adapter_load(adapter_dir, &cfg, &err))) {
+            tf_guard_release(&g);
             return cli_fail(&err);
+        }
         o.adapter = a;
     }
     tf_convert_stats st = {0};
     rc = tf_model_convert(model, out, &o, &st, &err);
     tf_adapter_free(a);
+    tf_guard_release(&g);
     if (rc) return cli_fail(&err);
     report(out, &st, merge, json);
     return CLI_OK;

@@ -245,8 +245,10 @@ static int train_main(int argc, char **argv, int finetune) {
     char p_model[4096], p_config[4096], p_state[4096];
     tf_guard_init(&g, cmd, o.resume ? TF_OUT_RESUME : force ? TF_OUT_FORCE : TF_OUT_NEW,
                   "continue it with --resume, replace it with --force, or choose another --out");
-    tf_path_join(p_model, sizeof p_model, o.out_dir, "model.safetensors");
-    tf_path_join(p_config, sizeof p_config, o.out_dir, "config.json");
+    // what the run writes: the model (model.safetensors + config.json), or with --lora the PEFT
+    // adapter (adapter_model.safetensors + adapter_config.json); the lock is on the weights' file
+    tf_path_join(p_model, sizeof p_model, o.out_dir, lora_r ? "adapter_model.safetensors" : "model.safetensors");
+    tf_path_join(p_config, sizeof p_config, o.out_dir, lora_r ? "adapter_config.json" : "config.json");
     tf_path_join(p_state, sizeof p_state, o.out_dir, "checkpoint/trainer_state.json");
     if (lead && (tf_guard_input(&g, "--data", data, &err) || tf_guard_input(&g, "--model", model_dir, &err) ||
                  tf_guard_input(&g, "--config", config, &err) || tf_guard_input(&g, "--eval-data", eval_path, &err) ||
