@@ -707,3 +707,48 @@ Test(safety, lora_finetune_guards_the_adapter_it_writes, .timeout = 120) {
 #undef LORA
     rm_dir(dir);
 }
+
+// A call that passed the filter but lost its position to a better one (at most one call per
+// position) is marked "displaced" in --rejected, and a kept call with a score at least as high
+// stands at its place in --out.
+Test(safety, displaced_calls_are_marked_in_rejected, .timeout = 120) {
+    char dir[64], out[4096], p[PATH_MAX], line[1 << 16];
+    make_dir(dir);
+    cr_assert_eq(run_in(dir, out, sizeof out, "annotate --model {M} --tools calculator --proposer tool --tau-f -100 "
+                        "--top-k 2 --samples 3 --threads 1 --quiet --data corpus.jsonl --out o.jsonl --rejected r.jsonl"),
+                 0, "%s", err_text);
+    char kept[8192] = "";  // "doc:pos:score;" of every kept call
+    snprintf(p, sizeof p, "%s/o.jsonl", dir);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof line, f)) {
+        long doc = atol(strstr(line, "\"doc_index\":") + 12);
+        for (char *c = line; (c = strstr(c, "\"char_pos\":")); c++) {
+            char one[64];
+            snprintf(one, sizeof one, "%ld:%ld:%g;", doc, atol(c + 11), atof(strstr(c, "\"score\":") + 8));
+            strncat(kept, one, sizeof kept - strlen(kept) - 1);
+        }
+    }
+    fclose(f);
+    snprintf(p, sizeof p, "%s/r.jsonl", dir);
+    f = fopen(p, "r");
+    cr_assert_not_null(f);
+    int displaced = 0;
+    while (fgets(line, sizeof line, f)) {
+        int capped = strstr(line, "\"capped\":true") != NULL, disp = strstr(line, "\"displaced\":true") != NULL;
+        double score = atof(strstr(line, "\"score\":") + 8);
+        // every call passed (tau_f -100): each rejected one is either capped or displaced
+        cr_assert(capped || disp, "a passing call rejected without a reason: %s", line);
+        if (!disp) continue;
+        displaced++;
+        char want[64];
+        snprintf(want, sizeof want, "%ld:%ld:", atol(strstr(line, "\"doc_index\":") + 12),
+                 atol(strstr(line, "\"char_pos\":") + 11));
+        char *k = strstr(kept, want);
+        cr_assert_not_null(k, "no kept call at the place of %s (kept: %s)", line, kept);
+        cr_assert_geq(atof(k + strlen(want)) + 1e-6, score, "%s", line);
+    }
+    fclose(f);
+    cr_assert_gt(displaced, 0, "no displaced call in this run");
+    rm_dir(dir);
+}
