@@ -32,8 +32,6 @@ typedef enum {
 int tf_progress_parse(const char *s, tf_progress_mode *mode);
 // Sets the process's mode (the command line's --progress); TF_PROGRESS_AUTO defers to TF_PROGRESS.
 void tf_progress_set_mode(tf_progress_mode mode);
-// The mode a tf_progress started now would use (auto resolved: never TF_PROGRESS_AUTO).
-tf_progress_mode tf_progress_effective(void);
 
 typedef struct {
     const char *label;

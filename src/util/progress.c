@@ -36,11 +36,6 @@ static tf_progress_mode asked(void) {
     return m;
 }
 
-tf_progress_mode tf_progress_effective(void) {
-    tf_progress_mode m = asked();
-    return m == TF_PROGRESS_AUTO ? (isatty(2) ? TF_PROGRESS_BAR : TF_PROGRESS_LINES) : m;
-}
-
 static double interval_s(void) {
     const char *env = getenv("TF_PROGRESS_INTERVAL");
     char *end;
@@ -53,7 +48,7 @@ void tf_progress_start(tf_progress *p, const char *label, long total) {
     memset(p, 0, sizeof *p);
     p->label = label;
     p->total = total;
-    p->t0 = p->last_draw = tf_time_s();
+    p->t0 = tf_time_s();
     p->interval = interval_s();
     switch (asked()) {
     case TF_PROGRESS_BAR: p->enabled = SHOW_BAR; break;
@@ -61,6 +56,7 @@ void tf_progress_start(tf_progress *p, const char *label, long total) {
     case TF_PROGRESS_NONE: p->enabled = SHOW_NONE; break;
     default: p->enabled = isatty(2) ? SHOW_BAR : SHOW_LINES_LONG; break;
     }
+    p->last_draw = p->enabled == SHOW_BAR ? 0 : p->t0;  // a bar shows at once, a line after an interval
 }
 
 static void draw(tf_progress *p, const char *extra, int final) {
