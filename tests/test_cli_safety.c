@@ -689,6 +689,7 @@ Test(safety, lora_finetune_guards_the_adapter_it_writes, .timeout = 120) {
 #define LORA "finetune --model tiny --lora 2" TRAIN_ARGS " --out ad"
     cr_assert_eq(run_in(dir, out, sizeof out, LORA), 0, "%s", err_text);
     cr_assert(exists(dir, "ad/adapter_model.safetensors") && !exists(dir, "ad/model.safetensors"));
+    cr_assert(strstr(out, "adapter written to ad"), "%s", out);
     unsigned long long a = checksum(dir, "ad/adapter_model.safetensors", NULL);
     cr_assert_eq(run_in(dir, out, sizeof out, LORA), 2, "a finished adapter was overwritten: %s", err_text);
     cr_assert(strstr(err_text, "ad/adapter_model.safetensors exists") && strstr(err_text, "--force"), "%s", err_text);

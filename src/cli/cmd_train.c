@@ -331,10 +331,11 @@ static int train_main(int argc, char **argv, int finetune) {
                "%s/checkpoint (no model yet): continue with --resume\n", res.steps_done, o.steps, res.last_loss,
                res.tokens_per_s, o.out_dir);
     } else if (res.steps_run == 0) {
-        printf("already trained %d of %d steps: nothing to do; the model is in %s\n", res.steps_done, o.steps, o.out_dir);
+        printf("already trained %d of %d steps: nothing to do; the %s is in %s\n", res.steps_done, o.steps,
+               lora_r ? "adapter" : "model", o.out_dir);
     } else {
-        printf("trained %d steps: loss %.4f, %.0f tokens/s; model written to %s\n", res.steps_done, res.last_loss,
-               res.tokens_per_s, o.out_dir);
+        printf("trained %d steps: loss %.4f, %.0f tokens/s; %s written to %s\n", res.steps_done, res.last_loss,
+               res.tokens_per_s, lora_r ? "adapter" : "model", o.out_dir);
     }
     goto done;
 fail:
