@@ -91,18 +91,8 @@ uint64_t tf_rng_u64(tf_rng *r);
 float tf_rng_uniform(tf_rng *r);            // [0, 1)
 float tf_rng_normal(tf_rng *r);             // N(0, 1), Box-Muller
 
-// ---- time and progress -------------------------------------------------------------------------
-double tf_time_s(void);                     // monotonic seconds
-typedef struct {
-    const char *label;
-    long total, done;
-    double t0, last_draw;
-    int enabled;                            // 0 when stderr is not a terminal and TF_PROGRESS is unset
-} tf_progress;
-void tf_progress_start(tf_progress *p, const char *label, long total);
-// Advances to done and redraws at most every 0.1 s; extra (may be NULL) is printed after the bar.
-void tf_progress_update(tf_progress *p, long done, const char *extra);
-void tf_progress_finish(tf_progress *p, const char *extra);
+// ---- time and progress: tf_progress.h -----------------------------------------------------------
+#include "tf_progress.h"
 
 // ---- threads -----------------------------------------------------------------------------------
 // Physical cores (hyperthreads are not counted); the default thread count everywhere.

@@ -41,7 +41,11 @@ void tf_config_gpt2(tf_config *cfg, int n_layer, int n_embd, int n_head, int voc
 int tf_config_parse(const char *json, const char *path, tf_config *cfg, tf_error *err);
 // Reads DIR/config.json.
 int tf_config_load(const char *model_dir, tf_config *cfg, tf_error *err);
-// Checks sizes are positive and consistent (n_embd % n_head == 0, rotary_dim <= head dim, ...).
+// The largest context (n_positions, n_ctx, max_position_embeddings) and depth a config may give.
+#define TF_MAX_POSITIONS (1 << 20)
+#define TF_MAX_LAYERS 4096
+// Checks sizes are positive, consistent (n_embd % n_head == 0, rotary_dim <= head dim, ...) and
+// within the engine's limits; one line naming the size that is not.
 int tf_config_validate(const tf_config *cfg, const char *what, tf_error *err);
 // Writes the config as Hugging Face config.json text (malloc'd string).
 char *tf_config_to_json(const tf_config *cfg);

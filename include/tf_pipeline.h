@@ -79,6 +79,7 @@ typedef struct {
     float score;          // L- - L+
     int kept;
     int capped;           // passed the filter but not among the tool's max_calls best in the document
+    int displaced;        // passed, but another kept call at its position scored higher (tf_merge_calls)
 } tf_candidate;
 
 typedef struct {

@@ -494,6 +494,7 @@ Test(safety, issue22_version_and_help_lists_every_option) {
         {"eval", "eval", NULL},         {"generate", "generate", NULL}, {"index", "index", NULL},
         {"loss", "loss", NULL},         {"merge_shards", "merge-shards", NULL}, {"tokenize", "tokenize", NULL},
         {"tokenizer", "tokenizer train", NULL}, {"tool", "tool", NULL}, {"train", "train", "finetune"},
+        {"convert", "convert", "merge-adapter"},
     };
     for (size_t c = 0; c < sizeof CMDS / sizeof CMDS[0]; c++) {
         char path[128], help[65536] = "", h2[65536] = "";
@@ -512,6 +513,8 @@ Test(safety, issue22_version_and_help_lists_every_option) {
         if (strstr(src, "CLI_TOOL_OPTIONS,"))
             for (const char *o = "--tools\0--tool \0--index\0--today\0--qa-model\0--tool-timeout\0"; *o; o += strlen(o) + 1)
                 cr_assert(strstr(help, o), "%s --help lacks %s", CMDS[c][1], o);
+        if (strstr(src, "CLI_PROGRESS_OPTION,") || strstr(src, "cli_progress_option("))
+            cr_assert(strstr(help, "--progress MODE"), "%s --help lacks --progress", CMDS[c][1]);
         if (strstr(src, "CLI_MODEL_OPTIONS,"))
             cr_assert(strstr(help, "--dtype") && strstr(help, "--mmap"), "%s --help lacks --dtype/--mmap", CMDS[c][1]);
         int checked = 0;
@@ -534,4 +537,219 @@ Test(safety, issue22_version_and_help_lists_every_option) {
         }
         cr_assert_gt(checked, 0, "no options found in %s", path);
     }
+}
+
+// index bounds what it reads: passages files over --max-total (default 64 GiB, all files together)
+// are refused with one line naming the file and the limit, before the index is created; a line (one
+// passage) over 16 MiB is reported naming FILE:LINE and skipped (exit 1).
+Test(safety, index_bounds_its_input, .timeout = 120) {
+    char dir[64], out[4096], p[PATH_MAX];
+    make_dir(dir);
+    snprintf(p, sizeof p, "%s/huge.jsonl", dir);
+    cr_assert_eq(truncate(p, 0), -1);  // absent yet
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_eq(truncate(p, (off_t)65 << 30), 0, "a sparse 65 GiB file");
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data huge.jsonl --out h.db"), 1, "%s", err_text);
+    cr_assert(strstr(err_text, "--data huge.jsonl holds 69793218560 bytes") && strstr(err_text, "68719476736") &&
+              strstr(err_text, "--max-total"), "%s", err_text);
+    cr_assert_eq(strchr(err_text, '\n'), err_text + strlen(err_text) - 1, "not one line: %s", err_text);
+    cr_assert(!exists(dir, "h.db"), "the index was created");
+    unlink(p);
+    // all files together; --max-total sets the limit
+    long size;
+    checksum(dir, "passages.jsonl", &size);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data passages.jsonl --data passages.jsonl --out h.db "
+                        "--max-total %ld", size + 1), 1, "%s", err_text);
+    cr_assert(strstr(err_text, "--data passages.jsonl brings the passages to") && !exists(dir, "h.db"), "%s", err_text);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data passages.jsonl --out h.db --max-total %ld", size), 0, "%s",
+                 err_text);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data passages.jsonl --out h2.db --max-total 0"), 2);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data passages.jsonl --out h2.db --max-total 5x"), 2);
+    // a line over 16 MiB: named and skipped, the other passages indexed
+    snprintf(p, sizeof p, "%s/long.jsonl", dir);
+    f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fputs("{\"title\": \"Short\", \"text\": \"A short passage.\"}\n{\"title\": \"Long\", \"text\": \"", f);
+    for (int i = 0; i < (17 << 20) / 64; i++) fputs("0123456789012345678901234567890123456789012345678901234567890123", f);
+    fputs("\"}\n", f);
+    fclose(f);
+    cr_assert_eq(run_in(dir, out, sizeof out, "index --data long.jsonl --out l.db"), 1, "%s", err_text);
+    cr_assert(strstr(err_text, "long.jsonl:2: line longer than 16 MiB") && strstr(err_text, "indexed 1 passage "),
+              "%s", err_text);
+    rm_dir(dir);
+}
+
+// #20 (n_positions 2^40): a context or size too large for the engine is one line naming config.json,
+// the key and the value (it read 'key "n_ctx" must be an integer'), before anything is allocated.
+Test(safety, issue20_huge_context_in_config_names_the_key) {
+    char dir[64], out[4096], p[PATH_MAX];
+    make_dir(dir);
+    snprintf(p, sizeof p, "%s/tiny/config.json", dir);
+    struct { const char *from, *to, *want; } cases[] = {
+        {"\"n_positions\": 32", "\"n_positions\": 1099511627776", "key \"n_positions\" is 1099511627776, too large"},
+        {"\"n_ctx\": 32", "\"n_ctx\": 1099511627776", "key \"n_ctx\" is 1099511627776, too large"},
+        {"\"n_positions\": 32", "\"n_positions\": 100000000", "n_positions (n_ctx, max_position_embeddings) is 100000000"},
+        {"\"n_layer\": 2", "\"n_layer\": 5000", "n_layer (num_hidden_layers) is 5000"},
+    };
+    char orig[8192];
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(orig, 1, sizeof orig - 1, f);
+    orig[n] = '\0';
+    fclose(f);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *at = strstr(orig, cases[i].from), text[8192];
+        cr_assert_not_null(at, "%s", cases[i].from);
+        snprintf(text, sizeof text, "%.*s%s%s", (int)(at - orig), orig, cases[i].to, at + strlen(cases[i].from));
+        write_file(dir, "tiny/config.json", text);
+        const char *cmds[] = {"loss --model tiny --ids 1,2,3",
+                              "train --config tiny/config.json --data ids.jsonl --steps 1 --batch 1 --seq-len 4 --out t"};
+        for (int c = 0; c < 2; c++) {
+            cr_assert_eq(run_in(dir, out, sizeof out, "%s", cmds[c]), 1, "%s: %s", cmds[c], err_text);
+            cr_assert(strstr(err_text, "tiny/config.json: ") && strstr(err_text, cases[i].want), "%s: want '%s': %s",
+                      cmds[c], cases[i].want, err_text);
+            cr_assert_eq(strchr(err_text, '\n'), err_text + strlen(err_text) - 1, "not one line: %s", err_text);
+        }
+    }
+    rm_dir(dir);
+}
+
+// convert, merge-adapter and report follow the output rule with the other commands' lines: OUT never
+// one of the inputs, a finished result never replaced (convert and merge-adapter always write a new
+// directory; report only with --force), a second writer refused at once (OUT.lock), an OUT whose
+// directory does not exist refused before anything is written.
+Test(safety, convert_merge_adapter_and_report_follow_the_output_rule, .timeout = 120) {
+    char dir[64], out[4096], lock[PATH_MAX];
+    make_dir(dir);
+    unsigned long long cfg = checksum(dir, "tiny/config.json", NULL), wts = checksum(dir, "tiny/model.safetensors", NULL);
+    char cmd[PATH_MAX];
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/lora-gpt2 '%s/ad'", dir);
+    cr_assert_eq(system(cmd), 0);
+    const char *writes[] = {"convert --model tiny --dtype bf16 --out", "merge-adapter --model tiny --adapter ad --out"};
+    for (int w = 0; w < 2; w++) {
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s tiny", writes[w]), 2, "%s", err_text);
+        cr_assert(strstr(err_text, "same file as the input --model tiny/"), "%s", err_text);
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s nodir/o", writes[w]), 1, "%s", err_text);
+        cr_assert(strstr(err_text, "directory nodir does not exist") && !exists(dir, "nodir"), "%s", err_text);
+        // a second writer: the test holds o.lock
+        snprintf(lock, sizeof lock, "%s/o%d.lock", dir, w);
+        int fd = open(lock, O_RDWR | O_CREAT, 0644);
+        cr_assert(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s o%d", writes[w], w), 1, "%s", err_text);
+        cr_assert(strstr(err_text, "being written by another toolformer process") && strstr(err_text, "lock"), "%s",
+                  err_text);
+        cr_assert(!exists(dir, w ? "o1" : "o0"), "written beside a lock holder");
+        close(fd);
+        unlink(lock);
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s o%d", writes[w], w), 0, "%s", err_text);
+        char name[32];
+        snprintf(name, sizeof name, "o%d/model.safetensors", w);
+        unsigned long long done = checksum(dir, name, NULL);
+        snprintf(name, sizeof name, "o%d.lock", w);
+        cr_assert(!exists(dir, name), "the lock file was left behind");
+        // a finished result is not replaced
+        cr_assert_eq(run_in(dir, out, sizeof out, "%s o%d", writes[w], w), 2, "%s", err_text);
+        cr_assert(strstr(err_text, "exists") && strstr(err_text, "would be overwritten"), "%s", err_text);
+        snprintf(name, sizeof name, "o%d/model.safetensors", w);
+        cr_assert_eq(checksum(dir, name, NULL), done);
+    }
+    cr_assert_eq(checksum(dir, "tiny/config.json", NULL), cfg);
+    cr_assert_eq(checksum(dir, "tiny/model.safetensors", NULL), wts);
+    // report: the page is never one of the run's files, even with --force; an existing page only with --force
+    mkdir(strcat(strcpy((char[128]){0}, dir), "/run"), 0755);
+    write_file(dir, "run/eval_math_on.json", "{\"task\": \"math\", \"n\": 1, \"correct\": 1, \"accuracy\": 1.0}\n");
+    unsigned long long ev = checksum(dir, "run/eval_math_on.json", NULL);
+    cr_assert_eq(run_in(dir, out, sizeof out, "report run --out run/eval_math_on.json --force"), 2, "%s", err_text);
+    cr_assert(strstr(err_text, "same file as the input"), "%s", err_text);
+    cr_assert_eq(checksum(dir, "run/eval_math_on.json", NULL), ev);
+    cr_assert_eq(run_in(dir, out, sizeof out, "report run"), 0, "%s", err_text);
+    unsigned long long page = checksum(dir, "run/report.html", NULL);
+    cr_assert_eq(run_in(dir, out, sizeof out, "report run"), 2, "%s", err_text);
+    cr_assert(strstr(err_text, "exists") && strstr(err_text, "--force"), "%s", err_text);
+    cr_assert_eq(checksum(dir, "run/report.html", NULL), page);
+    snprintf(lock, sizeof lock, "%s/run/report.html.lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+    cr_assert_neq(run_in(dir, out, sizeof out, "report run --force"), 0, "ran beside a lock holder");
+    cr_assert(strstr(err_text, "being written by another toolformer process"), "%s", err_text);
+    close(fd);
+    unlink(lock);
+    cr_assert_eq(run_in(dir, out, sizeof out, "report run --force"), 0, "%s", err_text);
+    rm_dir(dir);
+}
+
+// finetune --lora writes an adapter (adapter_model.safetensors, adapter_config.json): the output rule
+// guards those files (a finished adapter is not overwritten without --force; the lock is
+// DIR/adapter_model.safetensors.lock), not the model.safetensors it never writes.
+Test(safety, lora_finetune_guards_the_adapter_it_writes, .timeout = 120) {
+    char dir[64], out[4096], lock[PATH_MAX];
+    make_dir(dir);
+#define LORA "finetune --model tiny --lora 2" TRAIN_ARGS " --out ad"
+    cr_assert_eq(run_in(dir, out, sizeof out, LORA), 0, "%s", err_text);
+    cr_assert(exists(dir, "ad/adapter_model.safetensors") && !exists(dir, "ad/model.safetensors"));
+    cr_assert(strstr(out, "adapter written to ad"), "%s", out);
+    unsigned long long a = checksum(dir, "ad/adapter_model.safetensors", NULL);
+    cr_assert_eq(run_in(dir, out, sizeof out, LORA), 2, "a finished adapter was overwritten: %s", err_text);
+    cr_assert(strstr(err_text, "ad/adapter_model.safetensors exists") && strstr(err_text, "--force"), "%s", err_text);
+    cr_assert_eq(checksum(dir, "ad/adapter_model.safetensors", NULL), a);
+    snprintf(lock, sizeof lock, "%s/ad/adapter_model.safetensors.lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+    cr_assert_neq(run_in(dir, out, sizeof out, LORA " --force"), 0, "ran beside a lock holder");
+    cr_assert(strstr(err_text, "being written by another toolformer process") &&
+              strstr(err_text, "ad/adapter_model.safetensors"), "%s", err_text);
+    close(fd);
+    unlink(lock);
+    cr_assert_eq(checksum(dir, "ad/adapter_model.safetensors", NULL), a);
+    cr_assert_eq(run_in(dir, out, sizeof out, LORA " --force"), 0, "%s", err_text);
+    cr_assert(!exists(dir, "ad/adapter_model.safetensors.lock"));
+#undef LORA
+    rm_dir(dir);
+}
+
+// A call that passed the filter but lost its position to a better one (at most one call per
+// position) is marked "displaced" in --rejected, and a kept call with a score at least as high
+// stands at its place in --out.
+Test(safety, displaced_calls_are_marked_in_rejected, .timeout = 120) {
+    char dir[64], out[4096], p[PATH_MAX], line[1 << 16];
+    make_dir(dir);
+    cr_assert_eq(run_in(dir, out, sizeof out, "annotate --model {M} --tools calculator --proposer tool --tau-f -100 "
+                        "--top-k 2 --samples 3 --threads 1 --quiet --data corpus.jsonl --out o.jsonl --rejected r.jsonl"),
+                 0, "%s", err_text);
+    char kept[8192] = "";  // "doc:pos:score;" of every kept call
+    snprintf(p, sizeof p, "%s/o.jsonl", dir);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof line, f)) {
+        long doc = atol(strstr(line, "\"doc_index\":") + 12);
+        for (char *c = line; (c = strstr(c, "\"char_pos\":")); c++) {
+            char one[64];
+            snprintf(one, sizeof one, "%ld:%ld:%g;", doc, atol(c + 11), atof(strstr(c, "\"score\":") + 8));
+            strncat(kept, one, sizeof kept - strlen(kept) - 1);
+        }
+    }
+    fclose(f);
+    snprintf(p, sizeof p, "%s/r.jsonl", dir);
+    f = fopen(p, "r");
+    cr_assert_not_null(f);
+    int displaced = 0;
+    while (fgets(line, sizeof line, f)) {
+        int capped = strstr(line, "\"capped\":true") != NULL, disp = strstr(line, "\"displaced\":true") != NULL;
+        double score = atof(strstr(line, "\"score\":") + 8);
+        // every call passed (tau_f -100): each rejected one is either capped or displaced
+        cr_assert(capped || disp, "a passing call rejected without a reason: %s", line);
+        if (!disp) continue;
+        displaced++;
+        char want[64];
+        snprintf(want, sizeof want, "%ld:%ld:", atol(strstr(line, "\"doc_index\":") + 12),
+                 atol(strstr(line, "\"char_pos\":") + 11));
+        char *k = strstr(kept, want);
+        cr_assert_not_null(k, "no kept call at the place of %s (kept: %s)", line, kept);
+        cr_assert_geq(atof(k + strlen(want)) + 1e-6, score, "%s", line);
+    }
+    fclose(f);
+    cr_assert_gt(displaced, 0, "no displaced call in this run");
+    rm_dir(dir);
 }

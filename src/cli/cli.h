@@ -37,6 +37,53 @@ void cli_print_ids_json(FILE *f, const int *ids, int n);
 // Prints s as a JSON string (escaped, made valid UTF-8) to f.
 void cli_print_json_string(FILE *f, const char *s);
 
+// ---- JSON output: every --json summary of the command line is written through one cli_json --------
+// Objects and arrays are written as they are built ({"key": value, "key": [1, 2]} on one line, the
+// layout the commands always printed); strings are escaped and made valid UTF-8; a number that is
+// not finite (NaN, an infinity) is never printed as such: it becomes null, and cli_json_end reports
+// it (one line on stderr naming the field, exit 1), so the output is always valid JSON.
+typedef struct {
+    FILE *f;
+    int depth;
+    char close[32];        // '}' or ']' per open level
+    long n_items[32];      // items the level holds so far
+    const char *key[32];   // the key of each level (NULL: the top, or inside an array)
+    int n_bad;             // numbers that were not finite
+    char first_bad[64];    // the first one's key ("token_nll[3]" inside an array)
+} cli_json;
+// Starts the top-level object.
+void cli_json_begin(cli_json *j, FILE *f);
+// Opens an object / array as the value of key (key NULL inside an array).
+void cli_json_object(cli_json *j, const char *key);
+void cli_json_array(cli_json *j, const char *key);
+// Closes the innermost object or array.
+void cli_json_close(cli_json *j);
+void cli_json_string(cli_json *j, const char *key, const char *s);  // s NULL: null
+void cli_json_int(cli_json *j, const char *key, long long v);
+void cli_json_uint(cli_json *j, const char *key, unsigned long long v);
+void cli_json_bool(cli_json *j, const char *key, int v);
+void cli_json_null(cli_json *j, const char *key);
+// A number printed with fmt (one double conversion such as "%.6f" or "%g"); null when not finite.
+void cli_json_number(cli_json *j, const char *key, const char *fmt, double v);
+// An array of token ids.
+void cli_json_ids(cli_json *j, const char *key, const int *ids, int n);
+// Closes every open level and the line. CLI_OK, or CLI_FAIL after one line on stderr ("toolformer
+// CMD: N values of the JSON output are not finite numbers (NaN or infinity), the first "FIELD"; they
+// are written as null") when any number was not finite.
+int cli_json_end(cli_json *j, const char *cmd);
+
+// ---- progress on stderr, shared by every long command (annotate, train, finetune, eval, index, convert,
+// merge-adapter, tokenizer train): --progress auto|bar|lines|none (tf_progress.h). Put
+// CLI_PROGRESS_OPTION in the getopt_long table and CLI_PROGRESS_HELP in the help text.
+enum { CLI_OPT_PROGRESS = 1301 };
+#define CLI_PROGRESS_OPTION {"progress", 1, 0, CLI_OPT_PROGRESS}
+#define CLI_PROGRESS_HELP                                                                               \
+    "  --progress MODE    progress on stderr: auto (default: a bar on a terminal; in a log, a line\n"    \
+    "                     every TF_PROGRESS_INTERVAL s, default 10, once a run lasts that long), bar,\n" \
+    "                     lines (a line every interval and one at the end) or none\n"
+// Handles CLI_PROGRESS_OPTION: 1 if c was it (0 = not it; -1 = bad value, message printed).
+int cli_progress_option(int c, const char *arg, const char *cmd);
+
 // ---- tool selection shared by compare, annotate, generate and eval ----------------------------------
 // Options: --tools LIST, --tool NAME=CMD ARGS (repeatable), --index DB, --today YYYY-MM-DD,
 // --qa-model DIR, --tool-timeout MS. Put CLI_TOOL_OPTIONS in the getopt_long table.

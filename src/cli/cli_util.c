@@ -96,3 +96,14 @@ int cli_no_arguments(const char *cmd, int argc, char **argv, int first) {
                                argv[first]);
     return 0;
 }
+
+int cli_progress_option(int c, const char *arg, const char *cmd) {
+    if (c != CLI_OPT_PROGRESS) return 0;
+    tf_progress_mode m;
+    if (tf_progress_parse(arg, &m)) {
+        cli_usage_error(cmd, "--progress is auto, bar, lines or none, not '%s'", arg);
+        return -1;
+    }
+    tf_progress_set_mode(m);
+    return 1;
+}

@@ -16,6 +16,7 @@ static void help(FILE *f) {
             "                           [--samples M] [--max-calls N] [--set TOOL.KEY=VALUE] [--max-docs N]\n"
             "                           [--placement prefix|inline]\n"
             "                           [--rejected FILE] [--seed S] [--resume|--force] [--shard K/N] [--batch B] [--json]\n"
+            "                           [--progress auto|bar|lines|none] [--quiet]\n"
             "                           [tool options]\n"
             "                           [--dtype fp32|bf16] [--mmap]\n\n"
             "For every document and every tool, independently (Schick et al. 2023, section 2): the tool's\n"
@@ -44,8 +45,8 @@ static void help(FILE *f) {
             "  --temperature T  sampling temperature for calls (default 1.0)\n"
             "  --max-call-tokens N  tokens sampled for one call before giving up (default 32)\n"
             "  --threads N      compute threads (default: the physical cores)\n"
-            "  --quiet          no progress on stderr\n"
-            "  --json           print the summary as JSON\n" CLI_MODEL_HELP CLI_TOOL_HELP
+            "  --quiet          no progress on stderr (--progress none)\n"
+            "  --json           print the summary as JSON\n" CLI_PROGRESS_HELP CLI_MODEL_HELP CLI_TOOL_HELP
             "\nUnder mpirun -np N (a build with Open MPI) rank K processes shard K/N into OUT.shard-K-of-N\n"
             "(and REJECTED.shard-K-of-N), each with its own progress file and --resume; when every shard is\n"
             "done, rank 0 joins them into OUT (as `toolformer merge-shards` does) and prints the summary of\n"
@@ -149,7 +150,7 @@ int cmd_annotate(int argc, char **argv) {
         {"set", 1, 0, 'x'},     {"max-docs", 1, 0, 'M'}, {"rejected", 1, 0, 'r'}, {"seed", 1, 0, 's'},
         {"resume", 0, 0, 'R'},  {"force", 0, 0, 'f'}, {"shard", 1, 0, 'h' + 256}, {"batch", 1, 0, 'b'}, {"json", 0, 0, 'j'},
         {"threads", 1, 0, 't'}, {"temperature", 1, 0, 'T'}, {"max-call-tokens", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},
-        {"placement", 1, 0, 'P'}, {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        CLI_MODEL_OPTIONS,       {0, 0, 0, 0}};
+        {"placement", 1, 0, 'P'}, {"help", 0, 0, 'h'},    CLI_TOOL_OPTIONS,        CLI_MODEL_OPTIONS,       CLI_PROGRESS_OPTION, {0, 0, 0, 0}};
     const char *model_dir = NULL, *sets[32];
     int n_sets = 0, json = 0, c, h, tau_f_set = 0, shard_set = 0;
     double tau_s = -1, tau_f = -1, temp = 1.0;
@@ -162,7 +163,8 @@ int cmd_annotate(int argc, char **argv) {
     cli_tools tools = {0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((h = cli_tools_option(&tools, c, optarg, "annotate")) || (h = cli_model_option(&mo, c, optarg, "annotate"))) {
+        if ((h = cli_tools_option(&tools, c, optarg, "annotate")) || (h = cli_model_option(&mo, c, optarg, "annotate")) ||
+            (h = cli_progress_option(c, optarg, "annotate"))) {
             if (h < 0) return CLI_USAGE;
             continue;
         }
@@ -319,29 +321,44 @@ int cmd_annotate(int argc, char **argv) {
                 "context of %d tokens (with the tool's prompt and a call), or than %zu MiB; split them to annotate "
                 "them\n", sum.too_long, sum.docs, m->cfg.n_positions, TF_MAX_DOCUMENT_BYTES >> 20);
     if (json) {
-        printf("{\"documents\": %ld, \"documents_written\": %ld, \"documents_too_long\": %ld, \"seconds\": %.3f, "
-               "\"documents_per_s\": %.3f, \"tools\": [",
-               sum.docs, sum.docs_written, sum.too_long, sum.seconds, sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0);
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_int(&j, "documents", sum.docs);
+        cli_json_int(&j, "documents_written", sum.docs_written);
+        cli_json_int(&j, "documents_too_long", sum.too_long);
+        cli_json_number(&j, "seconds", "%.3f", sum.seconds);
+        cli_json_number(&j, "documents_per_s", "%.3f", sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0);
+        cli_json_array(&j, "tools");
         for (int t = 0; t < set.n; t++) {
             const tf_tool_thresholds *th = &run.opt.th[t];
-            printf("%s{\"tool\": \"%s\", \"candidates\": %ld, \"executed\": %ld, \"no_result\": %ld, \"timed_out\": %ld, "
-                   "\"kept\": %ld, \"mean_score\": %.4f, \"tau_s\": %g, \"tau_f\": %g, \"top_k\": %d, \"samples\": %d, "
-                   "\"max_calls\": %d}",
-                   t ? ", " : "", set.tools[t]->name, sum.proposed[t], sum.executed[t],
-                   sum.proposed[t] - sum.executed[t] - sum.timed_out[t], sum.timed_out[t], sum.kept[t],
-                   sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0, th->tau_s, th->tau_f, th->top_k, th->samples,
-                   th->max_calls);
+            cli_json_object(&j, NULL);
+            cli_json_string(&j, "tool", set.tools[t]->name);
+            cli_json_int(&j, "candidates", sum.proposed[t]);
+            cli_json_int(&j, "executed", sum.executed[t]);
+            cli_json_int(&j, "no_result", sum.proposed[t] - sum.executed[t] - sum.timed_out[t]);
+            cli_json_int(&j, "timed_out", sum.timed_out[t]);
+            cli_json_int(&j, "kept", sum.kept[t]);
+            cli_json_number(&j, "mean_score", "%.4f", sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0);
+            cli_json_number(&j, "tau_s", "%g", th->tau_s);
+            cli_json_number(&j, "tau_f", "%g", th->tau_f);
+            cli_json_int(&j, "top_k", th->top_k);
+            cli_json_int(&j, "samples", th->samples);
+            cli_json_int(&j, "max_calls", th->max_calls);
+            cli_json_close(&j);
         }
+        cli_json_close(&j);
         // the run's settings, for `toolformer report`
         static const char *const PROPOSERS[] = {"prompt", "tool", "model"};
-        printf("], \"settings\": {\"model\": ");
-        cli_print_json_string(stdout, model_dir);
-        printf(", \"data\": ");
-        cli_print_json_string(stdout, run.data);
-        printf(", \"proposer\": \"%s\", \"placement\": \"%s\", \"seed\": %llu, \"temperature\": %g, "
-               "\"max_call_tokens\": %d, \"version\": \"%s\"}}\n",
-               PROPOSERS[run.opt.proposer], run.opt.placement == TF_PLACE_INLINE ? "inline" : "prefix",
-               (unsigned long long)run.opt.seed, run.opt.temperature, run.opt.max_call_tokens, TF_VERSION);
+        cli_json_object(&j, "settings");
+        cli_json_string(&j, "model", model_dir);
+        cli_json_string(&j, "data", run.data);
+        cli_json_string(&j, "proposer", PROPOSERS[run.opt.proposer]);
+        cli_json_string(&j, "placement", run.opt.placement == TF_PLACE_INLINE ? "inline" : "prefix");
+        cli_json_uint(&j, "seed", (unsigned long long)run.opt.seed);
+        cli_json_number(&j, "temperature", "%g", run.opt.temperature);
+        cli_json_int(&j, "max_call_tokens", run.opt.max_call_tokens);
+        cli_json_string(&j, "version", TF_VERSION);
+        rc = cli_json_end(&j, "annotate");
     } else {
         printf("%ld documents, %ld written with calls (%.1f documents/s%s)\n", sum.docs, sum.docs_written,
                sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0, sum.docs_run < sum.docs ? " in this run" : "");

@@ -155,19 +155,27 @@ int cmd_compare(int argc, char **argv) {
     float lminus = loss[2] < loss[1] ? loss[2] : loss[1], score = lminus - loss[0];
     int passes = score >= tau_f;
     if (json) {
-        printf("{\"call\": ");
-        cli_print_json_string(stdout, ztext[0] + 1);
-        printf(", \"token_pos\": %d, \"char_pos\": %zu, \"variants\": [", pos, char_pos);
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_string(&j, "call", ztext[0] + 1);
+        cli_json_int(&j, "token_pos", pos);
+        cli_json_uint(&j, "char_pos", char_pos);
+        cli_json_array(&j, "variants");
         for (int r = 0; r < 6; r++) {
-            printf("%s{\"name\": \"%s\", \"placement\": \"%s\", \"context_ids\": ", r ? ", " : "", VARIANT_NAMES[r % 3],
-                   r < 3 ? "prefix" : "inline");
-            cli_print_ids_json(stdout, sr[r].ids, sr[r].cont_start);
-            printf(", \"continuation_ids\": ");
-            cli_print_ids_json(stdout, sr[r].ids + sr[r].cont_start, sr[r].n_cont);
-            printf(", \"loss\": %.6f}", loss[r]);
+            cli_json_object(&j, NULL);
+            cli_json_string(&j, "name", VARIANT_NAMES[r % 3]);
+            cli_json_string(&j, "placement", r < 3 ? "prefix" : "inline");
+            cli_json_ids(&j, "context_ids", sr[r].ids, sr[r].cont_start);
+            cli_json_ids(&j, "continuation_ids", sr[r].ids + sr[r].cont_start, sr[r].n_cont);
+            cli_json_number(&j, "loss", "%.6f", loss[r]);
+            cli_json_close(&j);
         }
-        printf("], \"tau_f\": %g, \"score\": %.6f, \"score_inline\": %.6f, \"passes\": %s}\n", tau_f, score,
-               (loss[5] < loss[4] ? loss[5] : loss[4]) - loss[3], passes ? "true" : "false");
+        cli_json_close(&j);
+        cli_json_number(&j, "tau_f", "%g", tau_f);
+        cli_json_number(&j, "score", "%.6f", score);
+        cli_json_number(&j, "score_inline", "%.6f", (loss[5] < loss[4] ? loss[5] : loss[4]) - loss[3]);
+        cli_json_bool(&j, "passes", passes);
+        rc = cli_json_end(&j, "compare");
     } else {
         char *cont = tf_tokenizer_decode(tok, x + pos, sr[0].n_cont, NULL, &err);
         printf("call      %s\n", ztext[0] + 1);

@@ -13,7 +13,7 @@ static void help(FILE *f) {
             "usage: toolformer eval --model DIR --task math|dates|facts|ppl --data FILE [--tools LIST]\n"
             "                       [--disable-tools | --no-tools] [--api-top-k K] [--max-new N]\n"
             "                       [--max-examples N] [--details FILE [--force]] [--json] [tool options]\n"
-            "                       [--dtype fp32|bf16] [--mmap]\n\n"
+            "                       [--dtype fp32|bf16] [--mmap] [--progress auto|bar|lines|none] [--quiet]\n\n"
             "Zero-shot, greedy, at most one call, a call started whenever \" [\" is among the top-k (k = 10)\n"
             "tokens (Toolformer, section 4.2). Data: JSONL {\"prompt\", \"answer\", \"date\"} per line;\n"
             "for ppl, {\"text\"} per line. Metrics (Appendix C): math, the first number generated (after\n"
@@ -30,8 +30,8 @@ static void help(FILE *f) {
             "  --api-top-k K     start a call when \" [\" is among the K most likely tokens (default 10)\n"
             "  --words N         facts and dates: the answer must be within the first N words (default 5)\n"
             "  --threads N       compute threads (default: the physical cores)\n"
-            "  --quiet           no progress on stderr\n"
-            "  --json            print the result as JSON\n" CLI_MODEL_HELP
+            "  --quiet           no progress on stderr (--progress none)\n"
+            "  --json            print the result as JSON\n" CLI_PROGRESS_HELP CLI_MODEL_HELP
             "The tools the model may call (without --tools it decodes without tools):\n" CLI_TOOL_HELP);
 }
 
@@ -40,7 +40,7 @@ int cmd_eval(int argc, char **argv) {
         {"model", 1, 0, 'm'},         {"task", 1, 0, 'k'},     {"data", 1, 0, 'd'},      {"disable-tools", 0, 0, 'D'},
         {"no-tools", 0, 0, 'N'},      {"api-top-k", 1, 0, 'K'}, {"max-new", 1, 0, 'n'},  {"max-examples", 1, 0, 'x'},
         {"details", 1, 0, 'o'},       {"json", 0, 0, 'j'},     {"threads", 1, 0, 't'},   {"words", 1, 0, 'w'},
-        {"quiet", 0, 0, 'q'},         {"force", 0, 0, 'f'},    {"help", 0, 0, 'h'},     CLI_TOOL_OPTIONS,         CLI_MODEL_OPTIONS,        {0, 0, 0, 0}};
+        {"quiet", 0, 0, 'q'},         {"force", 0, 0, 'f'},    {"help", 0, 0, 'h'},     CLI_TOOL_OPTIONS,         CLI_MODEL_OPTIONS,        CLI_PROGRESS_OPTION, {0, 0, 0, 0}};
     const char *model_dir = NULL, *task = NULL, *data = NULL, *details = NULL;
     int json = 0, c, h, force = 0;
     long v, threads = 0;
@@ -50,7 +50,8 @@ int cmd_eval(int argc, char **argv) {
     cli_model_opts mo = {TF_DTYPE_FP32, 0, NULL};
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((h = cli_tools_option(&tools, c, optarg, "eval")) || (h = cli_model_option(&mo, c, optarg, "eval"))) {
+        if ((h = cli_tools_option(&tools, c, optarg, "eval")) || (h = cli_model_option(&mo, c, optarg, "eval")) ||
+            (h = cli_progress_option(c, optarg, "eval"))) {
             if (h < 0) return CLI_USAGE;
             continue;
         }
@@ -102,18 +103,30 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "toolformer: warning: %ld prompts leave no room in the model's context of %d tokens: "
                 "not scored (\"too_long\")\n", r.too_long, m->cfg.n_positions);
     if (json) {
-        printf("{\"task\": \"%s\", \"tools\": \"%s\", \"n\": %ld", task, mode, r.n);
-        if (o.task == TF_TASK_PPL)
-            printf(", \"tokens\": %ld, \"mean_nll\": %.6f, \"ppl\": %.4f", r.tokens, r.mean_nll, r.ppl);
-        else {
-            printf(", \"correct\": %ld, \"accuracy\": %.4f, \"call_rate\": %.4f, \"call_rate_per_tool\": {", r.correct,
-                   r.accuracy, r.n ? (double)r.any_call / r.n : 0.0);
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_string(&j, "task", task);
+        cli_json_string(&j, "tools", mode);
+        cli_json_int(&j, "n", r.n);
+        if (o.task == TF_TASK_PPL) {
+            cli_json_int(&j, "tokens", r.tokens);
+            cli_json_number(&j, "mean_nll", "%.6f", r.mean_nll);
+            cli_json_number(&j, "ppl", "%.4f", r.ppl);
+        } else {
+            cli_json_int(&j, "correct", r.correct);
+            cli_json_number(&j, "accuracy", "%.4f", r.accuracy);
+            cli_json_number(&j, "call_rate", "%.4f", r.n ? (double)r.any_call / r.n : 0.0);
+            cli_json_object(&j, "call_rate_per_tool");
             for (int k = 0; k < set.n; k++)
-                printf("%s\"%s\": %.4f", k ? ", " : "", set.tools[k]->name, r.n ? (double)r.with_call[k] / r.n : 0.0);
-            printf("}");
+                cli_json_number(&j, set.tools[k]->name, "%.4f", r.n ? (double)r.with_call[k] / r.n : 0.0);
+            cli_json_close(&j);
         }
-        if (r.too_long) printf(", \"too_long\": %ld", r.too_long);
-        printf(", \"seconds\": %.2f}\n", r.seconds);
+        if (r.too_long) cli_json_int(&j, "too_long", r.too_long);
+        cli_json_number(&j, "seconds", "%.2f", r.seconds);
+        cli_json_string(&j, "model", model_dir);
+        cli_json_string(&j, "data", data);
+        cli_json_string(&j, "version", TF_VERSION);
+        rc = cli_json_end(&j, "eval");
     } else if (o.task == TF_TASK_PPL) {
         printf("ppl: %ld documents, %ld tokens, mean NLL %.4f, perplexity %.3f\n", r.n, r.tokens, r.mean_nll, r.ppl);
     } else {

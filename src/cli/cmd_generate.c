@@ -65,22 +65,20 @@ static int generate_tools(const char *model_dir, const char *prompt, const cli_t
     tf_tool_context ctx = {date};
     if (tf_generate_with_tools(m, tok, &set, &ctx, prompt, &opt, &res, &err)) goto fail;
     if (json) {
-        printf("{\"text\": ");
-        cli_print_json_string(stdout, res.text);
-        printf(", \"ids\": ");
-        cli_print_ids_json(stdout, res.ids, res.n_ids);
-        printf(", \"calls\": [");
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_string(&j, "text", res.text);
+        cli_json_ids(&j, "ids", res.ids, res.n_ids);
+        cli_json_array(&j, "calls");
         for (int i = 0; i < res.n_calls; i++) {
-            printf("%s{\"tool\": ", i ? ", " : "");
-            cli_print_json_string(stdout, res.calls[i].tool);
-            printf(", \"input\": ");
-            cli_print_json_string(stdout, res.calls[i].input);
-            printf(", \"result\": ");
-            if (res.calls[i].result) cli_print_json_string(stdout, res.calls[i].result);
-            else printf("null");
-            printf(", \"pos\": %zu}", res.calls[i].text_pos);
+            cli_json_object(&j, NULL);
+            cli_json_string(&j, "tool", res.calls[i].tool);
+            cli_json_string(&j, "input", res.calls[i].input);
+            cli_json_string(&j, "result", res.calls[i].result);
+            cli_json_uint(&j, "pos", res.calls[i].text_pos);
+            cli_json_close(&j);
         }
-        printf("]}\n");
+        rc = cli_json_end(&j, "generate");
     } else {
         printf("\n");
     }

@@ -1,6 +1,7 @@
 // cmd_index.c — `toolformer index`: builds or extends a WikiSearch / QA passage index (SQLite FTS5,
 // BM25) from JSONL passages {"title", "text"}.
 #include "cli.h"
+#include "tf_convert.h"
 #include "tf_outguard.h"
 #include "tools/search_index.h"
 
@@ -9,9 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+// The most bytes of passages one `index` run reads, all --data files together (--max-total changes
+// it); a line (one passage) is bounded by the index builder: 16 MiB (search_index.c).
+#define INDEX_MAX_TOTAL_BYTES (64ULL << 30)
+
 static void help(FILE *out) {
     fprintf(out,
             "usage: toolformer index --data PASSAGES.jsonl [--data MORE.jsonl ...] --out FILE.db [--append | --resume]\n"
+            "                        [--batch N] [--max-total SIZE] [--progress auto|bar|lines|none]\n"
             "\n"
             "Builds the passage index that the WikiSearch and QA tools search: an SQLite database with an\n"
             "FTS5 table passages(title, text), ranked by BM25 (title weighted 2, text 1; porter stemming).\n"
@@ -25,11 +31,17 @@ static void help(FILE *out) {
             "                 a record of how far its file was read, so the passages already committed are\n"
             "                 not added twice (the index ends as an uninterrupted build's)\n"
             "  --batch N      passages per transaction (default 10000)\n"
+            "  --max-total SIZE  the most bytes of passages to read, all --data files together (default\n"
+            "                 64GiB; e.g. 500MB, 100GiB): larger inputs are refused before the index is\n"
+            "                 created. One line (a passage) is at most 16 MiB: a longer one is reported\n"
+            "                 and skipped\n"
+            "  --progress MODE  progress on stderr (bytes read): auto (default: a bar on a terminal; in a log, a\n"
+            "                 line every TF_PROGRESS_INTERVAL s, default 10, once a build lasts that long),\n"
+            "                 bar, lines (a line every interval and one at the end) or none\n"
             "  --help         this text\n"
             "\n"
             "A malformed line is reported as FILE:LINE and skipped; every other passage is indexed and\n"
-            "kept, and the command exits with status 1 when any line was skipped. A progress bar is drawn\n"
-            "on stderr when it is a terminal (or TF_PROGRESS=1).\n");
+            "kept, and the command exits with status 1 when any line was skipped.\n");
 }
 
 typedef struct {
@@ -38,7 +50,7 @@ typedef struct {
 
 static void on_bad_line(void *ud, const char *msg) {
     bad_lines *b = ud;
-    if (b->reported < 21 && isatty(2)) fputs("\r\033[K", stderr);  // off the progress bar's line
+    if (b->reported < 21) tf_progress_clear_line();  // off the progress bar's line
     if (b->reported++ < 20) fprintf(stderr, "toolformer: %s (line skipped)\n", msg);
     else if (b->reported == 21) fprintf(stderr, "toolformer: more malformed lines skipped (not listed)\n");
 }
@@ -49,6 +61,7 @@ int cmd_index(int argc, char **argv) {
     const char *out = NULL;
     int append = 0, resume = 0;
     long batch = 0;
+    uint64_t max_total = INDEX_MAX_TOTAL_BYTES;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -58,6 +71,13 @@ int cmd_index(int argc, char **argv) {
             append = 1;
         } else if (!strcmp(a, "--resume")) {
             resume = 1;
+        } else if (!strcmp(a, "--progress")) {
+            if (i + 1 >= argc) return cli_usage_error("index", "%s needs a value", a);
+            if (cli_progress_option(CLI_OPT_PROGRESS, argv[++i], "index") < 0) return CLI_USAGE;
+        } else if (!strcmp(a, "--max-total")) {
+            if (i + 1 >= argc) return cli_usage_error("index", "%s needs a value", a);
+            if (tf_parse_size(argv[++i], &max_total) || max_total == 0)
+                return cli_usage_error("index", "--max-total: expected a size such as 500MB or 100GiB, got '%s'", argv[i]);
         } else if (!strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--batch")) {
             if (i + 1 >= argc) return cli_usage_error("index", "%s needs a value", a);
             const char *v = argv[++i];
@@ -77,7 +97,9 @@ int cmd_index(int argc, char **argv) {
     if (ndata == 0) return cli_usage_error("index", "--data PASSAGES.jsonl is required");
     if (!out) return cli_usage_error("index", "--out FILE.db is required");
     if (append && resume) return cli_usage_error("index", "--append adds a new build and --resume finishes one: give one");
-    // every input readable and a regular file before the index is created (none is left empty behind)
+    // every input readable, a regular file, and all of them within --max-total before the index is
+    // created (none is left empty behind)
+    uint64_t total_in = 0;
     for (int d = 0; d < ndata; d++) {
         struct stat st;
         if (stat(data[d], &st) != 0) {
@@ -89,6 +111,14 @@ int cmd_index(int argc, char **argv) {
                     "(it records how far it read them, for --resume)\n", data[d],
                     S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
             return CLI_USAGE;
+        }
+        total_in += (uint64_t)st.st_size;
+        if (total_in > max_total) {
+            fprintf(stderr, "toolformer: --data %s %s %llu bytes, over index's limit of %llu bytes of passages (64 GiB "
+                    "unless --max-total says otherwise); nothing was indexed: split the passages or raise --max-total\n",
+                    data[d], d ? "brings the passages to" : "holds", (unsigned long long)total_in,
+                    (unsigned long long)max_total);
+            return CLI_FAIL;
         }
     }
     tf_error gerr = {0};

@@ -83,14 +83,23 @@ int cmd_loss(int argc, char **argv) {
     double sum = 0.0;
     for (int i = 0; i < n - 1; i++) sum += nll[i];
     if (json) {
-        printf("{\"tokens\": ");
-        cli_print_ids_json(stdout, ids, n);
-        printf(", \"n_scored\": %d, \"mean_nll\": %.7g, \"sum_nll\": %.7g, \"token_nll\": [", n - 1, sum / (n - 1), sum);
-        for (int i = 0; i < n - 1; i++) printf("%s%.7g", i ? ", " : "", nll[i]);
-        printf("]}\n");
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_ids(&j, "tokens", ids, n);
+        cli_json_int(&j, "n_scored", n - 1);
+        cli_json_number(&j, "mean_nll", "%.7g", sum / (n - 1));
+        cli_json_number(&j, "sum_nll", "%.7g", sum);
+        cli_json_array(&j, "token_nll");
+        for (int i = 0; i < n - 1; i++) cli_json_number(&j, NULL, "%.7g", nll[i]);
+        rc = cli_json_end(&j, "loss");
     } else {
         printf("tokens %d  scored %d  mean_nll %.6f  sum_nll %.6f  ppl %.3f\n", n, n - 1, sum / (n - 1), sum,
                exp(sum / (n - 1)));
+        if (!isfinite(sum)) {
+            fprintf(stderr, "toolformer loss: the loss is not a finite number (NaN or infinity): the model gives NaN "
+                    "(check its weights)\n");
+            rc = CLI_FAIL;
+        }
     }
 done:
     free(ids);

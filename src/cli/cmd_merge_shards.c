@@ -52,9 +52,12 @@ int cmd_merge_shards(int argc, char **argv) {
     }
     tf_guard_release(&g);
     if (json) {
-        printf("{\"out\": ");
-        cli_print_json_string(stdout, out);
-        printf(", \"shards\": %d, \"lines\": %ld}\n", n, lines);
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_string(&j, "out", out);
+        cli_json_int(&j, "shards", n);
+        cli_json_int(&j, "lines", lines);
+        cli_json_end(&j, "merge-shards");
     } else {
         printf("merged %d shards, %ld lines, into %s\n", n, lines, out);
     }

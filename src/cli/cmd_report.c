@@ -5,7 +5,27 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tf_outguard.h"
 #include "tf_report.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+// Records every JSON and JSONL file directly in dir as an input of g (what the page is made from).
+static int guard_run_files(tf_outguard *g, const char *dir, tf_error *err) {
+    DIR *d = opendir(dir);
+    if (!d) return TF_OK;  // the report names a missing or unreadable directory itself
+    struct dirent *e;
+    char p[4096];
+    int rc = TF_OK;
+    while (!rc && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        int json = (n > 5 && !strcmp(e->d_name + n - 5, ".json")) || (n > 6 && !strcmp(e->d_name + n - 6, ".jsonl"));
+        if (json && snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p) rc = tf_guard_input(g, "DIR", p, err);
+    }
+    closedir(d);
+    return rc;
+}
 
 static void help(FILE *f) {
     fprintf(f,
@@ -46,13 +66,21 @@ int cmd_report(int argc, char **argv) {
             return cli_usage_error("report", "the directory's name is too long");
         out = def;
     }
-    if (!force && access(out, F_OK) == 0)
-        return cli_usage_error("report", "%s exists; --force replaces it", out);
     tf_error err = {0};
+    // the output rule (tf_outguard.h): the page is never one of the run's files, an existing page
+    // is replaced only with --force, and a second writer of the same page fails at once
+    tf_outguard g;
+    tf_guard_init(&g, "report", force ? TF_OUT_FORCE : TF_OUT_NEW, "replace it with --force or choose another --out");
+    if (guard_run_files(&g, dir, &err) || tf_guard_output(&g, "--out", out, TF_OUT_REGULAR, &err) ||
+        tf_guard_check(&g, &err) || tf_guard_lock(&g, out, &err)) {
+        tf_guard_release(&g);
+        return cli_fail(&err);
+    }
     char *page = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&page, &len);
     if (!mem) {
+        tf_guard_release(&g);
         tf_errorf(&err, TF_ENOMEM, "out of memory");
         return cli_fail(&err);
     }
@@ -61,6 +89,7 @@ int cmd_report(int argc, char **argv) {
     if (fclose(mem) && !rc) rc = tf_errorf(&err, TF_ENOMEM, "out of memory building the page");
     if (!rc) rc = tf_write_file_atomic(out, page, len, &err);
     free(page);
+    tf_guard_release(&g);
     if (rc) return cli_fail(&err);
     printf("%s: %d sections", out, st.sections);
     if (st.missing) printf(", %d parts left out for want of their input (noted on the page)", st.missing);

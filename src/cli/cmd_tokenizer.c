@@ -10,7 +10,7 @@
 static void help(FILE *out) {
     fprintf(out,
             "usage: toolformer tokenizer train --data FILE --vocab-size N --out DIR [--split-digits] [--force]\n"
-            "                                  [--special TOKEN]...\n\n"
+            "                                  [--special TOKEN]... [--progress auto|bar|lines|none]\n\n"
             "Trains a byte-level BPE vocabulary (GPT-2's pre-tokenizer, most frequent pair first) and writes\n"
             "DIR/tokenizer.json (Hugging Face loads it), vocab.json and merges.txt. \" [\", \"]\" and \" ->\" are\n"
             "always single tokens. Training stops early when no pair occurs twice.\n\n"
@@ -22,7 +22,7 @@ static void help(FILE *out) {
             "                    GPT-2's, as in LLaMA): numbers are spelt digit by digit\n"
             "  --special TOKEN   a special token, appended after the learned ones (repeatable;\n"
             "                    default <|endoftext|>)\n"
-            "  -h, --help        this help\n");
+            CLI_PROGRESS_HELP "  -h, --help        this help\n");
 }
 
 // Reads FILE: JSONL documents are joined with blank lines; plain text is taken whole.
@@ -85,7 +85,7 @@ static int train(int argc, char **argv) {
         {"data", required_argument, NULL, 'd'},    {"vocab-size", required_argument, NULL, 'v'},
         {"out", required_argument, NULL, 'o'},     {"special", required_argument, NULL, 's'},
         {"split-digits", no_argument, NULL, 'D'},  {"help", no_argument, NULL, 'h'},
-        {"force", no_argument, NULL, 'f'},
+        {"force", no_argument, NULL, 'f'},         CLI_PROGRESS_OPTION,
         {NULL, 0, NULL, 0},
     };
     const char *data = NULL, *out = NULL, *vs = NULL;
@@ -93,6 +93,9 @@ static int train(int argc, char **argv) {
     int n_special = 0, split_digits = 0, force = 0, c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int h = cli_progress_option(c, optarg, "tokenizer train");
+        if (h < 0) return CLI_USAGE;
+        if (h) continue;
         switch (c) {
         case 'd': data = optarg; break;
         case 'v': vs = optarg; break;

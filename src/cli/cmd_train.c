@@ -16,7 +16,7 @@ static void help(FILE *f) {
             "                        [--save-every N] [--resume|--force] [--tokenizer DIR] [--log FILE]\n"
             "                        [--threads N] [--dtype fp32|bf16] [--json]\n"
             "                        [--lora R [--lora-alpha A] [--lora-targets LIST] [--lora-dropout P]\n"
-            "                         [--mmap]] [--checkpoint-activations]\n\n"
+            "                         [--mmap]] [--checkpoint-activations] [--progress auto|bar|lines|none]\n\n"
             "JSONL lines hold \"ids\" (token ids) or \"text\" (needs a tokenizer: the model's, or --tokenizer),\n"
             "and optionally \"loss_mask\" (per-token weights). AdamW (betas 0.9, 0.95; decay on 2-D weights\n"
             "only), linear warmup then cosine decay to --min-lr, global-norm clipping.\n"
@@ -51,7 +51,8 @@ static void help(FILE *f) {
             "  --lora-dropout P  dropout on the adapters' inputs (default 0)\n"
             "  --mmap          (with --lora) the base stays in its file dtype inside the read-only mapping:\n"
             "                  a BF16 checkpoint trains in about its file size of memory\n"
-            "  --checkpoint-activations  keep only each layer's input; the backward recomputes the layer\n\n"
+            "  --checkpoint-activations  keep only each layer's input; the backward recomputes the layer\n"
+            CLI_PROGRESS_HELP "\n"
             "Under mpirun -np N (a build with Open MPI): data parallel. Every process computes 1/N of the\n"
             "rows of each micro-batch of --batch rows (the global batch stays the same), the gradients are\n"
             "summed with MPI_Allreduce, and rank 0 writes the checkpoints, the model and the log; the loss\n"
@@ -140,7 +141,7 @@ static int train_main(int argc, char **argv, int finetune) {
         {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"mask-results", 0, 0, 'X'}, {"dtype", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
         {"force", 0, 0, 'f'},
         {"lora", 1, 0, 1201}, {"lora-alpha", 1, 0, 1202}, {"lora-targets", 1, 0, 1203}, {"lora-dropout", 1, 0, 1204},
-        {"mmap", 0, 0, 1205}, {"checkpoint-activations", 0, 0, 1206},
+        {"mmap", 0, 0, 1205}, {"checkpoint-activations", 0, 0, 1206}, CLI_PROGRESS_OPTION,
         {0, 0, 0, 0}};
     tf_train_options o;
     tf_train_defaults(&o);
@@ -163,6 +164,9 @@ static int train_main(int argc, char **argv, int finetune) {
     if (cli_float(optarg, &d) || d < 0) return cli_usage_error(cmd, "%s wants a number >= 0", name); \
     field = (float)d
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = cli_progress_option(c, optarg, cmd);
+        if (h < 0) return CLI_USAGE;
+        if (h) continue;
         switch (c) {
         case 'd': data = optarg; break;
         case 'm': model_dir = optarg; break;
@@ -241,8 +245,10 @@ static int train_main(int argc, char **argv, int finetune) {
     char p_model[4096], p_config[4096], p_state[4096];
     tf_guard_init(&g, cmd, o.resume ? TF_OUT_RESUME : force ? TF_OUT_FORCE : TF_OUT_NEW,
                   "continue it with --resume, replace it with --force, or choose another --out");
-    tf_path_join(p_model, sizeof p_model, o.out_dir, "model.safetensors");
-    tf_path_join(p_config, sizeof p_config, o.out_dir, "config.json");
+    // what the run writes: the model (model.safetensors + config.json), or with --lora the PEFT
+    // adapter (adapter_model.safetensors + adapter_config.json); the lock is on the weights' file
+    tf_path_join(p_model, sizeof p_model, o.out_dir, lora_r ? "adapter_model.safetensors" : "model.safetensors");
+    tf_path_join(p_config, sizeof p_config, o.out_dir, lora_r ? "adapter_config.json" : "config.json");
     tf_path_join(p_state, sizeof p_state, o.out_dir, "checkpoint/trainer_state.json");
     if (lead && (tf_guard_input(&g, "--data", data, &err) || tf_guard_input(&g, "--model", model_dir, &err) ||
                  tf_guard_input(&g, "--config", config, &err) || tf_guard_input(&g, "--eval-data", eval_path, &err) ||
@@ -305,21 +311,31 @@ static int train_main(int argc, char **argv, int finetune) {
     }
     if (!lead) goto done;
     if (json) {
-        printf("{\"steps\": %d, \"steps_run\": %d, \"loss\": %.6f, \"eval_loss\": %.6f, \"best_eval_loss\": %.6f, "
-               "\"tokens_per_s\": %.1f, \"params\": %zu, \"processes\": %d, \"out\": ",
-               res.steps_done, res.steps_run, res.last_loss, res.last_eval_loss, res.best_eval_loss, res.tokens_per_s,
-               tf_lora_attached(m) ? tf_lora_numel(m) : m->num_params, dist.world);
-        cli_print_json_string(stdout, o.out_dir);
-        printf("}\n");
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_int(&j, "steps", res.steps_done);
+        cli_json_int(&j, "steps_run", res.steps_run);
+        cli_json_number(&j, "loss", "%.6f", res.last_loss);
+        cli_json_number(&j, "eval_loss", "%.6f", res.last_eval_loss);
+        cli_json_number(&j, "best_eval_loss", "%.6f", res.best_eval_loss);
+        cli_json_number(&j, "tokens_per_s", "%.1f", res.tokens_per_s);
+        cli_json_uint(&j, "params", tf_lora_attached(m) ? tf_lora_numel(m) : m->num_params);
+        cli_json_int(&j, "processes", dist.world);
+        cli_json_string(&j, "out", o.out_dir);
+        cli_json_string(&j, model_dir ? "model" : "config", model_dir ? model_dir : config);
+        cli_json_string(&j, "data", data);
+        cli_json_string(&j, "version", TF_VERSION);
+        rc = cli_json_end(&j, cmd);
     } else if (res.steps_done < o.steps) {  // --stop-after: the model is not written yet
         printf("trained %d of %d steps: loss %.4f, %.0f tokens/s; stopped by --stop-after with a checkpoint in "
                "%s/checkpoint (no model yet): continue with --resume\n", res.steps_done, o.steps, res.last_loss,
                res.tokens_per_s, o.out_dir);
     } else if (res.steps_run == 0) {
-        printf("already trained %d of %d steps: nothing to do; the model is in %s\n", res.steps_done, o.steps, o.out_dir);
+        printf("already trained %d of %d steps: nothing to do; the %s is in %s\n", res.steps_done, o.steps,
+               lora_r ? "adapter" : "model", o.out_dir);
     } else {
-        printf("trained %d steps: loss %.4f, %.0f tokens/s; model written to %s\n", res.steps_done, res.last_loss,
-               res.tokens_per_s, o.out_dir);
+        printf("trained %d steps: loss %.4f, %.0f tokens/s; %s written to %s\n", res.steps_done, res.last_loss,
+               res.tokens_per_s, lora_r ? "adapter" : "model", o.out_dir);
     }
     goto done;
 fail:

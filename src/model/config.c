@@ -25,6 +25,9 @@ static int get_int(reader *r, const char *key, const int *dflt, int *out) {
         return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" is missing", r->path, key);
     }
     double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (isfinite(d) && d == floor(d) && fabs(d) > 2147483647.0)  // an integer, but no size is that large
+        return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" is %.0f, too large for this engine (sizes fit in 32 "
+                         "bits; positions at most %d, layers %d)", r->path, key, d, TF_MAX_POSITIONS, TF_MAX_LAYERS);
     if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != floor(d))
         return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" must be an integer", r->path, key);
     *out = (int)d;

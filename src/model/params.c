@@ -42,9 +42,14 @@ int tf_config_validate(const tf_config *c, const char *what, tf_error *err) {
     if (c->rotary_dim < 0 || c->rotary_dim > hs || c->rotary_dim % 2)
         return tf_errorf(err, TF_EBADFILE, "%s: rotary_dim %d must be even and at most the head size %d",
                          what, c->rotary_dim, hs);
-    if (c->n_layer > 4096 || c->n_embd > 65536 || c->n_inner > 1 << 20 || c->vocab_size > 1 << 24 ||
-        c->n_positions > 1 << 20)
-        return tf_errorf(err, TF_EBADFILE, "%s: implausibly large sizes", what);
+    const struct { const char *name; int v, max; } big[] = {
+        {"n_layer (num_hidden_layers)", c->n_layer, TF_MAX_LAYERS}, {"n_embd (hidden_size)", c->n_embd, 65536},
+        {"n_inner (intermediate_size)", c->n_inner, 1 << 20},       {"vocab_size", c->vocab_size, 1 << 24},
+        {"n_positions (n_ctx, max_position_embeddings)", c->n_positions, TF_MAX_POSITIONS}};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        if (big[i].v > big[i].max)
+            return tf_errorf(err, TF_EBADFILE, "%s: implausibly large sizes: %s is %d, over this engine's limit "
+                             "of %d", what, big[i].name, big[i].v, big[i].max);
     if (!(c->layer_norm_eps > 0 && c->layer_norm_eps < 1))
         return tf_errorf(err, TF_EBADFILE, "%s: layer_norm_epsilon %g out of range", what,
                          (double)c->layer_norm_eps);

@@ -484,7 +484,7 @@ char *tf_merge_calls(const char *text, const tf_toolset *tools, tf_candidates *c
         for (int b = 0; b < cs->n; b++)
             if (a != b && cs->c[a].kept && cs->c[b].kept && cs->c[a].char_pos == cs->c[b].char_pos &&
                 (cs->c[b].score > cs->c[a].score || (cs->c[b].score == cs->c[a].score && b < a)))
-                cs->c[a].kept = 0;
+                cs->c[a].kept = 0, cs->c[a].displaced = 1;
     at *list = malloc(sizeof(at) * (size_t)(cs->n > 0 ? cs->n : 1));
     int n = 0;
     if (!list) return NULL;

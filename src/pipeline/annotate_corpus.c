@@ -376,6 +376,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             cJSON_AddStringToObject(j, "id", doc.id);
             cJSON_AddNumberToObject(j, "doc_index", (double)index);
             if (cs.c[k].capped) cJSON_AddBoolToObject(j, "capped", 1);  // passed, but over max_calls
+            if (cs.c[k].displaced) cJSON_AddBoolToObject(j, "displaced", 1);  // passed, another call won its place
             rc = write_line(rej, run->rejected, j, err);
             cJSON_Delete(j);
         }

@@ -19,7 +19,7 @@ typedef struct {
     long doc_index;
     size_t char_pos;
     double loss_plus, loss_minus, loss_plain, loss_empty, score;
-    int kept, capped;
+    int kept, capped, displaced;
 } sample;
 
 typedef struct {
@@ -61,6 +61,7 @@ static void consider(sample_set *ss, const cJSON *call, long doc_index, const ch
     s->loss_empty = rp_num(call, "loss_empty", NAN);
     s->score = rp_num(call, "score", NAN);
     s->capped = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(call, "capped"));
+    s->displaced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(call, "displaced"));
 }
 
 static int on_kept(const cJSON *o, long line, void *ud) {
@@ -118,7 +119,7 @@ static void show(FILE *f, const sample *s) {
     rp_fmt(sc, sizeof sc, s->score, 3);
     fprintf(f, "<details class=\"call\" data-kind=\"%s\" data-score=\"%.6g\"><summary><span class=\"%s\">%s</span> <code>",
             s->kept ? "kept" : "rejected", s->score, s->kept ? "kept" : "rejected",
-            s->kept ? "kept" : s->capped ? "over max calls" : "rejected");
+            s->kept ? "kept" : s->capped ? "over max calls" : s->displaced ? "displaced" : "rejected");
     rp_esc(f, call ? call + 1 : s->tool);
     fprintf(f, "</code> &middot; L&minus; &minus; L+ = %s</summary>\n", sc);
     if (s->text) {

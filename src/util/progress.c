@@ -1,4 +1,4 @@
-// progress.c — monotonic time, a stderr progress bar, and the thread-count policy.
+// progress.c — monotonic time, progress on stderr (a bar or one-line records), and the thread-count policy.
 #include "tf_common.h"
 
 #include <omp.h>
@@ -13,13 +13,50 @@ double tf_time_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+// How a started progress shows itself (tf_progress.enabled).
+enum { SHOW_NONE = 0, SHOW_BAR = 1, SHOW_LINES = 2, SHOW_LINES_LONG = 3 /* auto off a terminal */ };
+
+static tf_progress_mode g_mode = TF_PROGRESS_AUTO;
+
+int tf_progress_parse(const char *s, tf_progress_mode *mode) {
+    static const char *const NAMES[] = {"auto", "bar", "lines", "none"};
+    for (int i = 0; s && i < 4; i++)
+        if (!strcmp(s, NAMES[i])) { *mode = (tf_progress_mode)i; return 0; }
+    if (s && !strcmp(s, "1")) { *mode = TF_PROGRESS_BAR; return 0; }
+    if (s && !strcmp(s, "0")) { *mode = TF_PROGRESS_NONE; return 0; }
+    return -1;
+}
+
+void tf_progress_set_mode(tf_progress_mode mode) { g_mode = mode; }
+
+// The mode asked for: --progress, else TF_PROGRESS (an unknown value counts as auto).
+static tf_progress_mode asked(void) {
+    tf_progress_mode m = g_mode;
+    if (m == TF_PROGRESS_AUTO && tf_progress_parse(getenv("TF_PROGRESS"), &m)) m = TF_PROGRESS_AUTO;
+    return m;
+}
+
+static double interval_s(void) {
+    const char *env = getenv("TF_PROGRESS_INTERVAL");
+    char *end;
+    double v = env && *env ? strtod(env, &end) : 10.0;
+    if (env && *env && (*end || !(v >= 0) || v > 1e6)) v = 10.0;
+    return v;
+}
+
 void tf_progress_start(tf_progress *p, const char *label, long total) {
     memset(p, 0, sizeof *p);
     p->label = label;
     p->total = total;
     p->t0 = tf_time_s();
-    const char *env = getenv("TF_PROGRESS");
-    p->enabled = env ? atoi(env) != 0 : isatty(2);
+    p->interval = interval_s();
+    switch (asked()) {
+    case TF_PROGRESS_BAR: p->enabled = SHOW_BAR; break;
+    case TF_PROGRESS_LINES: p->enabled = SHOW_LINES; break;
+    case TF_PROGRESS_NONE: p->enabled = SHOW_NONE; break;
+    default: p->enabled = isatty(2) ? SHOW_BAR : SHOW_LINES_LONG; break;
+    }
+    p->last_draw = p->enabled == SHOW_BAR ? 0 : p->t0;  // a bar shows at once, a line after an interval
 }
 
 static void draw(tf_progress *p, const char *extra, int final) {
@@ -28,6 +65,7 @@ static void draw(tf_progress *p, const char *extra, int final) {
     char bar[31];
     int fill = p->total > 0 ? (int)(30.0 * p->done / p->total) : 0;
     if (fill > 30) fill = 30;
+    if (fill < 0) fill = 0;
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
     if (p->total > 0)
@@ -39,17 +77,56 @@ static void draw(tf_progress *p, const char *extra, int final) {
     fflush(stderr);
 }
 
+// A rate with three significant digits, never in exponent form.
+static void fmt_rate(char *buf, size_t cap, double r) {
+    snprintf(buf, cap, r >= 100 ? "%.0f" : r >= 10 ? "%.1f" : "%.2f", r);
+}
+
+// One record: "progress LABEL DONE/TOTAL PCT% RATE/s elapsed Es (eta Es | done)[; EXTRA]".
+static void line(tf_progress *p, const char *extra, int final) {
+    double el = tf_time_s() - p->t0;
+    double rate = el > 0 ? p->done / el : 0;
+    char head[160], rs[32];
+    fmt_rate(rs, sizeof rs, rate);
+    if (p->total > 0) {
+        double pct = 100.0 * (double)p->done / (double)p->total;
+        snprintf(head, sizeof head, "progress %s %ld/%ld %.1f%% %s/s elapsed %.1fs", p->label ? p->label : "-",
+                 p->done, p->total, pct, rs, el);
+    } else {
+        snprintf(head, sizeof head, "progress %s %ld %s/s elapsed %.1fs", p->label ? p->label : "-", p->done, rs, el);
+    }
+    char tail[48] = "";
+    if (final) snprintf(tail, sizeof tail, " done");
+    else if (p->total > 0 && rate > 0 && p->done <= p->total)
+        snprintf(tail, sizeof tail, " eta %.1fs", (double)(p->total - p->done) / rate);
+    else if (p->total > 0) snprintf(tail, sizeof tail, " eta ?");
+    fprintf(stderr, "%s%s%s%s\n", head, tail, extra && *extra ? "; " : "", extra ? extra : "");
+    fflush(stderr);
+    p->lines++;
+}
+
 void tf_progress_update(tf_progress *p, long done, const char *extra) {
     p->done = done;
     if (!p->enabled) return;
     double now = tf_time_s();
-    if (now - p->last_draw < 0.1) return;
+    if (p->enabled == SHOW_BAR) {
+        if (now - p->last_draw < 0.1) return;
+        p->last_draw = now;
+        draw(p, extra, 0);
+        return;
+    }
+    if (now - p->last_draw < p->interval) return;
     p->last_draw = now;
-    draw(p, extra, 0);
+    line(p, extra, 0);
 }
 
 void tf_progress_finish(tf_progress *p, const char *extra) {
-    if (p->enabled) draw(p, extra, 1);
+    if (p->enabled == SHOW_BAR) draw(p, extra, 1);
+    else if (p->enabled == SHOW_LINES || (p->enabled == SHOW_LINES_LONG && p->lines > 0)) line(p, extra, 1);
+}
+
+void tf_progress_clear_line(void) {
+    if (asked() != TF_PROGRESS_NONE && asked() != TF_PROGRESS_LINES && isatty(2)) fputs("\r\033[K", stderr);
 }
 
 int tf_physical_cores(void) {
