@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Sized for cap_rows = B*T rows and cap_att = B*NH*T*T attention entries; reallocated when a larger
-// batch comes. Per-layer buffers are stacked in `slots` slots: layer l's ln1 is ln1 + l*BT*C, and so
+// Sized for cap_rows = B*T rows, cap_att = B*NH*T*T attention entries and the attention workspace of
+// the longest T on every thread; reallocated when a larger batch comes. Per-layer buffers are stacked in `slots` slots: layer l's ln1 is ln1 + l*BT*C, and so
 // on; with activation checkpointing there is one slot (0), the layer being computed, and only resid
 // keeps every layer.
 struct tf_activations {
@@ -34,6 +34,9 @@ struct tf_activations {
     int in16_valid;
     // backward scratch, reused across layers
     float *dresid, *dln, *dqkv, *datty, *dfch, *dtmp;  // [BT,C], [BT,C], [BT,3C], [BT,C], [BT,F], [BT,C]
+    // the attention kernels' per-thread scratch (tf_attention_workspace_floats), forward and backward
+    float *attn_work;
+    size_t attn_work_floats;
 };
 
 // The kept bf16 input `slot` (0 ln1, 1 atty, 2 mlp_in, 3 fch_gelu) of activation slot s (s = slots:

@@ -230,7 +230,7 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         model_mm_backward(m, TF_P_ATTPROJW, (size_t)l * C * C, a->datty, G(TF_P_ATTPROJW, (size_t)l * C * C),
                           c->attn_out_bias ? G(TF_P_ATTPROJB, (size_t)l * C) : NULL, dproj, atty, KEPT(s, 1), BT, C, C,
                           acc_w);
-        tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH, 0);
+        tf_attention_backward(a->dqkv, a->datty, qkv, att, a->attn_work, a->attn_work_floats, B, T, C, NH, 0);
         tf_rotary(a->dqkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 1);
         model_mm_backward(m, TF_P_QKVW, (size_t)l * 3 * C * C, a->dln, G(TF_P_QKVW, (size_t)l * 3 * C * C),
                           c->qkv_bias ? G(TF_P_QKVB, (size_t)l * 3 * C) : NULL, a->dqkv, ln1, KEPT(s, 0), BT, C, 3 * C,

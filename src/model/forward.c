@@ -1,6 +1,7 @@
 // forward.c — the training-path forward pass over a padded batch, with every activation the
 // backward pass needs, and weighted per-token losses.
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@ void model_free_acts(tf_activations *a) {
                      (void **)&a->fch_gelu, (void **)&a->lnf, (void **)&a->lnf_mean,
                      (void **)&a->lnf_rstd, (void **)&a->logits, (void **)&a->nll, (void **)&a->ce_max, (void **)&a->ce_inv, (void **)&a->in16, (void **)&a->dresid,
                      (void **)&a->dln, (void **)&a->dqkv, (void **)&a->datty, (void **)&a->dfch,
-                     (void **)&a->dtmp};
+                     (void **)&a->dtmp, (void **)&a->attn_work};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tf_free(*bufs[i]);
     free(a);
 }
@@ -30,14 +31,17 @@ static int ensure_acts(tf_model *m, int B, int T, tf_error *err) {
     const tf_config *c = &m->cfg;
     size_t BT = (size_t)B * T, L = (size_t)model_act_slots(m), C = c->n_embd, F = c->n_inner, V = c->vocab_size;
     size_t att = (size_t)B * c->n_head * T * T;
+    size_t work = tf_attention_workspace_floats(T, c->n_embd, c->n_head, omp_get_max_threads());
     tf_activations *a = m->acts;
-    if (a && a->cap_rows >= BT && a->cap_att >= att && a->slots == (int)L) return TF_OK;
+    if (a && a->cap_rows >= BT && a->cap_att >= att && a->attn_work_floats >= work && a->slots == (int)L)
+        return TF_OK;
     model_free_acts(a);
     a = m->acts = calloc(1, sizeof *a);
     if (!a) return tf_errorf(err, TF_ENOMEM, "out of memory for activations");
     a->cap_rows = BT;
     a->cap_att = att;
     a->slots = (int)L;
+    a->attn_work_floats = work;
     int seq = !c->parallel_residual, ln2 = !c->shared_ln;
     int ok = 1;
 #define ALLOC(field, count) ok &= (a->field = tf_alloc((count) * sizeof *a->field, 0)) != NULL
@@ -52,6 +56,7 @@ static int ensure_acts(tf_model *m, int B, int T, tf_error *err) {
     ALLOC(logits, BT * V); ALLOC(nll, BT); ALLOC(ce_max, BT); ALLOC(ce_inv, BT);
     ALLOC(dresid, BT * C); ALLOC(dln, BT * C); ALLOC(dqkv, BT * 3 * C); ALLOC(datty, BT * C);
     ALLOC(dfch, BT * F); ALLOC(dtmp, BT * C);
+    ALLOC(attn_work, work);
 #undef ALLOC
     if (!ok) {
         model_free_acts(a);
@@ -88,7 +93,7 @@ void model_layer_forward(tf_model *m, int l, int s) {
     model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, KEEP(s, 0),
                       c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
     tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
-    tf_attention_forward(atty, att, qkv, B, T, C, NH);
+    tf_attention_forward(atty, att, qkv, a->attn_work, a->attn_work_floats, B, T, C, NH);
     model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, KEEP(s, 1),
                       c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
     const float *mlp_in;
