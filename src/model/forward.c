@@ -11,15 +11,9 @@
 
 void model_free_acts(tf_activations *a) {
     if (!a) return;
-    void **bufs[] = {(void **)&a->inputs, (void **)&a->targets, (void **)&a->pos, (void **)&a->dnll,
-                     (void **)&a->resid, (void **)&a->ln1, (void **)&a->ln1_mean, (void **)&a->ln1_rstd,
-                     (void **)&a->qkv, (void **)&a->att, (void **)&a->atty, (void **)&a->resid2,
-                     (void **)&a->ln2, (void **)&a->ln2_mean, (void **)&a->ln2_rstd, (void **)&a->fch,
-                     (void **)&a->fch_gelu, (void **)&a->lnf, (void **)&a->lnf_mean,
-                     (void **)&a->lnf_rstd, (void **)&a->logits, (void **)&a->nll, (void **)&a->ce_max, (void **)&a->ce_inv, (void **)&a->in16, (void **)&a->dresid,
-                     (void **)&a->dln, (void **)&a->dqkv, (void **)&a->datty, (void **)&a->dfch,
-                     (void **)&a->dtmp, (void **)&a->attn_work};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tf_free(*bufs[i]);
+#define X(type, name, count) tf_free(a->name);
+    TF_ACT_BUFFERS(X)
+#undef X
     free(a);
 }
 
@@ -29,35 +23,24 @@ int model_act_slots(const tf_model *m) { return m->checkpointing ? 1 : m->cfg.n_
 // number of per-layer slots changed: activation checkpointing keeps one layer's).
 static int ensure_acts(tf_model *m, int B, int T, tf_error *err) {
     const tf_config *c = &m->cfg;
-    size_t BT = (size_t)B * T, L = (size_t)model_act_slots(m), C = c->n_embd, F = c->n_inner, V = c->vocab_size;
-    size_t att = (size_t)B * c->n_head * T * T;
-    size_t work = tf_attention_workspace_floats(T, c->n_embd, c->n_head, omp_get_max_threads());
+    size_t BT = (size_t)B * T, L = (size_t)model_act_slots(m), NL = (size_t)c->n_layer, C = c->n_embd;
+    size_t F = c->n_inner, V = c->vocab_size, ATT = (size_t)B * c->n_head * T * T;
+    size_t WORK = tf_attention_workspace_floats(T, c->n_embd, c->n_head, omp_get_max_threads());
     tf_activations *a = m->acts;
-    if (a && a->cap_rows >= BT && a->cap_att >= att && a->attn_work_floats >= work && a->slots == (int)L)
+    if (a && a->cap_rows >= BT && a->cap_att >= ATT && a->attn_work_floats >= WORK && a->slots == (int)L)
         return TF_OK;
     model_free_acts(a);
     a = m->acts = calloc(1, sizeof *a);
     if (!a) return tf_errorf(err, TF_ENOMEM, "out of memory for activations");
     a->cap_rows = BT;
-    a->cap_att = att;
+    a->cap_att = ATT;
+    a->attn_work_floats = WORK;
     a->slots = (int)L;
-    a->attn_work_floats = work;
-    int seq = !c->parallel_residual, ln2 = !c->shared_ln;
+    int seq = !c->parallel_residual, has_ln2 = !c->shared_ln;  // (names the list's counts use)
     int ok = 1;
-#define ALLOC(field, count) ok &= (a->field = tf_alloc((count) * sizeof *a->field, 0)) != NULL
-    ALLOC(inputs, BT); ALLOC(targets, BT); ALLOC(pos, BT); ALLOC(dnll, BT);
-    ALLOC(resid, ((size_t)c->n_layer + 1) * BT * C);
-    ALLOC(ln1, L * BT * C); ALLOC(ln1_mean, L * BT); ALLOC(ln1_rstd, L * BT);
-    ALLOC(qkv, L * BT * 3 * C); ALLOC(att, L * att); ALLOC(atty, L * BT * C);
-    if (seq) ALLOC(resid2, L * BT * C);
-    if (ln2) { ALLOC(ln2, L * BT * C); ALLOC(ln2_mean, L * BT); ALLOC(ln2_rstd, L * BT); }
-    ALLOC(fch, L * BT * F); ALLOC(fch_gelu, L * BT * F);
-    ALLOC(lnf, BT * C); ALLOC(lnf_mean, BT); ALLOC(lnf_rstd, BT);
-    ALLOC(logits, BT * V); ALLOC(nll, BT); ALLOC(ce_max, BT); ALLOC(ce_inv, BT);
-    ALLOC(dresid, BT * C); ALLOC(dln, BT * C); ALLOC(dqkv, BT * 3 * C); ALLOC(datty, BT * C);
-    ALLOC(dfch, BT * F); ALLOC(dtmp, BT * C);
-    ALLOC(attn_work, work);
-#undef ALLOC
+#define X(type, name, count) ok &= (count) == 0 || (a->name = tf_alloc((count) * sizeof(type), 0)) != NULL;
+    TF_ACT_BUFFERS(X)
+#undef X
     if (!ok) {
         model_free_acts(a);
         m->acts = NULL;
