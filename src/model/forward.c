@@ -62,7 +62,6 @@ void model_layer_forward(tf_model *m, int l, int s) {
     const tf_config *c = &m->cfg;
     tf_activations *a = m->acts;
     int B = m->B, T = m->T, BT = B * T, C = c->n_embd, F = c->n_inner, NH = c->n_head;
-#define KEEP(s, slot) model_acts_in16(a, BT, C, F, s, slot)
     model_lora_keep(m, s);
     const float *x = a->resid + (size_t)l * BT * C;
     float *xo = a->resid + (size_t)(l + 1) * BT * C;
@@ -73,11 +72,11 @@ void model_layer_forward(tf_model *m, int l, int s) {
     tf_layernorm_forward(ln1, a->ln1_mean + (size_t)s * BT, a->ln1_rstd + (size_t)s * BT, x,
                          m->param[TF_P_LN1W] + (size_t)l * C, m->param[TF_P_LN1B] + (size_t)l * C,
                          BT, C, c->layer_norm_eps);
-    model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, KEEP(s, 0),
+    model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, model_kept_input(m, s, MODEL_KEPT_LN1),
                       c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
     tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
     tf_attention_forward(atty, att, qkv, a->attn_work, a->attn_work_floats, B, T, C, NH);
-    model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, KEEP(s, 1),
+    model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, model_kept_input(m, s, MODEL_KEPT_ATTY),
                       c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
     const float *mlp_in;
     if (c->parallel_residual) {
@@ -95,13 +94,13 @@ void model_layer_forward(tf_model *m, int l, int s) {
                              BT, C, c->layer_norm_eps);
         mlp_in = ln2;
     }
-    model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, KEEP(s, 2),
+    model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, model_kept_input(m, s, MODEL_KEPT_MLP_IN),
                       m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
-    if (a->in16_valid) {
+    if (a->kept_valid) {
         // bf16: the GELU's output only feeds the product; it is written rounded, straight into
         // the kept inputs (fch_gelu's fp32 values are then not made: the backward reads fch)
-        tf_gelu_forward_bf16(KEEP(s, 3), fch, (size_t)BT * F, c->gelu_exact);
-        model_mm_forward_rounded(m, TF_P_FCPROJW, (size_t)l * C * F, xo, KEEP(s, 3),
+        tf_gelu_forward_bf16(model_kept_input(m, s, MODEL_KEPT_FCH_GELU), fch, (size_t)BT * F, c->gelu_exact);
+        model_mm_forward_rounded(m, TF_P_FCPROJW, (size_t)l * C * F, xo, model_kept_input(m, s, MODEL_KEPT_FCH_GELU),
                                  m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
     } else {
         tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
@@ -113,7 +112,6 @@ void model_layer_forward(tf_model *m, int l, int s) {
         add3(xo, xo, x, proj, (size_t)BT * C);
     else
         add3(xo, xo, a->resid2 + (size_t)s * BT * C, NULL, (size_t)BT * C);
-#undef KEEP
 }
 
 int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const float *weights, int B,
@@ -139,9 +137,9 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     int BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner;
     // bf16: keep the rounded product inputs for the backward's weight gradients (it then does not
     // round them again); a frozen base (adapters) has none to make
-    a->in16_valid = m->dtype == TF_DTYPE_BF16 && !model_is_mapped(m) && !m->lora;
-    if (a->in16_valid && !a->in16 &&
-        !(a->in16 = tf_alloc(a->cap_rows * ((size_t)a->slots * (3 * C + F) + C) * sizeof(uint16_t), 0)))
+    a->kept_valid = m->dtype == TF_DTYPE_BF16 && !model_is_mapped(m) && !m->lora;
+    if (a->kept_valid && !a->kept &&
+        !(a->kept = tf_alloc(model_kept_count(a->cap_rows, a->slots, C, F) * sizeof(uint16_t), 0)))
         return tf_errorf(err, TF_ENOMEM, "out of memory for the bf16 inputs of a %dx%d batch", B, T);
     if (model_lora_prepare(m, BT, model_act_slots(m), err)) return err->code;
     memcpy(a->inputs, inputs, BT * sizeof(int));
@@ -162,7 +160,7 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     tf_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->resid + (size_t)L * BT * C,
                          m->param[TF_P_LNFW], m->param[TF_P_LNFB], BT, C, c->layer_norm_eps);
     model_mm_forward_keep(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf,
-                          model_acts_in16(a, BT, C, F, a->slots, 0),
+                          model_kept_input(m, a->slots, MODEL_KEPT_LNF),
                      c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL, BT, C, V);
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "forward: out of memory in a bf16 matmul");
     tf_crossentropy_forward_keep(a->nll, a->ce_max, a->ce_inv, a->logits, a->targets, BT, V);
