@@ -1,5 +1,14 @@
 // forward.c — the training-path forward pass over a padded batch, with every activation the
 // backward pass needs, and weighted per-token losses.
+//
+// Shapes in the comments are llm.c's: B rows of T tokens, C = n_embd, NH heads of hs = C/NH, F = n_inner
+// (4C in GPT-2), V = vocab_size, L = n_layer. A block (Radford et al. 2019; GPT-J and NeoX run the
+// attention and the MLP in parallel from the same input):
+//   sequential (GPT-2):  r2 = x + attn(ln1(x));        out = r2 + mlp(ln2(r2))
+//   parallel (NeoX):     out = x + attn(ln1(x)) + mlp(ln2(x))
+//   parallel, shared LN (GPT-J): out = x + attn(ln1(x)) + mlp(ln1(x))
+// with attn(h) = softmax(mask(Q K^T / sqrt(hs))) V over each head and mlp(h) = W2 gelu(W1 h + b1) + b2.
+// In bf16 the products' inputs are rounded once and kept for the backward (activations.h).
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -69,15 +78,22 @@ void model_layer_forward(tf_model *m, int l, int s) {
     float *att = a->att + (size_t)s * a->cap_att, *atty = a->atty + (size_t)s * BT * C;
     float *fch = a->fch + (size_t)s * BT * F, *fchg = a->fch_gelu + (size_t)s * BT * F;
     float *proj = a->dtmp;  // scratch: attention projection output
+    // ln1 = LayerNorm(x): (B,T,C) -> (B,T,C), with each row's mean and 1/std (B,T) for the backward
     tf_layernorm_forward(ln1, a->ln1_mean + (size_t)s * BT, a->ln1_rstd + (size_t)s * BT, x,
                          m->param[TF_P_LN1W] + (size_t)l * C, m->param[TF_P_LN1B] + (size_t)l * C,
                          BT, C, c->layer_norm_eps);
+    // qkv = ln1 Wqkv^T + bqkv: (B,T,C) -> (B,T,3C), each row q | k | v
     model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, model_kept_input(m, s, MODEL_KEPT_LN1),
                       c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
+    // rotary (GPT-J, NeoX): q and k rotated by their position, in place: (B,T,3C) -> (B,T,3C)
     tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
+    // causal attention per head: att = softmax(q k^T / sqrt(hs)) (B,NH,T,T), atty = att v:
+    // (B,T,3C) -> (B,T,C)
     tf_attention_forward(atty, att, qkv, a->attn_work, a->attn_work_floats, B, T, C, NH);
+    // proj = atty Wo^T + bo: (B,T,C) -> (B,T,C)
     model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, model_kept_input(m, s, MODEL_KEPT_ATTY),
                       c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
+    // the MLP's input: ln1 itself (parallel), or r2 = x + proj (sequential): (B,T,C)
     const float *mlp_in;
     if (c->parallel_residual) {
         mlp_in = ln1;
@@ -86,7 +102,7 @@ void model_layer_forward(tf_model *m, int l, int s) {
         add3(r2, x, proj, NULL, (size_t)BT * C);
         mlp_in = r2;
     }
-    if (!c->shared_ln) {
+    if (!c->shared_ln) {  // ln2 = LayerNorm(r2 or x): (B,T,C) -> (B,T,C)
         float *ln2 = a->ln2 + (size_t)s * BT * C;
         tf_layernorm_forward(ln2, a->ln2_mean + (size_t)s * BT, a->ln2_rstd + (size_t)s * BT,
                              c->parallel_residual ? x : mlp_in,
@@ -94,8 +110,10 @@ void model_layer_forward(tf_model *m, int l, int s) {
                              BT, C, c->layer_norm_eps);
         mlp_in = ln2;
     }
+    // fch = mlp_in W1^T + b1: (B,T,C) -> (B,T,F)
     model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, model_kept_input(m, s, MODEL_KEPT_MLP_IN),
                       m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
+    // fch_gelu = gelu(fch): (B,T,F) -> (B,T,F); xo = fch_gelu W2^T + b2: (B,T,F) -> (B,T,C)
     if (a->kept_valid) {
         // bf16: the GELU's output only feeds the product; it is written rounded, straight into
         // the kept inputs (fch_gelu's fp32 values are then not made: the backward reads fch)
@@ -107,7 +125,7 @@ void model_layer_forward(tf_model *m, int l, int s) {
         model_mm_forward(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg, m->param[TF_P_FCPROJB] + (size_t)l * C,
                          BT, F, C);
     }
-    // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp
+    // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp: (B,T,C)
     if (c->parallel_residual)
         add3(xo, xo, x, proj, (size_t)BT * C);
     else
@@ -142,6 +160,8 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
         !(a->kept = tf_alloc(model_kept_count(a->cap_rows, a->slots, C, F) * sizeof(uint16_t), 0)))
         return tf_errorf(err, TF_ENOMEM, "out of memory for the bf16 inputs of a %dx%d batch", B, T);
     if (model_lora_prepare(m, BT, model_act_slots(m), err)) return err->code;
+    // loss weights: dnll = w / sum(w) over the rows with a target, so that the loss below is the
+    // weighted mean sum_i dnll_i nll_i and the backward starts from dnll
     memcpy(a->inputs, inputs, BT * sizeof(int));
     double wsum = 0.0;
     for (int i = 0; i < BT; i++) {
@@ -153,16 +173,21 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     }
     for (int i = 0; i < BT; i++) a->dnll[i] = wsum > 0 ? (float)(a->dnll[i] / wsum) : 0.0f;
 
+    // x0 = wte[inputs] (+ wpe[t] with learned positions): (B,T) ids -> (B,T,C)
     model_embed(m, a->resid, inputs, a->pos, BT);
     model_lora_begin_forward(m);
+    // L blocks: resid[l] (B,T,C) -> resid[l+1] (B,T,C)
     for (int l = 0; l < L; l++) model_layer_forward(m, l, m->checkpointing ? 0 : l);
     model_lora_keep(m, -1);
+    // lnf = LayerNorm(resid[L]): (B,T,C) -> (B,T,C)
     tf_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->resid + (size_t)L * BT * C,
                          m->param[TF_P_LNFW], m->param[TF_P_LNFB], BT, C, c->layer_norm_eps);
+    // logits = lnf Wlm^T (+ b; Wlm = wte when tied): (B,T,C) -> (B,T,V)
     model_mm_forward_keep(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf,
                           model_kept_input(m, a->slots, MODEL_KEPT_LNF),
                      c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL, BT, C, V);
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "forward: out of memory in a bf16 matmul");
+    // nll = -log softmax(logits)[target]: (B,T,V) -> (B,T); loss = sum dnll * nll: (B,T) -> scalar
     tf_crossentropy_forward_keep(a->nll, a->ce_max, a->ce_inv, a->logits, a->targets, BT, V);
     double loss = 0.0;
     for (int i = 0; i < BT; i++) loss += (double)a->dnll[i] * a->nll[i];
