@@ -112,13 +112,21 @@ void tf_gelu_backward_bf16_colsum(uint16_t *out, float *colsum, const float *inp
 void tf_rotary(float *qkv, const int *pos, int N, int C, int NH, int rd, int interleaved, float base,
                int inverse);
 
+// The scratch the attention kernels need, in floats, for sequences of T at width C with NH heads when
+// nthreads threads run them (omp_get_max_threads()). The caller allocates it (64-byte aligned,
+// tf_alloc) and checks the allocation before calling: the kernels allocate nothing. The forward and
+// the backward may share one workspace.
+size_t tf_attention_workspace_floats(int T, int C, int NH, int nthreads);
 // Causal self-attention over a padded batch. qkv[B, T, 3C] (q | k | v rows), out[B, T, C],
 // att[B, NH, T, T] probabilities (row t uses columns 0..t; saved for backward; may be NULL).
-void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
+// work[work_floats]: at least tf_attention_workspace_floats(T, C, NH, 1); the kernel runs on as many
+// threads as it holds (at most omp_get_max_threads()). The results do not depend on that number.
+void tf_attention_forward(float *out, float *att, const float *qkv, float *work, size_t work_floats, int B, int T,
+                          int C, int NH);
 // dqkv[B, T, 3C] = ... (accumulate 0; every element written) or += ... (1), given dout[B, T, C], qkv
-// and att from the forward.
-void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, int B,
-                           int T, int C, int NH, int accumulate);
+// and att from the forward; work as for tf_attention_forward.
+void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, float *work,
+                           size_t work_floats, int B, int T, int C, int NH, int accumulate);
 
 // Per-row softmax cross-entropy from logits[N, V]: nll[r] = -log softmax(logits[r])[targets[r]]
 // (0 where targets[r] < 0). Computed with a max-shift in fp32; the exponentials summed in fp32 over

@@ -128,35 +128,18 @@ static inline const char *body_of(const char *resp) {
     return p ? p + 4 : resp;
 }
 
-// A model directory (created once per test process) that has memorised texts with calls, so greedy
-// decoding makes the call: "... a total of" -> " [Calculator(12 + 30) -> 99] 42 fruits." (the tool
+// A model directory (created once per test process) that has memorised CALC_DOC (pipeline_util.h), so
+// greedy decoding makes the call: CALC_PROMPT -> " [Calculator(12 + 30) -> 99] 42 fruits." (the tool
 // then inserts its own result 42).
-#define CALC_PROMPT "The shop sells 12 pears and 30 plums, a total of"
 static const char *call_model(void) {
     static char dir[64];
     if (dir[0]) return dir;
     snprintf(dir, sizeof dir, "/tmp/tf_serve_model_XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
-    const char *doc = CALC_PROMPT " [Calculator(12 + 30) -> 99] 42 fruits.";
-    tf_set_threads(1);
-    tf_model *m = tiny_lm(dir, doc, 1, 32, 5);
+    tf_tokenizer *tok;
+    tf_model *m = memorised_lm(dir, CALC_DOC, &tok);
     tf_error err;
-    tf_tokenizer *tok = tf_tokenizer_load(dir, &err);
-    cr_assert_not_null(tok, "%s", err.msg);
-    int *ids, n;
-    cr_assert_eq(tf_tokenizer_encode(tok, doc, strlen(doc), 0, &ids, &n, &err), TF_OK);
-    tf_dataset ds = {0};
-    for (int k = 0; k < 8; k++) cr_assert_eq(tf_dataset_add(&ds, ids, NULL, n, &err), TF_OK);
-    tf_train_options o;
-    tf_train_defaults(&o);
-    o.steps = 150, o.batch = 4, o.seq_len = n - 1, o.lr = 1e-2f, o.min_lr = 1e-3f, o.warmup = 5;
-    o.pack = 0, o.quiet = 1, o.out_dir = dir;
-    tf_train_result r;
-    cr_assert_eq(tf_train(m, &ds, NULL, &o, &r, &err), TF_OK, "%s", err.msg);
-    cr_assert_lt(r.last_loss, 0.1f, "the model did not memorise the text (loss %.3f)", r.last_loss);
     cr_assert_eq(tf_model_save(m, dir, &err), TF_OK, "%s", err.msg);
-    tf_dataset_free(&ds);
-    free(ids);
     tf_tokenizer_free(tok);
     tf_model_free(m);
     return dir;

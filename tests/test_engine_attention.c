@@ -2,6 +2,7 @@
 // double-precision reference, on lengths and head sizes that leave partial tiles.
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,9 +80,12 @@ static void check_shape(int B, int T, int C, int NH) {
     for (size_t i = 0; i < no; i++) dout[i] = tf_rng_normal(&r);
     for (size_t i = 0; i < nq; i++) rdqkv[i] = dqkv[i] = 0.25f * (float)(i % 7);  // backward accumulates
     memset(att, 0x7f, na * 4);  // garbage where the upper triangle must become 0
-    tf_attention_forward(out, att, qkv, B, T, C, NH);
-    tf_attention_forward(out2, NULL, qkv, B, T, C, NH);
-    tf_attention_backward(dqkv, dout, qkv, att, B, T, C, NH, 1);
+    size_t nw = tf_attention_workspace_floats(T, C, NH, omp_get_max_threads());
+    float *work = tf_alloc(nw * sizeof(float), 0);
+    cr_assert_not_null(work);
+    tf_attention_forward(out, att, qkv, work, nw, B, T, C, NH);
+    tf_attention_forward(out2, NULL, qkv, work, nw, B, T, C, NH);
+    tf_attention_backward(dqkv, dout, qkv, att, work, nw, B, T, C, NH, 1);
     ref_attention(rout, ratt, rdqkv, qkv, dout, B, T, C, NH);
     assert_near(out, rout, no, 1e-5, "out");
     assert_near(att, ratt, na, 1e-5, "att");
@@ -91,9 +95,10 @@ static void check_shape(int B, int T, int C, int NH) {
     assert_near(dqkv, rdqkv, nq, 1e-5, "dqkv");
     // accumulate 0 overwrites every element: garbage (NaN) before, the reference's increments after
     memset(dqkv, 0xff, nq * 4);
-    tf_attention_backward(dqkv, dout, qkv, att, B, T, C, NH, 0);
+    tf_attention_backward(dqkv, dout, qkv, att, work, nw, B, T, C, NH, 0);
     for (size_t i = 0; i < nq; i++) rdqkv[i] -= 0.25f * (float)(i % 7);
     assert_near(dqkv, rdqkv, nq, 1e-5, "dqkv overwritten");
+    tf_free(work);
     free(qkv); free(out); free(out2); free(att); free(dout); free(dqkv);
     free(rout); free(ratt); free(rdqkv);
 }
@@ -106,6 +111,36 @@ Test(engine_attention, tiled_forward_and_backward_match_naive_reference) {
     check_shape(2, 70, 240, 3);
     check_shape(3, 1, 64, 1);
     check_shape(1, 520, 128, 2);  // long enough for the backward's transposed path, partial 16-blocks
+}
+
+// The kernels use as many threads as the caller's workspace holds: a workspace for one thread (exactly
+// its size) gives the same bits as one for every thread, forward and backward, tiled and blocked.
+static void check_workspace_threads(int B, int T, int C, int NH) {
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
+    float *qkv = malloc(nq * 4), *dout = malloc(no * 4), *out[2], *att[2], *dqkv[2];
+    tf_rng r;
+    tf_rng_seed(&r, 12);
+    for (size_t i = 0; i < nq; i++) qkv[i] = 1.5f * tf_rng_normal(&r);
+    for (size_t i = 0; i < no; i++) dout[i] = tf_rng_normal(&r);
+    for (int k = 0; k < 2; k++) {
+        size_t nw = tf_attention_workspace_floats(T, C, NH, k ? 1 : omp_get_max_threads());
+        float *work = tf_alloc(nw * sizeof(float), 0);
+        cr_assert_not_null(work);
+        out[k] = malloc(no * 4), att[k] = malloc(na * 4), dqkv[k] = malloc(nq * 4);
+        tf_attention_forward(out[k], att[k], qkv, work, nw, B, T, C, NH);
+        tf_attention_backward(dqkv[k], dout, qkv, att[k], work, nw, B, T, C, NH, 0);
+        tf_free(work);
+    }
+    cr_assert_eq(memcmp(out[0], out[1], no * 4), 0, "T=%d: forward output depends on the workspace's threads", T);
+    cr_assert_eq(memcmp(att[0], att[1], na * 4), 0, "T=%d: probabilities depend on the workspace's threads", T);
+    cr_assert_eq(memcmp(dqkv[0], dqkv[1], nq * 4), 0, "T=%d: dqkv depends on the workspace's threads", T);
+    for (int k = 0; k < 2; k++) free(out[k]), free(att[k]), free(dqkv[k]);
+    free(qkv); free(dout);
+}
+
+Test(engine_attention, one_thread_workspace_gives_the_same_bits) {
+    check_workspace_threads(2, 70, 96, 3);   // tiled backward
+    check_workspace_threads(1, 400, 64, 2);  // past TILED_BACKWARD_MAX_T: sgemm blocks
 }
 
 static tf_model *model_with_positions(int npos) {

@@ -7,92 +7,42 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tf_safetensors.h"
-#include "toolformer.h"
+#include "engine_util.h"
 
-typedef struct {
-    tf_st_file *ref;
-    tf_model *m;
-    int B, T, V;
-    int *inputs, *targets;
-    float *weights;
-} fixture;
-
-static float *ref_f32(const fixture *f, const char *name, size_t *n) {
-    const tf_st_tensor *t = tf_st_find(f->ref, name);
-    cr_assert_not_null(t, "fixture tensor %s missing", name);
-    float *out = malloc(t->numel * sizeof(float));
-    tf_error err;
-    cr_assert_eq(tf_st_to_f32(f->ref, t, out, &err), TF_OK, "%s", err.msg);
-    if (n) *n = t->numel;
-    return out;
-}
-
-static int *ref_i32(const fixture *f, const char *name) {
-    const tf_st_tensor *t = tf_st_find(f->ref, name);
-    cr_assert(t && t->dtype == TF_ST_I32, "fixture tensor %s missing or not I32", name);
-    int *out = malloc(t->nbytes);
-    memcpy(out, t->data, t->nbytes);
-    return out;
-}
-
-static void open_fixture(fixture *f, const char *arch) {
-    char dir[256], ref[256];
+static void open_fixture(ref_fixture *f, const char *arch) {
+    char dir[256];
     snprintf(dir, sizeof dir, "tests/fixtures/%s-tiny", arch);
-    snprintf(ref, sizeof ref, "tests/fixtures/%s-tiny-ref.safetensors", arch);
     tf_error err;
     f->m = tf_model_load(dir, &err);
     cr_assert_not_null(f->m, "%s", err.msg);
-    f->ref = tf_st_open(ref, &err);
-    cr_assert_not_null(f->ref, "%s", err.msg);
-    const tf_st_tensor *in = tf_st_find(f->ref, "inputs");
-    cr_assert_not_null(in);
-    f->B = (int)in->shape[0];
-    f->T = (int)in->shape[1];
-    f->V = f->m->cfg.vocab_size;
-    f->inputs = ref_i32(f, "inputs");
-    f->targets = ref_i32(f, "targets");
-    f->weights = ref_f32(f, "weights", NULL);
-}
-
-static void close_fixture(fixture *f) {
-    free(f->inputs);
-    free(f->targets);
-    free(f->weights);
-    tf_st_close(f->ref);
-    tf_model_free(f->m);
-}
-
-static void assert_close(const float *got, const float *want, size_t n, float atol, float rtol, const char *what) {
-    for (size_t i = 0; i < n; i++)
-        cr_assert(fabsf(got[i] - want[i]) <= atol + rtol * fabsf(want[i]), "%s[%zu]: got %.8g, PyTorch %.8g", what,
-                  i, got[i], want[i]);
+    fixture_open_batch(f, arch);
+    f->ref = f->batch;  // the reference tensors sit beside the batch
 }
 
 static void check_forward(const char *arch) {
-    fixture f;
+    ref_fixture f;
     open_fixture(&f, arch);
     tf_error err;
     cr_assert_eq(tf_model_forward(f.m, f.inputs, f.targets, f.weights, f.B, f.T, &err), TF_OK, "%s", err.msg);
     size_t n;
-    float *logits = ref_f32(&f, "logits", &n);
+    float *logits = fixture_f32(f.ref, "logits", &n);
     cr_assert_eq(n, (size_t)f.B * f.T * f.V);
-    assert_close(tf_model_logits(f.m), logits, n, 1e-5f, 1e-4f, "logits");
-    float *nll = ref_f32(&f, "token_nll", &n);
-    assert_close(tf_model_token_nll(f.m), nll, n, 1e-5f, 1e-4f, "token_nll");
-    float *loss = ref_f32(&f, "loss", NULL);
+    assert_close_to_ref(tf_model_logits(f.m), logits, n, 1e-5f, 1e-4f, "logits");
+    float *nll = fixture_f32(f.ref, "token_nll", &n);
+    assert_close_to_ref(tf_model_token_nll(f.m), nll, n, 1e-5f, 1e-4f, "token_nll");
+    float *loss = fixture_f32(f.ref, "loss", NULL);
     cr_assert(fabsf(f.m->mean_loss - loss[0]) <= 1e-4f * fabsf(loss[0]), "loss %.8g vs PyTorch %.8g", f.m->mean_loss,
               loss[0]);
     free(logits);
     free(nll);
     free(loss);
-    close_fixture(&f);
+    fixture_close(&f);
 }
 
 // The reference gradients are stored under "grad.<HF name>" in HF layout: write them as a model
 // directory of their own and load it, so the loader's name mapping and transposes put them in the
 // engine's layout.
-static tf_model *load_reference_grads(fixture *f, const char *arch) {
+static tf_model *load_reference_grads(ref_fixture *f, const char *arch) {
     char dir[] = "/tmp/tf_grads_XXXXXX", src[256], dst[512];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(src, sizeof src, "tests/fixtures/%s-tiny/config.json", arch);
@@ -125,7 +75,7 @@ static tf_model *load_reference_grads(fixture *f, const char *arch) {
 }
 
 static void check_backward(const char *arch) {
-    fixture f;
+    ref_fixture f;
     open_fixture(&f, arch);
     tf_error err;
     cr_assert_eq(tf_model_forward(f.m, f.inputs, f.targets, f.weights, f.B, f.T, &err), TF_OK);
@@ -136,15 +86,15 @@ static void check_backward(const char *arch) {
     float gmax = 0.0f;
     for (size_t i = 0; i < g->num_params; i++) gmax = fmaxf(gmax, fabsf(g->params[i]));
     for (int t = 0; t < TF_NUM_PARAM_TENSORS; t++)
-        assert_close(f.m->grad[t], g->param[t], f.m->sizes[t], 1e-5f * gmax, 1e-3f, tf_param_name(t));
+        assert_close_to_ref(f.m->grad[t], g->param[t], f.m->sizes[t], 1e-5f * gmax, 1e-3f, tf_param_name(t));
     tf_model_free(g);
-    close_fixture(&f);
+    fixture_close(&f);
 }
 
 static void check_adamw(const char *arch) {
-    fixture f;
+    ref_fixture f;
     open_fixture(&f, arch);
-    float *losses = ref_f32(&f, "adamw_losses", NULL), *norms = ref_f32(&f, "adamw_grad_norms", NULL);
+    float *losses = fixture_f32(f.ref, "adamw_losses", NULL), *norms = fixture_f32(f.ref, "adamw_grad_norms", NULL);
     tf_adamw opt = {1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f};
     tf_error err;
     for (int step = 0; step < 10; step++) {
@@ -159,7 +109,7 @@ static void check_adamw(const char *arch) {
     }
     free(losses);
     free(norms);
-    close_fixture(&f);
+    fixture_close(&f);
 }
 
 Test(engine_reference, gpt2_forward_matches_pytorch) { check_forward("gpt2"); }

@@ -1,6 +1,7 @@
 // test_kernels_oom.c — kernels fail honestly when memory runs out: the LayerNorm backward allocates
 // its per-thread partial sums outside the parallel region and, when that allocation fails (an
-// address-space limit here), sums on the calling thread instead of crashing; same gradients.
+// address-space limit here), sums on the calling thread instead of crashing; same gradients. The
+// attention kernels take their scratch from the caller, so a forward without memory says so.
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -58,4 +59,32 @@ Test(kernels_oom, layernorm_backward_without_memory_for_partials_gives_the_same_
     }
     for (size_t i = 0; i < nc; i += 7919) cr_assert_float_eq(dx2[i], dx[i], 1e-5 * (1 + fabsf(dx[i])), "dinp[%zu]", i);
     free(x), free(dy), free(y), free(dx), free(dx2), free(w), free(b), free(dw), free(db), free(dw2), free(db2);
+}
+
+// The attention kernels allocate nothing: their per-thread scratch is part of the activations, allocated
+// and checked by tf_model_forward before any kernel runs. Without the memory the forward says so
+// (TF_ENOMEM) instead of crashing inside a parallel region; with it, the same call works.
+Test(kernels_oom, forward_without_memory_for_activations_and_attention_scratch_reports_enomem) {
+    if (getenv("TF_ASAN")) cr_skip_test("the sanitizer reserves the address space: no limit can be set");
+    tf_set_threads(2);
+    tf_config c;
+    tf_config_gpt2(&c, 1, 64, 2, 50, 512);
+    tf_error err;
+    tf_model *m = tf_model_new(&c, 3, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    enum { T = 512 };
+    int in[T], tg[T];
+    for (int t = 0; t < T; t++) in[t] = t % 50, tg[t] = (t + 1) % 50;
+    struct rlimit old, lim;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)vm_size_bytes() + (1 << 20);  // 1 MB: the attention scratch alone needs more
+    cr_assert_eq(setrlimit(RLIMIT_AS, &lim), 0);
+    int rc = tf_model_forward(m, in, tg, NULL, 1, T, &err);
+    cr_assert_eq(setrlimit(RLIMIT_AS, &old), 0);
+    cr_assert_eq(rc, TF_ENOMEM, "forward under the limit returned %d (%s)", rc, err.msg);
+    cr_assert(strstr(err.msg, "out of memory"), "message: %s", err.msg);
+    cr_assert_eq(tf_model_forward(m, in, tg, NULL, 1, T, &err), TF_OK, "%s", err.msg);
+    cr_assert(tf_model_backward(m, 1.0f, &err) == TF_OK, "%s", err.msg);
+    tf_model_free(m);
 }

@@ -8,37 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tf_safetensors.h"
-#include "toolformer.h"
-
-typedef struct {
-    tf_st_file *ref, *batch;
-    tf_model *m;
-    int B, T, V;
-    int *inputs, *targets;
-    float *weights;
-} fixture;
-
-static float *read_f32(tf_st_file *f, const char *name, size_t *n) {
-    const tf_st_tensor *t = tf_st_find(f, name);
-    cr_assert_not_null(t, "fixture tensor %s missing", name);
-    float *out = malloc(t->numel * sizeof(float));
-    tf_error err;
-    cr_assert_eq(tf_st_to_f32(f, t, out, &err), TF_OK, "%s", err.msg);
-    if (n) *n = t->numel;
-    return out;
-}
-
-static int *read_i32(tf_st_file *f, const char *name) {
-    const tf_st_tensor *t = tf_st_find(f, name);
-    cr_assert(t && t->dtype == TF_ST_I32, "fixture tensor %s missing or not I32", name);
-    int *out = malloc(t->nbytes);
-    memcpy(out, t->data, t->nbytes);
-    return out;
-}
+#include "engine_util.h"
 
 // how: 0 loaded fp32, 1 mapped, 2 loaded with activation checkpointing
-static void open_fixture(fixture *f, const char *arch, int how) {
+static void open_fixture(ref_fixture *f, const char *arch, int how) {
     char dir[256], p[256];
     tf_error err;
     snprintf(dir, sizeof dir, "tests/fixtures/%s-tiny", arch);
@@ -49,30 +22,7 @@ static void open_fixture(fixture *f, const char *arch, int how) {
     cr_assert_eq(tf_lora_load(f->m, p, &err), TF_OK, "%s", err.msg);
     snprintf(p, sizeof p, "tests/fixtures/lora-%s-ref.safetensors", arch);
     cr_assert_not_null(f->ref = tf_st_open(p, &err), "%s", err.msg);
-    snprintf(p, sizeof p, "tests/fixtures/%s-tiny-ref.safetensors", arch);
-    cr_assert_not_null(f->batch = tf_st_open(p, &err), "%s", err.msg);
-    const tf_st_tensor *in = tf_st_find(f->batch, "inputs");
-    f->B = (int)in->shape[0];
-    f->T = (int)in->shape[1];
-    f->V = f->m->cfg.vocab_size;
-    f->inputs = read_i32(f->batch, "inputs");
-    f->targets = read_i32(f->batch, "targets");
-    f->weights = read_f32(f->batch, "weights", NULL);
-}
-
-static void close_fixture(fixture *f) {
-    free(f->inputs);
-    free(f->targets);
-    free(f->weights);
-    tf_st_close(f->ref);
-    tf_st_close(f->batch);
-    tf_model_free(f->m);
-}
-
-static void assert_close(const float *got, const float *want, size_t n, float atol, float rtol, const char *what) {
-    for (size_t i = 0; i < n; i++)
-        cr_assert(fabsf(got[i] - want[i]) <= atol + rtol * fabsf(want[i]), "%s[%zu]: got %.8g, PyTorch %.8g", what,
-                  i, got[i], want[i]);
+    fixture_open_batch(f, arch);
 }
 
 // The PEFT key of adapter i's A or B ("base_model.model.<path>.lora_A.weight").
@@ -91,14 +41,14 @@ static void key_of(const tf_model *m, int i, char which, char *out, size_t n) {
     cr_assert_fail("adapter %d: module %s not in the table", i, info.module);
 }
 
-static void forward(fixture *f) {
+static void forward(ref_fixture *f) {
     tf_error err;
     cr_assert_eq(tf_model_forward(f->m, f->inputs, f->targets, f->weights, f->B, f->T, &err), TF_OK, "%s", err.msg);
 }
 
 // Every adapter's A and B (grads: their gradients) against the reference tensors "<prefix><PEFT key>";
 // returns how many tensors were compared.
-static int compare_adapters(const fixture *f, const char *prefix, int grads, float atol) {
+static int compare_adapters(const ref_fixture *f, const char *prefix, int grads, float atol) {
     int checked = 0;
     for (int i = 0; i < tf_lora_count(f->m); i++) {
         tf_lora_info info;
@@ -113,9 +63,9 @@ static int compare_adapters(const fixture *f, const char *prefix, int grads, flo
             key_of(f->m, i, w ? 'B' : 'A', key, sizeof key);
             snprintf(name, sizeof name, "%s%s", prefix, key);
             size_t n;
-            float *want = read_f32(f->ref, name, &n);
+            float *want = fixture_f32(f->ref, name, &n);
             cr_assert_eq(n, (size_t)info.r * (w ? info.out : info.in), "%s", name);
-            assert_close(w ? B : A, want, n, atol, 1e-3f, name);
+            assert_close_to_ref(w ? B : A, want, n, atol, 1e-3f, name);
             free(want);
             checked++;
         }
@@ -126,22 +76,22 @@ static int compare_adapters(const fixture *f, const char *prefix, int grads, flo
 }
 
 static void check_forward(const char *arch, int how) {
-    fixture f;
+    ref_fixture f;
     open_fixture(&f, arch, how);
     forward(&f);
     size_t n;
-    float *logits = read_f32(f.ref, "logits", &n), *loss = read_f32(f.ref, "loss", NULL);
+    float *logits = fixture_f32(f.ref, "logits", &n), *loss = fixture_f32(f.ref, "loss", NULL);
     cr_assert_eq(n, (size_t)f.B * f.T * f.V);
-    assert_close(tf_model_logits(f.m), logits, n, 1e-5f, 1e-4f, "logits");
+    assert_close_to_ref(tf_model_logits(f.m), logits, n, 1e-5f, 1e-4f, "logits");
     cr_assert(fabsf(f.m->mean_loss - loss[0]) <= 1e-4f * fabsf(loss[0]), "loss %.8g vs PyTorch %.8g", f.m->mean_loss,
               loss[0]);
     free(logits);
     free(loss);
-    close_fixture(&f);
+    fixture_close(&f);
 }
 
 static void check_gradients(const char *arch, int how) {
-    fixture f;
+    ref_fixture f;
     open_fixture(&f, arch, how);
     tf_error err;
     cr_assert_eq(tf_model_zero_grad(f.m, &err), TF_OK);
@@ -154,7 +104,7 @@ static void check_gradients(const char *arch, int how) {
     for (int i = 0; i < tf_st_count(f.ref); i++) {
         const tf_st_tensor *t = tf_st_at(f.ref, i);
         if (strncmp(t->name, "grad.", 5)) continue;
-        float *g = read_f32(f.ref, t->name, NULL);
+        float *g = fixture_f32(f.ref, t->name, NULL);
         for (size_t k = 0; k < t->numel; k++) gmax = fmaxf(gmax, fabsf(g[k]));
         free(g);
     }
@@ -162,13 +112,13 @@ static void check_gradients(const char *arch, int how) {
     int in_file = 0;
     for (int i = 0; i < tf_st_count(f.ref); i++) in_file += !strncmp(tf_st_at(f.ref, i)->name, "grad.", 5);
     cr_assert_eq(checked, in_file, "every reference gradient has its adapter (%d of %d)", checked, in_file);
-    close_fixture(&f);
+    fixture_close(&f);
 }
 
 static void check_adamw(const char *arch, int how) {
-    fixture f;
+    ref_fixture f;
     open_fixture(&f, arch, how);
-    float *losses = read_f32(f.ref, "adamw_losses", NULL), *norms = read_f32(f.ref, "adamw_grad_norms", NULL);
+    float *losses = fixture_f32(f.ref, "adamw_losses", NULL), *norms = fixture_f32(f.ref, "adamw_grad_norms", NULL);
     tf_adamw opt = {1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f};
     tf_error err;
     for (int step = 0; step < 10; step++) {
@@ -184,7 +134,7 @@ static void check_adamw(const char *arch, int how) {
     compare_adapters(&f, "final.", 0, 1e-5f);
     free(losses);
     free(norms);
-    close_fixture(&f);
+    fixture_close(&f);
 }
 
 Test(lora_reference, gpt2_forward_matches_pytorch) { check_forward("gpt2", 0); }

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tf_safetensors.h"
-#include "toolformer.h"
+#include "engine_util.h"
 
 #define FIX "tests/fixtures/"
 
@@ -118,17 +117,6 @@ static void expect_load_error(const char *dir, int code, const char *w1, const c
     if (w2) cr_assert(strstr(err.msg, w2) != NULL, "message lacks '%s': %s", w2, err.msg);
 }
 
-// HF tensor name of the fixture file as fp32.
-static float *hf_tensor(tf_st_file *f, const char *name, size_t *numel) {
-    const tf_st_tensor *t = tf_st_find(f, name);
-    cr_assert_not_null(t, "fixture lacks %s", name);
-    float *out = malloc(t->numel * sizeof(float));
-    tf_error err;
-    cr_assert_eq(tf_st_to_f32(f, t, out, &err), TF_OK, "%s", err.msg);
-    if (numel) *numel = t->numel;
-    return out;
-}
-
 static const float *slice(const tf_model *m, int p, int layer) {
     size_t per = m->sizes[p] / (layer < 0 ? 1 : (size_t)m->cfg.n_layer);
     return m->param[p] + (layer < 0 ? 0 : per * (size_t)layer);
@@ -137,7 +125,7 @@ static const float *slice(const tf_model *m, int p, int layer) {
 // engine slice == HF tensor, element for element
 static void check_same(tf_st_file *f, const tf_model *m, int p, int layer, const char *name) {
     size_t n;
-    float *hf = hf_tensor(f, name, &n);
+    float *hf = fixture_f32(f, name, &n);
     size_t per = m->sizes[p] / (layer < 0 ? 1 : (size_t)m->cfg.n_layer);
     cr_assert_eq(n, per, "%s: %zu elements, engine slice %zu", name, n, per);
     cr_assert_eq(memcmp(hf, slice(m, p, layer), n * sizeof(float)), 0, "%s differs", name);
@@ -149,7 +137,7 @@ static void check_transposed(tf_st_file *f, const tf_model *m, int p, int layer,
     const tf_st_tensor *t = tf_st_find(f, name);
     cr_assert_not_null(t, "%s", name);
     size_t in = (size_t)t->shape[0], out = (size_t)t->shape[1];
-    float *hf = hf_tensor(f, name, NULL);
+    float *hf = fixture_f32(f, name, NULL);
     const float *e = slice(m, p, layer);
     for (size_t o = 0; o < out; o++)
         for (size_t i = 0; i < in; i++)
@@ -226,7 +214,7 @@ Test(model_io, gptj_fixture_concatenates_q_k_v_and_keeps_head_bias) {
 #define H(s) (snprintf(n, sizeof n, "transformer.h.%d.%s", l, s), n)
         const char *parts[3] = {"attn.q_proj.weight", "attn.k_proj.weight", "attn.v_proj.weight"};
         for (int j = 0; j < 3; j++) {
-            float *hf = hf_tensor(f, H(parts[j]), NULL);
+            float *hf = fixture_f32(f, H(parts[j]), NULL);
             cr_assert_eq(memcmp(slice(m, TF_P_QKVW, l) + j * C * C, hf, C * C * sizeof(float)), 0, "%s", n);
             free(hf);
         }
@@ -263,8 +251,8 @@ Test(model_io, neox_fixture_unpermutes_fused_qkv_per_head) {
         char n[128];
 #define H(s) (snprintf(n, sizeof n, "gpt_neox.layers.%d.%s", l, s), n)
         // transformers views the fused output as [head][q|k|v][head_size]
-        float *w = hf_tensor(f, H("attention.query_key_value.weight"), NULL);
-        float *b = hf_tensor(f, H("attention.query_key_value.bias"), NULL);
+        float *w = fixture_f32(f, H("attention.query_key_value.weight"), NULL);
+        float *b = fixture_f32(f, H("attention.query_key_value.bias"), NULL);
         const float *ew = slice(m, TF_P_QKVW, l), *eb = slice(m, TF_P_QKVB, l);
         for (size_t h = 0; h < H; h++)
             for (size_t j = 0; j < 3; j++)

@@ -79,23 +79,9 @@ Test(eval_metrics, facts_look_within_the_first_words) {
 Test(toolgen, executes_the_tool_at_the_arrow_and_inserts_its_result, .timeout = 120) {
     char dir[] = "/tmp/tf_toolgen_XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    const char *doc = "The shop sells 12 pears and 30 plums, a total of [Calculator(12 + 30) -> 99] 42 fruits.";
-    tf_set_threads(1);
-    tf_model *m = tiny_lm(dir, doc, 1, 32, 5);
+    tf_tokenizer *tok;
+    tf_model *m = memorised_lm(dir, CALC_DOC, &tok);
     tf_error err;
-    tf_tokenizer *tok = tf_tokenizer_load(dir, &err);
-    cr_assert_not_null(tok, "%s", err.msg);
-    int *ids, n;
-    cr_assert_eq(tf_tokenizer_encode(tok, doc, strlen(doc), 0, &ids, &n, &err), TF_OK);
-    tf_dataset ds = {0};
-    for (int k = 0; k < 8; k++) cr_assert_eq(tf_dataset_add(&ds, ids, NULL, n, &err), TF_OK);
-    tf_train_options o;
-    tf_train_defaults(&o);
-    o.steps = 150, o.batch = 4, o.seq_len = n - 1, o.lr = 1e-2f, o.min_lr = 1e-3f, o.warmup = 5;
-    o.pack = 0, o.quiet = 1, o.out_dir = dir;
-    tf_train_result r;
-    cr_assert_eq(tf_train(m, &ds, NULL, &o, &r, &err), TF_OK, "%s", err.msg);
-    cr_assert_lt(r.last_loss, 0.1f, "the model did not memorise the text (loss %.3f)", r.last_loss);
     tf_toolset set = {0};
     tf_tool_options topt = {0};
     cr_assert_eq(tf_toolset_parse(&set, "calculator", &topt, &err), TF_OK);
@@ -104,7 +90,7 @@ Test(toolgen, executes_the_tool_at_the_arrow_and_inserts_its_result, .timeout = 
     g.max_new = 30;
     g.api_top_k = 1;  // plain greedy: the memorised " [" is the argmax
     tf_toolgen_result res;
-    cr_assert_eq(tf_generate_with_tools(m, tok, &set, NULL, "The shop sells 12 pears and 30 plums, a total of", &g, &res,
+    cr_assert_eq(tf_generate_with_tools(m, tok, &set, NULL, CALC_PROMPT, &g, &res,
                                         &err), TF_OK, "%s", err.msg);
     cr_assert_eq(res.n_calls, 1, "generated: %s", res.text);
     cr_assert_str_eq(res.calls[0].input, "12 + 30");
@@ -113,14 +99,12 @@ Test(toolgen, executes_the_tool_at_the_arrow_and_inserts_its_result, .timeout = 
     tf_toolgen_result_free(&res);
     // disabled: p(" [") = 0, so no call is made
     g.disable = 1;
-    cr_assert_eq(tf_generate_with_tools(m, tok, &set, NULL, "The shop sells 12 pears and 30 plums, a total of", &g, &res,
+    cr_assert_eq(tf_generate_with_tools(m, tok, &set, NULL, CALC_PROMPT, &g, &res,
                                         &err), TF_OK);
     cr_assert_eq(res.n_calls, 0, "generated: %s", res.text);
     cr_assert_null(strstr(res.text, " [Calc"), "generated: %s", res.text);
     tf_toolgen_result_free(&res);
     tf_toolset_free(&set);
-    tf_dataset_free(&ds);
-    free(ids);
     tf_tokenizer_free(tok);
     tf_model_free(m);
     rm_rf_dir(dir);

@@ -18,6 +18,8 @@ static void help(FILE *out) {
             "  -h, --help       this help\n");
 }
 
+// Parses the options, decodes --ids with DIR's tokenizer and writes the text's exact bytes (or
+// {"text": ...} with --json). Exit 1 for an id outside the vocabulary or a bad tokenizer, 2 for bad usage.
 int cmd_detokenize(int argc, char **argv) {
     static const struct option opts[] = {
         {"tokenizer", required_argument, NULL, 't'}, {"model", required_argument, NULL, 'm'},
@@ -41,6 +43,7 @@ int cmd_detokenize(int argc, char **argv) {
     if (!list) return cli_usage_error("detokenize", "--ids is required");
     tf_error err = {0};
     int n = 0;
+    // the ids are checked against the vocabulary by the decoder, not here
     int *ids = cli_parse_ids(list, &n, &err);
     if (!ids) return cli_fail(&err);
     tf_tokenizer *t = tf_tokenizer_load(dir, &err);
@@ -52,6 +55,7 @@ int cmd_detokenize(int argc, char **argv) {
         if (err.code == TF_EBADARG) err.code = TF_EBADFILE;  // a bad id is bad input, not bad usage
         return cli_fail(&err);
     }
+    // JSON strings must be valid UTF-8: the sanitised text; the plain output is the bytes as decoded
     if (json) {
         char *s = tf_utf8_sanitize(text, len);
         cJSON *o = cJSON_CreateObject();

@@ -55,6 +55,9 @@ static void on_bad_line(void *ud, const char *msg) {
     else if (b->reported == 21) fprintf(stderr, "toolformer: more malformed lines skipped (not listed)\n");
 }
 
+// Parses the options (by hand: --data repeats), checks every input and the output before the
+// index is touched, then builds or extends the index one --data file at a time. Malformed lines
+// are reported (the first 20) and skipped; the command then exits 1 with every good passage kept.
 int cmd_index(int argc, char **argv) {
     const char *data[64];
     int ndata = 0;
@@ -132,6 +135,7 @@ int cmd_index(int argc, char **argv) {
         tf_guard_release(&g);
         return cli_fail(&gerr);
     }
+    // the first file creates the index (or appends/resumes as asked); the later ones always append
     bad_lines bad = {0};
     long added = 0, skipped = 0, total = 0;
     for (int d = 0; d < ndata; d++) {
@@ -150,6 +154,7 @@ int cmd_index(int argc, char **argv) {
         }
         total = st.total;
     }
+    // the summary goes to stderr, like the progress bar, so stdout stays empty
     fprintf(stderr, "indexed %ld passage%s into %s (%ld in total)", added, added == 1 ? "" : "s", out, total);
     if (skipped) fprintf(stderr, "; skipped %ld malformed line%s\n", skipped, skipped == 1 ? "" : "s");
     else fputc('\n', stderr);

@@ -23,6 +23,9 @@ static void help(FILE *f) {
             "  --adapter DIR  apply a LoRA adapter in PEFT's format (e.g. from finetune --lora)\n");
 }
 
+// Parses the options, reads the token ids (given, or encoded from --text with DIR's tokenizer),
+// runs one forward pass over them and prints each token's NLL. Exit 1 for bad input or a file
+// error, 2 for bad usage.
 int cmd_loss(int argc, char **argv) {
     static const struct option opts[] = {{"model", 1, 0, 'm'}, {"ids", 1, 0, 'i'}, {"text", 1, 0, 't'},
                                          {"json", 0, 0, 'j'},  {"threads", 1, 0, 'n'}, {"dtype", 1, 0, 'Y'},
@@ -51,10 +54,12 @@ int cmd_loss(int argc, char **argv) {
         default: return cli_usage_error("loss", "unknown option");
         }
     }
+    // the option checks, in the order a user meets them
     if (!model_dir) return cli_usage_error("loss", "--model is required");
     if (cli_no_arguments("loss", argc, argv, optind)) return CLI_USAGE;
     if (!ids_arg == !text) return cli_usage_error("loss", "give exactly one of --ids and --text");
     if (text && !*text) return cli_usage_error("loss", "--text is empty: the loss needs at least two tokens");
+    // the ids: from --ids as given, or the text through the model's tokenizer (no special tokens)
     tf_set_threads((int)threads);
     tf_error err = {0};
     int n = 0, *ids = ids_arg ? cli_parse_ids(ids_arg, &n, &err) : NULL;
@@ -64,6 +69,7 @@ int cmd_loss(int argc, char **argv) {
         free(ids);
         return cli_usage_error("loss", "need at least 2 tokens (the first one is not scored)");
     }
+    // the model, in the precision asked for, mapped or with an adapter on top
     tf_model *m = cli_load_model(model_dir, &(cli_model_opts){dtype, mapped, adapter}, &err);
     if (!m) {
         free(ids);
@@ -75,11 +81,14 @@ int cmd_loss(int argc, char **argv) {
         rc = cli_fail(&err);
         goto done;
     }
+    // one row of n - 1 positions: inputs ids[0..n-2], targets ids[1..n-1] (token 0 has no context,
+    // so it is not scored); every target weighs 1
     if (tf_model_forward(m, ids, ids + 1, NULL, 1, n - 1, &err)) {
         rc = cli_fail(&err);
         goto done;
     }
     const float *nll = tf_model_token_nll(m);
+    // nll[i] = -log p(ids[i+1] | ids[0..i]); mean_nll = sum / (n - 1), ppl = exp(mean_nll)
     double sum = 0.0;
     for (int i = 0; i < n - 1; i++) sum += nll[i];
     if (json) {

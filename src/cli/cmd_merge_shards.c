@@ -19,6 +19,8 @@ static void help(FILE *f) {
             "  --json       print {\"out\", \"shards\", \"lines\"}\n");
 }
 
+// Parses the options, checks the output against the shards (the output rule), then joins the
+// shards' lines in corpus order into --out (tf_merge_shards, src/pipeline/merge_shards.c).
 int cmd_merge_shards(int argc, char **argv) {
     static const struct option opts[] = {
         {"out", 1, 0, 'o'}, {"partial", 0, 0, 'p'}, {"json", 0, 0, 'j'}, {"force", 0, 0, 'f'}, {"help", 0, 0, 'h'},
@@ -37,10 +39,13 @@ int cmd_merge_shards(int argc, char **argv) {
         }
     }
     if (!out) return cli_usage_error("merge-shards", "--out is required");
+    // the shard files are the positional arguments, in any order: the merge orders the lines itself
     int n = argc - optind;
     if (n <= 0) return cli_usage_error("merge-shards", "give the shard files to merge");
     tf_error err = {0};
     long lines = 0;
+    // --out must not be one of the shards, nor exist without --force; OUT.lock keeps a second
+    // merge into the same file out while this one runs
     tf_outguard g;  // the output rule (tf_outguard.h)
     tf_guard_init(&g, "merge-shards", force ? TF_OUT_FORCE : TF_OUT_NEW, "replace it with --force or choose another --out");
     int rc = tf_guard_output(&g, "--out", out, TF_OUT_REGULAR, &err);
@@ -51,6 +56,7 @@ int cmd_merge_shards(int argc, char **argv) {
         return cli_fail(&err);
     }
     tf_guard_release(&g);
+    // the summary: how many shards and lines went into --out
     if (json) {
         cli_json j;
         cli_json_begin(&j, stdout);

@@ -44,6 +44,8 @@ static void help(FILE *f) {
             "  --force      replace an existing page\n");
 }
 
+// Parses the options, builds the page in memory from the run directory (src/report) and writes it
+// atomically, so a failed build never leaves half a page; an existing page is kept without --force.
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {
         {"out", 1, 0, 'o'}, {"force", 0, 0, 'f'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -59,6 +61,7 @@ int cmd_report(int argc, char **argv) {
         }
     }
     if (optind + 1 != argc) return cli_usage_error("report", "give one run directory (toolformer report DIR)");
+    // the run directory is the one positional argument; the page goes beside its inputs by default
     dir = argv[optind];
     char def[4096];
     if (!out) {
@@ -78,6 +81,8 @@ int cmd_report(int argc, char **argv) {
     }
     char *page = NULL;
     size_t len = 0;
+    // the page is written to a memory stream first: tf_report_write reports a malformed input as an
+    // error, and nothing is written to --out then
     FILE *mem = open_memstream(&page, &len);
     if (!mem) {
         tf_guard_release(&g);
@@ -91,6 +96,7 @@ int cmd_report(int argc, char **argv) {
     free(page);
     tf_guard_release(&g);
     if (rc) return cli_fail(&err);
+    // one line on stdout: where the page is and what it holds
     printf("%s: %d sections", out, st.sections);
     if (st.missing) printf(", %d parts left out for want of their input (noted on the page)", st.missing);
     printf("\n");

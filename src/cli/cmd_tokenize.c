@@ -21,6 +21,8 @@ static void help(FILE *out) {
 }
 
 
+// Parses the options, reads the text (--text, or --file with - for stdin), encodes it with the
+// tokenizer of DIR and prints the ids (comma-separated, or JSON with each token's text).
 int cmd_tokenize(int argc, char **argv) {
     static const struct option opts[] = {
         {"tokenizer", required_argument, NULL, 't'}, {"model", required_argument, NULL, 'm'},
@@ -42,10 +44,12 @@ int cmd_tokenize(int argc, char **argv) {
         default: return cli_usage_error("tokenize", "unknown option");
         }
     }
+    // --tokenizer and --model both name the directory that holds the tokenizer files: exactly one
     if (optind < argc) return cli_usage_error("tokenize", "unexpected argument '%s'", argv[optind]);
     if (dirs != 1) return cli_usage_error("tokenize", "give exactly one of --tokenizer DIR or --model DIR");
     if (!text == !file) return cli_usage_error("tokenize", "give exactly one of --text T or --file F");
     tf_error err = {0};
+    // a file is read whole (stdin and FIFOs too), so the text may hold NUL bytes: its length is kept
     size_t len = text ? strlen(text) : 0;
     char *buf = NULL;
     if (file) {
@@ -53,6 +57,8 @@ int cmd_tokenize(int argc, char **argv) {
         if (!buf) return cli_fail(&err);
         text = buf;
     }
+    // --special: "<|endoftext|>" and the other special tokens in the text become their ids;
+    // without it they are encoded as plain text
     tf_tokenizer *t = tf_tokenizer_load(dir, &err);
     int *ids = NULL, n = 0;
     if (!t || tf_tokenizer_encode(t, text, len, special, &ids, &n, &err)) {
@@ -60,6 +66,8 @@ int cmd_tokenize(int argc, char **argv) {
         tf_tokenizer_free(t);
         return cli_fail(&err);
     }
+    // JSON: {"ids": [...], "tokens": [...], "count": n}; a token's bytes may end inside a UTF-8
+    // character, so its text is sanitised (invalid sequences as U+FFFD)
     if (json) {
         cJSON *o = cJSON_CreateObject(), *ja = cJSON_AddArrayToObject(o, "ids"), *ta = cJSON_AddArrayToObject(o, "tokens");
         for (int i = 0; i < n; i++) {

@@ -8,7 +8,11 @@
 // code's choices", attention.c). Causality skips work: a tile of rows i0..i0+RB-1 only computes
 // the columns 0..i0+RB-1. Accumulation order within a dot product is sequential over its terms.
 // The backward of long sequences (T > TILED_BACKWARD_MAX_T) keeps the sgemm blocks, faster there.
+// The kernels allocate nothing: each thread's scratch is a slice of a workspace the caller allocated
+// (and checked) beforehand, sized by tf_attention_workspace_floats.
+#include <assert.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "tf_common.h"
@@ -225,14 +229,43 @@ static void prefetch_pair(int pair, int NH, int T, int C, const float *qkv, cons
     if (dout) prefetch_rows(dout + (size_t)b * T * C + (size_t)h * hs, C, T, hs, 1, 0);
 }
 
+enum { TILED_BACKWARD_MAX_T = 384, BLOCK_ROWS = 64 };
+
+// One thread's scratch, in floats: the forward's K^T [hs, ldt] and score tile [RB, ldt]; the tiled
+// backward's dS [T, ldt] and V^T [hs, ldt]; the blocked backward's dP [T, T] (T > TILED_BACKWARD_MAX_T).
+// Rounded up to 16 floats so that every thread's slice starts on a 64-byte line.
+static size_t thread_floats(int T, int C, int NH) {
+    size_t hs = (size_t)(C / NH), ldt = (size_t)round_up(T, VB);
+    size_t fwd = (hs + RB) * ldt, bwd = ((size_t)T + hs) * ldt;
+    size_t blk = T > TILED_BACKWARD_MAX_T ? (size_t)T * T : 0;
+    size_t n = fwd > bwd ? fwd : bwd;
+    n = n > blk ? n : blk;
+    return (n + 15) / 16 * 16;
+}
+
+size_t tf_attention_workspace_floats(int T, int C, int NH, int nthreads) {
+    return (size_t)(nthreads > 0 ? nthreads : 1) * thread_floats(T, C, NH);
+}
+
+// How many threads a workspace of work_floats serves (at most OpenMP's maximum, at least 1: the caller
+// must pass at least one thread's worth).
+static int workspace_threads(size_t work_floats, size_t per_thread) {
+    size_t n = work_floats / per_thread, max = (size_t)omp_get_max_threads();
+    assert(n >= 1 && "attention workspace smaller than tf_attention_workspace_floats(T, C, NH, 1)");
+    return (int)(n < max ? n : max);
+}
+
 // out[b,t,h,:] = sum_{s<=t} att[b,h,t,s] v[b,s,h,:],  att = softmax_s(q_t . k_s / sqrt(hs))
-void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
+void tf_attention_forward(float *out, float *att, const float *qkv, float *work, size_t work_floats, int B, int T,
+                          int C, int NH) {
     int hs = C / NH, C3 = 3 * C, ldt = round_up(T, VB), npair = B * NH;
     float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel if ((long)npair * T * T * hs >= 32768)
+    size_t per = thread_floats(T, C, NH);
+    int nt = workspace_threads(work_floats, per);
+#pragma omp parallel num_threads(nt) if ((long)npair * T * T * hs >= 32768)
     {
-        // K^T of the pair, and one tile of scores (RB rows, padded to ldt columns)
-        float *kt = tf_alloc((size_t)hs * ldt * sizeof(float), 0), *sb = tf_alloc((size_t)RB * ldt * sizeof(float), 0);
+        // K^T of the pair [hs, ldt], and one tile of scores (RB rows, padded to ldt columns)
+        float *kt = work + (size_t)omp_get_thread_num() * per, *sb = kt + (size_t)hs * ldt;
 #pragma omp for schedule(static)
         for (int pair = 0; pair < npair; pair++) {
             int b = pair / NH, h = pair % NH;
@@ -253,8 +286,6 @@ void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T
                 rows_times(out + ((size_t)b * T + i) * C + h * hs, C, nr, sb, ldt, n, v, C3, hs, 0);
             }
         }
-        tf_free(sb);
-        tf_free(kt);
     }
 }
 
@@ -265,15 +296,14 @@ void tf_attention_forward(float *out, float *att, const float *qkv, int B, int T
 // Long sequences: the backward in blocks of BLOCK_ROWS rows through tf_gemm (oneDNN's sgemm, one
 // thread per pair), whose packed products beat the tiles' walk down P's columns there (the crossover
 // is measured in docs/benchmarks.md, "Measurements behind the code's choices", attention.c). The
-// causal zeros of att keep the products exact.
-enum { TILED_BACKWARD_MAX_T = 384, BLOCK_ROWS = 64 };
-static void backward_blocked(float *dqkv, const float *dout, const float *qkv, const float *att, int B, int T, int C,
-                             int NH, int accumulate) {
+// causal zeros of att keep the products exact. work: nt threads' slices of per floats each.
+static void backward_blocked(float *dqkv, const float *dout, const float *qkv, const float *att, float *work,
+                             size_t per, int nt, int B, int T, int C, int NH, int accumulate) {
     int hs = C / NH, C3 = 3 * C, npair = B * NH;
     float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel
+#pragma omp parallel num_threads(nt)
     {
-        float *dp = tf_alloc((size_t)T * T * sizeof(float), 0);
+        float *dp = work + (size_t)omp_get_thread_num() * per;  // dP of the pair [T, T]
 #pragma omp for schedule(dynamic, 1)
         for (int pair = 0; pair < npair; pair++) {
             int b = pair / NH, h = pair % NH;
@@ -305,22 +335,23 @@ static void backward_blocked(float *dqkv, const float *dout, const float *qkv, c
                 tf_gemm(1, 0, t1, hs, m, 1.0f, dp + (size_t)t0 * T, T, q + (size_t)t0 * C3, C3, 1.0f, dk, C3);
             }
         }
-        tf_free(dp);
     }
 }
 
-void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, int B,
-                           int T, int C, int NH, int accumulate) {
+void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, float *work,
+                           size_t work_floats, int B, int T, int C, int NH, int accumulate) {
+    size_t per = thread_floats(T, C, NH);
+    int nt = workspace_threads(work_floats, per);
     if (T > TILED_BACKWARD_MAX_T) {
-        backward_blocked(dqkv, dout, qkv, att, B, T, C, NH, accumulate);
+        backward_blocked(dqkv, dout, qkv, att, work, per, nt, B, T, C, NH, accumulate);
         return;
     }
     int hs = C / NH, C3 = 3 * C, ldt = round_up(T, VB), npair = B * NH;
     float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel if ((long)npair * T * T * hs >= 32768)
+#pragma omp parallel num_threads(nt) if ((long)npair * T * T * hs >= 32768)
     {
-        // dS of the pair [T, ldt] (rows padded), and V^T
-        float *dp = tf_alloc((size_t)T * ldt * sizeof(float), 0), *vt = tf_alloc((size_t)hs * ldt * sizeof(float), 0);
+        // dS of the pair [T, ldt] (rows padded), and V^T [hs, ldt]
+        float *dp = work + (size_t)omp_get_thread_num() * per, *vt = dp + (size_t)T * ldt;
 #pragma omp for schedule(static)
         for (int pair = 0; pair < npair; pair++) {
             int b = pair / NH, h = pair % NH;
@@ -350,7 +381,5 @@ void tf_attention_backward(float *dqkv, const float *dout, const float *qkv, con
                 cols_times(dk + (size_t)j * C3, C3, nr, dp, ldt, j, T, q, C3, hs, accumulate);
             }
         }
-        tf_free(vt);
-        tf_free(dp);
     }
 }

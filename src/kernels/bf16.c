@@ -4,11 +4,14 @@
 #include "tf_kernels.h"
 #include "vecmath.h"
 
+// out[n] = bf16(in[n]), rounded to nearest even (vm_bf16)
 void tf_to_bf16(uint16_t *out, const float *in, size_t n) {
 #pragma omp parallel for simd if (n >= 65536) schedule(static)
     for (size_t i = 0; i < n; i++) out[i] = vm_bf16(in[i]);
 }
 
+// out[R, N] = bf16(in[R, N]); colsum[N] (+)= sum over rows of in (unrounded): a bias gradient taken in
+// the same pass as its rounding
 void tf_to_bf16_colsum(uint16_t *out, float *colsum, const float *in, int R, int N, int accumulate) {
     // each thread owns a slice of the columns and walks the rows in order (the sums' order does not
     // depend on the thread count)
@@ -30,6 +33,7 @@ void tf_to_bf16_colsum(uint16_t *out, float *colsum, const float *in, int R, int
     }
 }
 
+// out[K, R] = bf16(in[R, K])^T, in 32 x 32 tiles so that both the reads and the writes stay in cache
 void tf_to_bf16_transposed(uint16_t *out, const float *in, int R, int K) {
     enum { TILE = 32 };
     int nti = (R + TILE - 1) / TILE;

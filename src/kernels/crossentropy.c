@@ -22,10 +22,13 @@ static double log_sum_exp_shifted(const float *x, int V, float mx) {
     return log(sum);
 }
 
+// nll[N] from logits[N, V] (tf_kernels.h): the row's statistics are not kept
 void tf_crossentropy_forward(float *nll, const float *logits, const int *targets, int N, int V) {
     tf_crossentropy_forward_keep(nll, NULL, NULL, logits, targets, N, V);
 }
 
+// nll_r = -log softmax(x_r)[t_r] = log sum_i exp(x_ri - m_r) - (x_r,t_r - m_r), m_r = max_i x_ri;
+// logits[N, V] -> nll[N] (and rowmax[N], rowinv[N] = 1 / sum_i exp(x_ri - m_r) when kept)
 void tf_crossentropy_forward_keep(float *nll, float *rowmax, float *rowinv, const float *logits, const int *targets,
                                   int N, int V) {
 #pragma omp parallel for schedule(static)
@@ -46,6 +49,8 @@ void tf_crossentropy_forward_keep(float *nll, float *rowmax, float *rowinv, cons
     }
 }
 
+// d(x_ri) = dnll_r (softmax(x_r)_i - [i == t_r]): logits[N, V] -> dout[N, V] rounded to bf16, from the
+// forward's rowmax and rowinv (no pass for the max or the sum)
 void tf_crossentropy_backward_bf16(uint16_t *dout, const float *logits, const float *rowmax, const float *rowinv,
                                    const int *targets, const float *dnll, int N, int V) {
 #pragma omp parallel for schedule(static)
@@ -65,6 +70,8 @@ void tf_crossentropy_backward_bf16(uint16_t *dout, const float *logits, const fl
     }
 }
 
+// d(x_ri) = dnll_r (softmax(x_r)_i - [i == t_r]), written over logits[N, V]; rows without a target
+// (or with weight 0) become 0
 void tf_crossentropy_backward_inplace(float *logits, const int *targets, const float *dnll, int N, int V) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
@@ -74,7 +81,7 @@ void tf_crossentropy_backward_inplace(float *logits, const int *targets, const f
             continue;
         }
         float mx = vm_max(x, V);
-        float sum = vm_exp_shift_sum(x, V, mx);
+        float sum = vm_exp_shift_sum(x, V, mx);  // x_i becomes exp(x_i - mx); sum = their sum
         float k = dnll[r] / sum;
 #pragma omp simd
         for (int i = 0; i < V; i++) x[i] *= k;

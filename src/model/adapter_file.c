@@ -12,45 +12,60 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model_internal.h"
 #include "tf_adapter.h"
 #include "tf_safetensors.h"
 
 #define PEFT_PREFIX "base_model.model."
 
+// The targetable modules of each architecture. A module's path is its block's prefix, its submodule and
+// its name ("transformer.h.%d." "attn" "." "c_attn"), so each row names the submodule and the module once.
+#define GPT2_MOD(sub, name, param) {name, "transformer.h.%d." sub "." name, param, 0, 1, 0}  // Conv1D
+#define GPTJ_MOD(sub, name, param, part) {name, "transformer.h.%d." sub "." name, param, part, 0, 0}
+#define NEOX_MOD(sub, name, param, fused) {name, "gpt_neox.layers.%d." sub "." name, param, 0, 0, fused}
 static const tf_lora_module GPT2_MODULES[] = {
-    {"c_attn", "transformer.h.%d.attn.c_attn", TF_P_QKVW, 0, 1, 0},
-    {"c_proj", "transformer.h.%d.attn.c_proj", TF_P_ATTPROJW, 0, 1, 0},
-    {"c_fc", "transformer.h.%d.mlp.c_fc", TF_P_FCW, 0, 1, 0},
-    {"c_proj", "transformer.h.%d.mlp.c_proj", TF_P_FCPROJW, 0, 1, 0},
+    GPT2_MOD("attn", "c_attn", TF_P_QKVW), GPT2_MOD("attn", "c_proj", TF_P_ATTPROJW),
+    GPT2_MOD("mlp", "c_fc", TF_P_FCW), GPT2_MOD("mlp", "c_proj", TF_P_FCPROJW),
 };
-// transformers' GPTJAttention declares k_proj, v_proj, q_proj, out_proj in this order
+// transformers' GPTJAttention declares k_proj, v_proj, q_proj, out_proj in this order; part: the rows
+// of TF_P_QKVW (q 0, k 1, v 2)
 static const tf_lora_module GPTJ_MODULES[] = {
-    {"k_proj", "transformer.h.%d.attn.k_proj", TF_P_QKVW, 1, 0, 0},
-    {"v_proj", "transformer.h.%d.attn.v_proj", TF_P_QKVW, 2, 0, 0},
-    {"q_proj", "transformer.h.%d.attn.q_proj", TF_P_QKVW, 0, 0, 0},
-    {"out_proj", "transformer.h.%d.attn.out_proj", TF_P_ATTPROJW, 0, 0, 0},
-    {"fc_in", "transformer.h.%d.mlp.fc_in", TF_P_FCW, 0, 0, 0},
-    {"fc_out", "transformer.h.%d.mlp.fc_out", TF_P_FCPROJW, 0, 0, 0},
+    GPTJ_MOD("attn", "k_proj", TF_P_QKVW, 1),      GPTJ_MOD("attn", "v_proj", TF_P_QKVW, 2),
+    GPTJ_MOD("attn", "q_proj", TF_P_QKVW, 0),      GPTJ_MOD("attn", "out_proj", TF_P_ATTPROJW, 0),
+    GPTJ_MOD("mlp", "fc_in", TF_P_FCW, 0),         GPTJ_MOD("mlp", "fc_out", TF_P_FCPROJW, 0),
 };
+// query_key_value's rows are fused per head ([h][q, k, v][d])
 static const tf_lora_module NEOX_MODULES[] = {
-    {"query_key_value", "gpt_neox.layers.%d.attention.query_key_value", TF_P_QKVW, 0, 0, 1},
-    {"dense", "gpt_neox.layers.%d.attention.dense", TF_P_ATTPROJW, 0, 0, 0},
-    {"dense_h_to_4h", "gpt_neox.layers.%d.mlp.dense_h_to_4h", TF_P_FCW, 0, 0, 0},
-    {"dense_4h_to_h", "gpt_neox.layers.%d.mlp.dense_4h_to_h", TF_P_FCPROJW, 0, 0, 0},
+    NEOX_MOD("attention", "query_key_value", TF_P_QKVW, 1), NEOX_MOD("attention", "dense", TF_P_ATTPROJW, 0),
+    NEOX_MOD("mlp", "dense_h_to_4h", TF_P_FCW, 0),          NEOX_MOD("mlp", "dense_4h_to_h", TF_P_FCPROJW, 0),
 };
-// PEFT's defaults when target_modules is null (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING)
-static const char *const DEFAULT_TARGETS[] = {"c_attn", "q_proj,v_proj", "query_key_value"};
+#undef GPT2_MOD
+#undef GPTJ_MOD
+#undef NEOX_MOD
 
-static const char *arch_name(tf_arch a) {
-    return a == TF_ARCH_GPTJ ? "gptj" : a == TF_ARCH_NEOX ? "gpt_neox" : "gpt2";
-}
+#define COUNT(a) (int)(sizeof(a) / sizeof *(a))
+// Per architecture: its name in messages, its modules, and PEFT's default targets when target_modules
+// is null (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING).
+static const struct {
+    const char *name;
+    const tf_lora_module *modules;
+    int n_modules;
+    const char *default_targets;
+} ARCHES[] = {
+    [TF_ARCH_GPT2] = {"gpt2", GPT2_MODULES, COUNT(GPT2_MODULES), "c_attn"},
+    [TF_ARCH_GPTJ] = {"gptj", GPTJ_MODULES, COUNT(GPTJ_MODULES), "q_proj,v_proj"},
+    [TF_ARCH_NEOX] = {"gpt_neox", NEOX_MODULES, COUNT(NEOX_MODULES), "query_key_value"},
+};
+#undef COUNT
+
+// an unknown value reads as GPT-2's (as the rest of the engine's per-architecture code does)
+static tf_arch known(tf_arch a) { return a == TF_ARCH_GPTJ || a == TF_ARCH_NEOX ? a : TF_ARCH_GPT2; }
+
+static const char *arch_name(tf_arch a) { return ARCHES[known(a)].name; }
 
 const tf_lora_module *tf_lora_modules(tf_arch arch, int *n) {
-    switch (arch) {
-    case TF_ARCH_GPTJ: *n = (int)(sizeof GPTJ_MODULES / sizeof *GPTJ_MODULES); return GPTJ_MODULES;
-    case TF_ARCH_NEOX: *n = (int)(sizeof NEOX_MODULES / sizeof *NEOX_MODULES); return NEOX_MODULES;
-    default: *n = (int)(sizeof GPT2_MODULES / sizeof *GPT2_MODULES); return GPT2_MODULES;
-    }
+    *n = ARCHES[known(arch)].n_modules;
+    return ARCHES[known(arch)].modules;
 }
 
 void tf_lora_module_dims(const tf_config *cfg, const tf_lora_module *m, int *in, int *out) {
@@ -260,7 +275,7 @@ tf_adapter *tf_adapter_new(const tf_config *cfg, int r, float alpha, const char 
     a->alpha = alpha;
     a->dropout = dropout;
     set_scaling(a);
-    if (!targets || !*targets) targets = DEFAULT_TARGETS[cfg->arch];
+    if (!targets || !*targets) targets = ARCHES[known(cfg->arch)].default_targets;
     if (split_targets(a, targets, err) || build_sites(a, "--lora-targets", TF_EBADARG, err)) {
         tf_adapter_free(a);
         return NULL;
@@ -353,7 +368,7 @@ static int parse_config(tf_adapter *a, const char *path, tf_error *err) {
     if (cJSON_IsString(v) && (rc = tf_adapter_set_base_model(a, v->valuestring, err))) goto done;
     v = cJSON_GetObjectItemCaseSensitive(root, "target_modules");
     if (!v || cJSON_IsNull(v)) {
-        rc = split_targets(a, DEFAULT_TARGETS[a->cfg.arch], err);
+        rc = split_targets(a, ARCHES[known(a->cfg.arch)].default_targets, err);
     } else if (cJSON_IsString(v)) {
         rc = split_targets(a, "x", err);  // one slot, replaced by the expression itself
         if (!rc) {
@@ -553,7 +568,6 @@ static char *config_json(const tf_adapter *a) {
 }
 
 int tf_adapter_save(const tf_adapter *a, const char *dir, tf_error *err) {
-    if (tf_mkdir_p(dir, err)) return err ? err->code : TF_EIO;
     tf_st_entry *e = calloc((size_t)a->n_sites * 2, sizeof *e);
     char (*names)[320] = calloc((size_t)a->n_sites * 2, sizeof *names);
     int rc = TF_OK;
@@ -572,17 +586,8 @@ int tf_adapter_save(const tf_adapter *a, const char *dir, tf_error *err) {
         e[i].shape[1] = b ? a->r : s->in;
         e[i].data = b ? s->B : s->A;
     }
-    char path[4096];
-    tf_path_join(path, sizeof path, dir, "adapter_model.safetensors");
-    if ((rc = tf_st_write(path, e, a->n_sites * 2, err))) goto done;
-    char *json = config_json(a);
-    if (!json) {
-        rc = tf_errorf(err, TF_ENOMEM, "%s: out of memory writing adapter_config.json", dir);
-        goto done;
-    }
-    tf_path_join(path, sizeof path, dir, "adapter_config.json");
-    rc = tf_write_file_atomic(path, json, strlen(json), err);
-    free(json);
+    rc = model_write_dir(dir, "adapter_model.safetensors", e, a->n_sites * 2, "adapter_config.json", config_json(a),
+                         err);
 done:
     free(e);
     free(names);

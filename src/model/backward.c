@@ -1,4 +1,8 @@
 // backward.c — gradients of the weighted mean loss of the last forward, in exact reverse order.
+//
+// Shapes as in forward.c (B, T, C, NH, hs, F, V, L); d(x) is the gradient of the loss with respect to x.
+// Each product y = x W^T + b gives dx = dy W, dW (+)= dy^T x, db (+)= sum over rows of dy. The first
+// writer of each gradient overwrites instead of adding to zeros (see tf_model_backward).
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -142,14 +146,13 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     float *lnscr = model_lora_lnscratch(m);
 #define G(q, off) (frozen ? NULL : m->grad[q] + (off))
 #define LN(q, l) (frozen ? lnscr + ((q) == TF_P_LN1B || (q) == TF_P_LN2B || (q) == TF_P_LNFB ? C : 0) : m->grad[q] + (size_t)(l) * C)
-    // the forward's bf16 roundings of the products' inputs (bf16 models; see activations.h)
-#define KEPT(s, slot) model_acts_in16(a, BT, C, F, s, slot)
 
     if (model_lowp_prepare(m, BT, err)) return err->code;
     if (first)
         model_norm_begin(m);  // the norm is collected on the way
     else if (!frozen)
         model_norm_forget(m);
+    // d(logits) = scale * dnll * (softmax(logits) - onehot(target)): (B,T) -> (B,T,V)
     for (int i = 0; i < BT; i++) a->dnll[i] *= scale;
     // bf16 without a head bias: the cross-entropy's gradient goes straight to bf16 in the products'
     // operand scratch, one pass over the logits (no fp32 dlogits, no separate rounding pass)
@@ -161,18 +164,22 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
     for (int i = 0; i < BT; i++) a->dnll[i] /= scale;  // keep the stored weights reusable
     float *dlogits = a->logits;
     int S = a->slots;  // the LM head's kept input follows the layers' slots
+    // LM head: d(lnf) = d(logits) Wlm: (B,T,V) -> (B,T,C) into dln; d(Wlm) (+)= d(logits)^T lnf (V,C)
     if (dl16) {
         int head = c->tied_head ? TF_P_WTE : TF_P_LMW;
-        model_mm_backward_rounded(m, head, 0, a->dln, G(head, 0), a->lnf, KEPT(S, 0), BT, C, V, acc_w);
+        model_mm_backward_rounded(m, head, 0, a->dln, G(head, 0), a->lnf, model_kept_input(m, S, MODEL_KEPT_LNF), BT,
+                                  C, V, acc_w);
         if (!c->tied_head && first) zero(m->grad[TF_P_WTE], m->sizes[TF_P_WTE]);
     } else if (c->tied_head) {
-        model_mm_backward(m, TF_P_WTE, 0, a->dln, G(TF_P_WTE, 0), NULL, dlogits, a->lnf, KEPT(S, 0), BT, C, V, acc_w);
+        model_mm_backward(m, TF_P_WTE, 0, a->dln, G(TF_P_WTE, 0), NULL, dlogits, a->lnf,
+                          model_kept_input(m, S, MODEL_KEPT_LNF), BT, C, V, acc_w);
     } else {
         model_mm_backward(m, TF_P_LMW, 0, a->dln, G(TF_P_LMW, 0), c->head_bias ? G(TF_P_LMB, 0) : NULL, dlogits,
-                          a->lnf, KEPT(S, 0), BT, C, V, acc_w);
+                          a->lnf, model_kept_input(m, S, MODEL_KEPT_LNF), BT, C, V, acc_w);
         if (first) zero(m->grad[TF_P_WTE], m->sizes[TF_P_WTE]);  // the embedding backward only adds rows
     }
     if (first && m->sizes[TF_P_WPE]) zero(m->grad[TF_P_WPE], m->sizes[TF_P_WPE]);
+    // final LayerNorm: d(resid[L]) = LN'(d(lnf)): (B,T,C) -> (B,T,C); d(lnfw), d(lnfb) (C)
     zero(a->dresid, (size_t)BT * C);
     tf_layernorm_backward_acc(a->dresid, LN(TF_P_LNFW, 0), LN(TF_P_LNFB, 0), a->dln, a->resid + (size_t)L * BT * C,
                               p[TF_P_LNFW], a->lnf_mean, a->lnf_rstd, BT, C, acc_w);
@@ -186,7 +193,7 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
         const float *ln1 = a->ln1 + (size_t)s * BT * C, *qkv = a->qkv + (size_t)s * BT * 3 * C;
         const float *att = a->att + (size_t)s * a->cap_att, *atty = a->atty + (size_t)s * BT * C;
         const float *fch = a->fch + (size_t)s * BT * F, *fchg = a->fch_gelu + (size_t)s * BT * F;
-        if (a->in16_valid && m->dtype != TF_DTYPE_BF16)  // a bf16 forward kept only the rounded GELU output
+        if (a->kept_valid && m->dtype != TF_DTYPE_BF16)  // a bf16 forward kept only the rounded GELU output
             tf_gelu_forward(a->fch_gelu + (size_t)s * BT * F, fch, (size_t)BT * F, c->gelu_exact);
         const float *r2 = c->parallel_residual ? NULL : a->resid2 + (size_t)s * BT * C;
         const float *ln2 = c->shared_ln ? NULL : a->ln2 + (size_t)s * BT * C;
@@ -198,24 +205,30 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
             dproj = a->dtmp;
         }
         // MLP: xo = mlp_res + fcproj(gelu(fc(mlp_in))); dfch and dln are overwritten (acc_w only)
+        // d(fch_gelu) = d(xo) W2: (B,T,C) -> (B,T,F); d(W2) (+)= d(xo)^T fch_gelu (C,F); d(b2) (C)
         model_mm_backward(m, TF_P_FCPROJW, (size_t)l * C * F, a->dfch, G(TF_P_FCPROJW, (size_t)l * C * F),
-                          G(TF_P_FCPROJB, (size_t)l * C), dx, fchg, KEPT(s, 3), BT, F, C, acc_w);
+                          G(TF_P_FCPROJB, (size_t)l * C), dx, fchg, model_kept_input(m, s, MODEL_KEPT_FCH_GELU), BT, F,
+                          C, acc_w);
         // (the adapters take fp32 gradients: a frozen base keeps dfch in fp32)
         uint16_t *dfch16 = frozen ? NULL : model_lowp_dout(m);
+        // d(fch) = gelu'(fch) * d(fch_gelu): (B,T,F) -> (B,T,F); then
+        // d(mlp_in) = d(fch) W1: (B,T,F) -> (B,T,C) into dln; d(W1) (+)= d(fch)^T mlp_in (F,C); d(b1) (F)
         if (dfch16) {  // bf16: the GELU's gradient goes straight to the product's rounded operand
             tf_gelu_backward_bf16_colsum(dfch16, m->grad[TF_P_FCB] + (size_t)l * F, fch, a->dfch, BT, F,
                                          c->gelu_exact, acc_w & TF_ACC_DW);
             model_mm_backward_rounded(m, TF_P_FCW, (size_t)l * F * C, a->dln, m->grad[TF_P_FCW] + (size_t)l * F * C,
-                                      mlp_in, KEPT(s, 2), BT, C, F, acc_w);
+                                      mlp_in, model_kept_input(m, s, MODEL_KEPT_MLP_IN), BT, C, F, acc_w);
         } else {
             tf_gelu_backward(a->dfch, fch, a->dfch, (size_t)BT * F, c->gelu_exact, 0);
             model_mm_backward(m, TF_P_FCW, (size_t)l * F * C, a->dln, G(TF_P_FCW, (size_t)l * F * C),
-                              G(TF_P_FCB, (size_t)l * F), a->dfch, mlp_in, KEPT(s, 2), BT, C, F, acc_w);
+                              G(TF_P_FCB, (size_t)l * F), a->dfch, mlp_in, model_kept_input(m, s, MODEL_KEPT_MLP_IN),
+                              BT, C, F, acc_w);
         }
         // whether dln is free for the QKV product to overwrite (else it holds GPT-J's d(ln1) from the MLP)
         int dln_free = 1;
         if (ln2) {
-            // LayerNorm 2 reads r2 (sequential) or x (parallel); both gradients land in dx
+            // LayerNorm 2 reads r2 (sequential) or x (parallel); both gradients land in dx:
+            // d(ln2) (B,T,C) -> (B,T,C) added to dx; d(ln2w), d(ln2b) (C)
             tf_layernorm_backward_acc(dx, LN(TF_P_LN2W, l), LN(TF_P_LN2B, l), a->dln,
                                       c->parallel_residual ? x : r2, p[TF_P_LN2W] + (size_t)l * C,
                                       a->ln2_mean + (size_t)s * BT, a->ln2_rstd + (size_t)s * BT, BT, C, acc_w);
@@ -227,22 +240,30 @@ int tf_model_backward(tf_model *m, float scale, tf_error *err) {
             dln_free = 0;  // GPT-J: attention adds its part of d(ln1) below
         }
         // attention: proj = attproj(attention(rotary(qkv(ln1))))
+        // d(atty) = d(proj) Wo: (B,T,C) -> (B,T,C); d(Wo) (+)= d(proj)^T atty (C,C); d(bo) (C)
         model_mm_backward(m, TF_P_ATTPROJW, (size_t)l * C * C, a->datty, G(TF_P_ATTPROJW, (size_t)l * C * C),
-                          c->attn_out_bias ? G(TF_P_ATTPROJB, (size_t)l * C) : NULL, dproj, atty, KEPT(s, 1), BT, C, C,
-                          acc_w);
-        tf_attention_backward(a->dqkv, a->datty, qkv, att, B, T, C, NH, 0);
+                          c->attn_out_bias ? G(TF_P_ATTPROJB, (size_t)l * C) : NULL, dproj, atty,
+                          model_kept_input(m, s, MODEL_KEPT_ATTY), BT, C, C, acc_w);
+        // through softmax(q k^T / sqrt(hs)) v per head, with the saved att (B,NH,T,T):
+        // d(atty) (B,T,C) -> d(qkv) (B,T,3C)
+        tf_attention_backward(a->dqkv, a->datty, qkv, att, a->attn_work, a->attn_work_floats, B, T, C, NH, 0);
+        // the rotation's backward is the inverse rotation: (B,T,3C) -> (B,T,3C) in place
         tf_rotary(a->dqkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 1);
+        // d(ln1) = d(qkv) Wqkv: (B,T,3C) -> (B,T,C) into dln (GPT-J: added to the MLP's);
+        // d(Wqkv) (+)= d(qkv)^T ln1 (3C,C); d(bqkv) (3C)
         model_mm_backward(m, TF_P_QKVW, (size_t)l * 3 * C * C, a->dln, G(TF_P_QKVW, (size_t)l * 3 * C * C),
-                          c->qkv_bias ? G(TF_P_QKVB, (size_t)l * 3 * C) : NULL, a->dqkv, ln1, KEPT(s, 0), BT, C, 3 * C,
-                          acc_w | (dln_free ? 0 : TF_ACC_DINP));
+                          c->qkv_bias ? G(TF_P_QKVB, (size_t)l * 3 * C) : NULL, a->dqkv, ln1,
+                          model_kept_input(m, s, MODEL_KEPT_LN1), BT, C, 3 * C, acc_w | (dln_free ? 0 : TF_ACC_DINP));
+        // LayerNorm 1: d(x) += LN'(d(ln1)): (B,T,C) -> (B,T,C); d(ln1w), d(ln1b) (C). dx, which held
+        // d(xo) and the residual's identity path, is now d(resid[l]), the next layer down's d(xo)
         tf_layernorm_backward_acc(dx, LN(TF_P_LN1W, l), LN(TF_P_LN1B, l), a->dln, x,
                                   p[TF_P_LN1W] + (size_t)l * C, a->ln1_mean + (size_t)s * BT,
                                   a->ln1_rstd + (size_t)s * BT, BT, C, acc_w);
     }
-#undef KEPT
 #undef G
 #undef LN
     model_lora_keep(m, -1);
+    // embedding: d(wte[inputs[r]]) += d(x0)[r], d(wpe[t]) += d(x0)[r]: (B,T,C) -> (V,C), (n_positions,C)
     if (!frozen) embed_backward_collect(m, a->dresid, BT);
     m->B = 0;  // logits were consumed; a second backward needs a new forward
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "backward: out of memory in a bf16 matmul");

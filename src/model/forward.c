@@ -1,6 +1,16 @@
 // forward.c — the training-path forward pass over a padded batch, with every activation the
 // backward pass needs, and weighted per-token losses.
+//
+// Shapes in the comments are llm.c's: B rows of T tokens, C = n_embd, NH heads of hs = C/NH, F = n_inner
+// (4C in GPT-2), V = vocab_size, L = n_layer. A block (Radford et al. 2019; GPT-J and NeoX run the
+// attention and the MLP in parallel from the same input):
+//   sequential (GPT-2):  r2 = x + attn(ln1(x));        out = r2 + mlp(ln2(r2))
+//   parallel (NeoX):     out = x + attn(ln1(x)) + mlp(ln2(x))
+//   parallel, shared LN (GPT-J): out = x + attn(ln1(x)) + mlp(ln1(x))
+// with attn(h) = softmax(mask(Q K^T / sqrt(hs))) V over each head and mlp(h) = W2 gelu(W1 h + b1) + b2.
+// In bf16 the products' inputs are rounded once and kept for the backward (activations.h).
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,15 +20,9 @@
 
 void model_free_acts(tf_activations *a) {
     if (!a) return;
-    void **bufs[] = {(void **)&a->inputs, (void **)&a->targets, (void **)&a->pos, (void **)&a->dnll,
-                     (void **)&a->resid, (void **)&a->ln1, (void **)&a->ln1_mean, (void **)&a->ln1_rstd,
-                     (void **)&a->qkv, (void **)&a->att, (void **)&a->atty, (void **)&a->resid2,
-                     (void **)&a->ln2, (void **)&a->ln2_mean, (void **)&a->ln2_rstd, (void **)&a->fch,
-                     (void **)&a->fch_gelu, (void **)&a->lnf, (void **)&a->lnf_mean,
-                     (void **)&a->lnf_rstd, (void **)&a->logits, (void **)&a->nll, (void **)&a->ce_max, (void **)&a->ce_inv, (void **)&a->in16, (void **)&a->dresid,
-                     (void **)&a->dln, (void **)&a->dqkv, (void **)&a->datty, (void **)&a->dfch,
-                     (void **)&a->dtmp};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tf_free(*bufs[i]);
+#define X(type, name, count) tf_free(a->name);
+    TF_ACT_BUFFERS(X)
+#undef X
     free(a);
 }
 
@@ -28,31 +32,24 @@ int model_act_slots(const tf_model *m) { return m->checkpointing ? 1 : m->cfg.n_
 // number of per-layer slots changed: activation checkpointing keeps one layer's).
 static int ensure_acts(tf_model *m, int B, int T, tf_error *err) {
     const tf_config *c = &m->cfg;
-    size_t BT = (size_t)B * T, L = (size_t)model_act_slots(m), C = c->n_embd, F = c->n_inner, V = c->vocab_size;
-    size_t att = (size_t)B * c->n_head * T * T;
+    size_t BT = (size_t)B * T, L = (size_t)model_act_slots(m), NL = (size_t)c->n_layer, C = c->n_embd;
+    size_t F = c->n_inner, V = c->vocab_size, ATT = (size_t)B * c->n_head * T * T;
+    size_t WORK = tf_attention_workspace_floats(T, c->n_embd, c->n_head, omp_get_max_threads());
     tf_activations *a = m->acts;
-    if (a && a->cap_rows >= BT && a->cap_att >= att && a->slots == (int)L) return TF_OK;
+    if (a && a->cap_rows >= BT && a->cap_att >= ATT && a->attn_work_floats >= WORK && a->slots == (int)L)
+        return TF_OK;
     model_free_acts(a);
     a = m->acts = calloc(1, sizeof *a);
     if (!a) return tf_errorf(err, TF_ENOMEM, "out of memory for activations");
     a->cap_rows = BT;
-    a->cap_att = att;
+    a->cap_att = ATT;
+    a->attn_work_floats = WORK;
     a->slots = (int)L;
-    int seq = !c->parallel_residual, ln2 = !c->shared_ln;
+    int seq = !c->parallel_residual, has_ln2 = !c->shared_ln;  // (names the list's counts use)
     int ok = 1;
-#define ALLOC(field, count) ok &= (a->field = tf_alloc((count) * sizeof *a->field, 0)) != NULL
-    ALLOC(inputs, BT); ALLOC(targets, BT); ALLOC(pos, BT); ALLOC(dnll, BT);
-    ALLOC(resid, ((size_t)c->n_layer + 1) * BT * C);
-    ALLOC(ln1, L * BT * C); ALLOC(ln1_mean, L * BT); ALLOC(ln1_rstd, L * BT);
-    ALLOC(qkv, L * BT * 3 * C); ALLOC(att, L * att); ALLOC(atty, L * BT * C);
-    if (seq) ALLOC(resid2, L * BT * C);
-    if (ln2) { ALLOC(ln2, L * BT * C); ALLOC(ln2_mean, L * BT); ALLOC(ln2_rstd, L * BT); }
-    ALLOC(fch, L * BT * F); ALLOC(fch_gelu, L * BT * F);
-    ALLOC(lnf, BT * C); ALLOC(lnf_mean, BT); ALLOC(lnf_rstd, BT);
-    ALLOC(logits, BT * V); ALLOC(nll, BT); ALLOC(ce_max, BT); ALLOC(ce_inv, BT);
-    ALLOC(dresid, BT * C); ALLOC(dln, BT * C); ALLOC(dqkv, BT * 3 * C); ALLOC(datty, BT * C);
-    ALLOC(dfch, BT * F); ALLOC(dtmp, BT * C);
-#undef ALLOC
+#define X(type, name, count) ok &= (count) == 0 || (a->name = tf_alloc((count) * sizeof(type), 0)) != NULL;
+    TF_ACT_BUFFERS(X)
+#undef X
     if (!ok) {
         model_free_acts(a);
         m->acts = NULL;
@@ -74,7 +71,6 @@ void model_layer_forward(tf_model *m, int l, int s) {
     const tf_config *c = &m->cfg;
     tf_activations *a = m->acts;
     int B = m->B, T = m->T, BT = B * T, C = c->n_embd, F = c->n_inner, NH = c->n_head;
-#define KEEP(s, slot) model_acts_in16(a, BT, C, F, s, slot)
     model_lora_keep(m, s);
     const float *x = a->resid + (size_t)l * BT * C;
     float *xo = a->resid + (size_t)(l + 1) * BT * C;
@@ -82,15 +78,22 @@ void model_layer_forward(tf_model *m, int l, int s) {
     float *att = a->att + (size_t)s * a->cap_att, *atty = a->atty + (size_t)s * BT * C;
     float *fch = a->fch + (size_t)s * BT * F, *fchg = a->fch_gelu + (size_t)s * BT * F;
     float *proj = a->dtmp;  // scratch: attention projection output
+    // ln1 = LayerNorm(x): (B,T,C) -> (B,T,C), with each row's mean and 1/std (B,T) for the backward
     tf_layernorm_forward(ln1, a->ln1_mean + (size_t)s * BT, a->ln1_rstd + (size_t)s * BT, x,
                          m->param[TF_P_LN1W] + (size_t)l * C, m->param[TF_P_LN1B] + (size_t)l * C,
                          BT, C, c->layer_norm_eps);
-    model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, KEEP(s, 0),
+    // qkv = ln1 Wqkv^T + bqkv: (B,T,C) -> (B,T,3C), each row q | k | v
+    model_mm_forward_keep(m, TF_P_QKVW, (size_t)l * 3 * C * C, qkv, ln1, model_kept_input(m, s, MODEL_KEPT_LN1),
                       c->qkv_bias ? m->param[TF_P_QKVB] + (size_t)l * 3 * C : NULL, BT, C, 3 * C);
+    // rotary (GPT-J, NeoX): q and k rotated by their position, in place: (B,T,3C) -> (B,T,3C)
     tf_rotary(qkv, a->pos, BT, C, NH, c->rotary_dim, c->rotary_interleaved, c->rotary_base, 0);
-    tf_attention_forward(atty, att, qkv, B, T, C, NH);
-    model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, KEEP(s, 1),
+    // causal attention per head: att = softmax(q k^T / sqrt(hs)) (B,NH,T,T), atty = att v:
+    // (B,T,3C) -> (B,T,C)
+    tf_attention_forward(atty, att, qkv, a->attn_work, a->attn_work_floats, B, T, C, NH);
+    // proj = atty Wo^T + bo: (B,T,C) -> (B,T,C)
+    model_mm_forward_keep(m, TF_P_ATTPROJW, (size_t)l * C * C, proj, atty, model_kept_input(m, s, MODEL_KEPT_ATTY),
                       c->attn_out_bias ? m->param[TF_P_ATTPROJB] + (size_t)l * C : NULL, BT, C, C);
+    // the MLP's input: ln1 itself (parallel), or r2 = x + proj (sequential): (B,T,C)
     const float *mlp_in;
     if (c->parallel_residual) {
         mlp_in = ln1;
@@ -99,7 +102,7 @@ void model_layer_forward(tf_model *m, int l, int s) {
         add3(r2, x, proj, NULL, (size_t)BT * C);
         mlp_in = r2;
     }
-    if (!c->shared_ln) {
+    if (!c->shared_ln) {  // ln2 = LayerNorm(r2 or x): (B,T,C) -> (B,T,C)
         float *ln2 = a->ln2 + (size_t)s * BT * C;
         tf_layernorm_forward(ln2, a->ln2_mean + (size_t)s * BT, a->ln2_rstd + (size_t)s * BT,
                              c->parallel_residual ? x : mlp_in,
@@ -107,25 +110,26 @@ void model_layer_forward(tf_model *m, int l, int s) {
                              BT, C, c->layer_norm_eps);
         mlp_in = ln2;
     }
-    model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, KEEP(s, 2),
+    // fch = mlp_in W1^T + b1: (B,T,C) -> (B,T,F)
+    model_mm_forward_keep(m, TF_P_FCW, (size_t)l * F * C, fch, mlp_in, model_kept_input(m, s, MODEL_KEPT_MLP_IN),
                       m->param[TF_P_FCB] + (size_t)l * F, BT, C, F);
-    if (a->in16_valid) {
+    // fch_gelu = gelu(fch): (B,T,F) -> (B,T,F); xo = fch_gelu W2^T + b2: (B,T,F) -> (B,T,C)
+    if (a->kept_valid) {
         // bf16: the GELU's output only feeds the product; it is written rounded, straight into
         // the kept inputs (fch_gelu's fp32 values are then not made: the backward reads fch)
-        tf_gelu_forward_bf16(KEEP(s, 3), fch, (size_t)BT * F, c->gelu_exact);
-        model_mm_forward_rounded(m, TF_P_FCPROJW, (size_t)l * C * F, xo, KEEP(s, 3),
+        tf_gelu_forward_bf16(model_kept_input(m, s, MODEL_KEPT_FCH_GELU), fch, (size_t)BT * F, c->gelu_exact);
+        model_mm_forward_rounded(m, TF_P_FCPROJW, (size_t)l * C * F, xo, model_kept_input(m, s, MODEL_KEPT_FCH_GELU),
                                  m->param[TF_P_FCPROJB] + (size_t)l * C, BT, F, C);
     } else {
         tf_gelu_forward(fchg, fch, (size_t)BT * F, c->gelu_exact);
         model_mm_forward(m, TF_P_FCPROJW, (size_t)l * C * F, xo, fchg, m->param[TF_P_FCPROJB] + (size_t)l * C,
                          BT, F, C);
     }
-    // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp
+    // residual: sequential xo = r2 + mlp; parallel xo = x + attn + mlp: (B,T,C)
     if (c->parallel_residual)
         add3(xo, xo, x, proj, (size_t)BT * C);
     else
         add3(xo, xo, a->resid2 + (size_t)s * BT * C, NULL, (size_t)BT * C);
-#undef KEEP
 }
 
 int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const float *weights, int B,
@@ -151,11 +155,13 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     int BT = B * T, L = c->n_layer, C = c->n_embd, F = c->n_inner;
     // bf16: keep the rounded product inputs for the backward's weight gradients (it then does not
     // round them again); a frozen base (adapters) has none to make
-    a->in16_valid = m->dtype == TF_DTYPE_BF16 && !model_is_mapped(m) && !m->lora;
-    if (a->in16_valid && !a->in16 &&
-        !(a->in16 = tf_alloc(a->cap_rows * ((size_t)a->slots * (3 * C + F) + C) * sizeof(uint16_t), 0)))
+    a->kept_valid = m->dtype == TF_DTYPE_BF16 && !model_is_mapped(m) && !m->lora;
+    if (a->kept_valid && !a->kept &&
+        !(a->kept = tf_alloc(model_kept_count(a->cap_rows, a->slots, C, F) * sizeof(uint16_t), 0)))
         return tf_errorf(err, TF_ENOMEM, "out of memory for the bf16 inputs of a %dx%d batch", B, T);
     if (model_lora_prepare(m, BT, model_act_slots(m), err)) return err->code;
+    // loss weights: dnll = w / sum(w) over the rows with a target, so that the loss below is the
+    // weighted mean sum_i dnll_i nll_i and the backward starts from dnll
     memcpy(a->inputs, inputs, BT * sizeof(int));
     double wsum = 0.0;
     for (int i = 0; i < BT; i++) {
@@ -167,16 +173,21 @@ int tf_model_forward(tf_model *m, const int *inputs, const int *targets, const f
     }
     for (int i = 0; i < BT; i++) a->dnll[i] = wsum > 0 ? (float)(a->dnll[i] / wsum) : 0.0f;
 
+    // x0 = wte[inputs] (+ wpe[t] with learned positions): (B,T) ids -> (B,T,C)
     model_embed(m, a->resid, inputs, a->pos, BT);
     model_lora_begin_forward(m);
+    // L blocks: resid[l] (B,T,C) -> resid[l+1] (B,T,C)
     for (int l = 0; l < L; l++) model_layer_forward(m, l, m->checkpointing ? 0 : l);
     model_lora_keep(m, -1);
+    // lnf = LayerNorm(resid[L]): (B,T,C) -> (B,T,C)
     tf_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->resid + (size_t)L * BT * C,
                          m->param[TF_P_LNFW], m->param[TF_P_LNFB], BT, C, c->layer_norm_eps);
+    // logits = lnf Wlm^T (+ b; Wlm = wte when tied): (B,T,C) -> (B,T,V)
     model_mm_forward_keep(m, c->tied_head ? TF_P_WTE : TF_P_LMW, 0, a->logits, a->lnf,
-                          model_acts_in16(a, BT, C, F, a->slots, 0),
+                          model_kept_input(m, a->slots, MODEL_KEPT_LNF),
                      c->head_bias && !c->tied_head ? m->param[TF_P_LMB] : NULL, BT, C, V);
     if (model_lowp_failed(m)) return tf_errorf(err, TF_ENOMEM, "forward: out of memory in a bf16 matmul");
+    // nll = -log softmax(logits)[target]: (B,T,V) -> (B,T); loss = sum dnll * nll: (B,T) -> scalar
     tf_crossentropy_forward_keep(a->nll, a->ce_max, a->ce_inv, a->logits, a->targets, BT, V);
     double loss = 0.0;
     for (int i = 0; i < BT; i++) loss += (double)a->dnll[i] * a->nll[i];

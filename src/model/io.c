@@ -542,12 +542,28 @@ static int save_pass(const slot *s) {
     return is_head(s) || s->param == TF_P_LNFW || s->param == TF_P_LNFB ? 2 : 0;
 }
 
+int model_write_dir(const char *dir, const char *tensors_file, const tf_st_entry *e, int n, const char *json_file,
+                    char *json, tf_error *err) {
+    char path[4096];
+    int rc = tf_mkdir_p(dir, err);
+    if (!rc) {
+        tf_path_join(path, sizeof path, dir, tensors_file);
+        rc = tf_st_write(path, e, n, err);
+    }
+    if (!rc) {
+        tf_path_join(path, sizeof path, dir, json_file);
+        rc = json ? tf_write_file_atomic(path, json, strlen(json), err)
+                  : tf_errorf(err, TF_ENOMEM, "%s: out of memory writing %s", dir, json_file);
+    }
+    free(json);
+    return rc;
+}
+
 int tf_model_save(const tf_model *m, const char *dir, tf_error *err) {
     const tf_config *c = &m->cfg;
     const slot *slots = arch_slots(c->arch);
     if (model_is_mapped(m))
         return tf_errorf(err, TF_EBADARG, "%s: a model with mapped weights (inference only) cannot be saved", dir);
-    if (tf_mkdir_p(dir, err)) return err ? err->code : TF_EIO;
     int cap = 0;
     for (int si = 0; slots[si].name; si++) cap += per_layer(&slots[si]) ? c->n_layer : 1;
     tf_st_entry *e = calloc((size_t)cap, sizeof *e);
@@ -581,17 +597,7 @@ int tf_model_save(const tf_model *m, const char *dir, tf_error *err) {
             }
         }
     }
-    char path[4096];
-    tf_path_join(path, sizeof path, dir, "model.safetensors");
-    if ((rc = tf_st_write(path, e, n, err))) goto done;
-    char *json = tf_config_to_json(c);
-    if (!json) {
-        rc = tf_errorf(err, TF_ENOMEM, "%s: out of memory writing config.json", dir);
-        goto done;
-    }
-    tf_path_join(path, sizeof path, dir, "config.json");
-    rc = tf_write_file_atomic(path, json, strlen(json), err);
-    free(json);
+    rc = model_write_dir(dir, "model.safetensors", e, n, "config.json", tf_config_to_json(c), err);
 done:
     free(e);
     free(ctx);

@@ -3,6 +3,7 @@
 #define TF_MODEL_INTERNAL_H
 
 #include "tf_model.h"
+#include "tf_safetensors.h"
 
 // The safetensors files of a model directory (io.c): model.safetensors, or the shards named by
 // model.safetensors.index.json, each tensor the index names checked to be in its shard. Errors name
@@ -15,6 +16,12 @@ typedef struct {
 } model_weight_set;
 int model_weights_open(const char *dir, model_weight_set *w, tf_error *err);
 void model_weights_close(model_weight_set *w);
+// Writes a Hugging Face directory as tf_model_save and tf_adapter_save do (io.c): creates dir, writes
+// dir/tensors_file (e[n], tf_st_write) and then dir/json_file (json), each atomically. The JSON goes
+// last, so a directory whose JSON is there has its tensors. Takes json (frees it); NULL (making it ran
+// out of memory) is TF_ENOMEM naming the file.
+int model_write_dir(const char *dir, const char *tensors_file, const tf_st_entry *e, int n, const char *json_file,
+                    char *json, tf_error *err);
 
 // Allocates a model with cfg's parameter arena (zeroed) and tensor views; NULL with err set.
 tf_model *model_alloc(const tf_config *cfg, tf_error *err);

@@ -4,26 +4,15 @@
 // and the result, the text must go on after it, the counters must be filled, no console error, no
 // request leave the server; a screenshot is saved. Prints "ok"; exits 1 with the failures.
 'use strict';
-const path = require('path');
-const puppeteer = require(path.resolve('node_modules/puppeteer-core'));
+const {openPage} = require('./browser');
 
 const [url, shot] = process.argv.slice(2);
 const failures = [];
 const check = (ok, what) => { if (!ok) failures.push(what); };
 
 (async () => {
-    const browser = await puppeteer.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-    });
+    const {browser, page, errors, outside} = await openPage(url, {width: 1100, height: 700});
     try {
-        const page = await browser.newPage();
-        await page.setViewport({width: 1100, height: 700});
-        const errors = [], outside = [];
-        page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') errors.push(m.text()); });
-        page.on('pageerror', (e) => errors.push(String(e)));
-        page.on('request', (r) => { if (!r.url().startsWith(url)) outside.push(r.url()); });
         await page.goto(url, {waitUntil: 'load'});
         await page.$eval('#max_tokens', (e) => { e.value = '30'; });
         await page.$eval('#api_top_k', (e) => { e.value = '1'; });

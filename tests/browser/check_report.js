@@ -4,7 +4,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const puppeteer = require(path.resolve('node_modules/puppeteer-core'));
+const {openPage} = require('./browser');
 
 const [page_path, shot, run] = process.argv.slice(2);
 const failures = [];
@@ -17,18 +17,8 @@ const json = (name) => JSON.parse(fs.readFileSync(path.join(run, name), 'utf8'))
 const lines = (name) => fs.readFileSync(path.join(run, name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
 
 (async () => {
-    const browser = await puppeteer.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-    });
+    const {browser, page, errors, outside} = await openPage('file:', {width: 1000, height: 800});
     try {
-        const page = await browser.newPage();
-        await page.setViewport({width: 1000, height: 800});
-        const errors = [], outside = [];
-        page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') errors.push(m.text()); });
-        page.on('pageerror', (e) => errors.push(String(e)));
-        page.on('request', (r) => { if (!r.url().startsWith('file:')) outside.push(r.url()); });
         await page.goto('file://' + path.resolve(page_path), {waitUntil: 'load'});
         const charts = await page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({
             id: s.id,
