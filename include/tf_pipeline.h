@@ -42,6 +42,44 @@ int tf_build_row(int *out, int cap, const int *z, int nz, const int *sep, int ns
 // The window start s for position i: max(0, i + span + longest_prefix - max_len).
 int tf_window_start(int i, int n_x, int longest_prefix, int max_len);
 
+// ---- one call, compared (`toolformer compare`) -----------------------------------------------------
+// The filter's three losses for one call c at one place of a text x, with the call as a prefix (the
+// filter's placement) and inline, over exactly the same continuation tokens x_i .. x_{i+4}:
+//   with_result L(e(c, r)),  without_result L(e(c, eps)),  plain L(eps);
+//   score = min(plain, without_result) - with_result (prefix), and the call passes when score >= tau_f.
+// The tools are built only when the tool must run (no given result), by the caller's make_tools
+// (a toolset holding the tool the call names; freed by tf_compare_call).
+typedef int (*tf_make_tools_fn)(void *ctx, const char *tool_name, tf_toolset *set, tf_error *err);
+typedef struct {
+    const char *text;        // x
+    const tf_call *call;     // c: its name and input
+    size_t char_pos;         // the byte of text before which the call goes (must start a token, > 0)
+    const char *result;      // r as given, or NULL: run the tool (make_tools) with date as its context
+    const char *date;        // the document's date (Calendar); may be NULL
+    double tau_f;            // < 0: the tool's default (tf_tool_default_thresholds)
+    tf_make_tools_fn make_tools;
+    void *make_tools_ctx;
+} tf_compare_request;
+typedef struct {
+    char *call_text;         // e(c, r) = " [Name(input) -> result]" (malloc'd)
+    int *x, n_x;             // the text's token ids (malloc'd)
+    int token_pos;           // i: the call goes before x[i]
+    // rows and losses indexed [TF_NUM_VARIANTS * placement + variant]
+    tf_scored_row rows[2 * TF_NUM_VARIANTS];
+    int *row_ids[2 * TF_NUM_VARIANTS];  // the rows' storage (malloc'd)
+    float loss[2 * TF_NUM_VARIANTS];
+    float loss_minus;        // L- = min(plain, without_result), prefix
+    float score, score_inline;  // L- - L+ with the call as a prefix / inline
+    double tau_f;
+    int passes;              // score >= tau_f
+} tf_compare_result;
+// Fills res (free it with tf_compare_result_free, also after an error). Errors: a position that is
+// the text's start, its end or inside a token (TF_EBADARG, naming the byte); no tool of the call's
+// name; the tool's failure; a call and text that do not fit the model's context.
+int tf_compare_call(tf_model *m, const tf_tokenizer *tok, const tf_compare_request *req, tf_compare_result *res,
+                    tf_error *err);
+void tf_compare_result_free(tf_compare_result *res);
+
 // ---- annotation ------------------------------------------------------------------------------------
 typedef enum { TF_PROPOSER_PROMPT = 0, TF_PROPOSER_TOOL = 1, TF_PROPOSER_MODEL = 2 } tf_proposer;
 

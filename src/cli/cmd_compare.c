@@ -26,179 +26,137 @@ static void help(FILE *f) {
             "               score, passes\n" CLI_MODEL_HELP CLI_TOOL_HELP);
 }
 
-static const char *VARIANT_NAMES[3] = {"with_result", "without_result", "plain"};
+static const char *VARIANT_NAMES[TF_NUM_VARIANTS] = {"with_result", "without_result", "plain"};
 
-int cmd_compare(int argc, char **argv) {
+typedef struct {
+    const char *model_dir, *text, *call, *at, *date, *result;
+    double tau_f;  // < 0: the tool's default
+    long threads;
+    int json;
+    cli_tools tools;
+    cli_model_opts model;
+} compare_args;
+
+// Parses and checks the command line into a. *done = 1 when the command is over (--help printed, or a
+// usage error): the return value is then its exit code.
+static int parse(int argc, char **argv, compare_args *a, int *done) {
     static const struct option opts[] = {{"model", 1, 0, 'm'},  {"text", 1, 0, 't'},   {"call", 1, 0, 'c'},
                                          {"at", 1, 0, 'a'},     {"date", 1, 0, 'd'},   {"result", 1, 0, 'r'},
                                          {"tau-f", 1, 0, 'f'},  {"json", 0, 0, 'j'},   {"threads", 1, 0, 'n'},
                                          {"help", 0, 0, 'h'},   CLI_TOOL_OPTIONS,      CLI_MODEL_OPTIONS,
                                          {0, 0, 0, 0}};
-    const char *model_dir = NULL, *text = NULL, *call_arg = NULL, *at = NULL, *date = NULL, *given = NULL;
-    double tau_f = -1;
-    long threads = 0;
-    int json = 0, c, h;
-    cli_tools tools = {0};
-    cli_model_opts mo = {TF_DTYPE_FP32, 0, NULL};
+    int c, h;
+    *a = (compare_args){.tau_f = -1, .model = {TF_DTYPE_FP32, 0, NULL}};
+    *done = 1;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if ((h = cli_tools_option(&tools, c, optarg, "compare")) || (h = cli_model_option(&mo, c, optarg, "compare"))) {
+        if ((h = cli_tools_option(&a->tools, c, optarg, "compare")) || (h = cli_model_option(&a->model, c, optarg, "compare"))) {
             if (h < 0) return CLI_USAGE;
             continue;
         }
         switch (c) {
-        case 'm': model_dir = optarg; break;
-        case 't': text = optarg; break;
-        case 'c': call_arg = optarg; break;
-        case 'a': at = optarg; break;
-        case 'd': date = optarg; break;
-        case 'r': given = optarg; break;
-        case 'f': if (cli_float(optarg, &tau_f)) return cli_usage_error("compare", "--tau-f wants a number"); break;
-        case 'j': json = 1; break;
-        case 'n': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("compare", "--threads wants 1..1024"); break;
+        case 'm': a->model_dir = optarg; break;
+        case 't': a->text = optarg; break;
+        case 'c': a->call = optarg; break;
+        case 'a': a->at = optarg; break;
+        case 'd': a->date = optarg; break;
+        case 'r': a->result = optarg; break;
+        case 'f': if (cli_float(optarg, &a->tau_f)) return cli_usage_error("compare", "--tau-f wants a number"); break;
+        case 'j': a->json = 1; break;
+        case 'n': if (cli_int(optarg, 1, 1024, &a->threads)) return cli_usage_error("compare", "--threads wants 1..1024"); break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage_error("compare", "unknown option");
         }
     }
     if (cli_no_arguments("compare", argc, argv, optind)) return CLI_USAGE;
-    if (!model_dir || !text || !call_arg || !at)
+    if (!a->model_dir || !a->text || !a->call || !a->at)
         return cli_usage_error("compare", "--model, --text, --call and --at are required");
-    if (given && (strchr(given, ']') || strchr(given, '[') || strstr(given, "->")))
+    if (a->result && (strchr(a->result, ']') || strchr(a->result, '[') || strstr(a->result, "->")))
         return cli_usage_error("compare", "--result '%s' holds '[', ']' or '->', which would end the call's text "
-                               "early; give the result without them", given);
-    tf_set_threads((int)threads);
+                               "early; give the result without them", a->result);
+    *done = 0;
+    return CLI_OK;
+}
+
+// The tools for running the call: the selected ones, or (none selected) the tool the call names.
+static int make_tools(void *ctx, const char *tool_name, tf_toolset *set, tf_error *err) {
+    cli_tools t = *(const cli_tools *)ctx;
+    if (!t.list && !t.n_external) t.list = tool_name;
+    return cli_tools_build(&t, set, 1, err);
+}
+
+static int print_json(const tf_compare_result *r, size_t char_pos) {
+    cli_json j;
+    cli_json_begin(&j, stdout);
+    cli_json_string(&j, "call", r->call_text + 1);
+    cli_json_int(&j, "token_pos", r->token_pos);
+    cli_json_uint(&j, "char_pos", char_pos);
+    cli_json_array(&j, "variants");
+    for (int k = 0; k < 2 * TF_NUM_VARIANTS; k++) {
+        cli_json_object(&j, NULL);
+        cli_json_string(&j, "name", VARIANT_NAMES[k % TF_NUM_VARIANTS]);
+        cli_json_string(&j, "placement", k < TF_NUM_VARIANTS ? "prefix" : "inline");
+        cli_json_ids(&j, "context_ids", r->rows[k].ids, r->rows[k].cont_start);
+        cli_json_ids(&j, "continuation_ids", r->rows[k].ids + r->rows[k].cont_start, r->rows[k].n_cont);
+        cli_json_number(&j, "loss", "%.6f", r->loss[k]);
+        cli_json_close(&j);
+    }
+    cli_json_close(&j);
+    cli_json_number(&j, "tau_f", "%g", r->tau_f);
+    cli_json_number(&j, "score", "%.6f", r->score);
+    cli_json_number(&j, "score_inline", "%.6f", r->score_inline);
+    cli_json_bool(&j, "passes", r->passes);
+    return cli_json_end(&j, "compare");
+}
+
+static void print_text(const tf_compare_result *r, size_t char_pos, const tf_tokenizer *tok) {
     tf_error err = {0};
-    int rc = CLI_OK;
-    tf_model *m = NULL;
-    tf_toolset set = {0};
+    char *cont = tf_tokenizer_decode(tok, r->x + r->token_pos, r->rows[0].n_cont, NULL, &err);
+    printf("call      %s\n", r->call_text + 1);
+    printf("position  token %d (byte %zu); continuation scored: \"%s\"\n\n", r->token_pos, char_pos, cont ? cont : "?");
+    free(cont);
+    printf("%-16s %10s %10s\n", "loss", "prefix", "inline");
+    for (int v = 0; v < TF_NUM_VARIANTS; v++)
+        printf("%-16s %10.4f %10.4f\n", VARIANT_NAMES[v], r->loss[v], r->loss[TF_NUM_VARIANTS + v]);
+    printf("\nL- = min(plain, without_result) = %.4f   L+ = %.4f   score L- - L+ = %.4f   tau_f = %g   %s\n",
+           r->loss_minus, r->loss[TF_VARIANT_WITH_RESULT], r->score, r->tau_f, r->passes ? "KEEP" : "DISCARD");
+}
+
+int cmd_compare(int argc, char **argv) {
+    compare_args a;
+    int done, rc = parse(argc, argv, &a, &done);
+    if (done) return rc;
+    tf_set_threads((int)a.threads);
+    // the call, and where it goes: right after the first occurrence of --at
+    tf_error err = {0};
     tf_call call = {0};
-    int *x = NULL, nx = 0, *ids[2] = {NULL, NULL}, nids[2] = {0, 0}, *sep = NULL, nsep = 0, *rows[6] = {0};
-    char *ztext[2] = {NULL, NULL}, result[TF_TOOL_RESULT_CAP];
-    // the call
-    size_t cl = strlen(call_arg);
+    size_t cl = strlen(a.call);
     char *wrapped = malloc(cl + 3);
     if (!wrapped) return CLI_FAIL;
-    snprintf(wrapped, cl + 3, "[%s]", call_arg);
+    snprintf(wrapped, cl + 3, "[%s]", a.call);
     int prc = tf_call_parse(wrapped, cl + 2, &call, &err);
     free(wrapped);
-    if (prc) return cli_usage_error("compare", "--call '%s' is not a call like 'Calendar()' or 'Calculator(2 + 3)'", call_arg);
-    // where it goes: right after the first occurrence of --at
-    const char *hit = strstr(text, at);
+    if (prc) return cli_usage_error("compare", "--call '%s' is not a call like 'Calendar()' or 'Calculator(2 + 3)'", a.call);
+    const char *hit = strstr(a.text, a.at);
     if (!hit) {
         tf_call_free(&call);
-        return cli_usage_error("compare", "--at '%s' does not occur in the text", at);
+        return cli_usage_error("compare", "--at '%s' does not occur in the text", a.at);
     }
-    size_t char_pos = (size_t)(hit - text) + strlen(at);
-    const tf_tokenizer *tok = cli_tokenizer(model_dir, &err);
-    if (!tok || !(m = cli_load_model(model_dir, &mo, &err))) goto fail;
-    if (tf_tokenizer_encode(tok, text, strlen(text), 0, &x, &nx, &err)) goto fail;
-    int pos = -1;
-    size_t off = 0;
-    for (int i = 0; i < nx && off <= char_pos; i++) {
-        if (off == char_pos) pos = i;
-        size_t bl = 0;
-        tf_tokenizer_token_bytes(tok, x[i], &bl);
-        off += bl;
-    }
-    if (pos < 1) {
-        tf_errorf(&err, TF_EBADARG, "--at: byte %zu of the text is %s", char_pos,
-                  char_pos == 0 ? "its start (the first token has nothing to predict it from)"
-                  : char_pos >= strlen(text) ? "its end (no continuation to score)"
-                                             : "inside a token; end --at on a token boundary (e.g. before a space)");
-        goto fail;
-    }
-    // the result
-    if (given) {
-        snprintf(result, sizeof result, "%s", given);
+    tf_compare_request req = {.text = a.text, .call = &call, .char_pos = (size_t)(hit - a.text) + strlen(a.at),
+                              .result = a.result, .date = a.date, .tau_f = a.tau_f,
+                              .make_tools = make_tools, .make_tools_ctx = &a.tools};
+    tf_compare_result res = {0};
+    tf_model *m = NULL;
+    const tf_tokenizer *tok = cli_tokenizer(a.model_dir, &err);
+    if (!tok || !(m = cli_load_model(a.model_dir, &a.model, &err)) || tf_compare_call(m, tok, &req, &res, &err)) {
+        rc = cli_fail(&err);
+    } else if (a.json) {
+        rc = print_json(&res, req.char_pos);
     } else {
-        cli_tools t2 = tools;
-        if (!t2.list && !t2.n_external) t2.list = call.name;  // the tool the call names
-        if (cli_tools_build(&t2, &set, 1, &err)) goto fail;
-        tf_tool *tool = tf_toolset_find(&set, call.name);
-        if (!tool) {
-            tf_errorf(&err, TF_EBADARG, "no tool called '%s' is selected", call.name);
-            goto fail;
-        }
-        tf_tool_context ctx = {date};
-        if (tf_tool_execute(tool, call.input, &ctx, result, sizeof result, &err)) goto fail;
+        print_text(&res, req.char_pos, tok);
     }
-    if (tau_f < 0) tau_f = tf_tool_default_thresholds(call.name).tau_f;
-    ztext[0] = tf_call_text(call.name, call.input, result, 1);
-    ztext[1] = tf_call_text(call.name, call.input, NULL, 1);
-    for (int k = 0; k < 2; k++) {
-        if (!ztext[k]) {
-            tf_errorf(&err, TF_EBADARG, "the call %s(%s) with result '%s' cannot be written as call text", call.name,
-                      call.input, k ? "" : result);
-            goto fail;
-        }
-        if (tf_tokenizer_encode(tok, ztext[k], strlen(ztext[k]), 0, &ids[k], &nids[k], &err)) goto fail;
-    }
-    if (tf_tokenizer_encode(tok, "\n", 1, 0, &sep, &nsep, &err)) goto fail;
-    // one window of x for all six rows, so that every variant scores the same continuation ids
-    int cap = m->cfg.n_positions, s = tf_window_start(pos, nx, nids[0] + nsep, cap);
-    tf_scored_row sr[6];
-    for (int place = 0; place < 2; place++)
-        for (int v = 0; v < 3; v++) {
-            int r = 3 * place + v, cs0, nc;
-            rows[r] = malloc(sizeof(int) * cap);
-            int len = rows[r] ? tf_build_row(rows[r], cap, v < 2 ? ids[v] : NULL, v < 2 ? nids[v] : 0, sep, nsep, x, nx,
-                                             pos, s, place ? TF_PLACE_INLINE : TF_PLACE_PREFIX, &cs0, &nc)
-                              : -1;
-            if (len < 0) {
-                tf_errorf(&err, TF_EBADARG, "the call and the text do not fit the model's context (%d tokens)", cap);
-                goto fail;
-            }
-            sr[r] = (tf_scored_row){rows[r], len, cs0, nc};
-        }
-    float loss[6];
-    if (tf_score_rows(m, sr, 6, 6, loss, &err)) goto fail;
-    float lminus = loss[2] < loss[1] ? loss[2] : loss[1], score = lminus - loss[0];
-    int passes = score >= tau_f;
-    if (json) {
-        cli_json j;
-        cli_json_begin(&j, stdout);
-        cli_json_string(&j, "call", ztext[0] + 1);
-        cli_json_int(&j, "token_pos", pos);
-        cli_json_uint(&j, "char_pos", char_pos);
-        cli_json_array(&j, "variants");
-        for (int r = 0; r < 6; r++) {
-            cli_json_object(&j, NULL);
-            cli_json_string(&j, "name", VARIANT_NAMES[r % 3]);
-            cli_json_string(&j, "placement", r < 3 ? "prefix" : "inline");
-            cli_json_ids(&j, "context_ids", sr[r].ids, sr[r].cont_start);
-            cli_json_ids(&j, "continuation_ids", sr[r].ids + sr[r].cont_start, sr[r].n_cont);
-            cli_json_number(&j, "loss", "%.6f", loss[r]);
-            cli_json_close(&j);
-        }
-        cli_json_close(&j);
-        cli_json_number(&j, "tau_f", "%g", tau_f);
-        cli_json_number(&j, "score", "%.6f", score);
-        cli_json_number(&j, "score_inline", "%.6f", (loss[5] < loss[4] ? loss[5] : loss[4]) - loss[3]);
-        cli_json_bool(&j, "passes", passes);
-        rc = cli_json_end(&j, "compare");
-    } else {
-        char *cont = tf_tokenizer_decode(tok, x + pos, sr[0].n_cont, NULL, &err);
-        printf("call      %s\n", ztext[0] + 1);
-        printf("position  token %d (byte %zu); continuation scored: \"%s\"\n\n", pos, char_pos, cont ? cont : "?");
-        free(cont);
-        printf("%-16s %10s %10s\n", "loss", "prefix", "inline");
-        for (int v = 0; v < 3; v++) printf("%-16s %10.4f %10.4f\n", VARIANT_NAMES[v], loss[v], loss[3 + v]);
-        printf("\nL- = min(plain, without_result) = %.4f   L+ = %.4f   score L- - L+ = %.4f   tau_f = %g   %s\n",
-               lminus, loss[0], score, tau_f, passes ? "KEEP" : "DISCARD");
-    }
-    goto done;
-fail:
-    rc = cli_fail(&err);
-done:
-    for (int r = 0; r < 6; r++) free(rows[r]);
-    for (int k = 0; k < 2; k++) {
-        free(ids[k]);
-        free(ztext[k]);
-    }
-    free(sep);
-    free(x);
+    tf_compare_result_free(&res);
     tf_call_free(&call);
-    tf_toolset_free(&set);
     tf_model_free(m);
     return rc;
 }
