@@ -66,7 +66,7 @@ static int set_threshold(tf_tool_thresholds *th, const char *key, double v) {
 // Under mpirun: the summary of all shards on every rank (sums; the longest time; complete counts
 // the finished shards).
 static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
-    double v[5 + 5 * TF_MAX_TOOLS];
+    double v[5 + 6 * TF_MAX_TOOLS];
     int n = 0;
     v[n++] = (double)s->docs;
     v[n++] = (double)s->docs_written;
@@ -76,7 +76,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
     for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
         v[n++] = (double)s->proposed[t];
         v[n++] = (double)s->executed[t];
-        v[n++] = (double)s->kept[t];
+        v[n++] = (double)s->kept[t], v[n++] = (double)s->displaced[t];
         v[n++] = (double)s->timed_out[t];
         v[n++] = s->score_sum[t];
     }
@@ -90,7 +90,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
     for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
         s->proposed[t] = (long)v[n++];
         s->executed[t] = (long)v[n++];
-        s->kept[t] = (long)v[n++];
+        s->kept[t] = (long)v[n++], s->displaced[t] = (long)v[n++];
         s->timed_out[t] = (long)v[n++];
         s->score_sum[t] = v[n++];
     }
@@ -338,6 +338,7 @@ int cmd_annotate(int argc, char **argv) {
             cli_json_int(&j, "no_result", sum.proposed[t] - sum.executed[t] - sum.timed_out[t]);
             cli_json_int(&j, "timed_out", sum.timed_out[t]);
             cli_json_int(&j, "kept", sum.kept[t]);
+            cli_json_int(&j, "displaced", sum.displaced[t]);
             cli_json_number(&j, "mean_score", "%.4f", sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0);
             cli_json_number(&j, "tau_s", "%g", th->tau_s);
             cli_json_number(&j, "tau_f", "%g", th->tau_f);
@@ -362,10 +363,10 @@ int cmd_annotate(int argc, char **argv) {
     } else {
         printf("%ld documents, %ld written with calls (%.1f documents/s%s)\n", sum.docs, sum.docs_written,
                sum.seconds > 0 ? sum.docs_run / sum.seconds : 0.0, sum.docs_run < sum.docs ? " in this run" : "");
-        printf("%-12s %10s %10s %10s %11s\n", "tool", "candidates", "executed", "kept", "mean score");
+        printf("%-12s %10s %10s %10s %10s %11s\n", "tool", "candidates", "executed", "kept", "displaced", "mean score");
         for (int t = 0; t < set.n; t++)
-            printf("%-12s %10ld %10ld %10ld %11.3f\n", set.tools[t]->name, sum.proposed[t], sum.executed[t],
-                   sum.kept[t], sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0);
+            printf("%-12s %10ld %10ld %10ld %10ld %11.3f\n", set.tools[t]->name, sum.proposed[t], sum.executed[t],
+                   sum.kept[t], sum.displaced[t], sum.kept[t] ? sum.score_sum[t] / sum.kept[t] : 0.0);
     }
     goto done;
 fail:
