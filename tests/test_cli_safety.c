@@ -845,3 +845,36 @@ Test(safety, kept_counts_the_calls_written_and_displaced_is_its_own_count, .time
     rm_dir(dir);
 }
 #undef ANN_D
+
+// A training run that diverges (--lr 1e30) stops with an error, and its --log stays JSON: the
+// diverged step's loss or gradient norm is null, never nan or inf (issue 21, JSON through cJSON).
+Test(safety, a_diverged_run_logs_null_where_a_number_is_not_finite, .timeout = 120) {
+    char dir[64], out[4096], p[PATH_MAX], line[4096];
+    make_dir(dir);
+    int rc = run_in(dir, out, sizeof out, "train --config tiny/config.json --data ids.jsonl --steps 4 --batch 2 "
+                    "--seq-len 8 --threads 1 --lr 1e30 --out tr --log log.jsonl");
+    cr_assert_neq(rc, 0, "a diverged run exited 0");
+    cr_assert(strstr(err_text, "loss became") && strstr(err_text, "lower --lr"), "%s", err_text);
+    cr_assert_null(strstr(err_text, "loss became -1"), "a NaN loss reported as the no-target -1: %s", err_text);
+    snprintf(p, sizeof p, "%s/log.jsonl", dir);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f);
+    int n = 0, nulls = 0;
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        cr_assert_not_null(j, "line %d of the log is not JSON: %s", n + 1, line);
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "step")), "%s", line);
+        const char *keys[4] = {"loss", "lr", "grad_norm", "tokens_per_s"};
+        for (int k = 0; k < 4; k++) {
+            const cJSON *v = cJSON_GetObjectItem(j, keys[k]);
+            cr_assert(cJSON_IsNumber(v) || cJSON_IsNull(v), "%s in %s", keys[k], line);
+            nulls += cJSON_IsNull(v);
+        }
+        cJSON_Delete(j);
+        n++;
+    }
+    fclose(f);
+    cr_assert_gt(n, 0, "the log is empty");
+    cr_assert_gt(nulls, 0, "the diverged step is not in the log (or logged as a number)");
+    rm_dir(dir);
+}
