@@ -175,7 +175,9 @@ def date_text(g, d):
     """A text about today (d) where the weekday, month, year or date follows the need for it."""
     rng = g.rng
     w, m, day, y = WEEKDAYS[d.weekday()], MONTHS[d.month - 1], d.day, d.year
-    kind = pick(rng, ["weekday", "weekday", "month", "year", "date", "day"])
+    kind = pick(rng, ["weekday", "month", "year", "date", "day", "dom"])
+    if kind == "dom":  # the month already written, the day of the month after it
+        return dom_text(g, d)
     ans = {"weekday": w, "month": m, "year": str(y), "date": "%s %d, %d" % (m, day, y),
            "day": "%s %d" % (m, day)}[kind]
     what = {"weekday": ["weekday", "weekday", "day"], "month": ["month"], "year": ["year"],
@@ -213,6 +215,27 @@ def date_text(g, d):
         "day": ["{p} wrote today's date, {x}, on the board.", "Today is {x}, and {p} is at work."],
     }[kind])
     return t.format(x=ans, p=p)
+
+
+def dom_text(g, d):
+    """A text where the month is written and the day of the month follows it."""
+    rng = g.rng
+    w, m, day, y = WEEKDAYS[d.weekday()], MONTHS[d.month - 1], d.day, d.year
+    p = person(rng)[0]
+    head = pick(rng, ["Date", "Today", "Date of the visit", "Written", "Entry", "Day", "Deadline set for today",
+                      "Meeting notes", "Shift log", "Receipt"])
+    t = pick(rng, [
+        "{h}: {m} {d}.", "{h}: {m} {d}, {y}.", "{h}, {m} {d}.", "{h} ({m} {d})",
+        "Q: {m} is the month, but which day is it? A: {m} {d}.",
+        "{p} knows that it is {m}. It is day {d} of it, so {m} {d}.",
+        "We are in {m}, and today is {m} {d}.",
+        "In the diary of {p}: {m} {d}. Rain all day.",
+        "The note on the door says {m} {d}.",
+        "{p} filled in the date as {m} {d}.",
+        "Which day of {m} is it? It is {m} {d}.",
+        "It is {m} {d} today.",
+    ])
+    return t.format(h=head, m=m, d=day, y=y, w=w, p=p)
 
 
 # ---- capitals ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 #   1. installs what it needs (Debian packages), builds, regenerates the data (data/make_data.sh)
 #   2. the seed's three-loss comparison (Calendar) and a copying probe (Calculator)
 #   3. round 1: annotate with the tools' proposals, judged by the loss filter; fine-tune
-#   4. round 2: the fine-tuned model proposes calls itself; fine-tune again
+#   4. round 2: the tools propose again and the round-1 model judges (its own losses); fine-tune again
 #   5. evaluation: base / Toolformer / Toolformer (disabled) on held-out math, dates, facts (the
 #      recipe's templates, and data/ood's everyday wordings written by hand), and perplexity
 #      against a control fine-tuned on the same texts without calls
@@ -40,11 +40,16 @@ N_OOD=$([ "$QUICK" = 1 ] && echo 10 || echo ${N_OOD:-1000})   # the out-of-templ
 # input, so it is tried at up to 25 positions (a date word is rarely among the base model's top 5).
 # The filter scores each call inline, where it stands: the paper puts it before the text because its
 # base model never saw a call mid-sentence, but this one was pretrained on notes in exactly that
-# place (data/README.md), and with the call as a prefix it keeps a quarter of the Calendar calls
-SAMPLING=${SAMPLING:---top-k 5 --samples 5 --set calendar.top_k=25 --placement inline}
-# round 2: the fine-tuned model ranks the positions, with no tau_s floor (as the tool proposer of
-# round 1): a 2.6M model gently fine-tuned seldom gives " [" the paper's 0.05 outside its favourite spots
-ROUND2=${ROUND2:---tau-s 0}
+# place (data/README.md), and with the call as a prefix it keeps a quarter of the Calendar calls.
+# WikiSearch keeps a call only when it lowers the loss by 3 nats (the paper: 1): a search for a word
+# of the text ("Here", "Pia", "Adding") returns a gloss whose words it then repeats, which lowers the
+# loss by 1-2.5 nats on a third of the kept searches (on sums and dated texts, none on a capital);
+# a capital's passage lowers it by 3-9 (docs/demo.md)
+SAMPLING=${SAMPLING:---top-k 5 --samples 5 --set calendar.top_k=25 --set wikisearch.tau_f=3 --placement inline}
+# round 2: the tools propose again, and the model fine-tuned on round 1 judges (the filter's losses
+# are its own): it has learnt to copy a result, so the right sum gains 2-3 nats where a wrong one
+# gains little, while the base model's filter let a quarter of wrong Calculator calls through
+ROUND2=${ROUND2:---proposer tool}
 
 say "the filter's three losses (the seed's example)"
 SEED_TEXT="The store is never open on the weekend, so today it is closed."
@@ -74,8 +79,8 @@ say "fine-tune on round 1"
 mix "$RESULTS/round1.jsonl" "$RESULTS/ft1"
 $B finetune --model "$MODEL" --data "$RESULTS/ft1.jsonl" --out "$RESULTS/toolformer1" $(ft_args "$RESULTS/ft1.jsonl") --log "$RESULTS/finetune1.log.jsonl" --json | tee "$RESULTS/finetune1.json"
 
-say "round 2: the fine-tuned model proposes calls itself"
-$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --proposer model --max-docs "$N_DOCS" $SAMPLING $ROUND2 \
+say "round 2: the tools propose again, the model fine-tuned on round 1 judges"
+$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --max-docs "$N_DOCS" $SAMPLING $ROUND2 \
     --out "$RESULTS/round2.jsonl" --rejected "$RESULTS/round2.rejected.jsonl" --json | tee "$RESULTS/round2.summary.json"
 cat "$RESULTS/round1.jsonl" "$RESULTS/round2.jsonl" > "$RESULTS/cstar.jsonl"
 say "fine-tune the base model on rounds 1 + 2 (Toolformer), and a control on the same texts without calls"

@@ -201,6 +201,52 @@ Test(wikisearch, best_passage_as_title_and_snippet, .init = make_tmp, .fini = rm
     free_tool(t);
 }
 
+// A query that is a passage's title opens that passage first, as a search engine opens the article
+// of that name, though BM25 alone ranks a short passage that merely mentions the word above it; of
+// several passages titled alike, the first indexed; the rest follow in BM25 order, without it.
+Test(search_index, exact_title_ranks_first, .init = make_tmp, .fini = rm_tmp) {
+    write_text(tmp_path("t.jsonl"),
+               "{\"title\": \"Liechtensteiner\", \"text\": \"a native of Liechtenstein.\"}\n"
+               "{\"title\": \"Liechtenstein\", \"text\": \"The capital of Liechtenstein is Vaduz. The government "
+               "of Liechtenstein sits in Vaduz, a small town on the upper Rhine river near the border.\"}\n"
+               "{\"title\": \"Liechtenstein\", \"text\": \"Liechtenstein, Principality of Liechtenstein: a small "
+               "country.\"}\n"
+               "{\"title\": \"Vaduz\", \"text\": \"Vaduz: the capital of Liechtenstein.\"}\n");
+    build(tmp_path("t.jsonl"), tmp_path("t.db"), 0, NULL);
+    tf_error err;
+    search_index *ix = search_index_open(tmp_path("t.db"), &err);
+    cr_assert_not_null(ix, "%s", err.msg);
+    search_hit hits[4];
+    int n = 0;
+    // BM25 alone puts the short passage first (checked here, so that the test shows the rule acting)
+    cr_assert_eq(search_index_query(ix, "Liechtensteins", 1, 0, 0, hits, &n, &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(n, 1);
+    cr_assert_neq(hits[0].rowid, 2, "BM25 alone should not rank the article first here");
+    search_hits_free(hits, n);
+    const char *as_title[] = {"Liechtenstein", "  liechtenstein. ", "LIECHTENSTEIN?"};
+    for (size_t i = 0; i < sizeof as_title / sizeof as_title[0]; i++) {
+        cr_assert_eq(search_index_query(ix, as_title[i], 4, 8, 0, hits, &n, &err), TF_OK, "%s", err.msg);
+        cr_assert_eq(n, 4, "'%s': %d hits", as_title[i], n);
+        cr_assert_eq(hits[0].rowid, 2, "'%s': row %ld first", as_title[i], hits[0].rowid);
+        cr_assert(hits[0].score > 0 && hits[0].snippet && strstr(hits[0].snippet, "Vaduz"), "'%s'", as_title[i]);
+        for (int j = 1; j < n; j++) {
+            cr_assert_neq(hits[j].rowid, 2, "'%s': the article twice", as_title[i]);
+            cr_assert(j == 1 || hits[j].score <= hits[j - 1].score + 1e-12, "'%s': rest not in BM25 order", as_title[i]);
+        }
+        search_hits_free(hits, n);
+    }
+    // a query that is no title (more words, or part of one) keeps the BM25 order
+    search_hit ref[4];
+    int nr = 0;
+    cr_assert_eq(search_index_query(ix, "Liechtenstein capital", 4, 0, 0, hits, &n, &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(n, 4);
+    for (int j = 1; j < n; j++) cr_assert(hits[j].score <= hits[j - 1].score + 1e-12);
+    search_hits_free(hits, n);
+    cr_assert_eq(search_index_query(ix, "Liechtenstei", 4, 0, 0, ref, &nr, &err), TF_OK, "%s", err.msg);
+    cr_assert_eq(nr, 0, "a part of a word matches nothing");
+    search_index_close(ix);
+}
+
 Test(wikisearch, prompt_is_the_papers_with_input_slot) {
     // The prompt does not need an index, but the constructor does: read it from a built tool.
     make_tmp();

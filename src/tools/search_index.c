@@ -369,6 +369,7 @@ done:
 struct search_index {
     sqlite3 *db;
     sqlite3_stmt *q;
+    sqlite3_stmt *qt;  // the same query with the title phrase as MATCH (exact-title candidates)
     pthread_mutex_t mu;
     double deadline;   // tf_time_s() limit of the running query; 0: none
     char *path;
@@ -410,6 +411,13 @@ search_index *search_index_open(const char *path, tf_error *err) {
         sql_fail(err, ix->db, path, "preparing the query");
         goto fail;
     }
+    if (sqlite3_prepare_v3(ix->db,
+                           "SELECT rowid, -rank, title, text, snippet(passages, 1, '', '', '...', ?1)"
+                           " FROM passages WHERE passages MATCH ?2 ORDER BY rank LIMIT ?3",
+                           -1, SQLITE_PREPARE_PERSISTENT, &ix->qt, NULL) != SQLITE_OK) {
+        sql_fail(err, ix->db, path, "preparing the title query");
+        goto fail;
+    }
     sqlite3_progress_handler(ix->db, 1000, progress_cb, ix);
     return ix;
 fail:
@@ -420,6 +428,7 @@ fail:
 void search_index_close(search_index *ix) {
     if (!ix) return;
     sqlite3_finalize(ix->q);
+    sqlite3_finalize(ix->qt);
     sqlite3_close(ix->db);
     pthread_mutex_destroy(&ix->mu);
     free(ix->path);
@@ -447,21 +456,32 @@ void search_hits_free(search_hit *hits, int n) {
     }
 }
 
-int search_index_query(search_index *ix, const char *query, int k, int snippet_tokens, int timeout_ms,
-                       search_hit *hits, int *n, tf_error *err) {
-    *n = 0;
-    if (k <= 0) return TF_OK;
-    char expr[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 6) + 1];
-    if (search_match_expr(query, expr, sizeof expr) == 0) return TF_OK;
-    if (snippet_tokens > 64) snippet_tokens = 64;
-    pthread_mutex_lock(&ix->mu);
-    ix->deadline = timeout_ms > 0 ? tf_time_s() + timeout_ms / 1000.0 : 0;
-    sqlite3_stmt *q = ix->q;
+// The query's words (letter/digit runs, ASCII lower-cased) joined by single spaces into out;
+// 0 when there is none or they do not fit.
+static size_t norm_words(const char *text, char *out, size_t cap) {
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    while (*p) {
+        while (*p && !is_word_byte(*p)) p++;
+        if (!*p) break;
+        if (o && o + 1 < cap) out[o++] = ' ';
+        while (*p && is_word_byte(*p)) {
+            if (o + 1 >= cap) return 0;
+            out[o++] = (char)tolower(*p++);
+        }
+    }
+    if (cap) out[o < cap ? o : cap - 1] = '\0';
+    return o;
+}
+
+// Runs a prepared query (?1 snippet tokens, ?2 MATCH expression, ?3 limit) into hits[*n..limit).
+static int run_query(search_index *ix, sqlite3_stmt *q, const char *expr, int limit, int snippet_tokens,
+                     int timeout_ms, search_hit *hits, int *n, tf_error *err) {
     sqlite3_bind_int(q, 1, snippet_tokens > 0 ? snippet_tokens : 1);
     sqlite3_bind_text(q, 2, expr, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, k);
-    int rc = TF_OK, src;
-    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+    sqlite3_bind_int(q, 3, limit);
+    int rc = TF_OK, src = SQLITE_DONE;
+    while (*n < limit && (src = sqlite3_step(q)) == SQLITE_ROW) {
         search_hit *h = &hits[*n];
         h->rowid = (long)sqlite3_column_int64(q, 0);
         h->score = sqlite3_column_double(q, 1);
@@ -474,7 +494,7 @@ int search_index_query(search_index *ix, const char *query, int k, int snippet_t
             break;
         }
     }
-    if (!rc && src != SQLITE_DONE) {
+    if (!rc && *n < limit && src != SQLITE_DONE) {
         if (src == SQLITE_INTERRUPT)
             rc = tf_errorf(err, TF_ETOOL, "%s: search took longer than its %d ms limit", ix->path, timeout_ms);
         else
@@ -482,6 +502,75 @@ int search_index_query(search_index *ix, const char *query, int k, int snippet_t
     }
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
+    return rc;
+}
+
+// A passage whose title is the query itself (the same words, any case), as a search engine opens
+// the article of that name: BM25 alone ranks a short passage that merely mentions the words above
+// it ("Liechtenstein" -> "Liechtensteiner: a native or inhabitant of Liechtenstein."). Looks among
+// the TITLE_CANDIDATES passages (by the query's BM25) with the query as a phrase in their title;
+// of several titled alike, the first indexed stands for the article (an encyclopaedia holds one
+// article per title: the recipe indexes its countries before the WordNet glosses that share their
+// names, "Bhutan, Kingdom of Bhutan: a landlocked principality"). *found = 0 if none.
+#define TITLE_CANDIDATES 8
+static int exact_title(search_index *ix, const char *query, int snippet_tokens, int timeout_ms, search_hit *hit,
+                       int *found, tf_error *err) {
+    *found = 0;
+    char want[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 1) + 1];
+    if (norm_words(query, want, sizeof want) == 0) return TF_OK;
+    char expr[sizeof want + SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 6) + 32];
+    int o = snprintf(expr, sizeof expr, "title : \"%s\" AND (", want);
+    if (o < 0 || (size_t)o >= sizeof expr || !search_match_expr(query, expr + o, sizeof expr - (size_t)o - 1)) return TF_OK;
+    strcat(expr, ")");
+    search_hit cand[TITLE_CANDIDATES];
+    int nc = 0;
+    int rc = run_query(ix, ix->qt, expr, TITLE_CANDIDATES, snippet_tokens, timeout_ms, cand, &nc, err);
+    int best = -1;
+    for (int i = 0; !rc && i < nc; i++) {
+        char t[sizeof want];
+        if (norm_words(cand[i].title, t, sizeof t) && !strcmp(t, want) && (best < 0 || cand[i].rowid < cand[best].rowid))
+            best = i;
+    }
+    if (best >= 0) {
+        *hit = cand[best];
+        memset(&cand[best], 0, sizeof cand[best]);
+        *found = 1;
+    }
+    search_hits_free(cand, nc);
+    return rc;
+}
+
+int search_index_query(search_index *ix, const char *query, int k, int snippet_tokens, int timeout_ms,
+                       search_hit *hits, int *n, tf_error *err) {
+    *n = 0;
+    if (k <= 0) return TF_OK;
+    char expr[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 6) + 1];
+    if (search_match_expr(query, expr, sizeof expr) == 0) return TF_OK;
+    if (snippet_tokens > 64) snippet_tokens = 64;
+    pthread_mutex_lock(&ix->mu);
+    ix->deadline = timeout_ms > 0 ? tf_time_s() + timeout_ms / 1000.0 : 0;
+    search_hit first;
+    int found = 0;
+    int rc = exact_title(ix, query, snippet_tokens, timeout_ms, &first, &found, err);
+    if (!rc && found) {  // first, then the BM25 ranking without it (its BM25 score when it is there)
+        search_hit *all = calloc((size_t)k + 1, sizeof *all);
+        int na = 0;
+        if (!all) rc = tf_errorf(err, TF_ENOMEM, "out of memory");
+        else rc = run_query(ix, ix->q, expr, k + 1, snippet_tokens, timeout_ms, all, &na, err);
+        hits[(*n)++] = first;
+        for (int i = 0; !rc && i < na; i++) {
+            if (all[i].rowid == first.rowid) {
+                hits[0].score = all[i].score;
+            } else if (*n < k) {
+                hits[(*n)++] = all[i];
+                memset(&all[i], 0, sizeof all[i]);
+            }
+        }
+        if (all) search_hits_free(all, na);
+        free(all);
+    } else if (!rc) {
+        rc = run_query(ix, ix->q, expr, k, snippet_tokens, timeout_ms, hits, n, err);
+    }
     ix->deadline = 0;
     pthread_mutex_unlock(&ix->mu);
     if (rc) {

@@ -6,7 +6,9 @@
 //   CREATE VIRTUAL TABLE passages USING fts5(title, text,
 //       tokenize = 'porter unicode61 remove_diacritics 2');
 // Ranking: FTS5's bm25() with k1 = 1.2, b = 0.75 and column weights SEARCH_TITLE_WEIGHT (title) and
-// 1.0 (text); scores are reported positive (higher is better).
+// 1.0 (text); scores are reported positive (higher is better). A query whose words are exactly a
+// passage's title (any case and punctuation) gets that passage first, as a search engine opens the
+// article of that name (the first indexed when several share the title), then the BM25 order.
 #ifndef TF_SEARCH_INDEX_H
 #define TF_SEARCH_INDEX_H
 
@@ -71,7 +73,7 @@ void search_index_close(search_index *ix);
 long search_index_count(search_index *ix);   // passages in the index, -1 on error
 
 // The k best passages for query (treated as plain search terms, see search_match_expr), best
-// first, into hits[0..*n). snippet_tokens > 0 also fills hit.snippet with a window of that many
+// first (a passage titled exactly as the query first of all, see above), into hits[0..*n). snippet_tokens > 0 also fills hit.snippet with a window of that many
 // tokens (at most 64). timeout_ms > 0 bounds the query (TF_ETOOL when exceeded). No term or no
 // match gives TF_OK with *n = 0. Free the hits with search_hits_free. Safe to call from several
 // threads (queries on one index are serialised).
