@@ -786,11 +786,13 @@ static cJSON *read_json(const char *dir, const char *name) {
     return j;
 }
 
-static long tool_count(const cJSON *j, const char *key) {
+static double tool_value(const cJSON *j, const char *key) {
     const cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tools"), 0), key);
     cr_assert(cJSON_IsNumber(v), "no tools[0].%s", key);
-    return (long)v->valuedouble;
+    return v->valuedouble;
 }
+
+static long tool_count(const cJSON *j, const char *key) { return (long)tool_value(j, key); }
 
 // annotate's "kept" is the calls written into --out; the calls that passed but lost their position
 // are "displaced", in the --json summary, the table and the progress file. A progress file of an
@@ -810,7 +812,7 @@ Test(safety, kept_counts_the_calls_written_and_displaced_is_its_own_count, .time
     cJSON *prog = read_json(dir, "o.jsonl.progress");
     cr_assert_eq(tool_count(prog, "kept"), written);
     cr_assert_eq(tool_count(prog, "displaced"), displaced);
-    double want_mean = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(sum, "tools"), 0), "mean_score")->valuedouble;
+    double want_mean = tool_value(sum, "mean_score");
     cJSON_Delete(prog);
     // the table
     cr_assert_eq(run_in(dir, out, sizeof out, ANN_D "--out t.jsonl --rejected tr.jsonl"), 0, "%s", err_text);
@@ -836,8 +838,7 @@ Test(safety, kept_counts_the_calls_written_and_displaced_is_its_own_count, .time
     cr_assert_not_null(res, "%s", out);
     cr_assert_eq(tool_count(res, "kept"), written, "after resuming an older progress file");
     cr_assert_eq(tool_count(res, "displaced"), displaced, "after resuming an older progress file");
-    cr_assert_float_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "tools"), 0), "mean_score")->valuedouble,
-                       want_mean, 1e-3);
+    cr_assert_float_eq(tool_value(res, "mean_score"), want_mean, 1e-3);
     snprintf(p, sizeof p, "cmp -s '%s/o.jsonl' '%s/p.jsonl'", dir, dir);
     cr_assert_eq(system(p), 0, "the resumed output differs from the uninterrupted one");
     cJSON_Delete(res);

@@ -260,7 +260,8 @@ static int recount_kept(const char *path, progress *p, const tf_toolset *tools, 
     for (long at = 0; !rc && at < p->out_bytes && (len = getline(&line, &cap, f)) > 0; at += len) {
         line_no++;
         cJSON *j = cJSON_Parse(line), *c;
-        if (!j) rc = tf_errorf(err, TF_EBADFILE, "%s:%ld: not JSON (recounting the calls of an older run)", path, line_no);
+        if (!j)
+            rc = tf_errorf(err, TF_EBADFILE, "%s:%ld: not JSON (recounting the calls of an older run)", path, line_no);
         cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "calls")) {
             const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "tool"));
             for (int t = 0; name && t < tools->n && t < TF_MAX_TOOLS; t++)
