@@ -124,9 +124,12 @@ typedef struct {
     tf_candidate *c;
     int n, cap;
     // per tool counts for the summary; proposed - executed calls gave no result, timed_out of them
-    // because they ran out of the tool's time limit
+    // because they ran out of the tool's time limit; kept: the calls inserted into the text (after
+    // tf_merge_calls; before it, every call that passed the filter within max_calls), displaced: the
+    // calls that passed but lost their position to a better one (tf_merge_calls moves them from kept)
     long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS], timed_out[TF_MAX_TOOLS];
-    double score_sum[TF_MAX_TOOLS];
+    long displaced[TF_MAX_TOOLS];
+    double score_sum[TF_MAX_TOOLS];  // of the kept calls
     int too_long;  // 1 when the document (with a tool's prompt) did not fit the model's context
 } tf_candidates;
 void tf_candidates_free(tf_candidates *cs);
@@ -152,7 +155,9 @@ int tf_annotate_document(tf_model *m, const tf_tokenizer *tok, const tf_toolset 
 
 // Merges the kept candidates into the text (at most one call per position: the best score), in
 // position order: x* = x_{1:i-1} e(c, r) x_{i:n}. Returns the malloc'd x*, or NULL when no call is
-// kept. e(c, r) = " [Tool(input) -> result]".
+// kept. e(c, r) = " [Tool(input) -> result]". A kept call that loses its position is marked
+// displaced and moved from cs->kept (and cs->score_sum) to cs->displaced, so that afterwards kept
+// counts exactly the calls written into x*.
 char *tf_merge_calls(const char *text, const tf_toolset *tools, tf_candidates *cs);
 
 // ---- a corpus through the pipeline ----------------------------------------------------------------
@@ -189,7 +194,10 @@ typedef struct {
 typedef struct {
     long docs, docs_written;
     long too_long;  // documents a tool skipped because they do not fit the model's context
+    // kept: calls written into OUT; displaced: calls that passed the filter but lost their position
+    // to a better call (written to --rejected with "displaced": true); score_sum: of the kept calls
     long proposed[TF_MAX_TOOLS], executed[TF_MAX_TOOLS], kept[TF_MAX_TOOLS], timed_out[TF_MAX_TOOLS];
+    long displaced[TF_MAX_TOOLS];
     double score_sum[TF_MAX_TOOLS];
     double seconds;  // of this invocation
     long docs_run;   // documents processed by this invocation (docs counts the resumed ones too)

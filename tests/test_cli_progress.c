@@ -180,3 +180,34 @@ Test(cli_progress, every_long_command_reports_in_lines) {
         cr_assert_eq(n_done, 1, "%s: %s", a2, cli_run_stderr);
     }
 }
+
+// eval counts the examples (non-blank lines) of a regular file up front, so its progress has a
+// total without --max-examples; --max-examples caps it; a pipe is read once, without a total.
+Test(cli_progress, eval_progress_has_a_total_for_a_file_and_none_for_a_pipe) {
+    char p[128], args[512], pre[256];
+    snprintf(p, sizeof p, "%s/eval3.jsonl", tmp);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fputs("{\"prompt\": \"12 + 30 =\", \"answer\": \"42\"}\n\n{\"prompt\": \"2 + 3 =\", \"answer\": \"5\"}\n  \t\n"
+          "{\"prompt\": \"7 * 8 =\", \"answer\": \"56\"}", f);  // blank lines, no newline at the end
+    fclose(f);
+    const char *EVAL = "eval --model models/default --task math --max-new 4 --threads 1 --progress lines";
+    int n_done;
+    snprintf(args, sizeof args, "%s --data %s", EVAL, p);
+    cr_assert_eq(cli_run_with("TF_PROGRESS_INTERVAL=0", out, sizeof out, args), 0, "%s", cli_run_stderr);
+    cr_assert_eq(check_lines("math", &n_done), 4, "3 examples and the end: %s", cli_run_stderr);
+    cr_assert(strstr(cli_run_stderr, "progress math 1/3 ") && strstr(cli_run_stderr, "progress math 3/3 100.0% "),
+              "%s", cli_run_stderr);
+    snprintf(args, sizeof args, "%s --data %s --max-examples 2", EVAL, p);
+    cr_assert_eq(cli_run_with("TF_PROGRESS_INTERVAL=0", out, sizeof out, args), 0, "%s", cli_run_stderr);
+    check_lines("math", &n_done);
+    cr_assert(strstr(cli_run_stderr, "progress math 2/2 100.0% ") && !strstr(cli_run_stderr, "/3 "), "%s",
+              cli_run_stderr);
+    // a pipe: no total, the same examples
+    snprintf(pre, sizeof pre, "cat %s | TF_PROGRESS_INTERVAL=0", p);
+    snprintf(args, sizeof args, "%s --data /dev/stdin", EVAL);
+    cr_assert_eq(cli_run_with(pre, out, sizeof out, args), 0, "%s", cli_run_stderr);
+    cr_assert_eq(check_lines("math", &n_done), 4, "%s", cli_run_stderr);
+    cr_assert_eq(n_done, 1);
+    cr_assert(strstr(cli_run_stderr, "progress math 3 ") && !strstr(cli_run_stderr, "/3 "), "%s", cli_run_stderr);
+}

@@ -2,6 +2,7 @@
 // over every writing command (out = in, out = an existing finished output, a second writer, an
 // unwritable second output; the inputs' checksums unchanged), run identity on --resume, and each
 // numbered finding of the issue with its reproducer.
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -751,5 +752,130 @@ Test(safety, displaced_calls_are_marked_in_rejected, .timeout = 120) {
     }
     fclose(f);
     cr_assert_gt(displaced, 0, "no displaced call in this run");
+    rm_dir(dir);
+}
+
+// The calls of one tool in an annotate output (kind "out": the calls written; "displaced": the
+// --rejected lines marked displaced).
+static long count_calls(const char *dir, const char *name, const char *kind) {
+    char p[PATH_MAX], line[1 << 16];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f, "%s", p);
+    long n = 0;
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line), *c;
+        cr_assert_not_null(j, "%s: %s", p, line);
+        if (!strcmp(kind, "out")) cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "calls")) n++;
+        else n += cJSON_IsTrue(cJSON_GetObjectItem(j, "displaced"));
+        cJSON_Delete(j);
+    }
+    fclose(f);
+    return n;
+}
+
+static cJSON *read_json(const char *dir, const char *name) {
+    char p[PATH_MAX], buf[1 << 16];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f, "%s", p);
+    buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+    fclose(f);
+    cJSON *j = cJSON_Parse(buf);
+    cr_assert_not_null(j, "%s", p);
+    return j;
+}
+
+static double tool_value(const cJSON *j, const char *key) {
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tools"), 0), key);
+    cr_assert(cJSON_IsNumber(v), "no tools[0].%s", key);
+    return v->valuedouble;
+}
+
+static long tool_count(const cJSON *j, const char *key) { return (long)tool_value(j, key); }
+
+// annotate's "kept" is the calls written into --out; the calls that passed but lost their position
+// are "displaced", in the --json summary, the table and the progress file. A progress file of an
+// older version (displaced counted as kept, no "displaced") still resumes, to the same counts.
+#define ANN_D "annotate --model {M} --tools calculator --proposer tool --tau-f -100 --top-k 2 --samples 3 " \
+              "--threads 1 --quiet --data corpus.jsonl "
+Test(safety, kept_counts_the_calls_written_and_displaced_is_its_own_count, .timeout = 180) {
+    char dir[64], out[8192];
+    make_dir(dir);
+    cr_assert_eq(run_in(dir, out, sizeof out, ANN_D "--json --out o.jsonl --rejected r.jsonl"), 0, "%s", err_text);
+    cJSON *sum = cJSON_Parse(out);
+    cr_assert_not_null(sum, "%s", out);
+    long written = count_calls(dir, "o.jsonl", "out"), displaced = count_calls(dir, "r.jsonl", "displaced");
+    cr_assert_gt(displaced, 0, "no displaced call in this run");
+    cr_assert_eq(tool_count(sum, "kept"), written, "kept %ld, but %ld calls written", tool_count(sum, "kept"), written);
+    cr_assert_eq(tool_count(sum, "displaced"), displaced);
+    cJSON *prog = read_json(dir, "o.jsonl.progress");
+    cr_assert_eq(tool_count(prog, "kept"), written);
+    cr_assert_eq(tool_count(prog, "displaced"), displaced);
+    double want_mean = tool_value(sum, "mean_score");
+    cJSON_Delete(prog);
+    // the table
+    cr_assert_eq(run_in(dir, out, sizeof out, ANN_D "--out t.jsonl --rejected tr.jsonl"), 0, "%s", err_text);
+    char row[128];
+    snprintf(row, sizeof row, "%ld %10ld", written, displaced);
+    cr_assert(strstr(out, "displaced") && strstr(out, row), "%s", out);
+
+    // an older progress file: one document done, kept counting the displaced calls, no "displaced"
+    cr_assert_eq(run_in(dir, NULL, 0, ANN_D "--max-docs 1 --out p.jsonl --rejected pr.jsonl"), 0, "%s", err_text);
+    prog = read_json(dir, "p.jsonl.progress");
+    cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(prog, "tools"), 0);
+    long k1 = tool_count(prog, "kept"), d1 = tool_count(prog, "displaced");
+    cr_assert_eq(k1, count_calls(dir, "p.jsonl", "out"));
+    cJSON_ReplaceItemInObject(t, "kept", cJSON_CreateNumber((double)(k1 + d1)));
+    cJSON_DeleteItemFromObject(t, "displaced");
+    char *s = cJSON_Print(prog), p[PATH_MAX];
+    write_file(dir, "p.jsonl.progress", s);
+    free(s);
+    cJSON_Delete(prog);
+    cr_assert_eq(run_in(dir, out, sizeof out, ANN_D "--json --resume --out p.jsonl --rejected pr.jsonl"), 0, "%s",
+                 err_text);
+    cJSON *res = cJSON_Parse(out);
+    cr_assert_not_null(res, "%s", out);
+    cr_assert_eq(tool_count(res, "kept"), written, "after resuming an older progress file");
+    cr_assert_eq(tool_count(res, "displaced"), displaced, "after resuming an older progress file");
+    cr_assert_float_eq(tool_value(res, "mean_score"), want_mean, 1e-3);
+    snprintf(p, sizeof p, "cmp -s '%s/o.jsonl' '%s/p.jsonl'", dir, dir);
+    cr_assert_eq(system(p), 0, "the resumed output differs from the uninterrupted one");
+    cJSON_Delete(res);
+    cJSON_Delete(sum);
+    rm_dir(dir);
+}
+#undef ANN_D
+
+// A training run that diverges (--lr 1e30) stops with an error, and its --log stays JSON: the
+// diverged step's loss or gradient norm is null, never nan or inf (issue 21, JSON through cJSON).
+Test(safety, a_diverged_run_logs_null_where_a_number_is_not_finite, .timeout = 120) {
+    char dir[64], out[4096], p[PATH_MAX], line[4096];
+    make_dir(dir);
+    int rc = run_in(dir, out, sizeof out, "train --config tiny/config.json --data ids.jsonl --steps 4 --batch 2 "
+                    "--seq-len 8 --threads 1 --lr 1e30 --out tr --log log.jsonl");
+    cr_assert_neq(rc, 0, "a diverged run exited 0");
+    cr_assert(strstr(err_text, "loss became") && strstr(err_text, "lower --lr"), "%s", err_text);
+    cr_assert_null(strstr(err_text, "loss became -1"), "a NaN loss reported as the no-target -1: %s", err_text);
+    snprintf(p, sizeof p, "%s/log.jsonl", dir);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f);
+    int n = 0, nulls = 0;
+    while (fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        cr_assert_not_null(j, "line %d of the log is not JSON: %s", n + 1, line);
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "step")), "%s", line);
+        const char *keys[4] = {"loss", "lr", "grad_norm", "tokens_per_s"};
+        for (int k = 0; k < 4; k++) {
+            const cJSON *v = cJSON_GetObjectItem(j, keys[k]);
+            cr_assert(cJSON_IsNumber(v) || cJSON_IsNull(v), "%s in %s", keys[k], line);
+            nulls += cJSON_IsNull(v);
+        }
+        cJSON_Delete(j);
+        n++;
+    }
+    fclose(f);
+    cr_assert_gt(n, 0, "the log is empty");
+    cr_assert_gt(nulls, 0, "the diverged step is not in the log (or logged as a number)");
     rm_dir(dir);
 }

@@ -42,10 +42,18 @@ Test(merge, inserts_kept_calls_in_order_with_the_papers_spacing) {
     cs.c[cs.n++] = cand(0, "400 / 1400", "0.29", p1, 1.5f, 1);
     cs.c[cs.n++] = cand(0, "400 - 1400", "-1000", p1, 0.7f, 1);  // same place, lower score: dropped
     cs.c[cs.n++] = cand(0, "1 + 1", "2", 3, -1.0f, 0);            // not kept
+    cs.kept[0] = 2, cs.kept[1] = 1;  // as tf_annotate_document counts the calls that passed
+    cs.score_sum[0] = 1.5 + 0.7, cs.score_sum[1] = 2.0;
     char *x = tf_merge_calls(text, &set, &cs);
     cr_assert_str_eq(x, "Out of 1400 participants, 400 [Calculator(400 / 1400) -> 0.29] passed. So today "
                         "[Calendar() -> Today is Monday, January 30, 2023.] it is closed.");
     cr_assert_eq(cs.c[2].kept, 0);
+    cr_assert(cs.c[2].displaced);
+    cr_assert_eq(cs.kept[0], 1, "kept counts the calls written, not the displaced one");
+    cr_assert_eq(cs.displaced[0], 1);
+    cr_assert_float_eq(cs.score_sum[0], 1.5, 1e-6, "the mean score is of the calls written");
+    cr_assert_eq(cs.kept[1], 1);
+    cr_assert_eq(cs.displaced[1], 0);
     free(x);
     for (int k = 0; k < cs.n; k++) cs.c[k].kept = 0;
     cr_assert_null(tf_merge_calls(text, &set, &cs), "no kept call: the text is dropped");

@@ -153,9 +153,9 @@ Test(report, page_holds_the_figures_of_its_json) {
     int tools = 0;
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(sum, "tools")) {
         const char *name = cJSON_GetObjectItem(t, "tool")->valuestring;
-        const char *keys[5] = {"candidates", "no_result", "timed_out", "executed", "kept"};
-        const char *series[5] = {"candidates", "no result", "over the time limit", "executed", "kept"};
-        for (int k = 0; k < 5; k++)
+        const char *keys[6] = {"candidates", "no_result", "timed_out", "executed", "displaced", "kept"};
+        const char *series[6] = {"candidates", "no result", "over the time limit", "executed", "displaced", "kept"};
+        for (int k = 0; k < 6; k++)
             cr_expect_float_eq(mark_value(svg, series[k], name), cJSON_GetObjectItem(t, keys[k])->valuedouble, 1e-9,
                                "%s %s", name, keys[k]);
         // the histogram: every call of the tool in the augmented and rejected files, tau_f's line

@@ -57,7 +57,7 @@ static int apply_options(const annotate_args *a, const tf_toolset *set, tf_annot
 // Under mpirun: the summary of all shards on every rank (sums; the longest time; complete counts
 // the finished shards).
 static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
-    double v[5 + 5 * TF_MAX_TOOLS];
+    double v[5 + 6 * TF_MAX_TOOLS];
     int n = 0;
     v[n++] = (double)s->docs;
     v[n++] = (double)s->docs_written;
@@ -67,7 +67,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
     for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
         v[n++] = (double)s->proposed[t];
         v[n++] = (double)s->executed[t];
-        v[n++] = (double)s->kept[t];
+        v[n++] = (double)s->kept[t], v[n++] = (double)s->displaced[t];
         v[n++] = (double)s->timed_out[t];
         v[n++] = s->score_sum[t];
     }
@@ -81,7 +81,7 @@ static int gather_summary(tf_annotate_summary *s, int n_tools, tf_error *err) {
     for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) {
         s->proposed[t] = (long)v[n++];
         s->executed[t] = (long)v[n++];
-        s->kept[t] = (long)v[n++];
+        s->kept[t] = (long)v[n++], s->displaced[t] = (long)v[n++];
         s->timed_out[t] = (long)v[n++];
         s->score_sum[t] = v[n++];
     }

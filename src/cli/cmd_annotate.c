@@ -142,6 +142,7 @@ static int print_json(const annotate_args *a, const annotate_outcome *o) {
         cli_json_int(&j, "no_result", sum->proposed[t] - sum->executed[t] - sum->timed_out[t]);
         cli_json_int(&j, "timed_out", sum->timed_out[t]);
         cli_json_int(&j, "kept", sum->kept[t]);
+        cli_json_int(&j, "displaced", sum->displaced[t]);
         cli_json_number(&j, "mean_score", "%.4f", sum->kept[t] ? sum->score_sum[t] / sum->kept[t] : 0.0);
         cli_json_number(&j, "tau_s", "%g", th->tau_s);
         cli_json_number(&j, "tau_f", "%g", th->tau_f);
@@ -169,10 +170,10 @@ static void print_text(const annotate_outcome *o) {
     const tf_annotate_summary *sum = &o->sum;
     printf("%ld documents, %ld written with calls (%.1f documents/s%s)\n", sum->docs, sum->docs_written,
            sum->seconds > 0 ? sum->docs_run / sum->seconds : 0.0, sum->docs_run < sum->docs ? " in this run" : "");
-    printf("%-12s %10s %10s %10s %11s\n", "tool", "candidates", "executed", "kept", "mean score");
+    printf("%-12s %10s %10s %10s %10s %11s\n", "tool", "candidates", "executed", "kept", "displaced", "mean score");
     for (int t = 0; t < o->set.n; t++)
-        printf("%-12s %10ld %10ld %10ld %11.3f\n", o->set.tools[t]->name, sum->proposed[t], sum->executed[t],
-               sum->kept[t], sum->kept[t] ? sum->score_sum[t] / sum->kept[t] : 0.0);
+        printf("%-12s %10ld %10ld %10ld %10ld %11.3f\n", o->set.tools[t]->name, sum->proposed[t], sum->executed[t],
+               sum->kept[t], sum->displaced[t], sum->kept[t] ? sum->score_sum[t] / sum->kept[t] : 0.0);
 }
 
 // The warnings a summary carries: no documents, or documents skipped as too long.

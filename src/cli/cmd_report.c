@@ -33,7 +33,7 @@ static void help(FILE *f) {
             "Writes one self-contained HTML page (inline SVG and CSS: no script, nothing fetched; readable\n"
             "offline and printable) from what a run wrote into DIR (the names scripts/demo.sh uses):\n"
             "  NAME.summary.json, NAME.jsonl, NAME.rejected.jsonl   annotate --json, --out, --rejected: the\n"
-            "        funnel per tool (candidates; no result, over the time limit; executed; kept), the\n"
+            "        funnel per tool (candidates; no result, over the time limit; executed; displaced; kept), the\n"
             "        histogram of L- - L+ with tau_f, a sample of kept and rejected calls, the settings\n"
             "        (tau_s, tau_f, k, m, model, seed)\n"
             "  compare_*.json                   compare --json: the filter's three losses (the seed's example)\n"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "tf_eval.h"
 #include "tf_train.h"
@@ -101,6 +102,27 @@ static int encode_for_ppl(void *ctx, const char *text, size_t len, int **ids, in
     return tf_tokenizer_encode(ctx, text, len, 0, ids, n, err);
 }
 
+// The examples (non-blank lines) of a regular file, counted from where f stands, which it goes
+// back to, so that progress has a total; -1 for a stream (stdin, a pipe, a FIFO: read once, no
+// total) or when it cannot be read; -2 when f could not be put back (nothing can be evaluated).
+static long count_examples(FILE *f) {
+    struct stat st;
+    long at = ftell(f), n = 0;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || at < 0) return -1;
+    char buf[1 << 16];
+    int blank = 1;
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < got; i++) {
+            if (buf[i] == '\n') n += !blank, blank = 1;
+            else if (!strchr(" \t\r", buf[i])) blank = 0;
+        }
+    n += !blank;  // a last line without a newline
+    int bad = ferror(f);
+    clearerr(f);
+    return fseek(f, at, SEEK_SET) != 0 ? -2 : bad ? -1 : n;
+}
+
 int tf_eval_run(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const char *data,
                 const tf_eval_options *o, tf_eval_result *res, tf_error *err) {
     assert(err != NULL);
@@ -129,8 +151,15 @@ int tf_eval_run(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, c
     size_t cap = 0;
     long lineno = 0;
     int rc = TF_OK;
+    long total = count_examples(f);
+    if (total == -2) {
+        fclose(f);
+        return tf_errorf(err, TF_EIO, "%s: cannot go back to its start after counting its examples: %s", data,
+                         strerror(errno));
+    }
+    if (o->max_examples > 0 && (total < 0 || total > o->max_examples)) total = o->max_examples;
     tf_progress bar;
-    tf_progress_start(&bar, tf_task_name(o->task), o->max_examples);
+    tf_progress_start(&bar, tf_task_name(o->task), total > 0 ? total : 0);
     if (o->quiet) bar.enabled = 0;
     while (getline(&line, &cap, f) >= 0) {
         lineno++;
@@ -203,7 +232,7 @@ int tf_eval_run(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, c
         cJSON_Delete(j);
         char extra[64];
         snprintf(extra, sizeof extra, "accuracy %.1f%%", 100.0 * res->correct / res->n);
-        tf_progress_update(&bar, res->n, extra);
+        tf_progress_update(&bar, res->n + res->too_long, extra);  // examples done, scored or not
     }
     tf_progress_finish(&bar, NULL);
     free(line);

@@ -483,8 +483,14 @@ char *tf_merge_calls(const char *text, const tf_toolset *tools, tf_candidates *c
     for (int a = 0; a < cs->n; a++)
         for (int b = 0; b < cs->n; b++)
             if (a != b && cs->c[a].kept && cs->c[b].kept && cs->c[a].char_pos == cs->c[b].char_pos &&
-                (cs->c[b].score > cs->c[a].score || (cs->c[b].score == cs->c[a].score && b < a)))
-                cs->c[a].kept = 0, cs->c[a].displaced = 1;
+                (cs->c[b].score > cs->c[a].score || (cs->c[b].score == cs->c[a].score && b < a))) {
+                tf_candidate *c = &cs->c[a];
+                c->kept = 0, c->displaced = 1;
+                if (c->tool >= 0 && c->tool < TF_MAX_TOOLS) {  // the summary counts calls written, not passed
+                    cs->kept[c->tool]--, cs->displaced[c->tool]++;
+                    cs->score_sum[c->tool] -= c->score;
+                }
+            }
     at *list = malloc(sizeof(at) * (size_t)(cs->n > 0 ? cs->n : 1));
     int n = 0;
     if (!list) return NULL;

@@ -25,6 +25,7 @@ typedef struct {
     int complete;             // the corpus was read to its end
     uint64_t read_bytes, read_hash;  // the corpus read up to next_doc (tf_corpus_read_so_far)
     int has_identity;         // progress files of older versions have none
+    int old_counts;           // written by a version that counted displaced calls as kept
     identity id;
     tf_annotate_summary sum;
 } progress;
@@ -100,6 +101,7 @@ static int save_progress(const char *path, const progress *p, int n_tools, tf_er
         cJSON_AddNumberToObject(o, "proposed", (double)p->sum.proposed[t]);
         cJSON_AddNumberToObject(o, "executed", (double)p->sum.executed[t]);
         cJSON_AddNumberToObject(o, "kept", (double)p->sum.kept[t]);
+        cJSON_AddNumberToObject(o, "displaced", (double)p->sum.displaced[t]);
         cJSON_AddNumberToObject(o, "timed_out", (double)p->sum.timed_out[t]);
         cJSON_AddNumberToObject(o, "score_sum", p->sum.score_sum[t]);
         cJSON_AddItemToArray(tools, o);
@@ -154,6 +156,8 @@ static int load_progress(const char *path, progress *p, int n_tools, tf_error *e
         p->sum.proposed[t] = (long)num(o, "proposed");
         p->sum.executed[t] = (long)num(o, "executed");
         p->sum.kept[t] = (long)num(o, "kept");
+        p->sum.displaced[t] = (long)num(o, "displaced");  // -1 in files that counted them as kept
+        if (p->sum.displaced[t] < 0) p->old_counts = 1;
         p->sum.timed_out[t] = (long)num(o, "timed_out");
         if (p->sum.timed_out[t] < 0) p->sum.timed_out[t] = 0;  // progress files of older versions
         p->sum.score_sum[t] = num(o, "score_sum");
@@ -242,6 +246,39 @@ static int identity_compare(const char *ppath, const identity *was, const identi
     return TF_OK;
 }
 
+// A progress file of a version that counted displaced calls among the kept ones: the calls written
+// into OUT's first out_bytes are the kept ones, the rest of the old count were displaced.
+static int recount_kept(const char *path, progress *p, const tf_toolset *tools, tf_error *err) {
+    FILE *f = fopen(path, "r");
+    if (!f && p->out_bytes > 0) return tf_errorf(err, TF_EIO, "%s: cannot read: %s", path, strerror(errno));
+    long kept[TF_MAX_TOOLS] = {0}, line_no = 0;
+    double score[TF_MAX_TOOLS] = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = TF_OK;
+    for (long at = 0; !rc && at < p->out_bytes && (len = getline(&line, &cap, f)) > 0; at += len) {
+        line_no++;
+        cJSON *j = cJSON_Parse(line), *c;
+        if (!j)
+            rc = tf_errorf(err, TF_EBADFILE, "%s:%ld: not JSON (recounting the calls of an older run)", path, line_no);
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "calls")) {
+            const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "tool"));
+            for (int t = 0; name && t < tools->n && t < TF_MAX_TOOLS; t++)
+                if (!strcmp(name, tools->tools[t]->name)) kept[t]++, score[t] += num(c, "score");
+        }
+        cJSON_Delete(j);
+    }
+    free(line);
+    if (f) fclose(f);
+    for (int t = 0; !rc && t < tools->n && t < TF_MAX_TOOLS; t++) {
+        p->sum.displaced[t] = p->sum.kept[t] > kept[t] ? p->sum.kept[t] - kept[t] : 0;
+        p->sum.kept[t] = kept[t];
+        p->sum.score_sum[t] = score[t];
+    }
+    return rc;
+}
+
 // Rule #4 of resuming: an output must hold at least the bytes its progress file vouches for.
 static int check_length(const char *path, long want, const char *ppath, tf_error *err) {
     struct stat st;
@@ -291,6 +328,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             if ((rc = check_length(run->out, p.out_bytes, ppath, err)) ||
                 (run->rejected && (rc = check_length(run->rejected, p.rej_bytes, ppath, err))))
                 goto done;
+            if (p.old_counts && (rc = recount_kept(run->out, &p, tools, err))) goto done;
         } else if (stat(run->out, &st) == 0 && st.st_size > 0) {
             rc = tf_errorf(err, TF_EBADARG, "--resume: %s has no progress file (%s), so it is not a run that can be "
                            "continued; replace it with --force or choose another --out", run->out, ppath);
@@ -385,6 +423,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
             p.sum.proposed[t] += cs.proposed[t];
             p.sum.executed[t] += cs.executed[t];
             p.sum.kept[t] += cs.kept[t];
+            p.sum.displaced[t] += cs.displaced[t];
             p.sum.timed_out[t] += cs.timed_out[t];
             p.sum.score_sum[t] += cs.score_sum[t];
         }
@@ -402,7 +441,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
         long kept = 0;
         for (int t = 0; t < n_tools && t < TF_MAX_TOOLS; t++) kept += p.sum.kept[t];
         char extra[96];
-        snprintf(extra, sizeof extra, "kept calls %ld, documents written %ld", kept, p.sum.docs_written);
+        snprintf(extra, sizeof extra, "calls written %ld, documents written %ld", kept, p.sum.docs_written);
         tf_progress_update(&bar, done_here, extra);
     }
     if (got < 0) rc = err->code;

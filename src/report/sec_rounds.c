@@ -1,5 +1,5 @@
-// sec_rounds.c — per annotation round: the funnel per tool (candidates -> executed -> kept, from the
-// annotate summary) and, per tool, the histogram of the filter's score L- - L+ over every scored call
+// sec_rounds.c — per annotation round: the funnel per tool (candidates -> executed -> displaced,
+// kept, from the annotate summary) and, per tool, the histogram of the filter's score L- - L+ over every scored call
 // (the kept ones from the augmented file, the others from the --rejected file) with the tau_f line.
 #include <math.h>
 #include <stdlib.h>
@@ -64,11 +64,13 @@ static int on_rejected_line(const cJSON *o, long line, void *ud) {
 }
 
 // The funnel of one round: per tool the candidates, those without a result (no result; over the
-// tool's time limit: summaries written before these counts have neither bar), executed, kept.
+// tool's time limit), executed, those that passed the filter but lost their position to a better
+// call (displaced), and those written into the text (kept). Summaries written before a count have
+// no bar for it (and before "displaced", their kept counted the displaced calls too).
 static void funnel(rp_ctx *c, const char *round, const cJSON *sum) {
-    enum { NS = 5 };
-    const char *const SERIES[NS] = {"candidates", "no result", "over the time limit", "executed", "kept"};
-    const char *const KEYS[NS] = {"candidates", "no_result", "timed_out", "executed", "kept"};
+    enum { NS = 6 };
+    const char *const SERIES[NS] = {"candidates", "no result", "over the time limit", "executed", "displaced", "kept"};
+    const char *const KEYS[NS] = {"candidates", "no_result", "timed_out", "executed", "displaced", "kept"};
     const char *groups[MAX_TOOLS];
     double values[MAX_TOOLS * NS];
     char lab[MAX_TOOLS * NS][96];
@@ -86,16 +88,16 @@ static void funnel(rp_ctx *c, const char *round, const cJSON *sum) {
             snprintf(lab[n * NS + k], sizeof lab[0], "%s %s", num, SERIES[k]);
             labels[n * NS + k] = lab[n * NS + k];
         }
-        double ex = values[n * NS + 3], kept = values[n * NS + 4];
+        double ex = values[n * NS + 3], kept = values[n * NS + 5];
         char pct[32];
         rp_fmt(pct, sizeof pct, ex > 0 ? 100.0 * kept / ex : NAN, 1);
-        snprintf(lab[n * NS + 4], sizeof lab[0], "%.0f kept (%s%% of executed)", kept, pct);
+        snprintf(lab[n * NS + 5], sizeof lab[0], "%.0f kept (%s%% of executed)", kept, pct);
         n++;
     }
     char id[300], title[400];
     snprintf(id, sizeof id, "funnel-%s", round);
-    snprintf(title, sizeof title, "%s: calls per tool, from the candidates to those the filter kept", round);
-    static const int COLORS[NS] = {0, 1, 5, 3, 2};  // kept in green, as in the histograms
+    snprintf(title, sizeof title, "%s: calls per tool, from the candidates to those written into the text", round);
+    static const int COLORS[NS] = {0, 1, 5, 3, 4, 2};  // kept in green, as in the histograms
     rp_bars b = {.id = id, .title = title, .n_series = NS, .n_groups = n, .series = SERIES, .groups = groups,
                  .values = values, .labels = labels, .colors = COLORS};
     if (n) rp_svg_bars(c->f, &b);
@@ -110,7 +112,7 @@ static double tool_num(const cJSON *sum, const char *tool, const char *key) {
 }
 
 static void histogram(rp_ctx *c, const char *round, const scores *t, const cJSON *sum) {
-    double tau_f = tool_num(sum, t->name, "tau_f"), sum_kept = tool_num(sum, t->name, "kept");
+    double tau_f = tool_num(sum, t->name, "tau_f"), sum_disp = tool_num(sum, t->name, "displaced");
     double lo = INFINITY, hi = -INFINITY;
     long nk = 0;
     for (long i = 0; i < t->n; i++) lo = fmin(lo, t->v[i]), hi = fmax(hi, t->v[i]), nk += t->kept[i];
@@ -134,11 +136,13 @@ static void histogram(rp_ctx *c, const char *round, const scores *t, const cJSON
     rp_svg_hist(c->f, &h);
     long passed = 0;  // rejected, yet over tau_f
     for (long i = 0; i < t->n; i++) passed += !t->kept[i] && isfinite(tau_f) && t->v[i] >= tau_f;
+    char disp[96] = "";
+    if (isfinite(sum_disp)) snprintf(disp, sizeof disp, "; the summary counts %.0f displaced", sum_disp);
     if (passed)
         fprintf(c->f, "<p class=\"note\">%ld of the rejected calls passed &tau;<sub>f</sub> but were not inserted: a "
                       "better call (of any tool) stood at the same place, or the text had the tool's most calls "
-                      "already (%ld of them). The summary counts them among the %.0f that passed the filter.</p>\n",
-                passed, t->capped, sum_kept);
+                      "already (%ld of them%s).</p>\n",
+                passed, t->capped, disp);
 }
 
 int rp_section_rounds(rp_ctx *c, tf_error *err) {

@@ -1,5 +1,6 @@
 // trainer.c — the training loop: batches from a tf_dataset, AdamW with warmup + cosine, gradient
 // accumulation and clipping, held-out evaluation, checkpoints that resume exactly.
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -190,6 +191,34 @@ static int my_rows(const int *in, const int *tg, const float *w, int B, int T, i
     return n;
 }
 
+// A number of the training log in fmt, or null when it is not finite (NaN or an infinity have no
+// JSON spelling).
+static void log_number(cJSON *line, const char *key, const char *fmt, double v) {
+    char text[64];
+    snprintf(text, sizeof text, fmt, v);
+    if (isfinite(v)) cJSON_AddRawToObject(line, key, text);
+    else cJSON_AddNullToObject(line, key);
+}
+
+// Writes one line of the training log and flushes it, so a crash keeps every finished step's line.
+// The line keeps the log's layout, {"step": 1, "loss": 2.5}: a space after each ':' and ',' that
+// cJSON's compact text has outside strings.
+static void log_line(FILE *log, cJSON *line) {
+    char *s = line ? cJSON_PrintUnformatted(line) : NULL;
+    cJSON_Delete(line);
+    if (!s) return;  // out of memory: the log misses a line, the training goes on
+    int in_string = 0;
+    for (const char *c = s; *c; c++) {
+        fputc(*c, log);
+        if (in_string && *c == '\\' && c[1]) fputc(*++c, log);
+        else if (*c == '"') in_string = !in_string;
+        else if (!in_string && (*c == ':' || *c == ',')) fputc(' ', log);
+    }
+    fputc('\n', log);
+    fflush(log);
+    free(s);
+}
+
 // The training log's length in bytes after flushing it (-1: no log, or not a regular file).
 static long log_length(FILE *log) {
     struct stat sb;
@@ -297,7 +326,7 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
                 continue;
             }
             if ((rc = tf_model_forward(m, in, tg, w, B, T, err))) goto done;
-            if (m->mean_loss >= 0) {
+            if (m->mean_loss >= 0 || isnan(m->mean_loss)) {  // < 0: no target in the micro-batch; NaN: diverged
                 loss += m->mean_loss;
                 counted++;
             }
@@ -312,17 +341,24 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
         float norm = tf_model_adamw_step(m, &opt, err);
         if (norm < 0) { rc = err->code; goto done; }
         res->last_loss = counted ? (float)(loss / counted) : -1.0f;
-        if (!isfinite(res->last_loss) || !isfinite(norm)) {
-            rc = tf_errorf(err, TF_EINTERNAL, "train: loss became %g at step %d (gradient norm %g); lower --lr",
-                           (double)res->last_loss, st.step + 1, (double)norm);
-            goto done;
-        }
         double el = tf_time_s() - t0;
         res->tokens_per_s = el > 0 ? tokens / el : 0;
-        if (log) {  // flushed: a crash keeps every finished step's line
-            fprintf(log, "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.4f, \"tokens_per_s\": %.1f}\n",
-                    st.step + 1, res->last_loss, opt.lr, norm, res->tokens_per_s);
-            fflush(log);
+        if (log) {  // a step whose loss or norm is not finite is logged too (as null), then stops the run
+            cJSON *line = cJSON_CreateObject();
+            cJSON_AddNumberToObject(line, "step", st.step + 1);
+            log_number(line, "loss", "%.6f", res->last_loss);
+            log_number(line, "lr", "%.6g", opt.lr);
+            log_number(line, "grad_norm", "%.4f", norm);
+            log_number(line, "tokens_per_s", "%.1f", res->tokens_per_s);
+            log_line(log, line);
+        }
+        if (!isfinite(res->last_loss) || !isfinite(norm)) {
+            char l[32] = "NaN", g[32] = "NaN";  // "-nan" from printf says nothing to a reader
+            if (!isnan(res->last_loss)) snprintf(l, sizeof l, "%g", (double)res->last_loss);
+            if (!isnan(norm)) snprintf(g, sizeof g, "%g", (double)norm);
+            rc = tf_errorf(err, TF_EINTERNAL, "train: loss became %s at step %d (gradient norm %s); lower --lr", l,
+                           st.step + 1, g);
+            goto done;
         }
         int stepno = st.step + 1;
         if (lead && eval && o->eval_every > 0 && (stepno % o->eval_every == 0 || stepno == o->steps)) {
@@ -330,8 +366,10 @@ int tf_train(tf_model *m, const tf_dataset *train, const tf_dataset *eval, const
             if (ev < 0 && err->code) { rc = err->code; goto done; }
             res->last_eval_loss = ev;
             if (log) {
-                fprintf(log, "{\"step\": %d, \"eval_loss\": %.6f}\n", stepno, ev);
-                fflush(log);
+                cJSON *line = cJSON_CreateObject();
+                cJSON_AddNumberToObject(line, "step", stepno);
+                log_number(line, "eval_loss", "%.6f", ev);
+                log_line(log, line);
             }
             if (ev >= 0 && (st.best_eval_loss < 0 || ev < st.best_eval_loss)) {
                 st.best_eval_loss = res->best_eval_loss = ev;
