@@ -33,14 +33,15 @@ const lines = (name) => fs.readFileSync(path.join(run, name), 'utf8').split('\n'
         check(outside.length === 0, 'requests outside the file: ' + outside.join(' '));
         check(charts.length > 0, 'no chart on the page');
         for (const c of charts) check(c.width > 300, `chart ${c.id} is not laid out (width ${c.width})`);
-        // the funnel: three bars per tool of each round's summary
+        // the funnel: a bar per count of each tool in each round's summary (candidates, no result, over
+        // the time limit, executed, displaced, kept; a summary without a count draws no bar for it)
         const summaries = fs.readdirSync(run).filter((n) => n.endsWith('.summary.json')).sort();
         check(summaries.length > 0, 'the run has no annotate summary');
         let scored = 0, drawn = 0;
         for (const s of summaries) {
             const round = s.slice(0, -'.summary.json'.length), sum = json(s);
             const f = byId['funnel-' + round];
-            const keys = ['candidates', 'no_result', 'timed_out', 'executed', 'kept'];
+            const keys = ['candidates', 'no_result', 'timed_out', 'executed', 'displaced', 'kept'];
             const want = sum.tools.reduce((a, tool) => a + keys.filter((k) => typeof tool[k] === 'number').length, 0);
             check(f && f.bars === want, `funnel-${round}: ${f && f.bars} bars, the summary has ${want} counts`);
             // the histograms: every scored call of the round, kept or rejected, counted once
