@@ -53,6 +53,9 @@ int tf_write_file_atomic(const char *path, const void *data, size_t len, tf_erro
 // Removes path.tmp.PID files beside path whose process PID no longer exists (left by a writer that was
 // killed before its rename); called before each atomic write of path.
 void tf_remove_stale_temps(const char *path);
+// The directory part of path into dir[n] ("." when it has none, "/" for a file in the root); returns
+// the base name, a pointer into path.
+const char *tf_path_split(const char *path, char *dir, size_t n);
 // fsyncs the directory that holds path, so that a rename into it survives a power loss.
 void tf_fsync_parent(const char *path);
 // Reads one line of f (up to and including its '\n') into *buf (grown as needed, NUL-terminated,

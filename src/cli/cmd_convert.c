@@ -124,10 +124,7 @@ static int run(const char *cmd, int merge, int argc, char **argv) {
     snprintf(outn, sizeof outn, "%s", out);
     for (size_t n = strlen(outn); n > 1 && outn[n - 1] == '/';) outn[--n] = '\0';
     out = outn;
-    snprintf(parent, sizeof parent, "%s", out);
-    char *slash = strrchr(parent, '/');
-    if (!slash) snprintf(parent, sizeof parent, ".");
-    else slash[slash == parent] = '\0';
+    tf_path_split(out, parent, sizeof parent);
     struct stat pst;
     if (stat(parent, &pst) != 0 || !S_ISDIR(pst.st_mode)) {
         fprintf(stderr, "toolformer: --out %s: cannot create it: directory %s %s; create it first or choose another "

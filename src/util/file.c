@@ -120,8 +120,7 @@ int tf_fclose_checked(FILE *f, const char *path, tf_error *err) {
     return TF_OK;
 }
 
-// The directory part of path ("." when it has none) into dir[n]; returns the base name within path.
-static const char *split_path(const char *path, char *dir, size_t n) {
+const char *tf_path_split(const char *path, char *dir, size_t n) {
     const char *slash = strrchr(path, '/');
     if (!slash) {
         snprintf(dir, n, ".");
@@ -133,7 +132,7 @@ static const char *split_path(const char *path, char *dir, size_t n) {
 
 void tf_remove_stale_temps(const char *path) {
     char dir[4096], p[4096 + 260];
-    const char *base = split_path(path, dir, sizeof dir);
+    const char *base = tf_path_split(path, dir, sizeof dir);
     size_t bl = strlen(base);
     DIR *d = opendir(dir);
     if (!d) return;
@@ -152,7 +151,7 @@ void tf_remove_stale_temps(const char *path) {
 
 void tf_fsync_parent(const char *path) {
     char dir[4096];
-    split_path(path, dir, sizeof dir);
+    tf_path_split(path, dir, sizeof dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd >= 0) {
         fsync(fd);

@@ -21,17 +21,6 @@ void tf_guard_init(tf_outguard *g, const char *cmd, tf_out_mode mode, const char
     g->lock_fd = -1;
 }
 
-// The directory part of path into dir[n] ("." when there is none); returns the base name.
-static const char *split(const char *path, char *dir, size_t n) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        snprintf(dir, n, ".");
-        return path;
-    }
-    snprintf(dir, n, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    return slash + 1;
-}
-
 // The absolute path that writing path would create or open: realpath when it exists; otherwise a
 // dangling symlink is followed to its target, and the target's directory resolved. NULL when its
 // directory does not exist either.
@@ -48,11 +37,11 @@ static char *resolve(const char *path) {
         if (link[0] == '/') {
             snprintf(cur, sizeof cur, "%s", link);
         } else {
-            split(cur, dir, sizeof dir);
+            tf_path_split(cur, dir, sizeof dir);
             if (snprintf(cur, sizeof cur, "%s/%s", dir, link) >= (int)sizeof cur) return NULL;
         }
     }
-    const char *base = split(cur, dir, sizeof dir);
+    const char *base = tf_path_split(cur, dir, sizeof dir);
     char *rd = realpath(dir, NULL);
     if (!rd) return NULL;
     size_t len = strlen(rd) + strlen(base) + 2;
@@ -128,14 +117,14 @@ static int same(const tf_guard_file *a, const tf_guard_file *b) {
 // existing ancestor) must be a writable directory.
 static int check_creatable(const tf_outguard *g, const tf_guard_file *o, tf_error *err) {
     char dir[PATH_MAX], up[PATH_MAX];
-    split(o->path, dir, sizeof dir);
+    tf_path_split(o->path, dir, sizeof dir);
     struct stat st;
     while (stat(dir, &st) != 0) {
         if (!(o->flags & TF_OUT_MKDIR) || errno != ENOENT || !strcmp(dir, ".") || !strcmp(dir, "/"))
             return tf_errorf(err, TF_EIO, "%s %s: cannot create it: directory %s %s; create it first or choose "
                              "another path", o->opt, o->path, dir, errno == ENOENT ? "does not exist" : strerror(errno));
         snprintf(up, sizeof up, "%s", dir);
-        split(up, dir, sizeof dir);
+        tf_path_split(up, dir, sizeof dir);
     }
     if (!S_ISDIR(st.st_mode))
         return tf_errorf(err, TF_EIO, "%s %s: cannot create it: %s is not a directory", o->opt, o->path, dir);
