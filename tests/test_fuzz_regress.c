@@ -81,6 +81,13 @@ Test(fuzz_regress, config_refuses_a_rotary_base_beyond_float) {
     assert_config_refused("config-rotary-base-beyond-float.json", "config.json: key \"rotary_emb_base\" must be greater than 1");
 }
 
+// fuzz_config: a rotary_emb_base of 1.000000000000615 passed the "> 1" check as a double but is
+// 1.0f as the engine's float, and was written back as 1, which the same check refuses. It must be
+// refused when read.
+Test(fuzz_regress, config_refuses_a_rotary_base_that_rounds_to_one) {
+    assert_config_refused("config-rotary-base-rounds-to-one.json", "config.json: key \"rotary_emb_base\" must be greater than 1");
+}
+
 // fuzz_config: "bos_token_id": -5 was accepted (eos refuses ids below -1), then written back as
 // null, so the saved config read back differently. It must be refused like eos.
 Test(fuzz_regress, config_refuses_a_bos_id_below_minus_one) {

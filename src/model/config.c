@@ -190,7 +190,9 @@ static int parse_neox(reader *r, tf_config *c) {
                          r->path, c->n_embd, c->n_head);
     if (!(pct > 0 && pct <= 1))
         return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" must be in (0, 1]", r->path, pct_key);
-    if (!(base > 1) || !isfinite((float)base))  // the engine keeps it as a float
+    // the engine keeps it as a float: the check is on that float, so that what is written back
+    // (tidy) reads again (1.000000000000615 is 1.0f; found by fuzz_config)
+    if (!((float)base > 1.0f) || !isfinite((float)base))
         return tf_errorf(r->err, TF_EBADFILE, "%s: key \"%s\" must be greater than 1 and within float range",
                          r->path, base_key);
     // transformers: rotary_ndims = int(head_size * rotary_pct)
