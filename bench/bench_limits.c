@@ -1,5 +1,5 @@
 // bench_limits.c — the machine's own limits, to state the engine's figures against: a oneDNN bf16
-// GEMM at 1024^3 (tf_gemm_bf16: AMX or AVX512-BF16 where present; GFLOP/s, best of the repeats) and
+// GEMM at 1024^3 (tf_gemm_bf16_onednn: AMX or AVX512-BF16 where present; GFLOP/s, best of the repeats) and
 // a memory-read loop over a buffer far larger than the caches (GB/s; an OR-reduction of 64-bit words
 // that the compiler vectorises, so the loop waits on memory, not on arithmetic). Scoring is bound by
 // the first, B1 decoding (every weight read once a token) by the second (docs/large-models.md).
@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     double best = 1e9;
     for (int r = 0; r < repeats + 1; r++) {  // the first call creates the primitive: untimed
         double t0 = tf_time_s();
-        if (tf_gemm_bf16(0, 1, N, N, N, 1.0f, A, N, B, N, NULL, 0.0f, C, N)) return 1;
+        if (tf_gemm_bf16_onednn(0, 1, N, N, N, 1.0f, A, N, B, N, NULL, 0.0f, C, N)) return 1;
         double t = tf_time_s() - t0;
         if (r && t < best) best = t;
     }

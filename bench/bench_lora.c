@@ -99,6 +99,7 @@ int main(int argc, char **argv) {
         if (tf_model_save(m, dir, &err)) die(dir, &err);
         tf_model_free(m);
         to_bf16(dir);
+        sync();  // the checkpoint just written reaches the disk now, not as writeback during the timed steps
         if (!(m = tf_model_load_mapped(dir, &err))) die(dir, &err);
     } else if (tf_model_set_dtype(m, TF_DTYPE_BF16, &err)) {
         die("dtype", &err);

@@ -1,6 +1,7 @@
 // tf_kernels.h — the engine's numerical kernels: plain functions on fp32 arrays with their shapes in
 // the comment. Forward and backward sit side by side; backward kernels ACCUMULATE (+=) into their
-// gradient outputs. Matmuls go through oneDNN (all oneDNN calls live in src/kernels/matmul.c); every
+// gradient outputs. Matmuls go through oneDNN (all oneDNN calls live in src/kernels/matmul.c) or, for bf16
+// products of a few rows or a few dozen without AMX, this project's AVX512-BF16 kernels; every
 // other kernel is plain C with OpenMP.
 #ifndef TF_KERNELS_H
 #define TF_KERNELS_H
@@ -15,10 +16,23 @@ void tf_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
 
 // ---- bf16 (mixed precision): bf16 operands as raw uint16_t bit patterns, fp32 accumulation ----
 // C[M,N] = alpha * op(A) @ op(B) (+ bias[N] per row, may be NULL) + beta * C with A and B in bf16
-// and C fp32 (oneDNN's matmul primitive: AMX or AVX512-BF16 where present). Call it outside OpenMP
+// and C fp32 (oneDNN's matmul primitive: AMX or AVX512-BF16 where present; without AMX, A @ B^T of
+// 32-128 rows takes tf_gemm_bf16_avx512, unless TF_GEMM_ONEDNN=1). Call it outside OpenMP
 // regions for speed (inside one it widens to fp32 and uses sgemm). 0, or -1 when out of memory.
 int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
                  const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc);
+// The same product on oneDNN's matmul primitive alone (tf_gemm_bf16 may take tf_gemm_bf16_avx512
+// instead): the machine's reference GEMM in the benchmarks.
+int tf_gemm_bf16_onednn(int trans_a, int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
+                        const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc);
+// C[M, N] (row stride ldc) = alpha * A[M, K] @ op(B) (+ bias[N] per row, may be NULL) + beta * C, with
+// A bf16 row-major (row stride lda) and B bf16 stored [N, K] (trans_b = 1: op(B) = B^T, a Linear's
+// weight) or [K, N] (trans_b = 0), ldb its row stride; fp32 accumulation, beta 0 does not read C.
+// AVX512-BF16's vdpbf16ps on 12 x 32 register tiles, B packed 32 columns at a time by each thread
+// (src/kernels/gemm_bf16.c). Parallel over N unless called inside an OpenMP region. Returns 0, or -1
+// without touching C where this CPU/OS lacks AVX512-BF16 (or TF_NO_AVX512BF16 is set) or memory ran out.
+int tf_gemm_bf16_avx512(int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
+                        const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc);
 // C[M, N] = A^T @ B (A stored [K, M] with row stride lda, B [K, N] with row stride ldb, both bf16;
 // C fp32 with row stride N, overwritten) computed whole or a block of rows at a time into
 // scratch[scratch_n] (fp32; at least N elements) and stored with tf_store_sumsq; *sumsq = the sum of

@@ -10,6 +10,7 @@
 #include <dnnl.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tf_common.h"
@@ -21,6 +22,8 @@
 // where waking the other threads costs more than it saves, and far more when the cores are shared)
 #define SERIAL_MAX_MACS (1L << 20)
 enum { CACHE_SIZE = 128 };
+// the rows for which tf_gemm_bf16 takes tf_gemm_bf16_avx512 where there is no AMX (see tf_gemm_bf16)
+enum { GEMM_OURS_MIN_M = 32, GEMM_OURS_MAX_M = 128 };
 
 typedef struct {
     int ta, tb, M, N, K, lda, ldb, ldc, has_bias;
@@ -202,6 +205,28 @@ static float *widen_bf16(const uint16_t *X, int rows, int cols, int trans, int l
 
 int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
                  const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc) {
+    // Without AMX (where oneDNN's primitive is the fastest), A @ W^T with W stored [N, K] (a Linear's
+    // weight: the forward of GPT-J and NeoX, the backward's dinp of GPT-2's Conv1D) for 32 to 128 rows
+    // runs on gemm_bf16.c's kernel, which packs W a panel at a time: 1.0-1.4x oneDNN's primitive there
+    // (AMD EPYC Zen 4, 2 threads), while oneDNN is as fast or faster below 32 rows, from 192 on, and
+    // for W stored [K, N] (bench/bench_gemm_bf16.c; docs/benchmarks.md, "Measurements behind the
+    // code's choices", gemm_bf16.c).
+    static int onednn_only = -1;  // TF_GEMM_ONEDNN=1: oneDNN's primitive for every bf16 product
+    int only = __atomic_load_n(&onednn_only, __ATOMIC_RELAXED);
+    if (only < 0) {
+        const char *e = getenv("TF_GEMM_ONEDNN");
+        only = e && *e && strcmp(e, "0") != 0;
+        __atomic_store_n(&onednn_only, only, __ATOMIC_RELAXED);
+    }
+    if (!only && !trans_a && trans_b && M >= GEMM_OURS_MIN_M && M <= GEMM_OURS_MAX_M && N > 0 && K > 0 &&
+        !tf_have_amx_bf16() &&
+        tf_gemm_bf16_avx512(trans_b, M, N, K, alpha, A, lda, B, ldb, bias, beta, C, ldc) == 0)
+        return 0;
+    return tf_gemm_bf16_onednn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, bias, beta, C, ldc);
+}
+
+int tf_gemm_bf16_onednn(int trans_a, int trans_b, int M, int N, int K, float alpha, const uint16_t *A, int lda,
+                        const uint16_t *B, int ldb, const float *bias, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return 0;
     if (K > 0 && gemm_primitive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, bias, beta, C, ldc, 1))
         return 0;
