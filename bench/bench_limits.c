@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bench_args.h"
+#include "bench_limits.h"
 #include "tf_kernels.h"
 #include "toolformer.h"
 
@@ -26,44 +27,22 @@ int main(int argc, char **argv) {
         } else if (!bench_int_option("bench_limits", argc, argv, &i, ints, sizeof ints / sizeof *ints)) return 2;
     }
     tf_set_threads(threads);
-    size_t nn = (size_t)N * N;
-    uint16_t *A = tf_alloc(nn * 2, 0), *B = tf_alloc(nn * 2, 0);
-    float *C = tf_alloc(nn * 4, 1);
-    tf_rng rng;
-    tf_rng_seed(&rng, 1);
-    for (size_t i = 0; i < nn; i++) {
-        A[i] = tf_f32_to_bf16(tf_rng_uniform(&rng) - 0.5f);
-        B[i] = tf_f32_to_bf16(tf_rng_uniform(&rng) - 0.5f);
-    }
-    double best = 1e9;
-    for (int r = 0; r < repeats + 1; r++) {  // the first call creates the primitive: untimed
-        double t0 = tf_time_s();
-        if (tf_gemm_bf16_onednn(0, 1, N, N, N, 1.0f, A, N, B, N, NULL, 0.0f, C, N)) return 1;
-        double t = tf_time_s() - t0;
-        if (r && t < best) best = t;
-    }
-    double gemm = 2.0 * N * N * N / best / 1e9;
-    tf_free(A);
-    tf_free(B);
-    tf_free(C);
-
-    size_t words = (size_t)mb * 1024 * 1024 / 8;
-    uint64_t *buf = tf_alloc(words * 8, 0);
-    if (!buf) return 1;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < words; i++) buf[i] = i * 0x9E3779B97F4A7C15ull;  // touch every page
-    double rbest = 1e9;
-    uint64_t sink = 0;
+    bench_gemm g;
+    if (bench_gemm_init(&g, N)) return 1;  // the first call creates the primitive: untimed
+    double gemm = 0;
     for (int r = 0; r < repeats; r++) {
-        double t0 = tf_time_s();
-        uint64_t acc = 0;
-#pragma omp parallel for schedule(static) reduction(| : acc)
-        for (size_t i = 0; i < words; i++) acc |= buf[i];
-        double t = tf_time_s() - t0;
-        sink ^= acc;
-        if (t < rbest) rbest = t;
+        double x = bench_gemm_pass(&g);
+        if (x > gemm) gemm = x;
     }
-    double gbs = (double)words * 8 / rbest / 1e9;
+    bench_gemm_free(&g);
+    size_t words = (size_t)mb * 1024 * 1024 / 8;
+    uint64_t *buf = bench_read_init(words), sink = 0;
+    if (!buf) return 1;
+    double gbs = 0;
+    for (int r = 0; r < repeats; r++) {
+        double x = bench_read_pass(buf, words, &sink);
+        if (x > gbs) gbs = x;
+    }
     tf_free(buf);
     if (json)
         printf("{\"threads\": %d, \"gemm_bf16_n\": %d, \"gemm_bf16_gflops\": %.1f, \"read_mb\": %d, "
