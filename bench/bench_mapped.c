@@ -9,7 +9,9 @@
 // tokens, then D steps of one token with the KV cache, each followed by a memory-read pass; bytes per
 // step = the mapped weights' size (each is read once a token). Best of each, as bench_limits.
 //
-//   bench_mapped MODEL_DIR [--tokens T] [--decode D] [--repeats R] [--threads N] [--json]
+// --copy: the checkpoint read into the process's own memory instead of mapped (--mmap-copy).
+//
+//   bench_mapped MODEL_DIR [--tokens T] [--decode D] [--repeats R] [--threads N] [--copy] [--json]
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +19,19 @@
 
 #include "bench_args.h"
 #include "bench_limits.h"
+#include "tf_safetensors.h"
 #include "toolformer.h"
 
 int main(int argc, char **argv) {
     if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: bench_mapped MODEL_DIR [--tokens T] [--decode D] [--repeats R] [--threads N] [--json]\n");
+        fprintf(stderr, "usage: bench_mapped MODEL_DIR [--tokens T] [--decode D] [--repeats R] [--threads N] [--copy] [--json]\n");
         return 2;
     }
     int T = 256, D = 16, R = 2, threads = 0, json = 0;
     const bench_int_arg ints[] = {{"--tokens", &T}, {"--decode", &D}, {"--repeats", &R}, {"--threads", &threads}};
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--copy")) tf_st_set_residency(TF_ST_COPY);
         else if (!bench_int_option("bench_mapped", argc, argv, &i, ints, sizeof ints / sizeof *ints)) return 2;
     }
     if (D < 1) D = 1;  // at least one timed step (and one read pass) for the ratio

@@ -281,6 +281,47 @@ Test(model_mapped, loss_on_a_big_bf16_checkpoint_stays_below_1_3x_its_size, .tim
 }
 
 // ---- the CLI flags ------------------------------------------------------------------------------
+// TF_ST_COPY reads the files into memory instead of mapping them: the same bytes, so the same logits
+// bit for bit, for every architecture's layout and for BF16 as F32.
+Test(model_mapped, copied_files_give_the_mapped_logits_bit_for_bit) {
+    const char *dirs[] = {FIX "gpt2-tiny", FIX "gptj-tiny", FIX "neox-tiny", FIX "gpt2-tiny-bf16"};
+    for (int i = 0; i < 4; i++) {
+        tf_error err;
+        tf_model *mm = tf_model_load_mapped(dirs[i], &err);
+        cr_assert_not_null(mm, "%s", err.msg);
+        tf_st_set_residency(TF_ST_COPY);
+        tf_model *mc = tf_model_load_mapped(dirs[i], &err);
+        tf_st_set_residency(TF_ST_MAP);
+        cr_assert_not_null(mc, "%s", err.msg);
+        size_t n = (size_t)T * mm->cfg.vocab_size;
+        float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float)),
+              *d = malloc(n * sizeof(float));
+        logits_of(mm, a, b);
+        logits_of(mc, c, d);
+        cr_assert(!memcmp(a, c, n * sizeof(float)) && !memcmp(b, d, n * sizeof(float)), "%s: copied logits differ",
+                  dirs[i]);
+        free(a); free(b); free(c); free(d);
+        tf_model_free(mm);
+        tf_model_free(mc);
+    }
+    // a file cut short is refused the same way copied as mapped: one line naming it
+    char tmp[] = "/tmp/tf_copy_XXXXXX";
+    cr_assert_not_null(mkdtemp(tmp));
+    char path[600];
+    snprintf(path, sizeof path, "%s/model.safetensors", tmp);
+    copy_file(FIX "gpt2-tiny/model.safetensors", path);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(truncate(path, st.st_size - 100), 0);
+    tf_error err;
+    tf_st_set_residency(TF_ST_COPY);
+    tf_st_file *f = tf_st_open(path, &err);
+    tf_st_set_residency(TF_ST_MAP);
+    cr_assert_null(f);
+    cr_assert(strstr(err.msg, path) && !strchr(err.msg, '\n'), "%s", err.msg);
+    rm_rf(tmp);
+}
+
 static double mean_nll_of(const char *out) {
     const char *p = strstr(out, "\"mean_nll\": ");
     cr_assert_not_null(p, "no mean_nll in: %s", out);
@@ -298,6 +339,9 @@ Test(model_mapped, cli_dtype_and_mmap_flags) {
     cr_assert_eq(cli_run(out, sizeof out, "loss --model " FIX "gpt2-tiny-bf16 %s --mmap", ids), 0, "%s", cli_run_stderr);
     double mapped = mean_nll_of(out);
     cr_assert(fabs(bf16 - fp32) <= 1e-2 * fp32 && fabs(mapped - fp32) <= 1e-2 * fp32, "%g %g %g", fp32, bf16, mapped);
+    cr_assert_eq(cli_run(out, sizeof out, "loss --model " FIX "gpt2-tiny-bf16 %s --mmap-copy", ids), 0, "%s",
+                 cli_run_stderr);
+    cr_assert_eq(mean_nll_of(out), mapped, "--mmap-copy gave another loss than --mmap");
     cr_assert(bf16 != fp32, "--dtype bf16 changed nothing");
     cr_assert_eq(cli_run(out, sizeof out, "generate --model " FIX "gpt2-tiny --ids 1,2,3 --max-new 4 --mmap --json"), 0,
                  "%s", cli_run_stderr);

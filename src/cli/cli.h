@@ -134,20 +134,28 @@ int cmd_serve(int argc, char **argv);
 // no fp32 copy; a BF16 file then computes in bf16 and --dtype is moot) and --adapter DIR (a PEFT LoRA
 // adapter applied on top). Put CLI_MODEL_OPTIONS in the getopt_long table and CLI_MODEL_HELP in the
 // help text.
-enum { CLI_OPT_DTYPE = 1101, CLI_OPT_MMAP = 1102, CLI_OPT_ADAPTER = 1103 };
-#define CLI_MODEL_OPTIONS \
-    {"dtype", 1, 0, CLI_OPT_DTYPE}, {"mmap", 0, 0, CLI_OPT_MMAP}, {"adapter", 1, 0, CLI_OPT_ADAPTER}
+enum { CLI_OPT_DTYPE = 1101, CLI_OPT_MMAP = 1102, CLI_OPT_ADAPTER = 1103, CLI_OPT_MMAP_COPY = 1104 };
+#define CLI_MODEL_OPTIONS                                                                              \
+    {"dtype", 1, 0, CLI_OPT_DTYPE}, {"mmap", 0, 0, CLI_OPT_MMAP}, {"mmap-copy", 0, 0, CLI_OPT_MMAP_COPY}, \
+        {"adapter", 1, 0, CLI_OPT_ADAPTER}
+// --mmap-copy's help lines, shared with the commands that list their options themselves
+#define CLI_MMAP_COPY_HELP                                                                             \
+    "  --mmap-copy        as --mmap, but the file is read into the process's own memory instead of\n" \
+    "                     mapped: decoding streams it faster; that memory cannot be reclaimed\n"
 #define CLI_MODEL_HELP                                                                                  \
     "  --dtype D          matmul precision: fp32 (default) or bf16 (bf16 matmuls, fp32 accumulation)\n" \
     "  --mmap             keep the weight matrices in the file's dtype (F32/BF16/F16) inside the\n"      \
     "                     read-only mapping, with no fp32 copy (big checkpoints)\n"                     \
+    CLI_MMAP_COPY_HELP                                                                                  \
     "  --adapter DIR      apply a LoRA adapter in PEFT's format (adapter_config.json +\n"              \
     "                     adapter_model.safetensors, e.g. from finetune --lora)\n"
 typedef struct {
     tf_dtype dtype;       // TF_DTYPE_FP32 unless --dtype
-    int mapped;           // --mmap
+    int mapped;           // 1: --mmap; 2: --mmap-copy (see cli_mapped_residency)
     const char *adapter;  // --adapter (NULL: none)
 } cli_model_opts;
+// mapped = 2 (--mmap-copy): safetensors files are read into memory from now on (tf_st_set_residency).
+void cli_mapped_residency(int mapped);
 // Handles one of CLI_MODEL_OPTIONS: 1 if c was one (0 = not one; -1 = bad value, message printed).
 int cli_model_option(cli_model_opts *o, int c, const char *arg, const char *cmd);
 // The model in dir for inference: mapped in its file dtype (o->mapped), or loaded to fp32 and set to

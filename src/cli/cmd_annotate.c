@@ -15,7 +15,7 @@ static void help(FILE *f) {
             "                           [--rejected FILE] [--seed S] [--resume|--force] [--shard K/N] [--batch B] [--json]\n"
             "                           [--progress auto|bar|lines|none] [--quiet]\n"
             "                           [tool options]\n"
-            "                           [--dtype fp32|bf16] [--mmap]\n\n"
+            "                           [--dtype fp32|bf16] [--mmap|--mmap-copy]\n\n"
             "For every document and every tool, independently (Schick et al. 2023, section 2): the tool's\n"
             "prefilter; candidate positions i with p(\" [\" | prefix) > tau_s, the top k; up to m calls per\n"
             "position; execution; the filter L- - L+ >= tau_f with the call as a prefix; then all kept calls\n"

@@ -12,7 +12,7 @@ static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer compare --model DIR --text TEXT --call 'Tool(input)' --at 'TEXT BEFORE'\n"
             "                          [--date YYYY-MM-DD] [--result R] [--tau-f F] [--json] [tool options]\n"
-            "                          [--dtype fp32|bf16] [--mmap]\n\n"
+            "                          [--dtype fp32|bf16] [--mmap|--mmap-copy]\n\n"
             "Places the call right after the first occurrence of --at (which must end on a token boundary),\n"
             "runs the tool (or takes --result), and prints the filter's losses over the next 5 tokens\n"
             "x_i..x_{i+4}, weighted 1/3, 4/15, 1/5, 2/15, 1/15 (Schick et al. 2023, section 2):\n"

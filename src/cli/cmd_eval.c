@@ -13,7 +13,7 @@ static void help(FILE *f) {
             "usage: toolformer eval --model DIR --task math|dates|facts|ppl --data FILE [--tools LIST]\n"
             "                       [--disable-tools | --no-tools] [--api-top-k K] [--max-new N]\n"
             "                       [--max-examples N] [--details FILE [--force]] [--json] [tool options]\n"
-            "                       [--dtype fp32|bf16] [--mmap] [--progress auto|bar|lines|none] [--quiet]\n\n"
+            "                       [--dtype fp32|bf16] [--mmap|--mmap-copy] [--progress auto|bar|lines|none] [--quiet]\n\n"
             "Zero-shot, greedy, at most one call, a call started whenever \" [\" is among the top-k (k = 10)\n"
             "tokens (Toolformer, section 4.2). Data: JSONL {\"prompt\", \"answer\", \"date\"} per line;\n"
             "for ppl, {\"text\"} per line. Metrics (Appendix C): math, the first number generated (after\n"

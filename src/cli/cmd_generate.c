@@ -10,7 +10,7 @@ static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer generate --model DIR (--ids 1,2,3 | --prompt TEXT) [--max-new N]\n"
             "                           [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-            "                           [--stop-at-eos] [--json] [--threads N] [--dtype fp32|bf16] [--mmap]\n"
+            "                           [--stop-at-eos] [--json] [--threads N] [--dtype fp32|bf16] [--mmap|--mmap-copy]\n"
             "                           [--adapter DIR]\n\n"
             "Greedy decoding unless --temperature > 0 is given (then sampling, seeded).\n"
             "  --max-new N      tokens to generate (default 32)\n"
@@ -24,6 +24,8 @@ static void help(FILE *f) {
             "  --dtype D        matmul precision: fp32 (default) or bf16 (bf16 matmuls, fp32 accumulation)\n"
             "  --mmap           keep the weight matrices in the file's dtype inside the read-only mapping\n"
             "                   (no fp32 copy: big checkpoints; BF16 files compute in bf16)\n"
+            "  --mmap-copy      as --mmap, but the file is read into the process's own memory instead of\n"
+            "                   mapped: decoding streams it faster; that memory cannot be reclaimed\n"
             "  --adapter DIR    apply a LoRA adapter in PEFT's format (e.g. from finetune --lora)\n\n"
             "With tools (--tools/--tool; needs --prompt): decoding starts a call whenever \" [\" is among\n"
             "the --api-top-k most likely tokens, stops at \"->\", runs the tool, inserts \" result]\" and\n"
@@ -98,7 +100,7 @@ int cmd_generate(int argc, char **argv) {
         {"temperature", 1, 0, 'T'}, {"top-k", 1, 0, 'k'},  {"top-p", 1, 0, 'P'},  {"seed", 1, 0, 's'},
         {"json", 0, 0, 'j'},        {"threads", 1, 0, 't'}, {"stop-at-eos", 0, 0, 'e'}, {"help", 0, 0, 'h'},
         {"api-top-k", 1, 0, 'K'},   {"max-calls", 1, 0, 'C'}, {"disable-tools", 0, 0, 'D'}, {"no-tools", 0, 0, 'N'},
-        {"date", 1, 0, 'd'},        {"stop-at-newline", 0, 0, 'L'}, {"dtype", 1, 0, 'Y'}, {"mmap", 0, 0, 'M'}, {"adapter", 1, 0, 'Q'},
+        {"date", 1, 0, 'd'},        {"stop-at-newline", 0, 0, 'L'}, {"dtype", 1, 0, 'Y'}, {"mmap", 0, 0, 'M'}, {"mmap-copy", 0, 0, CLI_OPT_MMAP_COPY}, {"adapter", 1, 0, 'Q'},
         CLI_TOOL_OPTIONS,
         {0, 0, 0, 0}};
     const char *model_dir = NULL, *ids_arg = NULL, *prompt = NULL;
@@ -136,6 +138,7 @@ int cmd_generate(int argc, char **argv) {
         case 't': if (cli_int(optarg, 1, 1024, &threads)) return cli_usage_error("generate", "--threads wants 1..1024"); break;
         case 'Y': if (tf_dtype_parse(optarg, &dtype)) return cli_usage_error("generate", "--dtype wants fp32 or bf16"); break;
         case 'M': mapped = 1; break;
+        case CLI_OPT_MMAP_COPY: mapped = 2; break;
         case 'Q': adapter_dir = optarg; break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage_error("generate", "unknown option");

@@ -20,6 +20,8 @@ static void help(FILE *f) {
             "  --mmap         keep the weight matrices in the file's dtype (F32/BF16/F16) inside the\n"
             "                 read-only mapping, with no fp32 copy (big checkpoints; BF16 files compute\n"
             "                 in bf16)\n"
+            "  --mmap-copy    as --mmap, but the file is read into the process's own memory instead of\n"
+            "                 mapped: decoding streams it faster; that memory cannot be reclaimed\n"
             "  --adapter DIR  apply a LoRA adapter in PEFT's format (e.g. from finetune --lora)\n");
 }
 
@@ -29,7 +31,7 @@ static void help(FILE *f) {
 int cmd_loss(int argc, char **argv) {
     static const struct option opts[] = {{"model", 1, 0, 'm'}, {"ids", 1, 0, 'i'}, {"text", 1, 0, 't'},
                                          {"json", 0, 0, 'j'},  {"threads", 1, 0, 'n'}, {"dtype", 1, 0, 'Y'},
-                                         {"mmap", 0, 0, 'M'},  {"adapter", 1, 0, 'A'}, {"help", 0, 0, 'h'},
+                                         {"mmap", 0, 0, 'M'}, {"mmap-copy", 0, 0, CLI_OPT_MMAP_COPY},  {"adapter", 1, 0, 'A'}, {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model_dir = NULL, *ids_arg = NULL, *text = NULL, *adapter = NULL;
     int json = 0, c, mapped = 0;
@@ -49,6 +51,7 @@ int cmd_loss(int argc, char **argv) {
             if (tf_dtype_parse(optarg, &dtype)) return cli_usage_error("loss", "--dtype wants fp32 or bf16");
             break;
         case 'M': mapped = 1; break;
+        case CLI_OPT_MMAP_COPY: mapped = 2; break;
         case 'A': adapter = optarg; break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_usage_error("loss", "unknown option");

@@ -12,7 +12,7 @@
 static void help(FILE *f) {
     fprintf(f,
             "usage: toolformer serve --model DIR --tools LIST [--index DB] [--host 127.0.0.1] [--port 8080]\n"
-            "                        [--api-key KEY] [--max-batch N] [--queue N] [--ctx N] [--dtype fp32|bf16] [--mmap]\n\n"
+            "                        [--api-key KEY] [--max-batch N] [--queue N] [--ctx N] [--dtype fp32|bf16] [--mmap|--mmap-copy]\n\n"
             "Serves tool-augmented generation over HTTP (OpenAI's completions API, docs/serve.md):\n"
             "POST /v1/completions (stream: server-sent events), GET /v1/models, /health, /metrics, and a\n"
             "playground page at /. One engine decodes all running requests as one batch; a request whose\n"

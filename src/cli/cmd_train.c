@@ -49,6 +49,8 @@ static void help(FILE *f) {
             "  --lora-dropout P  dropout on the adapters' inputs (default 0)\n"
             "  --mmap          (with --lora) the base stays in its file dtype inside the read-only mapping:\n"
             "                  a BF16 checkpoint trains in about its file size of memory\n"
+            "  --mmap-copy     (with --lora) as --mmap, but the file is read into the process's own memory\n"
+            "                  instead of mapped (faster to stream; that memory cannot be reclaimed)\n"
             "  --checkpoint-activations  keep only each layer's input; the backward recomputes the layer\n"
             CLI_PROGRESS_HELP "\n"
             "Under mpirun -np N (a build with Open MPI): data parallel. Every process computes 1/N of the\n"
@@ -85,7 +87,7 @@ static int parse(int argc, char **argv, int finetune, train_args *a, int *done) 
         {"log", 1, 0, 'g'},      {"threads", 1, 0, 't'},    {"json", 0, 0, 'j'},       {"stop-after", 1, 0, 'x'}, {"mask-results", 0, 0, 'X'}, {"dtype", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
         {"force", 0, 0, 'f'},
         {"lora", 1, 0, 1201}, {"lora-alpha", 1, 0, 1202}, {"lora-targets", 1, 0, 1203}, {"lora-dropout", 1, 0, 1204},
-        {"mmap", 0, 0, 1205}, {"checkpoint-activations", 0, 0, 1206}, CLI_PROGRESS_OPTION,
+        {"mmap", 0, 0, 1205}, {"mmap-copy", 0, 0, 1207}, {"checkpoint-activations", 0, 0, 1206}, CLI_PROGRESS_OPTION,
         {0, 0, 0, 0}};
     *a = (train_args){.cmd = cmd, .dtype = TF_DTYPE_FP32};
     tf_train_options *o = &a->o;
@@ -145,6 +147,7 @@ static int parse(int argc, char **argv, int finetune, train_args *a, int *done) 
         case 1204: if (cli_float(optarg, &d) || d < 0 || d >= 1) return cli_usage_error(cmd, "--lora-dropout wants 0 <= P < 1");
                    a->lora.dropout = (float)d; break;
         case 1205: a->mapped = 1; break;
+        case 1207: a->mapped = 2; break;
         case 1206: a->checkpointing = 1; break;
         case 'h': finetune ? help_finetune(stdout) : help(stdout); return CLI_OK;
         default: return cli_usage_error(cmd, "unknown option");

@@ -87,8 +87,10 @@ static tf_model *load_model(const train_args *a, tf_error *err) {
     if (a->model_dir) {
         if (!tf_config_load(a->model_dir, &cfg, err) &&
             (a->lora_r || !tf_train_memory_check(&cfg, a->o.batch, a->o.seq_len, a->dtype, tf_dist_local_size(),
-                                                 a->model_dir, err)))
+                                                 a->model_dir, err))) {
+            cli_mapped_residency(a->mapped);
             m = a->mapped ? tf_model_load_mapped(a->model_dir, err) : tf_model_load(a->model_dir, err);
+        }
     } else {
         char *text = tf_read_file_ex(a->config, (size_t)16 << 20, 0, NULL, err);  // a config is a few KB
         if (text && !tf_config_parse(text, a->config, &cfg, err) &&

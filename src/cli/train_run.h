@@ -19,7 +19,7 @@ typedef struct {
     tf_dtype dtype;
     int lora_r, alpha_set;  // --lora R (0: full training), --lora-alpha given
     tf_lora_options lora;   // alpha, targets, dropout
-    int mapped;             // --mmap (with --lora)
+    int mapped;             // 1: --mmap, 2: --mmap-copy (with --lora)
     int checkpointing;      // --checkpoint-activations
 } train_args;
 

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,8 +20,9 @@
 struct tf_st_file {
     char *path;
     int fd;
-    unsigned char *map;           // the file mapping (NULL when opened from memory)
-    const unsigned char *bytes;   // the whole file: map, or the caller's buffer
+    unsigned char *map;           // the file mapping (NULL when opened from memory or copied)
+    unsigned char *copy;          // the file read into memory (TF_ST_COPY), else NULL
+    const unsigned char *bytes;   // the whole file: map, copy, or the caller's buffer
     size_t size;
     const unsigned char *buf;     // data buffer (after the header)
     size_t buf_size;
@@ -53,6 +56,7 @@ static int dtype_from_name(const char *s) {
 void tf_st_close(tf_st_file *f) {
     if (!f) return;
     if (f->map && f->map != MAP_FAILED) munmap(f->map, f->size);
+    tf_free(f->copy);
     if (f->fd >= 0) close(f->fd);
     cJSON_Delete(f->header);
     free(f->t);
@@ -232,6 +236,66 @@ static int st_parse(tf_st_file *f, tf_error *err) {
     return 0;
 }
 
+static tf_st_residency residency = TF_ST_MAP;
+
+void tf_st_set_residency(tf_st_residency r) { __atomic_store_n(&residency, r, __ATOMIC_RELAXED); }
+
+// MemAvailable of /proc/meminfo in bytes, or 0 when it cannot be read.
+static size_t mem_available(void) {
+    FILE *m = fopen("/proc/meminfo", "r");
+    if (!m) return 0;
+    char line[128];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, m))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    fclose(m);
+    return (size_t)kb * 1024;
+}
+
+// The file's size bytes read into memory of the process's own, 64 MB at a time on every thread.
+// NULL with err set (one line naming the file and, for a failed read, the byte it failed at).
+static unsigned char *read_whole(int fd, size_t size, const char *path, tf_error *err) {
+    size_t avail = mem_available();
+    if (avail && size > avail) {
+        tf_errorf(err, TF_ENOMEM, "%s: %.1f GB cannot be read into memory (%.1f GB available); map it instead",
+                  path, size / 1e9, avail / 1e9);
+        return NULL;
+    }
+    unsigned char *buf = tf_alloc(size, 0);
+    if (!buf) {
+        tf_errorf(err, TF_ENOMEM, "%s: out of memory reading its %zu bytes into memory", path, size);
+        return NULL;
+    }
+    const size_t chunk = (size_t)64 << 20;
+    long nchunk = (long)((size + chunk - 1) / chunk);
+    size_t bad_at = SIZE_MAX;  // the first byte not read, over all chunks
+    int bad_errno = 0;
+#pragma omp parallel for schedule(dynamic, 1) if (nchunk > 1)
+    for (long c = 0; c < nchunk; c++) {
+        size_t off = (size_t)c * chunk, end = off + chunk < size ? off + chunk : size;
+        while (off < end) {
+            ssize_t got = pread(fd, buf + off, end - off, (off_t)off);
+            if (got <= 0) {
+                if (got < 0 && errno == EINTR) continue;
+#pragma omp critical(st_read_whole)
+                if (off < bad_at) {
+                    bad_at = off;
+                    bad_errno = got < 0 ? errno : 0;
+                }
+                break;
+            }
+            off += (size_t)got;
+        }
+    }
+    if (bad_at != SIZE_MAX) {
+        tf_errorf(err, TF_EIO, "%s: cannot read at byte %zu: %s", path, bad_at,
+                  bad_errno ? strerror(bad_errno) : "the file is shorter than it was");
+        tf_free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 tf_st_file *tf_st_open(const char *path, tf_error *err) {
     tf_st_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
@@ -255,13 +319,18 @@ tf_st_file *tf_st_open(const char *path, tf_error *err) {
                   path, f->size);
         goto fail;
     }
-    f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
-        tf_errorf(err, TF_EIO, "%s: cannot map: %s", path, strerror(errno));
-        goto fail;
+    if (__atomic_load_n(&residency, __ATOMIC_RELAXED) == TF_ST_COPY) {
+        if (!(f->copy = read_whole(f->fd, f->size, path, err))) goto fail;
+        f->bytes = f->copy;
+    } else {
+        f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+        if (f->map == MAP_FAILED) {
+            f->map = NULL;
+            tf_errorf(err, TF_EIO, "%s: cannot map: %s", path, strerror(errno));
+            goto fail;
+        }
+        f->bytes = f->map;
     }
-    f->bytes = f->map;
     if (st_parse(f, err)) goto fail;
     return f;
 fail:
