@@ -242,8 +242,11 @@ Test(search_index, exact_title_ranks_first, .init = make_tmp, .fini = rm_tmp) {
     cr_assert_eq(n, 4);
     for (int j = 1; j < n; j++) cr_assert(hits[j].score <= hits[j - 1].score + 1e-12);
     search_hits_free(hits, n);
+    // a part of a word that no passage holds is read as the title word it starts (search_spell.h),
+    // and that word is a title: the article first
     cr_assert_eq(search_index_query(ix, "Liechtenstei", 4, 0, 0, ref, &nr, &err), TF_OK, "%s", err.msg);
-    cr_assert_eq(nr, 0, "a part of a word matches nothing");
+    cr_assert(nr >= 1 && ref[0].rowid == 2, "'Liechtenstei': %d hits, row %ld first", nr, nr ? ref[0].rowid : -1L);
+    search_hits_free(ref, nr);
     search_index_close(ix);
 }
 

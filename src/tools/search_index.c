@@ -1,6 +1,7 @@
 // search_index.c — the WikiSearch / QA passage index: JSONL passages into an SQLite FTS5 table,
 // BM25 queries built from plain search terms, snippets, a time limit per query.
 #include "search_index.h"
+#include "search_spell.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -370,6 +371,9 @@ struct search_index {
     sqlite3 *db;
     sqlite3_stmt *q;
     sqlite3_stmt *qt;  // the same query with the title phrase as MATCH (exact-title candidates)
+    sqlite3_stmt *qk;  // does any passage hold this one word (MATCH, LIMIT 1)
+    spell_lexicon *lex;  // the titles' words, read when a query first holds an unknown word
+    int lex_tried;       // 1 once reading them was attempted
     pthread_mutex_t mu;
     double deadline;   // tf_time_s() limit of the running query; 0: none
     char *path;
@@ -418,6 +422,11 @@ search_index *search_index_open(const char *path, tf_error *err) {
         sql_fail(err, ix->db, path, "preparing the title query");
         goto fail;
     }
+    if (sqlite3_prepare_v3(ix->db, "SELECT rowid FROM passages WHERE passages MATCH ?1 LIMIT 1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &ix->qk, NULL) != SQLITE_OK) {
+        sql_fail(err, ix->db, path, "preparing the word query");
+        goto fail;
+    }
     sqlite3_progress_handler(ix->db, 1000, progress_cb, ix);
     return ix;
 fail:
@@ -429,6 +438,8 @@ void search_index_close(search_index *ix) {
     if (!ix) return;
     sqlite3_finalize(ix->q);
     sqlite3_finalize(ix->qt);
+    sqlite3_finalize(ix->qk);
+    spell_free(ix->lex);
     sqlite3_close(ix->db);
     pthread_mutex_destroy(&ix->mu);
     free(ix->path);
@@ -540,6 +551,75 @@ static int exact_title(search_index *ix, const char *query, int snippet_tokens, 
     return rc;
 }
 
+// ---- "did you mean": a query word no passage holds, replaced by the nearest title word ----------
+
+// Reads every passage title into ix->lex (once; with no time limit: it is not the query's cost).
+static void load_lexicon(search_index *ix) {
+    ix->lex_tried = 1;
+    spell_lexicon *lx = spell_new();
+    sqlite3_stmt *st = NULL;
+    double deadline = ix->deadline;
+    ix->deadline = 0;
+    int ok = lx && sqlite3_prepare_v2(ix->db, "SELECT title FROM passages ORDER BY rowid", -1, &st, NULL) == SQLITE_OK;
+    int src = SQLITE_DONE;
+    while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) ok = spell_add_title(lx, (const char *)sqlite3_column_text(st, 0)) == 0;
+    ok = ok && src == SQLITE_DONE && spell_finish(lx) == 0;
+    sqlite3_finalize(st);
+    ix->deadline = deadline;
+    if (ok) ix->lex = lx;
+    else spell_free(lx);  // no correction then: queries behave as before
+}
+
+// 1 when some passage holds the word (lower-cased, letters only) w; errors count as known.
+static int known_word(search_index *ix, const char *w) {
+    char expr[SEARCH_MAX_TERM_BYTES + 3];
+    snprintf(expr, sizeof expr, "\"%s\"", w);
+    sqlite3_bind_text(ix->qk, 1, expr, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(ix->qk);
+    sqlite3_reset(ix->qk);
+    sqlite3_clear_bindings(ix->qk);
+    return src != SQLITE_DONE;
+}
+
+// The query with each word that no passage holds (letters only, 4 or more, not a stopword)
+// replaced by the nearest word of a title (search_spell.h), the first letter's case kept, into
+// out[cap]. Returns the number of words replaced (0: out is the query unchanged).
+static int correct_query(search_index *ix, const char *query, char *out, size_t cap) {
+    size_t o = 0, qlen = strlen(query);
+    int fixed = 0;
+    if (qlen >= cap) return 0;
+    const char *p = query;
+    while (*p) {
+        if (!is_word_byte((unsigned char)*p)) { out[o++] = *p++; continue; }
+        const char *s = p;
+        int letters = 1;
+        while (*p && is_word_byte((unsigned char)*p)) letters &= isalpha((unsigned char)*p++) != 0;
+        size_t len = (size_t)(p - s);
+        char low[SPELL_MAX_WORD + 1], rep[SPELL_MAX_WORD + 1];
+        int use = 0;
+        if (letters && len >= 4 && len <= SPELL_MAX_WORD) {
+            for (size_t i = 0; i < len; i++) low[i] = (char)tolower((unsigned char)s[i]);
+            low[len] = '\0';
+            if (!search_is_stopword(low, len) && !known_word(ix, low)) {
+                if (!ix->lex_tried) load_lexicon(ix);
+                use = spell_nearest(ix->lex, s, len, rep, sizeof rep);
+            }
+        }
+        size_t rl = use ? strlen(rep) : len;
+        if (o + rl + (qlen - (size_t)(p - query)) >= cap) return 0;
+        if (use) {
+            memcpy(out + o, rep, rl);
+            if (isupper((unsigned char)s[0])) out[o] = (char)toupper((unsigned char)out[o]);
+            fixed++;
+        } else {
+            memcpy(out + o, s, len);
+        }
+        o += rl;
+    }
+    out[o] = '\0';
+    return fixed;
+}
+
 int search_index_query(search_index *ix, const char *query, int k, int snippet_tokens, int timeout_ms,
                        search_hit *hits, int *n, tf_error *err) {
     *n = 0;
@@ -549,6 +629,11 @@ int search_index_query(search_index *ix, const char *query, int k, int snippet_t
     if (snippet_tokens > 64) snippet_tokens = 64;
     pthread_mutex_lock(&ix->mu);
     ix->deadline = timeout_ms > 0 ? tf_time_s() + timeout_ms / 1000.0 : 0;
+    char fixed[SEARCH_MAX_QUERY_BYTES];
+    if (correct_query(ix, query, fixed, sizeof fixed) > 0) {
+        query = fixed;
+        search_match_expr(query, expr, sizeof expr);
+    }
     search_hit first;
     int found = 0;
     int rc = exact_title(ix, query, snippet_tokens, timeout_ms, &first, &found, err);

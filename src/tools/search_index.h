@@ -17,6 +17,7 @@
 #define SEARCH_TITLE_WEIGHT 2.0
 #define SEARCH_MAX_TERMS 32        // query terms kept (the rest are ignored)
 #define SEARCH_MAX_TERM_BYTES 64   // longer "words" are ignored (no real word is that long)
+#define SEARCH_MAX_QUERY_BYTES 1024  // longer queries are searched as written, never corrected
 #define SEARCH_CACHE_SLOTS 1024    // results remembered by each WikiSearch / QA tool
 
 // ---- building ----------------------------------------------------------------------------------
