@@ -492,7 +492,7 @@ Test(search_index, query_time_limit_gives_no_result, .init = make_tmp, .fini = r
     search_index_close(ix);
 }
 
-Test(wikisearch, proposes_nearest_name_and_last_content_words, .init = make_tmp, .fini = rm_tmp) {
+Test(wikisearch, proposes_nearest_name_or_last_content_words, .init = make_tmp, .fini = rm_tmp) {
     build(FIXTURE, tmp_path("a.db"), 0, NULL);
     tf_tool *t = wikisearch(tmp_path("a.db"), 0);
     cr_assert_not_null(t->propose);
@@ -500,9 +500,8 @@ Test(wikisearch, proposes_nearest_name_and_last_content_words, .init = make_tmp,
     tf_strlist l = {0};
     size_t pos = (size_t)(strstr(text, " by a") - text);
     cr_assert_eq(t->propose(t, text, pos, NULL, &l), TF_OK);
-    cr_assert_eq(l.n, 2, "%d proposals", l.n);
+    cr_assert_eq(l.n, 1, "%d proposals: the name only", l.n);
     cr_assert_str_eq(l.items[0], "New Haven");
-    cr_assert_str_eq(l.items[1], "Columbus founded New Haven");
     tf_strlist_free(&l);
     pos = (size_t)(strstr(text, " was founded") - text);
     cr_assert_eq(t->propose(t, text, pos, NULL, &l), TF_OK);
@@ -513,6 +512,12 @@ Test(wikisearch, proposes_nearest_name_and_last_content_words, .init = make_tmp,
     tf_error err;
     cr_assert_eq(t->execute(t, l.items[0], NULL, out, sizeof out, &err), TF_OK, "%s", err.msg);
     cr_assert(!strncmp(out, "Knights of Columbus > ", 22), "got '%s'", out);
+    tf_strlist_free(&l);
+    // No name before the call: the last content words.
+    const char *plain = "the densest metal known is used in pen tips and";
+    cr_assert_eq(t->propose(t, plain, strlen(plain), NULL, &l), TF_OK);
+    cr_assert_eq(l.n, 1);
+    cr_assert_str_eq(l.items[0], "known used pen tips");
     tf_strlist_free(&l);
     // Nothing before the call: nothing proposed.
     cr_assert_eq(t->propose(t, text, 0, NULL, &l), TF_OK);
@@ -590,4 +595,32 @@ Test(index_cli, index_then_tool_command_searches_and_answers, .init = make_tmp, 
     // No index: a clear usage error, exit 2.
     cr_assert_eq(cli_run(out, sizeof out, "tool wikisearch 'Ghana'"), 2, "%s", cli_run_stderr);
     cr_assert(strstr(cli_run_stderr, "--index") != NULL, "%s", cli_run_stderr);
+}
+
+// A word that opens a sentence is capitalised by its place: it joins a name only when some title
+// writes it capitalised ("Sri Lanka", not "Name Namibia"), and is proposed alone only when no
+// other name comes before the call.
+Test(wikisearch, sentence_openers_are_names_only_when_titles_say_so, .init = make_tmp, .fini = rm_tmp) {
+    write_text(tmp_path("n.jsonl"),
+               "{\"title\": \"Sri Lanka\", \"text\": \"The capital of Sri Lanka is Colombo.\"}\n"
+               "{\"title\": \"Namibia\", \"text\": \"The capital of Namibia is Windhoek.\"}\n"
+               "{\"title\": \"name\", \"text\": \"name: a language unit by which a thing is known.\"}\n"
+               "{\"title\": \"yes\", \"text\": \"yes: an affirmative.\"}\n");
+    build(tmp_path("n.jsonl"), tmp_path("n.db"), 0, NULL);
+    tf_tool *t = wikisearch(tmp_path("n.db"), 0);
+    struct { const char *text, *want; } cases[] = {
+        {"Name Namibia's capital. It is", "Namibia's"},
+        {"Sri Lanka's capital city is", "Sri Lanka's"},
+        {"Q: Where is Kenya's capital? A: It is", "Kenya's"},
+        {"Capital of Burundi:", "Burundi"},
+        {"Yes, and the capital is", "Yes"},  // no other name: the opener alone
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tf_strlist l = {0};
+        cr_assert_eq(t->propose(t, cases[i].text, strlen(cases[i].text), NULL, &l), TF_OK);
+        cr_assert_eq(l.n, 1, "'%s': %d proposals", cases[i].text, l.n);
+        cr_assert_str_eq(l.items[0], cases[i].want, "'%s'", cases[i].text);
+        tf_strlist_free(&l);
+    }
+    free_tool(t);
 }

@@ -620,6 +620,14 @@ static int correct_query(search_index *ix, const char *query, char *out, size_t 
     return fixed;
 }
 
+int search_index_title_name(search_index *ix, const char *word, size_t len) {
+    pthread_mutex_lock(&ix->mu);
+    if (!ix->lex_tried) load_lexicon(ix);
+    int r = spell_is_name(ix->lex, word, len);
+    pthread_mutex_unlock(&ix->mu);
+    return r;
+}
+
 int search_index_query(search_index *ix, const char *query, int k, int snippet_tokens, int timeout_ms,
                        search_hit *hits, int *n, tf_error *err) {
     *n = 0;

@@ -82,6 +82,10 @@ int search_index_query(search_index *ix, const char *query, int k, int snippet_t
                        search_hit *hits, int *n, tf_error *err);
 void search_hits_free(search_hit *hits, int n);
 
+// 1 when some passage title writes word[0..len) capitalised (a name, not a common word that only
+// opens a sentence: "Sri" of "Sri Lanka", not "Name"), else 0 (search_spell.h). Thread-safe.
+int search_index_title_name(search_index *ix, const char *word, size_t len);
+
 // Builds the FTS5 MATCH expression for a query written by a model: the query is split into words
 // (runs of ASCII letters/digits and non-ASCII bytes; everything else separates), lowercased,
 // deduplicated, English stopwords dropped (unless every word is one), at most SEARCH_MAX_TERMS

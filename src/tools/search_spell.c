@@ -138,3 +138,19 @@ int spell_nearest(const spell_lexicon *lx, const char *word, size_t len, char *o
     memcpy(out, best->w, best->len + 1);
     return 1;
 }
+
+int spell_is_name(const spell_lexicon *lx, const char *word, size_t len) {
+    if (!lx || !lx->sorted || len < 3 || len > SPELL_MAX_WORD) return 0;
+    char w[SPELL_MAX_WORD + 1];
+    for (size_t i = 0; i < len; i++) w[i] = (char)tolower((unsigned char)word[i]);
+    w[len] = '\0';
+    size_t lo = 0, hi = lx->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(lx->words[mid].w, w);
+        if (c == 0) return lx->words[mid].name;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}

@@ -31,6 +31,10 @@ size_t spell_count(const spell_lexicon *lx);
 // earliest title. Words of fewer than 4 letters, or not all letters, are never corrected.
 int spell_nearest(const spell_lexicon *lx, const char *word, size_t len, char *out, size_t cap);
 
+// 1 when word[0..len) (any case) is a lexicon word that some title writes capitalised (a name:
+// "Sri", "Kenya"; not "name" or "yes", which titles write in lower case), else 0.
+int spell_is_name(const spell_lexicon *lx, const char *word, size_t len);
+
 // The optimal-string-alignment distance between a[0..la) and b[0..lb) (ASCII, case-insensitive),
 // or limit + 1 when it exceeds limit (the computation stops early). la, lb <= SPELL_MAX_WORD.
 int spell_distance(const char *a, size_t la, const char *b, size_t lb, int limit);
