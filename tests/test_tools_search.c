@@ -201,9 +201,10 @@ Test(wikisearch, best_passage_as_title_and_snippet, .init = make_tmp, .fini = rm
     free_tool(t);
 }
 
-// A query that is a passage's title opens that passage first, as a search engine opens the article
-// of that name, though BM25 alone ranks a short passage that merely mentions the word above it; of
-// several passages titled alike, the first indexed; the rest follow in BM25 order, without it.
+// A query that is a passage's title, or holds one beside other words, opens that passage first, as
+// a search engine opens the article of that name, though BM25 alone ranks a short passage that
+// merely mentions the word above it; of several passages titled alike, the first indexed; the rest
+// follow in BM25 order, without it.
 Test(search_index, exact_title_ranks_first, .init = make_tmp, .fini = rm_tmp) {
     write_text(tmp_path("t.jsonl"),
                "{\"title\": \"Liechtensteiner\", \"text\": \"a native of Liechtenstein.\"}\n"
@@ -235,11 +236,15 @@ Test(search_index, exact_title_ranks_first, .init = make_tmp, .fini = rm_tmp) {
         }
         search_hits_free(hits, n);
     }
-    // a query that is no title (more words, or part of one) keeps the BM25 order
+    // a title beside other words: the article first
     search_hit ref[4];
     int nr = 0;
-    cr_assert_eq(search_index_query(ix, "Liechtenstein capital", 4, 0, 0, hits, &n, &err), TF_OK, "%s", err.msg);
-    cr_assert_eq(n, 4);
+    cr_assert_eq(search_index_query(ix, "Liechtenstein sits", 4, 0, 0, hits, &n, &err), TF_OK, "%s", err.msg);
+    cr_assert(n >= 1 && hits[0].rowid == 2, "'Liechtenstein sits': row %ld first", n ? hits[0].rowid : -1L);
+    search_hits_free(hits, n);
+    // a query whose words hold no title keeps the BM25 order
+    cr_assert_eq(search_index_query(ix, "Rhine border capital", 4, 0, 0, hits, &n, &err), TF_OK, "%s", err.msg);
+    cr_assert(n >= 2);
     for (int j = 1; j < n; j++) cr_assert(hits[j].score <= hits[j - 1].score + 1e-12);
     search_hits_free(hits, n);
     // a part of a word that no passage holds is read as the title word it starts (search_spell.h),
@@ -623,4 +628,31 @@ Test(wikisearch, sentence_openers_are_names_only_when_titles_say_so, .init = mak
         tf_strlist_free(&l);
     }
     free_tool(t);
+}
+
+// A title among other words of the query: that article first, of several the title of most words
+// ("Burkina Faso", not "Faso"), though BM25 alone prefers a passage that repeats a word
+// ("Fiji dollar ... in Fiji").
+Test(search_index, title_within_query_ranks_first, .init = make_tmp, .fini = rm_tmp) {
+    write_text(tmp_path("w.jsonl"),
+               "{\"title\": \"Fiji\", \"text\": \"The capital of Fiji is Suva, a port on the south coast.\"}\n"
+               "{\"title\": \"Fiji dollar\", \"text\": \"Fiji dollar: the unit of money in Fiji; so called in Fiji.\"}\n"
+               "{\"title\": \"Faso\", \"text\": \"faso: a word for homeland.\"}\n"
+               "{\"title\": \"Burkina Faso\", \"text\": \"The capital of Burkina Faso is Ouagadougou.\"}\n"
+               "{\"title\": \"Burkina Faso franc\", \"text\": \"the franc of Burkina Faso, works of money.\"}\n");
+    build(tmp_path("w.jsonl"), tmp_path("w.db"), 0, NULL);
+    tf_error err;
+    search_index *ix = search_index_open(tmp_path("w.db"), &err);
+    cr_assert_not_null(ix, "%s", err.msg);
+    search_hit hits[4];
+    int n = 0;
+    cr_assert_eq(search_index_query(ix, "Fiji called", 4, 0, 0, hits, &n, &err), TF_OK, "%s", err.msg);
+    cr_assert(n >= 2);
+    cr_assert_str_eq(hits[0].title, "Fiji");
+    search_hits_free(hits, n);
+    cr_assert_eq(search_index_query(ix, "Burkina Faso works", 4, 0, 0, hits, &n, &err), TF_OK, "%s", err.msg);
+    cr_assert(n >= 2);
+    cr_assert_str_eq(hits[0].title, "Burkina Faso");
+    search_hits_free(hits, n);
+    search_index_close(ix);
 }

@@ -518,29 +518,64 @@ static int run_query(search_index *ix, sqlite3_stmt *q, const char *expr, int li
 
 // A passage whose title is the query itself (the same words, any case), as a search engine opens
 // the article of that name: BM25 alone ranks a short passage that merely mentions the words above
-// it ("Liechtenstein" -> "Liechtensteiner: a native or inhabitant of Liechtenstein."). Looks among
-// the TITLE_CANDIDATES passages (by the query's BM25) with the query as a phrase in their title;
-// of several titled alike, the first indexed stands for the article (an encyclopaedia holds one
+// it ("Liechtenstein" -> "Liechtensteiner: a native or inhabitant of Liechtenstein."). Failing
+// that, a passage whose title's words all occur in the query, the article the query names beside
+// other words ("Fiji called" -> "Fiji", not "Fiji dollar"; "Burkina Faso works" -> "Burkina Faso",
+// not "Burkina Faso franc"): of several, the title of most words, then the best BM25. Looks among
+// the TITLE_CANDIDATES passages (by the query's BM25) with a query word in their title; of
+// several titled alike, the first indexed stands for the article (an encyclopaedia holds one
 // article per title: the recipe indexes its countries before the WordNet glosses that share their
 // names, "Bhutan, Kingdom of Bhutan: a landlocked principality"). *found = 0 if none.
-#define TITLE_CANDIDATES 8
+#define TITLE_CANDIDATES 32
+
+// 1 when every word of title (norm_words form) is one of the query's words (the same form).
+static int words_within(const char *title, const char *query) {
+    if (!*title) return 0;
+    const char *p = title;
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int in = 0;
+        for (const char *q = query; *q && !in;) {
+            const char *qe = strchr(q, ' ');
+            size_t qn = qe ? (size_t)(qe - q) : strlen(q);
+            in = qn == n && !memcmp(p, q, n);
+            q += qn + (qe != NULL);
+        }
+        if (!in) return 0;
+        p += n + (e != NULL);
+    }
+    return 1;
+}
+
 static int exact_title(search_index *ix, const char *query, int snippet_tokens, int timeout_ms, search_hit *hit,
                        int *found, tf_error *err) {
     *found = 0;
     char want[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 1) + 1];
     if (norm_words(query, want, sizeof want) == 0) return TF_OK;
-    char expr[sizeof want + SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 6) + 32];
-    int o = snprintf(expr, sizeof expr, "title : \"%s\" AND (", want);
-    if (o < 0 || (size_t)o >= sizeof expr || !search_match_expr(query, expr + o, sizeof expr - (size_t)o - 1)) return TF_OK;
+    char expr[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 6) + 32];
+    int o = snprintf(expr, sizeof expr, "title : (");
+    if (!search_match_expr(query, expr + o, sizeof expr - (size_t)o - 1)) return TF_OK;
     strcat(expr, ")");
     search_hit cand[TITLE_CANDIDATES];
     int nc = 0;
     int rc = run_query(ix, ix->qt, expr, TITLE_CANDIDATES, snippet_tokens, timeout_ms, cand, &nc, err);
-    int best = -1;
+    // best: the exact title (lowest rowid); else the contained title of most words, best rank first
+    int best = -1, best_exact = 0, best_words = 0;
+    char best_title[sizeof want] = "";
     for (int i = 0; !rc && i < nc; i++) {
         char t[sizeof want];
-        if (norm_words(cand[i].title, t, sizeof t) && !strcmp(t, want) && (best < 0 || cand[i].rowid < cand[best].rowid))
-            best = i;
+        if (!norm_words(cand[i].title, t, sizeof t)) continue;
+        int exact = !strcmp(t, want);
+        if (!exact && !words_within(t, want)) continue;
+        int words = 1;
+        for (const char *c = t; *c; c++) words += *c == ' ';
+        int better = best < 0 || exact > best_exact || (exact == best_exact && words > best_words) ||
+                     (!strcmp(t, best_title) && cand[i].rowid < cand[best].rowid);
+        if (better) {
+            best = i, best_exact = exact, best_words = words;
+            memcpy(best_title, t, strlen(t) + 1);
+        }
     }
     if (best >= 0) {
         *hit = cand[best];

@@ -8,7 +8,9 @@
 // Ranking: FTS5's bm25() with k1 = 1.2, b = 0.75 and column weights SEARCH_TITLE_WEIGHT (title) and
 // 1.0 (text); scores are reported positive (higher is better). A query whose words are exactly a
 // passage's title (any case and punctuation) gets that passage first, as a search engine opens the
-// article of that name (the first indexed when several share the title), then the BM25 order.
+// article of that name (the first indexed when several share the title); failing that, a passage
+// whose title's words all occur in the query (the title of most words); then the BM25 order. A
+// query word that no passage holds is first replaced by the nearest title word (search_spell.h).
 #ifndef TF_SEARCH_INDEX_H
 #define TF_SEARCH_INDEX_H
 
