@@ -519,9 +519,10 @@ static int run_query(search_index *ix, sqlite3_stmt *q, const char *expr, int li
 // A passage whose title is the query itself (the same words, any case), as a search engine opens
 // the article of that name: BM25 alone ranks a short passage that merely mentions the words above
 // it ("Liechtenstein" -> "Liechtensteiner: a native or inhabitant of Liechtenstein."). Failing
-// that, a passage whose title's words all occur in the query, the article the query names beside
-// other words ("Fiji called" -> "Fiji", not "Fiji dollar"; "Burkina Faso works" -> "Burkina Faso",
-// not "Burkina Faso franc"): of several, the title of most words, then the best BM25. Looks among
+// that, the article the query names beside common words: a passage whose title's words all occur
+// in the query and hold every capitalised word of it ("Fiji called" -> "Fiji", not "Fiji dollar";
+// "Burkina Faso works" -> "Burkina Faso", not "Burkina Faso franc"; but "French Mariana Islands"
+// is no query for "Mariana Islands", and a query without a capitalised word names none). Looks among
 // the TITLE_CANDIDATES passages (by the query's BM25) with a query word in their title; of
 // several titled alike, the first indexed stands for the article (an encyclopaedia holds one
 // article per title: the recipe indexes its countries before the WordNet glosses that share their
@@ -548,11 +549,31 @@ static int words_within(const char *title, const char *query) {
     return 1;
 }
 
+// The query's capitalised words (norm_words form) into out[cap]; 0 when there is none.
+static size_t capitalised_words(const char *query, char *out, size_t cap) {
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)query;
+    out[0] = '\0';
+    while (*p) {
+        while (*p && !is_word_byte(*p)) p++;
+        const unsigned char *s = p;
+        while (*p && is_word_byte(*p)) p++;
+        size_t n = (size_t)(p - s);
+        if (!n || !isupper(*s)) continue;
+        if (o + n + 2 > cap) return 0;
+        if (o) out[o++] = ' ';
+        for (size_t i = 0; i < n; i++) out[o++] = (char)tolower(s[i]);
+        out[o] = '\0';
+    }
+    return o;
+}
+
 static int exact_title(search_index *ix, const char *query, int snippet_tokens, int timeout_ms, search_hit *hit,
                        int *found, tf_error *err) {
     *found = 0;
-    char want[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 1) + 1];
+    char want[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 1) + 1], names[sizeof want];
     if (norm_words(query, want, sizeof want) == 0) return TF_OK;
+    int named = capitalised_words(query, names, sizeof names) > 0;
     char expr[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 6) + 32];
     int o = snprintf(expr, sizeof expr, "title : (");
     if (!search_match_expr(query, expr + o, sizeof expr - (size_t)o - 1)) return TF_OK;
@@ -567,7 +588,7 @@ static int exact_title(search_index *ix, const char *query, int snippet_tokens, 
         char t[sizeof want];
         if (!norm_words(cand[i].title, t, sizeof t)) continue;
         int exact = !strcmp(t, want);
-        if (!exact && !words_within(t, want)) continue;
+        if (!exact && !(named && words_within(t, want) && words_within(names, t))) continue;
         int words = 1;
         for (const char *c = t; *c; c++) words += *c == ' ';
         int better = best < 0 || exact > best_exact || (exact == best_exact && words > best_words) ||
