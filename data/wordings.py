@@ -101,7 +101,13 @@ def story(g, op, a, b):
               ("{P} brings {a} {x} and {Q} brings {b} {x} to the party.",
                ["How many {x} do they bring in all?", "How many {x} do they have together?"]),
               ("The first {box} holds {a} {x} and the second holds {b}.", ALL),
-              ("{P} owns {a} {x}. For {his} birthday {he} receives {b} more.", HAVE)],
+              ("{P} owns {a} {x}. For {his} birthday {he} receives {b} more.", HAVE),
+              ("{P} picked {a} {x}, and {Q} picked {b}.", ALL + ["How many {x} did the two pick?"]),
+              ("A farm sends {a} {x} to town {d1} and {b} {d2}.", ALL + ["How many {x} went to town?"]),
+              ("{P} puts {b} more {x} into a {box} that already holds {a}.", ["What number of {x} does the {box} hold now?"]),
+              ("{P} counted {a} {x} in the garden and {b} in the house.", ALL),
+              ("{P} scored {a} points {d1} and {b} points {d2}.", ["How many points is that in all?",
+                                                                  "What is {P}'s score altogether?"])],
         "-": [("{P} had {a} {x} and gave away {b}.", LEFT + ["How many {x} does {P} have now?"]),
               ("{P} had {a} {x}. {He} lost {b} along the way.", LEFT + ["How many {x} does {P} still have?"]),
               ("A shop had {a} {x} and sold {b}.", LEFT + ["How many {x} does the shop have left?"]),
@@ -111,14 +117,29 @@ def story(g, op, a, b):
                                                     "How many fewer {x} does {Q} have?", "What is the difference?"]),
               ("Out of {a} {x}, {b} were broken.", ["How many {x} are not broken?", "How many are still good?"]),
               ("{P} needs {a} {x} and already has {b}.", ["How many more {x} does {P} need?",
-                                                           "How many are still missing?"])],
+                                                           "How many are still missing?"]),
+              ("{P} started with {a} {x}. {He} ate {b} of them.", LEFT),
+              ("The {box} held {a} {x} until {b} fell out.", LEFT + ["How many {x} remain in the {box}?"]),
+              ("{P} had {a} cents and spent {b} cents on {x}.", ["How many cents does {P} have left?",
+                                                                  "How much money is left in cents?"]),
+              ("A road is {a} metres long. {P} has walked {b} metres of it.", ["How many metres are left to walk?",
+                                                                                "How far is it still?"]),
+              ("{a} people came to the fair and {b} of them went home early.", ["How many people stayed?",
+                                                                                 "How many are still at the fair?"])],
         "*": [("{P} buys {a} {boxes} with {b} {x} in each.", ALL + ["How many {x} does {P} buy?"]),
               ("There are {a} {boxes} and each {box} holds {b} {x}.", ALL),
               ("Each {box} has {b} {x}. {P} has {a} {boxes}.", ALL + ["How many {x} does {P} have?"]),
               ("{x_} cost {b} cents each. {P} buys {a} of them.", ["How many cents does {P} pay?",
                                                                    "How much does {he} pay in cents?"]),
               ("{P} packs {a} {boxes} of {b} {x}.", ALL + ["How many {x} does {P} pack?"]),
-              ("{a} {groups} each get {b} {x}.", ALL + ["How many {x} are given out?"])],
+              ("{a} {groups} each get {b} {x}.", ALL + ["How many {x} are given out?"]),
+              ("{P} reads {b} pages a day for {a} days.", ["How many pages does {he} read?",
+                                                            "How many pages is that in all?"]),
+              ("A {box} costs {b} cents. {P} buys {a} of them.", ["How many cents does {P} spend?",
+                                                                   "What is the cost in cents?"]),
+              ("There are {a} rows of {x}, {b} in every row.", ALL),
+              ("{P} earns {b} cents an hour and works {a} hours.", ["How many cents does {he} earn?",
+                                                                     "What does {P} earn in cents?"])],
         "/": [("{P} shares {a} {x} equally among {b} {groups}.", EACH),
               ("{a} {x} are split into {b} equal groups.", ["How many {x} fall to each group?", "How big is each group?"]),
               ("{a} {x} are shared equally by {b} {groups}.", EACH),
@@ -126,7 +147,14 @@ def story(g, op, a, b):
                ["How many {x} end up per {box}?", "How many {x} does each {box} get?"]),
               ("{a} {x} are packed {b} to a {box}.", ["How many {boxes} does that fill?",
                                                       "How many {boxes} are filled?"]),
-              ("{P} divides {a} {x} evenly between {b} {groups}.", EACH)],
+              ("{P} divides {a} {x} evenly between {b} {groups}.", EACH),
+              ("{P} has {a} {x} to hand out to {b} {groups}, the same number to each.", EACH),
+              ("A rope of {a} metres is cut into {b} parts of the same length.", ["How many metres long is one part?",
+                                                                                   "What length does one part have in metres?"]),
+              ("{a} cents buy {b} {x} at one price.", ["How many cents does one cost?",
+                                                        "What is the price of one in cents?"]),
+              ("{a} {x} are packed into {b} {boxes} with none left over.", ["How many {x} go in each {box}?",
+                                                                            "How many {x} per {box}?"])],
     }[op])
     groups = pick(rng, GROUPS)
     fmt = dict(P=p, Q=q_name, a=a, b=b, x=x, x_=cap(x), box=box, boxes=boxes, he=he, He=cap(he),
@@ -144,7 +172,7 @@ def math_text(g):
     op = pick(rng, ["+", "+", "-", "-", "*", "/"])
     a, b, r = operands(g, op)
     k = rng.random()
-    if k < 0.6:  # a word problem
+    if k < 0.8:  # a word problem (the most varied need: most of the arithmetic texts)
         st, q = story(g, op, a, b)
         lay = pick(rng, [
             "{s} {q} The answer is {r}.",
@@ -181,13 +209,14 @@ def date_text(g, d):
     ans = {"weekday": w, "month": m, "year": str(y), "date": "%s %d, %d" % (m, day, y),
            "day": "%s %d" % (m, day)}[kind]
     what = {"weekday": ["weekday", "weekday", "day"], "month": ["month"], "year": ["year"],
-            "date": ["date", "full date"], "day": ["date"]}[kind]
+            "date": ["date", "full date"], "day": ["date", "day and month"]}[kind]
     wh = pick(rng, what)
     k = rng.random()
     if k < 0.45:  # a question and its answer
         q = pick(rng, ["Which {wh} do we have today?", "Tell me today's {wh}.", "Any idea which {wh} this is?",
                        "Could you say the {wh}?", "I need today's {wh}.", "So, the {wh} today?",
-                       "Which {wh} would you say it is?", "The {wh}, please?"]).format(wh=wh)
+                       "Which {wh} would you say it is?", "The {wh}, please?", "Do you know the {wh}?",
+                       "Can you check the {wh} for me?"]).format(wh=wh)
         a = pick(rng, ["It is {x}.", "Today it is {x}.", "It's {x}.", "{x}.", "Let me look. It is {x}.",
                        "Sure: {x}.", "The {wh} is {x}.", "Right now it is {x}."]).format(x=ans, wh=wh)
         return pick(rng, ["{q} {a}", "Q: {q} A: {a}", "Question: {q} Answer: {a}", "{p}: {q} {n}: {a}"]).format(
@@ -232,7 +261,7 @@ def dom_text(g, d):
         "In the diary of {p}: {m} {d}. Rain all day.",
         "The note on the door says {m} {d}.",
         "{p} filled in the date as {m} {d}.",
-        "Which day of {m} is it? It is {m} {d}.",
+        "Which day of {m} do we have? It is {m} {d}.",
         "It is {m} {d} today.",
     ])
     return t.format(h=head, m=m, d=day, y=y, w=w, p=p)

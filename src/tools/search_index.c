@@ -1,6 +1,7 @@
 // search_index.c — the WikiSearch / QA passage index: JSONL passages into an SQLite FTS5 table,
 // BM25 queries built from plain search terms, snippets, a time limit per query.
 #include "search_index.h"
+#include "search_spell.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -370,6 +371,9 @@ struct search_index {
     sqlite3 *db;
     sqlite3_stmt *q;
     sqlite3_stmt *qt;  // the same query with the title phrase as MATCH (exact-title candidates)
+    sqlite3_stmt *qk;  // does any passage hold this one word (MATCH, LIMIT 1)
+    spell_lexicon *lex;  // the titles' words, read when a query first holds an unknown word
+    int lex_tried;       // 1 once reading them was attempted
     pthread_mutex_t mu;
     double deadline;   // tf_time_s() limit of the running query; 0: none
     char *path;
@@ -418,6 +422,11 @@ search_index *search_index_open(const char *path, tf_error *err) {
         sql_fail(err, ix->db, path, "preparing the title query");
         goto fail;
     }
+    if (sqlite3_prepare_v3(ix->db, "SELECT rowid FROM passages WHERE passages MATCH ?1 LIMIT 1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &ix->qk, NULL) != SQLITE_OK) {
+        sql_fail(err, ix->db, path, "preparing the word query");
+        goto fail;
+    }
     sqlite3_progress_handler(ix->db, 1000, progress_cb, ix);
     return ix;
 fail:
@@ -429,6 +438,8 @@ void search_index_close(search_index *ix) {
     if (!ix) return;
     sqlite3_finalize(ix->q);
     sqlite3_finalize(ix->qt);
+    sqlite3_finalize(ix->qk);
+    spell_free(ix->lex);
     sqlite3_close(ix->db);
     pthread_mutex_destroy(&ix->mu);
     free(ix->path);
@@ -507,29 +518,85 @@ static int run_query(search_index *ix, sqlite3_stmt *q, const char *expr, int li
 
 // A passage whose title is the query itself (the same words, any case), as a search engine opens
 // the article of that name: BM25 alone ranks a short passage that merely mentions the words above
-// it ("Liechtenstein" -> "Liechtensteiner: a native or inhabitant of Liechtenstein."). Looks among
-// the TITLE_CANDIDATES passages (by the query's BM25) with the query as a phrase in their title;
-// of several titled alike, the first indexed stands for the article (an encyclopaedia holds one
+// it ("Liechtenstein" -> "Liechtensteiner: a native or inhabitant of Liechtenstein."). Failing
+// that, the article the query names beside common words: a passage whose title's words all occur
+// in the query and hold every capitalised word of it ("Fiji called" -> "Fiji", not "Fiji dollar";
+// "Burkina Faso works" -> "Burkina Faso", not "Burkina Faso franc"; but "French Mariana Islands"
+// is no query for "Mariana Islands", and a query without a capitalised word names none). Looks among
+// the TITLE_CANDIDATES passages (by the query's BM25) with a query word in their title; of
+// several titled alike, the first indexed stands for the article (an encyclopaedia holds one
 // article per title: the recipe indexes its countries before the WordNet glosses that share their
 // names, "Bhutan, Kingdom of Bhutan: a landlocked principality"). *found = 0 if none.
-#define TITLE_CANDIDATES 8
+#define TITLE_CANDIDATES 32
+
+// 1 when every word of title (norm_words form) is one of the query's words (the same form).
+static int words_within(const char *title, const char *query) {
+    if (!*title) return 0;
+    const char *p = title;
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int in = 0;
+        for (const char *q = query; *q && !in;) {
+            const char *qe = strchr(q, ' ');
+            size_t qn = qe ? (size_t)(qe - q) : strlen(q);
+            in = qn == n && !memcmp(p, q, n);
+            q += qn + (qe != NULL);
+        }
+        if (!in) return 0;
+        p += n + (e != NULL);
+    }
+    return 1;
+}
+
+// The query's capitalised words (norm_words form) into out[cap]; 0 when there is none.
+static size_t capitalised_words(const char *query, char *out, size_t cap) {
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)query;
+    out[0] = '\0';
+    while (*p) {
+        while (*p && !is_word_byte(*p)) p++;
+        const unsigned char *s = p;
+        while (*p && is_word_byte(*p)) p++;
+        size_t n = (size_t)(p - s);
+        if (!n || !isupper(*s)) continue;
+        if (o + n + 2 > cap) return 0;
+        if (o) out[o++] = ' ';
+        for (size_t i = 0; i < n; i++) out[o++] = (char)tolower(s[i]);
+        out[o] = '\0';
+    }
+    return o;
+}
+
 static int exact_title(search_index *ix, const char *query, int snippet_tokens, int timeout_ms, search_hit *hit,
                        int *found, tf_error *err) {
     *found = 0;
-    char want[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 1) + 1];
+    char want[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 1) + 1], names[sizeof want];
     if (norm_words(query, want, sizeof want) == 0) return TF_OK;
-    char expr[sizeof want + SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 6) + 32];
-    int o = snprintf(expr, sizeof expr, "title : \"%s\" AND (", want);
-    if (o < 0 || (size_t)o >= sizeof expr || !search_match_expr(query, expr + o, sizeof expr - (size_t)o - 1)) return TF_OK;
+    int named = capitalised_words(query, names, sizeof names) > 0;
+    char expr[SEARCH_MAX_TERMS * (SEARCH_MAX_TERM_BYTES + 6) + 32];
+    int o = snprintf(expr, sizeof expr, "title : (");
+    if (!search_match_expr(query, expr + o, sizeof expr - (size_t)o - 1)) return TF_OK;
     strcat(expr, ")");
     search_hit cand[TITLE_CANDIDATES];
     int nc = 0;
     int rc = run_query(ix, ix->qt, expr, TITLE_CANDIDATES, snippet_tokens, timeout_ms, cand, &nc, err);
-    int best = -1;
+    // best: the exact title (lowest rowid); else the contained title of most words, best rank first
+    int best = -1, best_exact = 0, best_words = 0;
+    char best_title[sizeof want] = "";
     for (int i = 0; !rc && i < nc; i++) {
         char t[sizeof want];
-        if (norm_words(cand[i].title, t, sizeof t) && !strcmp(t, want) && (best < 0 || cand[i].rowid < cand[best].rowid))
-            best = i;
+        if (!norm_words(cand[i].title, t, sizeof t)) continue;
+        int exact = !strcmp(t, want);
+        if (!exact && !(named && words_within(t, want) && words_within(names, t))) continue;
+        int words = 1;
+        for (const char *c = t; *c; c++) words += *c == ' ';
+        int better = best < 0 || exact > best_exact || (exact == best_exact && words > best_words) ||
+                     (!strcmp(t, best_title) && cand[i].rowid < cand[best].rowid);
+        if (better) {
+            best = i, best_exact = exact, best_words = words;
+            memcpy(best_title, t, strlen(t) + 1);
+        }
     }
     if (best >= 0) {
         *hit = cand[best];
@@ -538,6 +605,83 @@ static int exact_title(search_index *ix, const char *query, int snippet_tokens, 
     }
     search_hits_free(cand, nc);
     return rc;
+}
+
+// ---- "did you mean": a query word no passage holds, replaced by the nearest title word ----------
+
+// Reads every passage title into ix->lex (once; with no time limit: it is not the query's cost).
+static void load_lexicon(search_index *ix) {
+    ix->lex_tried = 1;
+    spell_lexicon *lx = spell_new();
+    sqlite3_stmt *st = NULL;
+    double deadline = ix->deadline;
+    ix->deadline = 0;
+    int ok = lx && sqlite3_prepare_v2(ix->db, "SELECT title FROM passages ORDER BY rowid", -1, &st, NULL) == SQLITE_OK;
+    int src = SQLITE_DONE;
+    while (ok && (src = sqlite3_step(st)) == SQLITE_ROW) ok = spell_add_title(lx, (const char *)sqlite3_column_text(st, 0)) == 0;
+    ok = ok && src == SQLITE_DONE && spell_finish(lx) == 0;
+    sqlite3_finalize(st);
+    ix->deadline = deadline;
+    if (ok) ix->lex = lx;
+    else spell_free(lx);  // no correction then: queries behave as before
+}
+
+// 1 when some passage holds the word (lower-cased, letters only) w; errors count as known.
+static int known_word(search_index *ix, const char *w) {
+    char expr[SEARCH_MAX_TERM_BYTES + 3];
+    snprintf(expr, sizeof expr, "\"%s\"", w);
+    sqlite3_bind_text(ix->qk, 1, expr, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(ix->qk);
+    sqlite3_reset(ix->qk);
+    sqlite3_clear_bindings(ix->qk);
+    return src != SQLITE_DONE;
+}
+
+// The query with each word that no passage holds (letters only, 4 or more, not a stopword)
+// replaced by the nearest word of a title (search_spell.h), the first letter's case kept, into
+// out[cap]. Returns the number of words replaced (0: out is the query unchanged).
+static int correct_query(search_index *ix, const char *query, char *out, size_t cap) {
+    size_t o = 0, qlen = strlen(query);
+    int fixed = 0;
+    if (qlen >= cap) return 0;
+    const char *p = query;
+    while (*p) {
+        if (!is_word_byte((unsigned char)*p)) { out[o++] = *p++; continue; }
+        const char *s = p;
+        int letters = 1;
+        while (*p && is_word_byte((unsigned char)*p)) letters &= isalpha((unsigned char)*p++) != 0;
+        size_t len = (size_t)(p - s);
+        char low[SPELL_MAX_WORD + 1], rep[SPELL_MAX_WORD + 1];
+        int use = 0;
+        if (letters && len >= 4 && len <= SPELL_MAX_WORD) {
+            for (size_t i = 0; i < len; i++) low[i] = (char)tolower((unsigned char)s[i]);
+            low[len] = '\0';
+            if (!search_is_stopword(low, len) && !known_word(ix, low)) {
+                if (!ix->lex_tried) load_lexicon(ix);
+                use = spell_nearest(ix->lex, s, len, rep, sizeof rep);
+            }
+        }
+        size_t rl = use ? strlen(rep) : len;
+        if (o + rl + (qlen - (size_t)(p - query)) >= cap) return 0;
+        if (use) {
+            memcpy(out + o, rep, rl);
+            if (isupper((unsigned char)s[0])) out[o] = (char)toupper((unsigned char)out[o]);
+            fixed++;
+        } else {
+            memcpy(out + o, s, len);
+        }
+        o += rl;
+    }
+    out[o] = '\0';
+    return fixed;
+}
+
+int search_index_title_name(search_index *ix, const char *word, size_t len) {
+    pthread_mutex_lock(&ix->mu);
+    if (!ix->lex_tried) load_lexicon(ix);
+    int r = spell_is_name(ix->lex, word, len);
+    pthread_mutex_unlock(&ix->mu);
+    return r;
 }
 
 int search_index_query(search_index *ix, const char *query, int k, int snippet_tokens, int timeout_ms,
@@ -549,6 +693,11 @@ int search_index_query(search_index *ix, const char *query, int k, int snippet_t
     if (snippet_tokens > 64) snippet_tokens = 64;
     pthread_mutex_lock(&ix->mu);
     ix->deadline = timeout_ms > 0 ? tf_time_s() + timeout_ms / 1000.0 : 0;
+    char fixed[SEARCH_MAX_QUERY_BYTES];
+    if (correct_query(ix, query, fixed, sizeof fixed) > 0) {
+        query = fixed;
+        search_match_expr(query, expr, sizeof expr);
+    }
     search_hit first;
     int found = 0;
     int rc = exact_title(ix, query, snippet_tokens, timeout_ms, &first, &found, err);

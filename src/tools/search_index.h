@@ -8,7 +8,9 @@
 // Ranking: FTS5's bm25() with k1 = 1.2, b = 0.75 and column weights SEARCH_TITLE_WEIGHT (title) and
 // 1.0 (text); scores are reported positive (higher is better). A query whose words are exactly a
 // passage's title (any case and punctuation) gets that passage first, as a search engine opens the
-// article of that name (the first indexed when several share the title), then the BM25 order.
+// article of that name (the first indexed when several share the title); failing that, a passage
+// whose title's words all occur in the query (the title of most words); then the BM25 order. A
+// query word that no passage holds is first replaced by the nearest title word (search_spell.h).
 #ifndef TF_SEARCH_INDEX_H
 #define TF_SEARCH_INDEX_H
 
@@ -17,6 +19,7 @@
 #define SEARCH_TITLE_WEIGHT 2.0
 #define SEARCH_MAX_TERMS 32        // query terms kept (the rest are ignored)
 #define SEARCH_MAX_TERM_BYTES 64   // longer "words" are ignored (no real word is that long)
+#define SEARCH_MAX_QUERY_BYTES 1024  // longer queries are searched as written, never corrected
 #define SEARCH_CACHE_SLOTS 1024    // results remembered by each WikiSearch / QA tool
 
 // ---- building ----------------------------------------------------------------------------------
@@ -80,6 +83,10 @@ long search_index_count(search_index *ix);   // passages in the index, -1 on err
 int search_index_query(search_index *ix, const char *query, int k, int snippet_tokens, int timeout_ms,
                        search_hit *hits, int *n, tf_error *err);
 void search_hits_free(search_hit *hits, int n);
+
+// 1 when some passage title writes word[0..len) capitalised (a name, not a common word that only
+// opens a sentence: "Sri" of "Sri Lanka", not "Name"), else 0 (search_spell.h). Thread-safe.
+int search_index_title_name(search_index *ix, const char *word, size_t len);
 
 // Builds the FTS5 MATCH expression for a query written by a model: the query is split into words
 // (runs of ASCII letters/digits and non-ASCII bytes; everything else separates), lowercased,

@@ -65,8 +65,14 @@ static int wikisearch_execute(tf_tool *t, const char *input, const tf_tool_conte
 
 // ---- proposer: search terms from the text before a call (for small models) ----------------------
 // Proposes, from the WIKISEARCH_WINDOW bytes before pos: (1) the nearest name (a run of capitalised
-// words that are not stopwords, "Knights of Columbus"-style "of"/"de" joins allowed) and (2) the
-// last WIKISEARCH_PROPOSE_WORDS content words. The loss filter decides which, if any, helps.
+// words that are not stopwords, "Knights of Columbus"-style "of"/"de" joins allowed), or (2) when
+// the window holds no name, the last WIKISEARCH_PROPOSE_WORDS content words. A word that opens a
+// sentence is capitalised by its place, not as a name: unless some passage title writes it
+// capitalised ("Sri Lanka", "New Caledonia") it joins no run ("Name Namibia's capital" proposes
+// "Namibia's"), and it stands as a name alone only when no other name comes before pos.
+// The loss filter decides whether the search helps. One query a place, the name when there is one,
+// so that the calls the filter keeps all ask the same way: a model fine-tuned on them copies the
+// name into its query rather than the words around it ("capital city", "Q Sudan's capital").
 #define WIKISEARCH_WINDOW 200
 #define WIKISEARCH_PROPOSE_WORDS 4
 
@@ -76,10 +82,25 @@ typedef struct {
 
 static int wbyte(unsigned char c) { return isalnum(c) || c >= 0x80 || c == '-' || c == '\''; }
 
+// 1 when the word starting at text[s] opens a sentence: nothing but spaces, quotes and brackets
+// between it and the text's start or a '.', '?', '!' or ':' ("Q: Name Kenya's capital.").
+static int opens_sentence(const char *text, size_t s) {
+    while (s > 0 && (text[s - 1] == ' ' || text[s - 1] == '"' || text[s - 1] == '(' || text[s - 1] == '\n')) s--;
+    return s == 0 || text[s - 1] == '.' || text[s - 1] == '?' || text[s - 1] == '!' || text[s - 1] == ':';
+}
+
+// Pushes text[0..n) onto out when it fits buf[cap]; TF_ENOMEM when the list cannot grow.
+static int push_span(tf_strlist *out, char *buf, size_t cap, const char *text, size_t n) {
+    if (n >= cap) return TF_OK;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    return tf_strlist_push(out, buf) ? TF_ENOMEM : TF_OK;
+}
+
 static int wikisearch_propose(const tf_tool *t, const char *text, size_t pos, const tf_tool_context *ctx,
                               tf_strlist *out) {
-    (void)t;
     (void)ctx;
+    search_tool_state *st = t->state;
     size_t len = strlen(text);
     if (pos > len) pos = len;
     size_t from = pos > WIKISEARCH_WINDOW ? pos - WIKISEARCH_WINDOW : 0;
@@ -94,8 +115,10 @@ static int wikisearch_propose(const tf_tool *t, const char *text, size_t pos, co
         words[nw++] = (span){s0, i};
     }
     char buf[WIKISEARCH_WINDOW + 1];
-    // (1) The nearest name: capitalised non-stopwords, joined by "of"/"de"/"the" inside.
-    for (int i = nw - 1; i >= 0; i--) {
+    // (1) The nearest name: capitalised non-stopwords, joined by "of"/"de"/"the" inside; a
+    // sentence's first word only when no other name comes before pos.
+    int named = 0, opener = -1;
+    for (int i = nw - 1; i >= 0 && !named; i--) {
         const char *w = text + words[i].s;
         size_t wl = words[i].e - words[i].s;
         char low[32];
@@ -103,24 +126,29 @@ static int wikisearch_propose(const tf_tool *t, const char *text, size_t pos, co
         for (size_t j = 0; j < k; j++) low[j] = (char)tolower((unsigned char)w[j]);
         low[k] = '\0';
         if (!isupper((unsigned char)w[0]) || search_is_stopword(low, k)) continue;
+        if (opens_sentence(text, words[i].s)) {
+            if (opener < 0) opener = i;
+            continue;
+        }
         int e = i, b = i;
         while (b > 0) {
             const char *pw = text + words[b - 1].s;
             size_t pl = words[b - 1].e - words[b - 1].s;
-            if (isupper((unsigned char)pw[0]) && !(pl == 3 && !strncmp(pw, "The", 3))) { b--; continue; }
-            if (b > 1 && isupper((unsigned char)text[words[b - 2].s]) &&
+            int common = opens_sentence(text, words[b - 1].s) && !search_index_title_name(st->ix, pw, pl);
+            if (isupper((unsigned char)pw[0]) && !common && !(pl == 3 && !strncmp(pw, "The", 3))) { b--; continue; }
+            if (b > 1 && isupper((unsigned char)text[words[b - 2].s]) && !opens_sentence(text, words[b - 2].s) &&
                 ((pl == 2 && (!strncmp(pw, "of", 2) || !strncmp(pw, "de", 2))))) { b -= 2; continue; }
             break;
         }
-        size_t n = words[e].e - words[b].s;
-        if (n < sizeof buf) {
-            memcpy(buf, text + words[b].s, n);
-            buf[n] = '\0';
-            if (tf_strlist_push(out, buf)) return TF_ENOMEM;
-        }
-        break;
+        if (push_span(out, buf, sizeof buf, text + words[b].s, words[e].e - words[b].s)) return TF_ENOMEM;
+        named = 1;
     }
-    // (2) The last few content words.
+    if (!named && opener >= 0) {
+        if (push_span(out, buf, sizeof buf, text + words[opener].s, words[opener].e - words[opener].s)) return TF_ENOMEM;
+        named = 1;
+    }
+    if (named) return TF_OK;
+    // (2) No name: the last few content words.
     size_t o = 0;
     int taken = 0;
     int idx[WIKISEARCH_PROPOSE_WORDS];
