@@ -217,6 +217,22 @@ Test(serve, a_call_runs_its_tool_and_is_reported, .timeout = 240) {
     cr_assert_not_null(strstr(raw, "toolformer_time_to_first_token_seconds_bucket{le=\"+Inf\"} 3"), "%s", raw);
     free(raw);
     cJSON_Delete(want);
+    // a max_tokens that runs out inside the call: the server, as the CLI, keeps what was written of it
+    for (int n = 2; n <= 6; n += 2) {
+        cJSON *w = cli_generate(dir, CALC_PROMPT, n, "--api-top-k 1");
+        char body[512];
+        snprintf(body, sizeof body, "{\"prompt\": \"" CALC_PROMPT "\", \"max_tokens\": %d}", n);
+        cJSON *r;
+        char *t = curl_completion(s.port, body, 0, &r);
+        cr_assert_str_eq(t, str_at(w, "text", NULL), "max_tokens %d", n);
+        cr_assert(strncmp(t, " [Calculator(", strlen(t) < 13 ? strlen(t) : 13) == 0 && strlen(t) >= 2 && !strchr(t, ']'),
+                  "max_tokens %d: '%s'", n, t);
+        const cJSON *usage = cJSON_GetObjectItem(r, "usage");
+        cr_assert_eq(cJSON_GetObjectItem(usage, "completion_tokens")->valueint, n, "max_tokens %d", n);
+        free(t);
+        cJSON_Delete(r);
+        cJSON_Delete(w);
+    }
     cr_assert_eq(server_stop(&s), 0);
 }
 

@@ -65,6 +65,31 @@ Test(toolgen_default, ids_decode_to_the_text_when_a_call_closes_without_arrow) {
     tf_toolgen_result_free(&r);
 }
 
+// A budget that runs out inside a call (before "->" or "]") keeps what the model wrote of it: every
+// step's token is in the ids, the ids decode to the text, and nothing ran. (It used to drop the
+// unfinished call, so `generate --max-new 12` could print nothing at all.)
+Test(toolgen_default, a_budget_that_ends_inside_a_call_keeps_its_tokens) {
+    int inside = 0;
+    for (int n = 1; n <= 16; n++) {
+        tf_toolgen_options o;
+        tf_toolgen_defaults(&o);
+        o.max_new = n;
+        tf_toolgen_result r;
+        tf_error err;
+        cr_assert_eq(tf_generate_with_tools(model, tok, &set, NULL, "The total of 12 and 30 is", &o, &r, &err), TF_OK,
+                     "%s", err.msg);
+        cr_assert_eq(r.n_calls, 0, "a call ran: %s", r.text);
+        cr_assert_eq(r.n_ids, n, "max_new %d: %d ids kept ('%s')", n, r.n_ids, r.text);
+        char *back = decode(r.ids, r.n_ids);
+        cr_assert_str_eq(back, r.text, "max_new %d: the ids decode to '%s', the text is '%s'", n, back, r.text);
+        const char *open = strstr(r.text, " [");
+        inside += open && !strchr(open, ']');
+        free(back);
+        tf_toolgen_result_free(&r);
+    }
+    cr_assert_gt(inside, 0, "no budget ended inside a call (the shipped model changed?)");
+}
+
 typedef struct {
     char s[4096];
     size_t n;

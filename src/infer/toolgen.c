@@ -326,10 +326,24 @@ static int call_step(tf_toolgen *g, tf_error *err) {
     return feed(g, &id, 1, err);
 }
 
+// The token budget (or the context) ran out inside a call, before "->" or "]": nothing runs, and what
+// the model wrote of the call stays, " [" and its tokens, as text and as ids (the caller asked for
+// max_new tokens and sees them; dropping them would leave an empty answer where a call was begun).
+static int keep_unfinished_call(tf_toolgen *g, tf_error *err) {
+    if (emit(g, " [", 2, err) || emit(g, g->call.s ? g->call.s : "", g->call.n, err)) return err->code;
+    g->gen[g->n_gen++] = g->start_id;
+    memcpy(g->gen + g->n_gen, g->call_ids, sizeof(int) * g->n_call_ids);
+    g->n_gen += g->n_call_ids;
+    g->in_call = 0;
+    return TF_OK;
+}
+
 int tf_toolgen_step(tf_toolgen *g, tf_error *err) {
     if (tf_toolgen_done(g)) return TF_OK;
     g->steps++;
-    return g->in_call ? call_step(g, err) : text_step(g, err);
+    int rc = g->in_call ? call_step(g, err) : text_step(g, err);
+    if (!rc && g->in_call && tf_toolgen_done(g)) rc = keep_unfinished_call(g, err);
+    return rc;
 }
 
 int tf_toolgen_result_take(tf_toolgen *g, tf_toolgen_result *res, tf_error *err) {

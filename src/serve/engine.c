@@ -262,6 +262,14 @@ static void job_step(tf_server *s, tf_kv *kv, job *j) {
     float *l = st->l;
     st->fresh = 0;
     if (!(st->step < o->max_new && st->n_hist < st->cap)) {
+        // out of tokens inside a call: what the model wrote of it stays as text (as toolgen.c)
+        if (st->in_call && (emit(s, j, " [", 2, 0) || emit(s, j, st->call.s ? st->call.s : "", st->call.n, 0))) {
+            st->pend = P_DONE;
+            end_job(s, j, "length", "out of memory");
+            return;
+        }
+        if (st->in_call) j->n_gen += 1 + st->call_tokens;
+        st->in_call = 0;
         st->pend = P_DONE;
         end_job(s, j, "length", NULL);
         return;
