@@ -46,7 +46,7 @@ static inline void bench_gemm_free(bench_gemm *g) {
     tf_free(g->c);
 }
 
-// A buffer of mb MB far larger than the caches, every page touched.
+// A buffer of words 64-bit words (make it far larger than the caches), every page touched.
 static inline uint64_t *bench_read_init(size_t words) {
     uint64_t *buf = tf_alloc(words * 8, 0);
     if (!buf) return NULL;

@@ -35,6 +35,7 @@ int main(int argc, char **argv) {
         else if (!bench_int_option("bench_mapped", argc, argv, &i, ints, sizeof ints / sizeof *ints)) return 2;
     }
     if (D < 1) D = 1;  // at least one timed step (and one read pass) for the ratio
+    if (R < 1) R = 1;  // and one timed forward (and one GEMM pass)
     tf_set_threads(threads);
     tf_error err;
     double t0 = tf_time_s();
@@ -60,7 +61,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     double score_s = 1e9, gemm = 0, read = 0;
-    for (int r = 0; r < 1 + (R > 0 ? R : 1); r++) {  // r = 0: untimed, faults the mapping in
+    for (int r = 0; r <= R; r++) {  // r = 0: untimed, faults the mapping in
         t0 = tf_time_s();
         if (tf_model_forward(m, ids, NULL, NULL, 1, T, &err)) {
             fprintf(stderr, "bench_mapped: %s\n", err.msg);

@@ -35,6 +35,9 @@ void tf_error_clear(tf_error *err);
 // 64-byte aligned allocation (zeroed when zero != 0); NULL on failure. Free with tf_free.
 void *tf_alloc(size_t bytes, int zero);
 void tf_free(void *p);
+// The memory the kernel could give now without swapping: MemAvailable of /proc/meminfo, in bytes;
+// -1 when it cannot be read (not Linux).
+double tf_mem_available(void);
 
 // ---- files -------------------------------------------------------------------------------------
 // Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size (excluding the NUL).

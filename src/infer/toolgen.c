@@ -294,16 +294,23 @@ static int run_and_feed_call(tf_toolgen *g, size_t cut, tf_error *err) {
     return rc;
 }
 
-// The call closed with "]" and no "->": nothing runs; " [" and the call's tokens stay, as text and as
-// ids (so the ids decode to the text).
-static int keep_call_as_text(tf_toolgen *g, int close_id, tf_error *err) {
-    g->calls_started++;
-    if (emit(g, " [", 2, err) || emit(g, g->call.s, g->call.n, err)) return err->code;
+// The call so far, " [" and its tokens, kept as text and as ids (so the ids decode to the text);
+// nothing runs. Where the call closed with "]" and no "->" (keep_call_as_text), and where the token
+// budget or the context ran out inside it, before "->" or "]" (tf_toolgen_step: the caller asked for
+// max_new tokens and sees them; dropping them would leave an empty answer where a call was begun).
+static int keep_call_tokens(tf_toolgen *g, tf_error *err) {
+    if (emit(g, " [", 2, err) || emit(g, g->call.s ? g->call.s : "", g->call.n, err)) return err->code;
     g->gen[g->n_gen++] = g->start_id;
     memcpy(g->gen + g->n_gen, g->call_ids, sizeof(int) * g->n_call_ids);
     g->n_gen += g->n_call_ids;
     g->in_call = 0;
-    return feed(g, &close_id, 1, err);
+    return TF_OK;
+}
+
+// The call closed with "]" and no "->": it counts as a call, its tokens stay, decoding goes on.
+static int keep_call_as_text(tf_toolgen *g, int close_id, tf_error *err) {
+    g->calls_started++;
+    return keep_call_tokens(g, err) ? err->code : feed(g, &close_id, 1, err);
 }
 
 // Inside a call: one token of its body, then run it at "->", keep it at "]", or abandon it when it
@@ -326,23 +333,11 @@ static int call_step(tf_toolgen *g, tf_error *err) {
     return feed(g, &id, 1, err);
 }
 
-// The token budget (or the context) ran out inside a call, before "->" or "]": nothing runs, and what
-// the model wrote of the call stays, " [" and its tokens, as text and as ids (the caller asked for
-// max_new tokens and sees them; dropping them would leave an empty answer where a call was begun).
-static int keep_unfinished_call(tf_toolgen *g, tf_error *err) {
-    if (emit(g, " [", 2, err) || emit(g, g->call.s ? g->call.s : "", g->call.n, err)) return err->code;
-    g->gen[g->n_gen++] = g->start_id;
-    memcpy(g->gen + g->n_gen, g->call_ids, sizeof(int) * g->n_call_ids);
-    g->n_gen += g->n_call_ids;
-    g->in_call = 0;
-    return TF_OK;
-}
-
 int tf_toolgen_step(tf_toolgen *g, tf_error *err) {
     if (tf_toolgen_done(g)) return TF_OK;
     g->steps++;
     int rc = g->in_call ? call_step(g, err) : text_step(g, err);
-    if (!rc && g->in_call && tf_toolgen_done(g)) rc = keep_unfinished_call(g, err);
+    if (!rc && g->in_call && tf_toolgen_done(g)) rc = keep_call_tokens(g, err);  // out of budget mid-call
     return rc;
 }
 

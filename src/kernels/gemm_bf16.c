@@ -194,12 +194,12 @@ int tf_gemm_bf16_avx512(int trans_b, int M, int N, int K, float alpha, const uin
     // lines at once; B stored [N, K] a panel at a time (its rows are read KC values at once anyway), which
     // keeps the L2 for A's block and C's tiles
     int group = trans_b ? 1 : GROUP;
-    uint16_t *packs = tf_alloc((size_t)nt * GROUP * per * sizeof(uint16_t), 0);
+    uint16_t *packs = tf_alloc((size_t)nt * group * per * sizeof(uint16_t), 0);
     if (!packs) return -1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int id = omp_get_thread_num(), nth = omp_get_num_threads();
-        uint16_t *bp = packs + (size_t)id * GROUP * per;
+        uint16_t *bp = packs + (size_t)id * group * per;
         int p0 = (int)((long)npan * id / nth), p1 = (int)((long)npan * (id + 1) / nth);
         for (int g0 = p0; g0 < p1; g0 += group) {  // this thread's panels, a group at a time
             int np = p1 - g0 < group ? p1 - g0 : group, n0 = g0 * NR;

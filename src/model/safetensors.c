@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -240,23 +239,11 @@ static tf_st_residency residency = TF_ST_MAP;
 
 void tf_st_set_residency(tf_st_residency r) { __atomic_store_n(&residency, r, __ATOMIC_RELAXED); }
 
-// MemAvailable of /proc/meminfo in bytes, or 0 when it cannot be read.
-static size_t mem_available(void) {
-    FILE *m = fopen("/proc/meminfo", "r");
-    if (!m) return 0;
-    char line[128];
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof line, m))
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
-    fclose(m);
-    return (size_t)kb * 1024;
-}
-
 // The file's size bytes read into memory of the process's own, 64 MB at a time on every thread.
 // NULL with err set (one line naming the file and, for a failed read, the byte it failed at).
 static unsigned char *read_whole(int fd, size_t size, const char *path, tf_error *err) {
-    size_t avail = mem_available();
-    if (avail && size > avail) {
+    double avail = tf_mem_available();
+    if (avail >= 0 && (double)size > avail) {
         tf_errorf(err, TF_ENOMEM, "%s: %.1f GB cannot be read into memory (%.1f GB available); map it instead",
                   path, size / 1e9, avail / 1e9);
         return NULL;

@@ -6,7 +6,6 @@
 // reads, whose sizes follow src/model/forward.c (ensure_acts) and activations.h. A 6B model needs
 // ~97 GB for the parameters alone: on a 24 GB machine the run must refuse at once with the figure,
 // not die half-way in an allocation or in swap.
-#include <stdio.h>
 #include <string.h>
 
 #include "tf_train.h"
@@ -30,21 +29,9 @@ double tf_train_memory_need(const tf_config *c, int B, int T, tf_dtype dtype, do
     return p + acts;
 }
 
-// MemAvailable from /proc/meminfo in bytes; -1 when it cannot be read.
-static double mem_available(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return -1;
-    char line[256];
-    double kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024.0;
-}
-
 int tf_train_memory_check(const tf_config *c, int B, int T, tf_dtype dtype, int procs, const char *what,
                           tf_error *err) {
-    double avail = mem_available();
+    double avail = tf_mem_available();
     if (avail < 0) return TF_OK;  // not Linux: nothing to compare with
     size_t sizes[TF_NUM_PARAM_TENSORS];
     double N = (double)tf_param_sizes(c, sizes), params, k = procs > 1 ? procs : 1;
