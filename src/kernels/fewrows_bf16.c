@@ -164,6 +164,10 @@ static void amx_rows(const uint16_t *W, size_t ldw, const uint16_t *bv, int M, i
 // at M = 1 it streams weights from memory twice as fast as oneDNN's bf16 matmul (docs/benchmarks.md,
 // "Measurements behind the code's choices", fewrows_bf16.c).
 enum { DOT_MR = 4, DOT_NR = 6 };
+// the weight bytes a thread takes at a time (a whole number of DOT_NR-row panels)
+#ifndef DOT_RUN_BYTES
+#define DOT_RUN_BYTES (256u << 10)
+#endif
 static int dot_state;  // 0: not probed yet; 1: usable; -1: not
 
 // AVX512-BF16 needs CPUID.(7,1):EAX bit 5 and AVX-512 (F, BW) enabled by the OS; TF_NO_AVX512BF16
@@ -242,14 +246,17 @@ static int dot_few_rows(float *out, int ldo, const float *inp, int ldi, const ui
         uint16_t *ar = arow + (size_t)m * K;
         for (int k = 0; k < K; k++) ar[k] = vm_bf16(a[k]);
     }
-    int npan = (N + DOT_NR - 1) / DOT_NR;
-    int par = (long)N * K * 2 >= FR_PAR_MIN_BYTES && !omp_in_parallel();
-#pragma omp parallel if (par)
-    {
-        int nt = omp_get_num_threads(), id = omp_get_thread_num();
-        int p0 = (int)((long)npan * id / nt), p1 = (int)((long)npan * (id + 1) / nt);
-        int n0 = p0 * DOT_NR, n1 = p1 * DOT_NR < N ? p1 * DOT_NR : N;
-        if (n1 > n0) dot_rows(W, (size_t)ldw, arow, M, K, n0, n1, out, ldo, bias);
+    // Threads take runs of DOT_RUN_BYTES of weight rows as they finish the previous one: a static
+    // half each left one thread waiting for the other at every product's end (17 % of a 6B decode
+    // step on a shared host, docs/large-models.md), since the two halves do not stream equally fast.
+    int run = (int)(DOT_RUN_BYTES / ((size_t)K * 2) / DOT_NR) * DOT_NR;
+    if (run < DOT_NR) run = DOT_NR;
+    int nrun = (N + run - 1) / run;
+    int par = (long)N * K * 2 >= FR_PAR_MIN_BYTES && !omp_in_parallel() && nrun > 1;
+#pragma omp parallel for schedule(dynamic, 1) if (par)
+    for (int r = 0; r < nrun; r++) {
+        int n0 = r * run, n1 = n0 + run < N ? n0 + run : N;
+        dot_rows(W, (size_t)ldw, arow, M, K, n0, n1, out, ldo, bias);
     }
     return 0;
 }
