@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tmp_util.h"
 #include "toolformer.h"
 
 // Trains a byte-level BPE on text, creates a GPT-2 of the given width with that vocabulary, and
@@ -55,12 +56,6 @@ static inline tf_model *memorised_lm(const char *dir, const char *doc, tf_tokeni
     tf_dataset_free(&ds);
     free(ids);
     return m;
-}
-
-static inline void rm_rf_dir(const char *d) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    cr_assert_eq(system(cmd), 0);
 }
 
 #endif

@@ -21,8 +21,7 @@
 static char tmp[64];
 
 static void make_tmp(void) {
-    strcpy(tmp, "/tmp/tf_adapter_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp));
+    tmp_dir_make(tmp, sizeof tmp, "adapter");
 }
 
 static void clean_tmp(void) { rm_rf_dir(tmp); }

@@ -16,8 +16,7 @@ static char tmp[64];
 static char out[8192];
 
 static void make_tmp(void) {
-    strcpy(tmp, "/tmp/tf_progress_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp));
+    tmp_dir_make(tmp, sizeof tmp, "progress");
     char p[128];
     snprintf(p, sizeof p, "%s/ids.jsonl", tmp);
     FILE *f = fopen(p, "w");

@@ -22,8 +22,7 @@ static char tmp[64];
 static char out[8192];
 
 static void make_tmp(void) {
-    strcpy(tmp, "/tmp/tf_convert_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp));
+    tmp_dir_make(tmp, sizeof tmp, "convert");
 }
 
 static void clean_tmp(void) { rm_rf_dir(tmp); }

@@ -4,37 +4,22 @@
 // and each kind of bad directory gets one error naming the file and tensor (or key).
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "engine_util.h"
+#include "tmp_util.h"
 
 #define FIX "tests/fixtures/"
 
 static char tmp[64];
 
 static void make_tmp(void) {
-    strcpy(tmp, "/tmp/tf_io_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp));
+    tmp_dir_make(tmp, sizeof tmp, "io");
 }
 
-static void rm_tree(const char *d) {
-    DIR *dp = opendir(d);
-    if (!dp) return;
-    struct dirent *de;
-    char p[512];
-    while ((de = readdir(dp))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", d, de->d_name);
-        if (unlink(p) != 0) rm_tree(p);
-    }
-    closedir(dp);
-    rmdir(d);
-}
-
-static void clean_tmp(void) { rm_tree(tmp); }
+static void clean_tmp(void) { rm_rf_dir(tmp); }
 
 static char *tmp_path(const char *name) {
     static char buf[4][256];

@@ -16,6 +16,7 @@
 #include "tools/result_text.h"
 #include "tools/search_index.h"
 #include "tools/tools_internal.h"
+#include "tmp_util.h"
 
 #define FIXTURE "tests/fixtures/search/passages.jsonl"
 #define BM25_FIXTURE "tests/fixtures/search/bm25.jsonl"
@@ -23,15 +24,10 @@
 static char tmpdir[64];
 
 static void make_tmp(void) {
-    strcpy(tmpdir, "/tmp/tf_search_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    tmp_dir_make(tmpdir, sizeof tmpdir, "search");
 }
 
-static void rm_tmp(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void rm_tmp(void) { rm_rf_dir(tmpdir); }
 
 static const char *tmp_path(const char *name) {
     static char buf[4][256];

@@ -11,6 +11,7 @@
 #include "toolformer.h"
 #include "tools/search_index.h"
 #include "tools/search_spell.h"
+#include "tmp_util.h"
 
 // The optimal-string-alignment distance by its definition, recursively (small words only).
 static int osa_ref(const char *a, int i, const char *b, int j) {
@@ -91,14 +92,9 @@ Test(spell, ties_prefer_names_then_length_then_first_title) {
 
 static char tmpdir[64];
 static void make_tmp(void) {
-    strcpy(tmpdir, "/tmp/tf_spell_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    tmp_dir_make(tmpdir, sizeof tmpdir, "spell");
 }
-static void rm_tmp(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void rm_tmp(void) { rm_rf_dir(tmpdir); }
 
 // The index corrects a word that no passage holds to the nearest title word, so a query with a
 // misspelt or cut-off name finds that name's passage; known words are never changed.
