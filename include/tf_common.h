@@ -39,6 +39,10 @@ void tf_free(void *p);
 // -1 when it cannot be read (not Linux).
 double tf_mem_available(void);
 
+// ---- environment -------------------------------------------------------------------------------
+// Whether the switch `name` is on: set, not empty and not "0" (TF_NO_AMX=1, TF_GEMM_ONEDNN=1, ...).
+int tf_env_flag(const char *name);
+
 // ---- files -------------------------------------------------------------------------------------
 // Reads a whole file into a NUL-terminated malloc'd buffer; *len gets its size (excluding the NUL).
 // Bounded: at most max bytes (0: TF_READ_MAX_DEFAULT), else one line naming the file (TF_EBADFILE).

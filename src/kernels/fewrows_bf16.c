@@ -53,8 +53,7 @@ static int amx_state;  // 0: not probed yet; 1: usable; -1: not
 // AMX-BF16 needs the CPU (CPUID.(7,0):EDX bits 22 and 24), AVX-512 state enabled by the OS, and
 // Linux's per-process permission for the tile data (arch_prctl ARCH_REQ_XCOMP_PERM, feature 18).
 static int probe_amx(void) {
-    const char *off = getenv("TF_NO_AMX");
-    if (off && *off && strcmp(off, "0") != 0) return 0;
+    if (tf_env_flag("TF_NO_AMX")) return 0;
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     if (!(d & (1u << 22)) || !(d & (1u << 24))) return 0;
@@ -173,8 +172,7 @@ static int dot_state;  // 0: not probed yet; 1: usable; -1: not
 // AVX512-BF16 needs CPUID.(7,1):EAX bit 5 and AVX-512 (F, BW) enabled by the OS; TF_NO_AVX512BF16
 // turns the path off (tests, comparisons).
 static int probe_dot(void) {
-    const char *off = getenv("TF_NO_AVX512BF16");
-    if (off && *off && strcmp(off, "0") != 0) return 0;
+    if (tf_env_flag("TF_NO_AVX512BF16")) return 0;
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5))) return 0;
     __builtin_cpu_init();

@@ -214,8 +214,7 @@ int tf_gemm_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha, con
     static int onednn_only = -1;  // TF_GEMM_ONEDNN=1: oneDNN's primitive for every bf16 product
     int only = __atomic_load_n(&onednn_only, __ATOMIC_RELAXED);
     if (only < 0) {
-        const char *e = getenv("TF_GEMM_ONEDNN");
-        only = e && *e && strcmp(e, "0") != 0;
+        only = tf_env_flag("TF_GEMM_ONEDNN");
         __atomic_store_n(&onednn_only, only, __ATOMIC_RELAXED);
     }
     if (!only && !trans_a && trans_b && M >= GEMM_OURS_MIN_M && M <= GEMM_OURS_MAX_M && N > 0 && K > 0 &&
