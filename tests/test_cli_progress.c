@@ -210,3 +210,39 @@ Test(cli_progress, eval_progress_has_a_total_for_a_file_and_none_for_a_pipe) {
     cr_assert_eq(n_done, 1);
     cr_assert(strstr(cli_run_stderr, "progress math 3 ") && !strstr(cli_run_stderr, "/3 "), "%s", cli_run_stderr);
 }
+
+// annotate counts the documents of a regular corpus file up front, so its progress has a total
+// without --max-docs: the whole corpus, a shard's share of it (--shard K/N: every Nth document);
+// --max-docs caps it; a pipe is read once, without a total.
+Test(cli_progress, annotate_progress_has_a_total_for_a_file_and_none_for_a_pipe) {
+    char p[128], args[768], pre[256];
+    snprintf(p, sizeof p, "%s/corpus5.jsonl", tmp);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 5; i++) fprintf(f, "{\"text\": \"We paid %d + 3 = %d dollars.\"}\n%s", 10 + i, 13 + i, i == 2 ? "\n" : "");
+    fclose(f);
+    const char *ANN = "annotate --model models/default --tools calculator --proposer tool --top-k 1 --samples 1 "
+                      "--threads 1 --progress lines";
+    int n_done;
+    struct {
+        const char *extra, *last, *absent;
+    } runs[] = {
+        {"", "progress annotate 5/5 100.0% ", NULL},
+        {"--shard 1/2", "progress annotate 2/2 100.0% ", "/5 "},  // documents 1 and 3
+        {"--shard 0/2", "progress annotate 3/3 100.0% ", "/5 "},  // 0, 2 and 4
+        {"--max-docs 2", "progress annotate 2/2 100.0% ", "/5 "},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        snprintf(args, sizeof args, "%s --data %s --out %s/run%zu.jsonl %s", ANN, p, tmp, i, runs[i].extra);
+        cr_assert_eq(cli_run_with("TF_PROGRESS_INTERVAL=0", out, sizeof out, args), 0, "%s: %s", args, cli_run_stderr);
+        check_lines("annotate", &n_done);
+        cr_assert(strstr(cli_run_stderr, runs[i].last), "%s: %s", args, cli_run_stderr);
+        cr_assert(!runs[i].absent || !strstr(cli_run_stderr, runs[i].absent), "%s: %s", args, cli_run_stderr);
+    }
+    snprintf(pre, sizeof pre, "cat %s | TF_PROGRESS_INTERVAL=0", p);
+    snprintf(args, sizeof args, "%s --data /dev/stdin --out %s/pipe.jsonl", ANN, tmp);
+    cr_assert_eq(cli_run_with(pre, out, sizeof out, args), 0, "%s", cli_run_stderr);
+    check_lines("annotate", &n_done);
+    cr_assert_eq(n_done, 1);
+    cr_assert(strstr(cli_run_stderr, "progress annotate 5 ") && !strstr(cli_run_stderr, "/5 "), "%s", cli_run_stderr);
+}

@@ -290,6 +290,35 @@ static int check_length(const char *path, long want, const char *ppath, tf_error
     return TF_OK;
 }
 
+// The documents of a corpus file, as tf_corpus_next counts them; -1 for stdin, a pipe, or a corpus
+// that does not read to its end (the run itself then says why).
+static long count_documents(const char *path) {
+    struct stat st;
+    if (!strcmp(path, "-") || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    tf_error e = {0};
+    tf_corpus *c = tf_corpus_open(path, &e);
+    if (!c) return -1;
+    tf_document d;
+    long index, n = 0;
+    int got;
+    while ((got = tf_corpus_next(c, &d, &index, &e)) == 1) n++;
+    tf_corpus_close(c);
+    return got < 0 ? -1 : n;
+}
+
+// How many documents this run will annotate: its shard's share of the corpus past the resume point,
+// at most --max-docs; 0 when unknown (the progress bar then shows no total).
+static long run_total(const tf_annotate_run *run, long next_doc) {
+    if (run->max_docs > 0) return run->max_docs;
+    long n = count_documents(run->data);
+    if (n < 0) return 0;
+    long sn = run->shard_n, sk = run->shard_k;
+#define SHARE_BELOW(x) ((x) > sk ? ((x) - sk + sn - 1) / sn : 0)  // i < x with i % sn == sk
+    long total = SHARE_BELOW(n) - SHARE_BELOW(next_doc);
+#undef SHARE_BELOW
+    return total > 0 ? total : 0;
+}
+
 int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *tools, const tf_annotate_run *run,
                        tf_annotate_summary *sum, tf_error *err) {
     char ppath[4096];
@@ -349,7 +378,7 @@ int tf_annotate_corpus(tf_model *m, const tf_tokenizer *tok, const tf_toolset *t
     good_out = p.out_bytes;
     good_rej = p.rej_bytes;
     tf_progress bar;
-    tf_progress_start(&bar, "annotate", run->max_docs);
+    tf_progress_start(&bar, "annotate", run->quiet ? 0 : run_total(run, p.next_doc));
     if (run->quiet) bar.enabled = 0;
     double t0 = tf_time_s();
     tf_document doc;
