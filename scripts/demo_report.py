@@ -5,9 +5,12 @@
       prints the demo's table (like the paper's Tables 4 and 7) from the JSON files in RESULTS and
       writes RESULTS/report.json (everything) and RESULTS/summary.json (the figures as printed)
   demo_report.py --compare WANT GOT [--what TEXT]
-      compares two sets of figures: each a summary.json, or a Markdown file holding one in a
-      fenced block tagged `json demo-figures` (docs/demo.md). Prints every figure that differs and
-      exits 1 when any does, 0 when all agree, 2 on bad usage or unreadable input.
+      compares two sets of figures: each a summary.json, or a Markdown file (docs/demo.md,
+      README.md) holding them in a fenced block tagged `json demo-figures`, in tables headed
+      "| held-out set | n | base | Toolformer | ..." and in the sentence "calls disabled:
+      Toolformer P, control Q" (every one of these that the file has is checked). Prints every
+      figure that differs and exits 1 when any does, 0 when all agree, 2 on bad usage or
+      unreadable input.
 """
 import json
 import os
@@ -65,20 +68,58 @@ def report(res):
         fh.write("\n")
 
 
+TABLE_HEAD = ["held-out set", "n", "base", "Toolformer"]
+TABLE_COLS = ["n", "base", "toolformer", "disabled", "call_rate"]
+PPL = re.compile(r"calls disabled:\s+Toolformer ([0-9]+(?:\.[0-9]+)?), control ([0-9]+(?:\.[0-9]+)?)")
+
+
+def table_set(label):
+    """The set a table row's first cell names ("dates (recipe: ...)" -> dates), or None."""
+    recipe = "recipe" in label
+    for word, name in (("word problems", "ood_math"), ("math", "math"), ("dates", "dates"), ("facts", "facts")):
+        if label.startswith(word):
+            return name if name == "ood_math" or recipe else "ood_" + name
+    return None
+
+
+def markdown_figures(path, text):
+    """[(key, value, where)] of the held-out tables and the perplexity sentence of a Markdown file."""
+    out, in_table = [], False
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.startswith("|"):
+            in_table = False
+            continue
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if cells[:4] == TABLE_HEAD:
+            in_table = True
+            continue
+        name = table_set(cells[0]) if in_table and len(cells) >= 6 else None
+        for col, cell in zip(TABLE_COLS, cells[1:6] if name else []):
+            v = cell.strip("*% ")
+            out.append((f"eval.{name}.{col}", int(v) if col == "n" else float(v), f"{path}:{i}"))
+    for m in PPL.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        out += [("ppl.toolformer", float(m.group(1)), f"{path}:{line}"), ("ppl.control", float(m.group(2)), f"{path}:{line}")]
+    return out
+
+
 def figures(path):
+    """The figures a file gives: {key: value} from JSON (a summary.json or a Markdown file's fenced
+    block), and [(key, value, where)] from a Markdown file's tables and sentences."""
     try:
         text = open(path, encoding="utf-8").read()
     except OSError as e:
         sys.stderr.write(f"demo_report.py: {path}: {e.strerror}\n")
         sys.exit(2)
+    prose = [] if path.endswith(".json") else markdown_figures(path, text)
     if not path.endswith(".json"):
         m = FENCE.search(text)
-        if not m:
-            sys.stderr.write(f"demo_report.py: {path}: no ```json demo-figures block\n")
+        if not m and not prose:
+            sys.stderr.write(f"demo_report.py: {path}: no ```json demo-figures block and no figures table\n")
             sys.exit(2)
-        text = m.group(1)
+        text = m.group(1) if m else "{}"
     try:
-        return json.loads(text)
+        return json.loads(text), prose
     except ValueError as e:
         sys.stderr.write(f"demo_report.py: {path}: the figures are not JSON: {e}\n")
         sys.exit(2)
@@ -94,15 +135,19 @@ def flat(x, key=""):
 
 
 def compare(want_path, got_path, what):
-    want, got = flat(figures(want_path)), flat(figures(got_path))
-    diff = [(k, want.get(k), got.get(k)) for k in sorted(set(want) | set(got)) if want.get(k) != got.get(k)]
-    for k, a, b in diff:
+    (want, want_prose), (got, _) = figures(want_path), figures(got_path)
+    want, got = flat(want), flat(got)
+    keys = sorted(set(want) | set(got)) if want else []
+    diff = [(k, want.get(k), got.get(k), want_path) for k in keys if want.get(k) != got.get(k)]
+    diff += [(k, v, got.get(k), where) for k, v, where in want_prose if got.get(k) != v]
+    for k, a, b, where in diff:
         delta = f" ({b - a:+.1f})" if isinstance(a, (int, float)) and isinstance(b, (int, float)) else ""
-        print(f"  {k}: {a} in {want_path}, {b} in {got_path}{delta}")
+        print(f"  {k}: {a} in {where}, {b} in {got_path}{delta}")
+    n = len(keys) + len(want_prose)
     if diff:
-        print(f"{what}: {len(diff)} of {len(set(want) | set(got))} figures differ")
+        print(f"{what}: {len(diff)} of {n} figures differ")
         return 1
-    print(f"{what}: all {len(want)} figures agree")
+    print(f"{what}: all {n} figures agree")
     return 0
 
 

@@ -24,8 +24,43 @@ Test(demo_figures, shipped_model_matches_its_checksums) {
 
 Test(demo_figures, docs_give_the_shipped_models_figures) {
     cr_expect_eq(sh("python3 scripts/demo_report.py --compare docs/demo.md models/toolformer/figures.json >/dev/null"), 0,
-                 "docs/demo.md's demo-figures block differs from models/toolformer/figures.json "
-                 "(python3 scripts/demo_report.py --compare docs/demo.md models/toolformer/figures.json)");
+                 "docs/demo.md's figures (its demo-figures block, held-out table, perplexity) differ from "
+                 "models/toolformer/figures.json (python3 scripts/demo_report.py --compare docs/demo.md "
+                 "models/toolformer/figures.json)");
+    cr_expect_eq(sh("python3 scripts/demo_report.py --compare README.md models/toolformer/figures.json >/dev/null"), 0,
+                 "README.md's held-out table or perplexity differs from models/toolformer/figures.json "
+                 "(python3 scripts/demo_report.py --compare README.md models/toolformer/figures.json)");
+}
+
+// A held-out table and the perplexity sentence as README.md writes them: read cell by cell, one
+// changed cell or perplexity named with its line; a table under another header is not read.
+Test(demo_figures, compare_reads_the_tables_and_the_perplexity) {
+    char tmpl[] = "/tmp/tf_fig_XXXXXX";
+    cr_assert_not_null(mkdtemp(tmpl));
+    char cmd[2048];
+    const char *py =
+        "import json,sys; f=json.load(open(\"models/toolformer/figures.json\")); e=f[\"eval\"]; d=float(sys.argv[2]); "
+        "rows=[(\"math (recipe)\",\"math\"),(\"word problems (everyday)\",\"ood_math\"),(\"facts (everyday)\",\"ood_facts\")]; "
+        "t=\"| held-out set | n | base | Toolformer | Toolformer (disabled) | call rate |\\n|---|---|---|---|---|---|\\n\"; "
+        "t+=\"\".join(\"| %s | %d | %.1f%% | **%.1f%%** | %.1f%% | %.1f%% |\\n\" % (l, e[k][\"n\"], e[k][\"base\"], "
+        "e[k][\"toolformer\"] + (d if k == \"ood_math\" else 0), e[k][\"disabled\"], e[k][\"call_rate\"]) for l, k in rows); "
+        "t+=\"\\n| facts (recipe) | n |\\n|---|---|\\n| facts (recipe) | 1 | 2 | 3 | 4 | 5 |\\n\"; "
+        "t+=\"\\nPerplexity with calls disabled: Toolformer %.2f, control %.2f.\\n\" % (f[\"ppl\"][\"toolformer\"], f[\"ppl\"][\"control\"]); "
+        "open(sys.argv[1], \"w\").write(t)";
+    snprintf(cmd, sizeof cmd, "python3 -c '%s' %s/same.md 0 && python3 -c '%s' %s/diff.md 0.1", py, tmpl, py, tmpl);
+    cr_assert_eq(sh(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/same.md models/toolformer/figures.json > %s/out",
+             tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 0, "the table as figures.json gives it does not agree");
+    snprintf(cmd, sizeof cmd, "grep -q 'all 17 figures agree' %s/out", tmpl);
+    cr_expect_eq(sh(cmd), 0, "3 rows x 5 cells and the two perplexities: 17 figures");
+    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/diff.md models/toolformer/figures.json > %s/out",
+             tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 1, "a changed table cell was not found");
+    snprintf(cmd, sizeof cmd, "grep -q 'eval.ood_math.toolformer: .* in %s/diff.md:4' %s/out", tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 0, "the changed cell is not named with its line");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    (void)!system(cmd);
 }
 
 // One figure changed in a copy of the docs: the comparison names it and fails; bad input exits 2.
