@@ -103,6 +103,8 @@ done
 $B eval --model "$RESULTS/toolformer" --task ppl --data "$DATA/eval_ppl.jsonl" --json > "$RESULTS/ppl_toolformer.json"
 $B eval --model "$RESULTS/control" --task ppl --data "$DATA/eval_ppl.jsonl" --json > "$RESULTS/ppl_control.json"
 python3 scripts/demo_report.py "$RESULTS" | tee "$RESULTS/report.txt"
+echo; echo "where the answers are lost (wrong answers by their first call):"
+python3 scripts/demo_failures.py "$RESULTS" | tee "$RESULTS/failures.txt"
 
 say "generation with tools: calls executed mid-sentence"
 python3 - "$DATA" "$RESULTS" <<'PY' > "$RESULTS/examples.args"

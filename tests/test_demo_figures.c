@@ -89,6 +89,37 @@ Test(demo_figures, compare_finds_a_changed_figure) {
     (void)!system(cmd);
 }
 
+// scripts/demo_failures.py counts each wrong answer by its first call, one class each.
+Test(demo_figures, failures_are_counted_by_first_call) {
+    char tmpl[] = "/tmp/tf_fail_XXXXXX";
+    cr_assert_not_null(mkdtemp(tmpl));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && printf '%%s\\n' "
+             "'{\"answer\":\"42\",\"correct\":true,\"calls\":[{\"tool\":\"Calculator\",\"result\":\"42\"}]}' "
+             "'{\"answer\":\"42\",\"correct\":false,\"calls\":[{\"tool\":\"Calculator\",\"result\":\"42\"}]}' "
+             "'{\"answer\":\"42\",\"correct\":false,\"calls\":[{\"tool\":\"Calculator\",\"result\":\"41\"}]}' "
+             "'{\"answer\":\"42\",\"correct\":false,\"calls\":[{\"tool\":\"Calendar\",\"result\":\"Today\"}]}' "
+             "'{\"answer\":\"42\",\"correct\":false,\"calls\":[]}' "
+             "'{\"answer\":\"42\",\"correct\":false,\"calls\":[{\"tool\":\"Calculator\",\"result\":null}]}' "
+             "> eval_ood_math_toolformer.details.jsonl && printf '%%s\\n' "
+             "'{\"answer\":\"Lima\",\"correct\":false,\"calls\":[{\"tool\":\"WikiSearch\",\"result\":\"Peru > The capital of Peru is Lima.\"}]}' "
+             "'{\"answer\":\"Lima\",\"correct\":false,\"calls\":[{\"tool\":\"WikiSearch\",\"result\":\"Fiji dollar > money\"}]}' "
+             "> eval_facts_toolformer.details.jsonl && cd - >/dev/null && "
+             "python3 scripts/demo_failures.py %s > %s/out", tmpl, tmpl, tmpl);
+    cr_assert_eq(sh(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd,
+             "grep -qx 'facts: 2 examples, 2 wrong: query missed the passage 1; right passage, answer not copied 1' %s/out && "
+             "grep -qx 'ood_math: 6 examples, 5 wrong: call failed/no result 1; no call 1; other tool (Calendar) 1; "
+             "right result, answer not copied 1; wrong operation or operand 1' %s/out", tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 0, "unexpected counts (see %s/out)", tmpl);
+    snprintf(cmd, sizeof cmd, "printf 'not json\\n' > %s/eval_dates_toolformer.details.jsonl && "
+                              "python3 scripts/demo_failures.py %s >/dev/null 2>&1", tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 1, "a line that is not JSON must fail");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    (void)!system(cmd);
+}
+
 // `toolformer eval --tools` on the shipped model, as a new user runs it: a few of the
 // out-of-template dates, where the model must call the Calendar to answer.
 Test(demo_figures, shipped_model_calls_its_tools) {
