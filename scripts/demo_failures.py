@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""demo_failures.py — where the demo's Toolformer answers are lost.
+"""demo_failures.py — where the demo's Toolformer answers are lost, and how useful its calls are.
 
   demo_failures.py RESULTS
       reads RESULTS/eval_SET_toolformer.details.jsonl (written by `toolformer eval --details`) for
@@ -7,9 +7,13 @@
       call: no call; a call to another tool; a call that failed or gave no result; a Calculator
       result that is not the answer (a wrong operation or operand); a WikiSearch passage without the
       capital (the query missed it); or a right result the answer did not copy.
+      Then, for each annotation round (RESULTS/round1.jsonl, round2.jsonl), the calls written into
+      the texts and how many are useful: a Calculator result that is the number the text states
+      next, a WikiSearch passage holding the word that follows the call, every Calendar call.
 """
 import json
 import os
+import re
 import sys
 
 SETS = [("math", "Calculator"), ("dates", "Calendar"), ("facts", "WikiSearch"),
@@ -44,6 +48,36 @@ def failure(ex, tool):
     return "right result, answer not copied" if answer in result else "result lacks the answer"
 
 
+def useful(call, text):
+    """Whether a call written at call["char_pos"] of the source text gives what the text says next."""
+    rest, result = text[call["char_pos"]:], call.get("result") or ""
+    if call["tool"] == "Calculator":
+        m = re.search(r"\d+(?:\.\d+)?", rest)
+        return m is not None and number(result) is not None and number(result) == number(m.group())
+    if call["tool"] == "WikiSearch":
+        m = re.search(r"[A-Za-z][A-Za-z'-]*", rest)
+        return m is not None and m.group() in result
+    return True
+
+
+def rounds(res):
+    for r in ("round1", "round2"):
+        path = os.path.join(res, r + ".jsonl")
+        if not os.path.exists(path):
+            continue
+        tot, good = {}, {}
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                doc = json.loads(line)
+                for c in doc["calls"]:
+                    tot[c["tool"]] = tot.get(c["tool"], 0) + 1
+                    good[c["tool"]] = good.get(c["tool"], 0) + useful(c, doc["source_text"])
+        per = ", ".join(f"{t} {good[t]}/{tot[t]}" for t in sorted(tot))
+        print(f"{r}: {sum(tot.values())} calls written, {sum(good.values())} useful ({per})")
+
+
 def main():
     a = sys.argv[1:]
     if len(a) != 1 or a[0].startswith("-"):
@@ -70,6 +104,7 @@ def main():
         wrong = sum(counts.values())
         parts = "; ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         print(f"{name}: {n} examples, {wrong} wrong" + (f": {parts}" if parts else ""))
+    rounds(a[0])
     return 0
 
 

@@ -89,7 +89,8 @@ Test(demo_figures, compare_finds_a_changed_figure) {
     (void)!system(cmd);
 }
 
-// scripts/demo_failures.py counts each wrong answer by its first call, one class each.
+// scripts/demo_failures.py counts each wrong answer by its first call, one class each, and each
+// round's useful calls (the number or word the text states next).
 Test(demo_figures, failures_are_counted_by_first_call) {
     char tmpl[] = "/tmp/tf_fail_XXXXXX";
     cr_assert_not_null(mkdtemp(tmpl));
@@ -105,13 +106,20 @@ Test(demo_figures, failures_are_counted_by_first_call) {
              "> eval_ood_math_toolformer.details.jsonl && printf '%%s\\n' "
              "'{\"answer\":\"Lima\",\"correct\":false,\"calls\":[{\"tool\":\"WikiSearch\",\"result\":\"Peru > The capital of Peru is Lima.\"}]}' "
              "'{\"answer\":\"Lima\",\"correct\":false,\"calls\":[{\"tool\":\"WikiSearch\",\"result\":\"Fiji dollar > money\"}]}' "
-             "> eval_facts_toolformer.details.jsonl && cd - >/dev/null && "
+             "> eval_facts_toolformer.details.jsonl && printf '%%s\\n' "
+             "'{\"source_text\":\"Sum: 42 in all, Lima.\",\"calls\":[{\"tool\":\"Calculator\",\"result\":\"42\",\"char_pos\":4},"
+             "{\"tool\":\"Calculator\",\"result\":\"41\",\"char_pos\":4},{\"tool\":\"Calendar\",\"result\":\"Today\",\"char_pos\":0},"
+             "{\"tool\":\"WikiSearch\",\"result\":\"Peru > The capital of Peru is Lima.\",\"char_pos\":16},"
+             "{\"tool\":\"WikiSearch\",\"result\":\"Fiji dollar\",\"char_pos\":16}]}' "
+             "> round1.jsonl && cd - >/dev/null && "
              "python3 scripts/demo_failures.py %s > %s/out", tmpl, tmpl, tmpl);
     cr_assert_eq(sh(cmd), 0, "%s", cmd);
     snprintf(cmd, sizeof cmd,
              "grep -qx 'facts: 2 examples, 2 wrong: query missed the passage 1; right passage, answer not copied 1' %s/out && "
              "grep -qx 'ood_math: 6 examples, 5 wrong: call failed/no result 1; no call 1; other tool (Calendar) 1; "
-             "right result, answer not copied 1; wrong operation or operand 1' %s/out", tmpl, tmpl);
+             "right result, answer not copied 1; wrong operation or operand 1' %s/out && "
+             "grep -qx 'round1: 5 calls written, 3 useful (Calculator 1/2, Calendar 1/1, WikiSearch 1/2)' %s/out",
+             tmpl, tmpl, tmpl);
     cr_expect_eq(sh(cmd), 0, "unexpected counts (see %s/out)", tmpl);
     snprintf(cmd, sizeof cmd, "printf 'not json\\n' > %s/eval_dates_toolformer.details.jsonl && "
                               "python3 scripts/demo_failures.py %s >/dev/null 2>&1", tmpl, tmpl);
