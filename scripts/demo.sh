@@ -11,7 +11,8 @@
 #      against a control fine-tuned on the same texts without calls
 #   6. a few generations where a tool call is executed mid-sentence
 #   7. this run's model against the shipped models/toolformer (bit for bit, else the figures), and
-#      the figures of docs/demo.md and README.md against this run's (the demo fails when they differ)
+#      the figures of docs/demo.md, README.md and models/toolformer/README.md against this run's (the
+#      demo fails when they differ)
 # Everything it reports is also written as JSON under RESULTS (default results/demo); summary.json
 # holds the figures as printed. SHIP=1 copies the model and its figures into models/toolformer.
 set -euo pipefail
@@ -143,7 +144,7 @@ if [ "$QUICK" != 1 ] && [ -f "$SHIPPED/figures.json" ]; then
         python3 scripts/demo_report.py --compare "$SHIPPED/figures.json" "$RESULTS/summary.json" \
             --what "the shipped model's figures against this run's" || true
     fi
-    for doc in docs/demo.md README.md; do
+    for doc in docs/demo.md README.md "$SHIPPED/README.md"; do
         python3 scripts/demo_report.py --compare "$doc" "$RESULTS/summary.json" --what "$doc against this run" ||
             { echo "demo: the figures in $doc are not this run's (see above)" >&2; exit 1; }
     done

@@ -6,9 +6,10 @@
       writes RESULTS/report.json (everything) and RESULTS/summary.json (the figures as printed)
   demo_report.py --compare WANT GOT [--what TEXT]
       compares two sets of figures: each a summary.json, or a Markdown file (docs/demo.md,
-      README.md) holding them in a fenced block tagged `json demo-figures`, in tables headed
-      "| held-out set | n | base | Toolformer | ..." and in the sentence "calls disabled:
-      Toolformer P, control Q" (every one of these that the file has is checked). Prints every
+      README.md, models/toolformer/README.md) holding them in a fenced block tagged
+      `json demo-figures`, in tables headed "| held-out set | n | base | Toolformer | ..." (or
+      "| this model |") and in the sentence "calls disabled: Toolformer P, control Q" (or "P
+      against the control's Q"); every one of these that the file has is checked. Prints every
       figure that differs and exits 1 when any does, 0 when all agree, 2 on bad usage or
       unreadable input.
 """
@@ -68,9 +69,9 @@ def report(res):
         fh.write("\n")
 
 
-TABLE_HEAD = ["held-out set", "n", "base", "Toolformer"]
+TABLE_HEAD = [["held-out set", "n", "base", "Toolformer"], ["held-out set", "n", "base", "this model"]]
 TABLE_COLS = ["n", "base", "toolformer", "disabled", "call_rate"]
-PPL = re.compile(r"calls disabled:\s+Toolformer ([0-9]+(?:\.[0-9]+)?), control ([0-9]+(?:\.[0-9]+)?)")
+PPL = re.compile(r"calls disabled:\s+(?:Toolformer )?([0-9]+(?:\.[0-9]+)?),? (?:against the )?control(?:'s)? ([0-9]+(?:\.[0-9]+)?)")
 
 
 def table_set(label):
@@ -90,7 +91,7 @@ def markdown_figures(path, text):
             in_table = False
             continue
         cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
-        if cells[:4] == TABLE_HEAD:
+        if cells[:4] in TABLE_HEAD:
             in_table = True
             continue
         name = table_set(cells[0]) if in_table and len(cells) >= 6 else None
