@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli_run.h"
+#include "tmp_util.h"
 
 static int sh(const char *cmd) {
     int rc = system(cmd);
@@ -41,8 +42,8 @@ Test(demo_figures, docs_give_the_shipped_models_figures) {
 // A held-out table and the perplexity sentence as README.md writes them: read cell by cell, one
 // changed cell or perplexity named with its line; a table under another header is not read.
 Test(demo_figures, compare_reads_the_tables_and_the_perplexity) {
-    char tmpl[] = "/tmp/tf_fig_XXXXXX";
-    cr_assert_not_null(mkdtemp(tmpl));
+    char tmpl[64];
+    tmp_dir_make(tmpl, sizeof tmpl, "fig");
     char cmd[2048];
     const char *py =
         "import json,sys; f=json.load(open(\"models/toolformer/figures.json\")); e=f[\"eval\"]; d=float(sys.argv[2]); "
@@ -65,14 +66,13 @@ Test(demo_figures, compare_reads_the_tables_and_the_perplexity) {
     cr_expect_eq(sh(cmd), 1, "a changed table cell was not found");
     snprintf(cmd, sizeof cmd, "grep -q 'eval.ood_math.toolformer: .* in %s/diff.md:4' %s/out", tmpl, tmpl);
     cr_expect_eq(sh(cmd), 0, "the changed cell is not named with its line");
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
-    (void)!system(cmd);
+    rm_rf_dir(tmpl);
 }
 
 // One figure changed in a copy of the docs: the comparison names it and fails; bad input exits 2.
 Test(demo_figures, compare_finds_a_changed_figure) {
-    char tmpl[] = "/tmp/tf_fig_XXXXXX";
-    cr_assert_not_null(mkdtemp(tmpl));
+    char tmpl[64];
+    tmp_dir_make(tmpl, sizeof tmpl, "fig");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
              "python3 -c 'import json,sys; f=json.load(open(\"models/toolformer/figures.json\")); "
@@ -91,15 +91,14 @@ Test(demo_figures, compare_finds_a_changed_figure) {
              tmpl, tmpl);
     cr_expect_eq(sh(cmd), 2, "a file without figures is bad input");
     cr_expect_eq(sh("python3 scripts/demo_report.py --compare 2>/dev/null"), 2);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
-    (void)!system(cmd);
+    rm_rf_dir(tmpl);
 }
 
 // scripts/demo_failures.py counts each wrong answer by its first call, one class each, and each
 // round's useful calls (the number or word the text states next).
 Test(demo_figures, failures_are_counted_by_first_call) {
-    char tmpl[] = "/tmp/tf_fail_XXXXXX";
-    cr_assert_not_null(mkdtemp(tmpl));
+    char tmpl[64];
+    tmp_dir_make(tmpl, sizeof tmpl, "fail");
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "cd %s && printf '%%s\\n' "
@@ -130,8 +129,7 @@ Test(demo_figures, failures_are_counted_by_first_call) {
     snprintf(cmd, sizeof cmd, "printf 'not json\\n' > %s/eval_dates_toolformer.details.jsonl && "
                               "python3 scripts/demo_failures.py %s >/dev/null 2>&1", tmpl, tmpl);
     cr_expect_eq(sh(cmd), 1, "a line that is not JSON must fail");
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
-    (void)!system(cmd);
+    rm_rf_dir(tmpl);
 }
 
 // `toolformer eval --tools` on the shipped model, as a new user runs it: a few of the
