@@ -301,6 +301,7 @@ static void backward_blocked(float *dqkv, const float *dout, const float *qkv, c
                              size_t per, int nt, int B, int T, int C, int NH, int accumulate) {
     int hs = C / NH, C3 = 3 * C, npair = B * NH;
     float scale = 1.0f / sqrtf((float)hs);
+    (void)nt;  // read only by the pragma (a build without OpenMP, as the fuzz build, ignores it)
 #pragma omp parallel num_threads(nt)
     {
         float *dp = work + (size_t)omp_get_thread_num() * per;  // dP of the pair [T, T]
