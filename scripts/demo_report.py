@@ -8,7 +8,8 @@
       compares two sets of figures: each a summary.json, or a Markdown file (docs/demo.md,
       README.md, models/toolformer/README.md) holding them in a fenced block tagged
       `json demo-figures`, in tables headed "| held-out set | n | base | Toolformer | ..." (or
-      "| this model |") and in the sentence "calls disabled: Toolformer P, control Q" (or "P
+      "| this model |"), in the annotation rounds' table ("| round | proposer, filter's model |
+      documents with kept calls | Calendar kept / executed (mean score) | ...") and in the sentence "calls disabled: Toolformer P, control Q" (or "P
       against the control's Q"); every one of these that the file has is checked. Prints every
       figure that differs and exits 1 when any does, 0 when all agree, 2 on bad usage or
       unreadable input.
@@ -38,7 +39,10 @@ def report(res):
             kept = ", ".join(f"{t['tool']} {t['kept']}/{t['executed']}" for t in s["tools"])
             summary["rounds"][r] = {"documents": s["documents"], "documents_written": s["documents_written"],
                                     "kept": {t["tool"]: t["kept"] for t in s["tools"]},
-                                    "kept_total": sum(t["kept"] for t in s["tools"])}
+                                    "kept_total": sum(t["kept"] for t in s["tools"]),
+                                    "executed": {t["tool"]: t["executed"] for t in s["tools"]},
+                                    "displaced": {t["tool"]: t["displaced"] for t in s["tools"]},
+                                    "mean_score": {t["tool"]: round(t["mean_score"], 2) for t in s["tools"]}}
             print(f"  {r}: {s['documents']} documents, {s['documents_written']} with calls; kept/executed: {kept}")
     print()
     print(f"{'held-out set':22} {'n':>4} {'base':>7} {'Toolformer':>11} {'disabled':>9} {'call rate':>10}")
@@ -71,6 +75,8 @@ def report(res):
 
 TABLE_HEAD = [["held-out set", "n", "base", "Toolformer"], ["held-out set", "n", "base", "this model"]]
 TABLE_COLS = ["n", "base", "toolformer", "disabled", "call_rate"]
+ROUNDS_HEAD = ["round", "proposer, filter's model", "documents with kept calls"]
+ROUND_CELL = re.compile(r"([0-9,]+)(?: \(\+ ([0-9,]+)\))? / ([0-9,]+) \(([0-9.]+)\)$")
 PPL = re.compile(r"calls disabled:\s+(?:Toolformer )?([0-9]+(?:\.[0-9]+)?),? (?:against the )?control(?:'s)? ([0-9]+(?:\.[0-9]+)?)")
 
 
@@ -83,16 +89,39 @@ def table_set(label):
     return None
 
 
+def round_figures(cells, tools, where):
+    """[(key, value, where)] of a rounds-table row: "| 1 | ... | 548 | 216 / 3,983 (2.22) | 253 (+ 82) / ..."."""
+    r, out = f"rounds.round{cells[0]}", []
+    num = lambda x: int(x.replace(",", ""))
+    out.append((f"{r}.documents_written", num(cells[2]), where))
+    for tool, cell in zip(tools, cells[3:]):
+        m = ROUND_CELL.match(cell)
+        if not m:
+            continue
+        out += [(f"{r}.kept.{tool}", num(m.group(1)), where), (f"{r}.executed.{tool}", num(m.group(3)), where),
+                (f"{r}.mean_score.{tool}", float(m.group(4)), where)]
+        if m.group(2):
+            out.append((f"{r}.displaced.{tool}", num(m.group(2)), where))
+    return out
+
+
 def markdown_figures(path, text):
-    """[(key, value, where)] of the held-out tables and the perplexity sentence of a Markdown file."""
-    out, in_table = [], False
+    """[(key, value, where)] of the held-out tables, the annotation rounds' table and the perplexity
+    sentence of a Markdown file."""
+    out, in_table, tools = [], False, None
     for i, line in enumerate(text.splitlines(), 1):
         if not line.startswith("|"):
-            in_table = False
+            in_table, tools = False, None
             continue
         cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
         if cells[:4] in TABLE_HEAD:
             in_table = True
+            continue
+        if cells[:3] == ROUNDS_HEAD:
+            tools = [c.split()[0] for c in cells[3:]]
+            continue
+        if tools and cells[0].isdigit() and len(cells) >= 4:
+            out += round_figures(cells, tools, f"{path}:{i}")
             continue
         name = table_set(cells[0]) if in_table and len(cells) >= 6 else None
         for col, cell in zip(TABLE_COLS, cells[1:6] if name else []):

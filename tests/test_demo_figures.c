@@ -69,6 +69,37 @@ Test(demo_figures, compare_reads_the_tables_and_the_perplexity) {
     rm_rf_dir(tmpl);
 }
 
+// The annotation rounds' table as docs/demo.md writes it ("kept (+ displaced) / executed (mean
+// score)" a tool): each number read and compared; a changed mean score is named with its line.
+Test(demo_figures, compare_reads_the_rounds_table) {
+    char tmpl[64];
+    tmp_dir_make(tmpl, sizeof tmpl, "rounds");
+    char cmd[2048];
+    const char *py =
+        "import json,sys; r=json.load(open(\"models/toolformer/figures.json\"))[\"rounds\"][\"round2\"]; d=float(sys.argv[2]); "
+        "tools=[\"Calendar\",\"Calculator\",\"WikiSearch\"]; "
+        "cell=lambda t: \"%d%s / %s (%.2f)\" % (r[\"kept\"][t], \" (+ %d)\" % r[\"displaced\"][t] if r[\"displaced\"][t] else \"\", "
+        "format(r[\"executed\"][t], \",\"), r[\"mean_score\"][t] + (d if t == \"WikiSearch\" else 0)); "
+        "t=\"| round | proposer, filter\\x27s model | documents with kept calls | Calendar kept / executed (mean score) | \"; "
+        "t+=\"Calculator kept (+ displaced) / executed (mean score) | WikiSearch |\\n|---|---|---|---|---|---|\\n\"; "
+        "t+=\"| 2 | tools | **%d** | %s |\\n\" % (r[\"documents_written\"], \" | \".join(cell(x) for x in tools)); "
+        "open(sys.argv[1], \"w\").write(t)";
+    snprintf(cmd, sizeof cmd, "python3 -c '%s' %s/same.md 0 && python3 -c '%s' %s/diff.md 0.01", py, tmpl, py, tmpl);
+    cr_assert_eq(sh(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/same.md models/toolformer/figures.json > %s/out",
+             tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 0, "the rounds table as figures.json gives it does not agree");
+    // documents, then kept / executed / mean score of 3 tools, and the Calculator's displaced calls
+    snprintf(cmd, sizeof cmd, "grep -q 'all 11 figures agree' %s/out", tmpl);
+    cr_expect_eq(sh(cmd), 0, "1 + 3 x 3 + 1 figures in the row");
+    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/diff.md models/toolformer/figures.json > %s/out",
+             tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 1, "a changed mean score was not found");
+    snprintf(cmd, sizeof cmd, "grep -q 'rounds.round2.mean_score.WikiSearch: .* in %s/diff.md:3' %s/out", tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 0, "the changed cell is not named with its line");
+    rm_rf_dir(tmpl);
+}
+
 // One figure changed in a copy of the docs: the comparison names it and fails; bad input exits 2.
 Test(demo_figures, compare_finds_a_changed_figure) {
     char tmpl[64];
