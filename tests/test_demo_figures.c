@@ -39,12 +39,32 @@ Test(demo_figures, docs_give_the_shipped_models_figures) {
                     "| grep -q 'all 32 figures agree'"), 0, "models/toolformer/README.md: 6 rows x 5 cells and a perplexity");
 }
 
-// A held-out table and the perplexity sentence as README.md writes them: read cell by cell, one
-// changed cell or perplexity named with its line; a table under another header is not read.
-Test(demo_figures, compare_reads_the_tables_and_the_perplexity) {
+// Writes a Markdown file with the Python program py (its arguments: the path and a delta) twice,
+// as figures.json gives it (delta 0) and with one cell moved by delta; --compare must find all n
+// figures equal in the first, and in the second name key with the line it stands on.
+static void expect_compare_reads(const char *py, const char *delta, int n, const char *key, int line) {
     char tmpl[64];
     tmp_dir_make(tmpl, sizeof tmpl, "fig");
-    char cmd[2048];
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "python3 -c '%s' %s/same.md 0 && python3 -c '%s' %s/diff.md %s", py, tmpl, py, tmpl, delta);
+    cr_assert_eq(sh(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/same.md models/toolformer/figures.json > %s/out",
+             tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 0, "the table as figures.json gives it does not agree (%s/same.md)", tmpl);
+    snprintf(cmd, sizeof cmd, "grep -q 'all %d figures agree' %s/out", n, tmpl);
+    cr_expect_eq(sh(cmd), 0, "%d figures expected in %s/same.md", n, tmpl);
+    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/diff.md models/toolformer/figures.json > %s/out",
+             tmpl, tmpl);
+    cr_expect_eq(sh(cmd), 1, "a changed cell was not found (%s/diff.md)", tmpl);
+    snprintf(cmd, sizeof cmd, "grep -q '%s: .* in %s/diff.md:%d' %s/out", key, tmpl, line, tmpl);
+    cr_expect_eq(sh(cmd), 0, "the changed cell %s is not named with its line %d", key, line);
+    rm_rf_dir(tmpl);
+}
+
+// A held-out table and the perplexity sentence as README.md writes them: read cell by cell, one
+// changed cell named with its line; a table under another header is not read. 3 rows x 5 cells and
+// the two perplexities: 17 figures.
+Test(demo_figures, compare_reads_the_tables_and_the_perplexity) {
     const char *py =
         "import json,sys; f=json.load(open(\"models/toolformer/figures.json\")); e=f[\"eval\"]; d=float(sys.argv[2]); "
         "rows=[(\"math (recipe)\",\"math\"),(\"word problems (everyday)\",\"ood_math\"),(\"facts (everyday)\",\"ood_facts\")]; "
@@ -54,50 +74,23 @@ Test(demo_figures, compare_reads_the_tables_and_the_perplexity) {
         "t+=\"\\n| facts (recipe) | n |\\n|---|---|\\n| facts (recipe) | 1 | 2 | 3 | 4 | 5 |\\n\"; "
         "t+=\"\\nPerplexity with calls disabled: Toolformer %.2f, control %.2f.\\n\" % (f[\"ppl\"][\"toolformer\"], f[\"ppl\"][\"control\"]); "
         "open(sys.argv[1], \"w\").write(t)";
-    snprintf(cmd, sizeof cmd, "python3 -c '%s' %s/same.md 0 && python3 -c '%s' %s/diff.md 0.1", py, tmpl, py, tmpl);
-    cr_assert_eq(sh(cmd), 0, "%s", cmd);
-    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/same.md models/toolformer/figures.json > %s/out",
-             tmpl, tmpl);
-    cr_expect_eq(sh(cmd), 0, "the table as figures.json gives it does not agree");
-    snprintf(cmd, sizeof cmd, "grep -q 'all 17 figures agree' %s/out", tmpl);
-    cr_expect_eq(sh(cmd), 0, "3 rows x 5 cells and the two perplexities: 17 figures");
-    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/diff.md models/toolformer/figures.json > %s/out",
-             tmpl, tmpl);
-    cr_expect_eq(sh(cmd), 1, "a changed table cell was not found");
-    snprintf(cmd, sizeof cmd, "grep -q 'eval.ood_math.toolformer: .* in %s/diff.md:4' %s/out", tmpl, tmpl);
-    cr_expect_eq(sh(cmd), 0, "the changed cell is not named with its line");
-    rm_rf_dir(tmpl);
+    expect_compare_reads(py, "0.1", 17, "eval.ood_math.toolformer", 4);
 }
 
 // The annotation rounds' table as docs/demo.md writes it ("kept (+ displaced) / executed (mean
-// score)" a tool): each number read and compared; a changed mean score is named with its line.
+// score)" a tool): documents, then kept, displaced, executed and mean score of 3 tools, 13 figures;
+// a changed mean score is named with its line.
 Test(demo_figures, compare_reads_the_rounds_table) {
-    char tmpl[64];
-    tmp_dir_make(tmpl, sizeof tmpl, "rounds");
-    char cmd[2048];
     const char *py =
         "import json,sys; r=json.load(open(\"models/toolformer/figures.json\"))[\"rounds\"][\"round2\"]; d=float(sys.argv[2]); "
         "tools=[\"Calendar\",\"Calculator\",\"WikiSearch\"]; "
-        "cell=lambda t: \"%d%s / %s (%.2f)\" % (r[\"kept\"][t], \" (+ %d)\" % r[\"displaced\"][t] if r[\"displaced\"][t] else \"\", "
+        "cell=lambda t: \"%d (+ %d) / %s (%.2f)\" % (r[\"kept\"][t], r[\"displaced\"][t], "
         "format(r[\"executed\"][t], \",\"), r[\"mean_score\"][t] + (d if t == \"WikiSearch\" else 0)); "
         "t=\"| round | proposer, filter\\x27s model | documents with kept calls | Calendar kept / executed (mean score) | \"; "
         "t+=\"Calculator kept (+ displaced) / executed (mean score) | WikiSearch |\\n|---|---|---|---|---|---|\\n\"; "
         "t+=\"| 2 | tools | **%d** | %s |\\n\" % (r[\"documents_written\"], \" | \".join(cell(x) for x in tools)); "
         "open(sys.argv[1], \"w\").write(t)";
-    snprintf(cmd, sizeof cmd, "python3 -c '%s' %s/same.md 0 && python3 -c '%s' %s/diff.md 0.01", py, tmpl, py, tmpl);
-    cr_assert_eq(sh(cmd), 0, "%s", cmd);
-    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/same.md models/toolformer/figures.json > %s/out",
-             tmpl, tmpl);
-    cr_expect_eq(sh(cmd), 0, "the rounds table as figures.json gives it does not agree");
-    // documents, then kept / executed / mean score of 3 tools, and the Calculator's displaced calls
-    snprintf(cmd, sizeof cmd, "grep -q 'all 11 figures agree' %s/out", tmpl);
-    cr_expect_eq(sh(cmd), 0, "1 + 3 x 3 + 1 figures in the row");
-    snprintf(cmd, sizeof cmd, "python3 scripts/demo_report.py --compare %s/diff.md models/toolformer/figures.json > %s/out",
-             tmpl, tmpl);
-    cr_expect_eq(sh(cmd), 1, "a changed mean score was not found");
-    snprintf(cmd, sizeof cmd, "grep -q 'rounds.round2.mean_score.WikiSearch: .* in %s/diff.md:3' %s/out", tmpl, tmpl);
-    cr_expect_eq(sh(cmd), 0, "the changed cell is not named with its line");
-    rm_rf_dir(tmpl);
+    expect_compare_reads(py, "0.01", 13, "rounds.round2.mean_score.WikiSearch", 3);
 }
 
 // One figure changed in a copy of the docs: the comparison names it and fails; bad input exits 2.
