@@ -9,8 +9,10 @@
       README.md, models/toolformer/README.md) holding them in a fenced block tagged
       `json demo-figures`, in tables headed "| held-out set | n | base | Toolformer | ..." (or
       "| this model |"), in the annotation rounds' table ("| round | proposer, filter's model |
-      documents with kept calls | Calendar kept / executed (mean score) | ...") and in the sentence "calls disabled: Toolformer P, control Q" (or "P
-      against the control's Q"); every one of these that the file has is checked. Prints every
+      documents with kept calls | Calendar kept / executed (mean score) | ...", each tool's cell
+      "kept (+ displaced) / executed (mean score)") and in the sentence "calls disabled:
+      Toolformer P, control Q" (or "P against the control's Q"); every one of these that the file
+      has is checked, and a rounds cell not written that way is bad input. Prints every
       figure that differs and exits 1 when any does, 0 when all agree, 2 on bad usage or
       unreadable input.
 """
@@ -97,7 +99,8 @@ def round_figures(cells, tools, where):
     for tool, cell in zip(tools, cells[3:]):
         m = ROUND_CELL.match(cell)
         if not m:
-            continue
+            sys.stderr.write(f"demo_report.py: {where}: {tool}'s cell {cell!r} is not 'kept (+ displaced) / executed (mean score)'\n")
+            sys.exit(2)
         out += [(f"{r}.kept.{tool}", num(m.group(1)), where), (f"{r}.executed.{tool}", num(m.group(3)), where),
                 (f"{r}.mean_score.{tool}", float(m.group(4)), where)]
         if m.group(2):
