@@ -168,6 +168,20 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
         cr_assert(!(q > p + 1 && *q == '('), "pretraining holds call syntax: %.40s", p);
     }
 
+    // every computation noted in pretraining ("[66 - 4 -> 62] 62": the word problems' notes and
+    // the generated sums') is right
+    int notes = 0;
+    for (const char *p = strchr(pre, '['); p; p = strchr(p + 1, '[')) {
+        long a, b, r;
+        char op;
+        int n = 0;
+        if (sscanf(p, "[%ld %c %ld -> %ld]%n", &a, &op, &b, &r, &n) != 4 || n == 0 || !strchr("+-*/", op)) continue;
+        long want = op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : (b ? a / b : -1);
+        cr_expect(r == want && (op != '/' || a == b * r), "wrong note in pretraining: %.40s", p);
+        notes++;
+    }
+    cr_expect_geq(notes, 50, "pretraining has %d arithmetic notes", notes);
+
     // math: labels are the sum or difference of the prompt's two operands; no number of a prompt
     // (three digits or more) and no answer occurs in pretraining or annotation
     jsonl m = read_jsonl(d, "eval_math.jsonl");
