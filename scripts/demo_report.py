@@ -99,8 +99,7 @@ def round_figures(cells, tools, where):
     for tool, cell in zip(tools, cells[3:]):
         m = ROUND_CELL.match(cell)
         if not m:
-            sys.stderr.write(f"demo_report.py: {where}: {tool}'s cell {cell!r} is not 'kept (+ displaced) / executed (mean score)'\n")
-            sys.exit(2)
+            refuse(f"{where}: {tool}'s cell {cell!r} is not 'kept (+ displaced) / executed (mean score)'")
         out += [(f"{r}.kept.{tool}", num(m.group(1)), where), (f"{r}.executed.{tool}", num(m.group(3)), where),
                 (f"{r}.mean_score.{tool}", float(m.group(4)), where)]
         if m.group(2):
@@ -136,26 +135,29 @@ def markdown_figures(path, text):
     return out
 
 
+def refuse(msg):
+    """Bad usage or unreadable input: one line on stderr, exit 2."""
+    sys.stderr.write(f"demo_report.py: {msg}\n")
+    sys.exit(2)
+
+
 def figures(path):
     """The figures a file gives: {key: value} from JSON (a summary.json or a Markdown file's fenced
     block), and [(key, value, where)] from a Markdown file's tables and sentences."""
     try:
         text = open(path, encoding="utf-8").read()
     except OSError as e:
-        sys.stderr.write(f"demo_report.py: {path}: {e.strerror}\n")
-        sys.exit(2)
+        refuse(f"{path}: {e.strerror}")
     prose = [] if path.endswith(".json") else markdown_figures(path, text)
     if not path.endswith(".json"):
         m = FENCE.search(text)
         if not m and not prose:
-            sys.stderr.write(f"demo_report.py: {path}: no ```json demo-figures block and no figures table\n")
-            sys.exit(2)
+            refuse(f"{path}: no ```json demo-figures block and no figures table")
         text = m.group(1) if m else "{}"
     try:
         return json.loads(text), prose
     except ValueError as e:
-        sys.stderr.write(f"demo_report.py: {path}: the figures are not JSON: {e}\n")
-        sys.exit(2)
+        refuse(f"{path}: the figures are not JSON: {e}")
 
 
 def flat(x, key=""):
