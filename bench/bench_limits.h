@@ -5,6 +5,7 @@
 #ifndef BENCH_LIMITS_H
 #define BENCH_LIMITS_H
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tf_kernels.h"
 #include "toolformer.h"
@@ -65,5 +66,19 @@ static inline double bench_read_pass(const uint64_t *buf, size_t words, uint64_t
     double t = tf_time_s() - t0;
     *sink ^= acc;
     return (double)words * 8 / t / 1e9;
+}
+
+// GB of this process's anonymous memory in transparent huge pages now (AnonHugePages of
+// /proc/self/smaps_rollup; -1 where it cannot be read): tf_alloc asks for them on large blocks, and
+// the kernel may grant them or not, so a benchmark states what it ran on.
+static inline double bench_anon_huge_gb(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f) return -1;
+    char line[256];
+    double kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "AnonHugePages: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024 / 1e9;
 }
 #endif

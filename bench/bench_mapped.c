@@ -34,6 +34,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--copy")) tf_st_set_residency(TF_ST_COPY);
         else if (!bench_int_option("bench_mapped", argc, argv, &i, ints, sizeof ints / sizeof *ints)) return 2;
     }
+    if (T < 10) {  // the prefill takes 8 tokens, the decode steps draw theirs from ids[9..T)
+        fprintf(stderr, "bench_mapped: --tokens must be at least 10\n");
+        return 2;
+    }
     if (D < 1) D = 1;  // at least one timed step (and one read pass) for the ratio
     if (R < 1) R = 1;  // and one timed forward (and one GEMM pass)
     tf_set_threads(threads);
@@ -93,6 +97,7 @@ int main(int argc, char **argv) {
         double x = bench_read_pass(buf, words, &sink);
         if (x > read) read = x;
     }
+    double huge_gb = bench_anon_huge_gb();  // the read loop's buffer, and with --copy the weights
     bench_gemm_free(&g);
     tf_free(buf);
     double gflops = flops_tok * T / score_s / 1e9, gbs = wbytes / step_s / 1e9;
@@ -100,14 +105,15 @@ int main(int argc, char **argv) {
         printf("{\"model\": \"%s\", \"threads\": %d, \"load_s\": %.2f, \"score_tokens\": %d, \"score_s\": %.3f, "
                "\"score_gflops\": %.1f, \"gemm_bf16_gflops\": %.1f, \"score_vs_gemm\": %.3f, "
                "\"decode_s_per_token\": %.4f, \"decode_gbs\": %.2f, \"read_gbs\": %.2f, \"decode_vs_read\": %.3f, "
-               "\"sink\": %llu}\n",
+               "\"anon_huge_gb\": %.2f, \"sink\": %llu}\n",
                argv[1], omp_get_max_threads(), load_s, T, score_s, gflops, gemm, gflops / gemm, step_s, gbs, read,
-               gbs / read, (unsigned long long)(sink & 1));
+               gbs / read, huge_gb, (unsigned long long)(sink & 1));
     else
         printf("%s: load %.2f s; scoring %d tokens %.2f s (%.1f GFLOP/s, %.0f %% of oneDNN's bf16 GEMM 1024^3 at "
                "%.1f in the same run); decoding %.3f s a token (%.2f GB/s of weights, %.0f %% of the memory read at "
-               "%.2f GB/s in the same run)\n",
-               argv[1], load_s, T, score_s, gflops, 100 * gflops / gemm, gemm, step_s, gbs, 100 * gbs / read, read);
+               "%.2f GB/s in the same run); %.2f GB of anonymous memory in huge pages\n",
+               argv[1], load_s, T, score_s, gflops, 100 * gflops / gemm, gemm, step_s, gbs, 100 * gbs / read, read,
+               huge_gb);
     free(ids);
     free(logits);
     tf_kv_free(kv);

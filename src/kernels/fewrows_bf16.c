@@ -157,15 +157,22 @@ static void amx_rows(const uint16_t *W, size_t ldw, const uint16_t *bv, int M, i
 // ---- AVX512-BF16 without AMX: the dot form -------------------------------------------------------
 // Both operands are contiguous along K (activation rows rounded to bf16, weight rows as stored), so
 // one vdpbf16ps multiplies 32 k of an activation row with 32 k of a weight row into 16 fp32 partial
-// sums; a tile of DOT_MR activation rows x DOT_NR weight rows keeps DOT_MR * DOT_NR such sums in
-// registers over all of K and reduces each once at the end. Every weight row is read once per group
-// of DOT_MR activation rows (once in all at M <= 4), the activations stay in L1/L2. On AMD EPYC Zen 4
-// at M = 1 it streams weights from memory twice as fast as oneDNN's bf16 matmul (docs/benchmarks.md,
-// "Measurements behind the code's choices", fewrows_bf16.c).
-enum { DOT_MR = 4, DOT_NR = 6 };
-// the weight bytes a thread takes at a time (a whole number of DOT_NR-row panels)
+// sums. Each weight row is read once, in address order, against up to DOT_MR activation rows at a
+// time (once in all at M <= 4; the activations stay in L1/L2), with four accumulators a row so that
+// vdpbf16ps's latency stays off the stream, and DOT_PF_BYTES prefetched ahead, so that the stream
+// runs on into the next rows and pages where the hardware prefetcher stops at each 4 KB page. Whole
+// rows a thread, in address order, in runs as long as the balance between the threads allows, is
+// what streams fastest: on an AMD EPYC Zen 4 VM (2 threads, 6 GB of weight rows of K = 4096 in
+// memory, twelve rotations of the order) this form with the guided schedule below ran 1.31x as fast
+// as the earlier tile of 6 weight rows read side by side in 256 KB runs (docs/large-models.md).
+enum { DOT_MR = 4 };
+#ifndef DOT_PF_BYTES
+#define DOT_PF_BYTES 4096
+#endif
+// the least weight bytes a thread takes at a time (OpenMP's guided schedule: big runs first, then
+// smaller ones, so that neither thread waits long for the other at a product's end)
 #ifndef DOT_RUN_BYTES
-#define DOT_RUN_BYTES (256u << 10)
+#define DOT_RUN_BYTES (64u << 10)
 #endif
 static int dot_state;  // 0: not probed yet; 1: usable; -1: not
 
@@ -190,48 +197,45 @@ int tf_have_avx512_bf16(void) {
 
 #define DOT_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16"), always_inline)) static inline
 
-// out[0..mr, 0..nr] (row stride ldo) = A[mr, K] (row stride lda) @ W[nr, K]^T (row stride ldw), with
-// mr <= DOT_MR and nr <= DOT_NR constants after inlining; the last K % 32 columns under a mask.
-DOT_TARGET void dot_tile(int mr, int nr, const uint16_t *A, size_t lda, const uint16_t *W, size_t ldw, int K,
-                         float *out, int ldo, const float *bias) {
-    __m512 acc[DOT_MR][DOT_NR];
+// out[0..mr) (stride ldo) = A[mr, K] (row stride lda) @ w[K] + bias, for one weight row w and
+// mr <= DOT_MR a constant after inlining; the last K % 128 columns 32 at a time, the last under a mask.
+DOT_TARGET void dot_row(int mr, const uint16_t *A, size_t lda, const uint16_t *w, int K, float *out, size_t ldo,
+                        float bias) {
+    __m512 acc[DOT_MR][4];
     _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++)
-        _Pragma("GCC unroll 6") for (int j = 0; j < nr; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int k = 0; k < K; k += 32) {
-        __mmask32 msk = K - k >= 32 ? (__mmask32)~0u : (__mmask32)((1u << (K - k)) - 1);
-        __m512bh a[DOT_MR], w[DOT_NR];
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 128 <= K; k += 128) {
+        const char *pf = (const char *)(w + k) + DOT_PF_BYTES;  // a hint: past the matrix's end it is dropped
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) _mm_prefetch(pf + 64 * j, _MM_HINT_T0);
+        __m512bh wv[4];
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) wv[j] = (__m512bh)_mm512_loadu_si512(w + k + 32 * j);
         _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++)
-            a[i] = (__m512bh)_mm512_maskz_loadu_epi16(msk, A + (size_t)i * lda + k);
-        _Pragma("GCC unroll 6") for (int j = 0; j < nr; j++)
-            w[j] = (__m512bh)_mm512_maskz_loadu_epi16(msk, W + (size_t)j * ldw + k);
-        _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++)
-            _Pragma("GCC unroll 6") for (int j = 0; j < nr; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], a[i], w[j]);
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) acc[i][j] = _mm512_dpbf16_ps(
+                acc[i][j], (__m512bh)_mm512_loadu_si512(A + (size_t)i * lda + k + 32 * j), wv[j]);
     }
-    _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++)
-        _Pragma("GCC unroll 6") for (int j = 0; j < nr; j++)
-            out[(size_t)i * ldo + j] = _mm512_reduce_add_ps(acc[i][j]) + (bias ? bias[j] : 0.0f);
+    for (; k < K; k += 32) {
+        __mmask32 msk = K - k >= 32 ? (__mmask32)~0u : (__mmask32)((1u << (K - k)) - 1);
+        __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(msk, w + k);
+        _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++) acc[i][0] = _mm512_dpbf16_ps(
+            acc[i][0], (__m512bh)_mm512_maskz_loadu_epi16(msk, A + (size_t)i * lda + k), wv);
+    }
+    _Pragma("GCC unroll 4") for (int i = 0; i < mr; i++) out[(size_t)i * ldo] =
+        _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]), _mm512_add_ps(acc[i][2], acc[i][3]))) +
+        bias;
 }
 
-// Weight rows [n0, n1) against all M activation rows (arow: [M, K] bf16, row stride K).
+// Weight row n against all M activation rows (arow: [M, K] bf16, row stride K): out[m, n].
 __attribute__((target("avx512f,avx512bw,avx512bf16")))
-static void dot_rows(const uint16_t *W, size_t ldw, const uint16_t *arow, int M, int K, int n0, int n1, float *out,
-                     int ldo, const float *bias) {
-    for (int n = n0; n < n1; n += DOT_NR) {
-        int nr = n1 - n < DOT_NR ? n1 - n : DOT_NR;
-        for (int m = 0; m < M; m += DOT_MR) {
-            int mr = M - m < DOT_MR ? M - m : DOT_MR;
-            const uint16_t *a = arow + (size_t)m * K, *w = W + (size_t)n * ldw;
-            float *o = out + (size_t)m * ldo + n;
-            const float *b = bias ? bias + n : NULL;
-            // one constant-shaped instance per (mr, nr): the accumulators stay in registers
-#define DOT_CASE(R, C) \
-    case (R) * 8 + (C): dot_tile(R, C, a, (size_t)K, w, ldw, K, o, ldo, b); break;
-#define DOT_ROW(R) DOT_CASE(R, 1) DOT_CASE(R, 2) DOT_CASE(R, 3) DOT_CASE(R, 4) DOT_CASE(R, 5) DOT_CASE(R, 6)
-            switch (mr * 8 + nr) {
-                DOT_ROW(1) DOT_ROW(2) DOT_ROW(3) DOT_ROW(4)
-            }
-#undef DOT_ROW
-#undef DOT_CASE
+static void dot_column(const uint16_t *w, const uint16_t *arow, int M, int K, int n, float *out, int ldo, float bias) {
+    for (int m = 0; m < M; m += DOT_MR) {
+        const uint16_t *a = arow + (size_t)m * K;
+        float *o = out + (size_t)m * ldo + n;
+        switch (M - m < DOT_MR ? M - m : DOT_MR) {  // one constant-shaped instance per mr
+        case 1: dot_row(1, a, (size_t)K, w, K, o, (size_t)ldo, bias); break;
+        case 2: dot_row(2, a, (size_t)K, w, K, o, (size_t)ldo, bias); break;
+        case 3: dot_row(3, a, (size_t)K, w, K, o, (size_t)ldo, bias); break;
+        default: dot_row(4, a, (size_t)K, w, K, o, (size_t)ldo, bias); break;
         }
     }
 }
@@ -244,18 +248,11 @@ static int dot_few_rows(float *out, int ldo, const float *inp, int ldi, const ui
         uint16_t *ar = arow + (size_t)m * K;
         for (int k = 0; k < K; k++) ar[k] = vm_bf16(a[k]);
     }
-    // Threads take runs of DOT_RUN_BYTES of weight rows as they finish the previous one: a static
-    // half each left one thread waiting for the other at every product's end (17 % of a 6B decode
-    // step on a shared host, docs/large-models.md), since the two halves do not stream equally fast.
-    int run = (int)(DOT_RUN_BYTES / ((size_t)K * 2) / DOT_NR) * DOT_NR;
-    if (run < DOT_NR) run = DOT_NR;
-    int nrun = (N + run - 1) / run;
-    int par = (long)N * K * 2 >= FR_PAR_MIN_BYTES && !omp_in_parallel() && nrun > 1;
-#pragma omp parallel for schedule(dynamic, 1) if (par)
-    for (int r = 0; r < nrun; r++) {
-        int n0 = r * run, n1 = n0 + run < N ? n0 + run : N;
-        dot_rows(W, (size_t)ldw, arow, M, K, n0, n1, out, ldo, bias);
-    }
+    int chunk = (int)(DOT_RUN_BYTES / ((size_t)K * 2));
+    if (chunk < 1) chunk = 1;
+    int par = (long)N * K * 2 >= FR_PAR_MIN_BYTES && !omp_in_parallel() && N > chunk;
+#pragma omp parallel for schedule(guided, chunk) if (par)
+    for (int n = 0; n < N; n++) dot_column(W + (size_t)n * ldw, arow, M, K, n, out, ldo, bias ? bias[n] : 0.0f);
     return 0;
 }
 #endif
