@@ -5,7 +5,6 @@
 #ifndef BENCH_LIMITS_H
 #define BENCH_LIMITS_H
 #include <stdint.h>
-#include <stdio.h>
 
 #include "tf_kernels.h"
 #include "toolformer.h"
@@ -72,13 +71,7 @@ static inline double bench_read_pass(const uint64_t *buf, size_t words, uint64_t
 // /proc/self/smaps_rollup; -1 where it cannot be read): tf_alloc asks for them on large blocks, and
 // the kernel may grant them or not, so a benchmark states what it ran on.
 static inline double bench_anon_huge_gb(void) {
-    FILE *f = fopen("/proc/self/smaps_rollup", "r");
-    if (!f) return -1;
-    char line[256];
-    double kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "AnonHugePages: %lf kB", &kb) == 1) break;
-    fclose(f);
+    double kb = tf_proc_kb("/proc/self/smaps_rollup", "AnonHugePages");
     return kb < 0 ? -1 : kb * 1024 / 1e9;
 }
 #endif

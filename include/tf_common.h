@@ -38,6 +38,9 @@ void tf_free(void *p);
 // The memory the kernel could give now without swapping: MemAvailable of /proc/meminfo, in bytes;
 // -1 when it cannot be read (not Linux).
 double tf_mem_available(void);
+// The number after "key:" in a /proc file of "key: N kB" lines (/proc/meminfo, /proc/self/status,
+// /proc/self/smaps_rollup): N, in kB; -1 when the file cannot be read or holds no such line.
+double tf_proc_kb(const char *path, const char *key);
 
 // ---- environment -------------------------------------------------------------------------------
 // Whether the switch `name` is on: set, not empty and not "0" (TF_NO_AMX=1, TF_GEMM_ONEDNN=1, ...).

@@ -12,15 +12,9 @@
 #include "toolformer.h"
 
 static long vm_size_bytes(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    cr_assert_not_null(f);
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmSize:", 7)) kb = atol(line + 7);
-    fclose(f);
+    double kb = tf_proc_kb("/proc/self/status", "VmSize");
     cr_assert_gt(kb, 0);
-    return kb * 1024;
+    return (long)kb * 1024;
 }
 
 Test(kernels_oom, layernorm_backward_without_memory_for_partials_gives_the_same_gradients) {

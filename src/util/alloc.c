@@ -37,13 +37,19 @@ void *tf_alloc(size_t bytes, int zero) {
 
 void tf_free(void *p) { free(p); }
 
-double tf_mem_available(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
+double tf_proc_kb(const char *path, const char *key) {
+    FILE *f = fopen(path, "r");
     if (!f) return -1;
     char line[256];
+    size_t n = strlen(key);
     double kb = -1;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+        if (!strncmp(line, key, n) && line[n] == ':' && sscanf(line + n + 1, "%lf", &kb) == 1) break;
     fclose(f);
+    return kb;
+}
+
+double tf_mem_available(void) {
+    double kb = tf_proc_kb("/proc/meminfo", "MemAvailable");
     return kb < 0 ? -1 : kb * 1024.0;
 }
