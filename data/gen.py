@@ -34,8 +34,15 @@ TRAIN_YEARS = [y for y in range(1992, 2036) if y not in HELDOUT_YEARS]
 # the default's tokenizer now spells every year digit by digit).
 ANNOT_YEARS = TRAIN_YEARS + list(range(2036, 2200, 4))
 
+# The annotation texts' shares of arithmetic, dates and capitals
+ANNOT_SHARES = (0.36, 0.30, 0.34)
 # The share of annotation texts written by data/wordings.py's grammars (the rest: the templates)
 ANNOT_WORDINGS = 0.65
+# The share of the grammars' capital texts that ask for an invented country's capital
+ANNOT_INVENTED = 0.7
+# arithmetic: of the texts the share above leaves to the templates, this share goes to the grammars
+# too (word problems need more examples than sums in the templates' few wordings)
+ANNOT_WORDINGS_MATH_EXTRA = 0.45
 
 NUM_RE = re.compile(r"(?<![\d.])\d+(?![\d])")
 
@@ -133,6 +140,55 @@ def read_countries():
         cap = re.sub(r"\s*\(.*$", "", cap).split(",")[0].strip().lstrip("'")
         out.append((name, cap))
     return out
+
+
+def read_city_names():
+    """The city names of miscfiles' cities.dat (letters only), for the invented countries' letter model."""
+    path = "/usr/share/misc/cities.dat.gz"
+    if not os.path.exists(path):
+        die("missing %s (package miscfiles)" % path)
+    return sorted(set(m.group(1) for m in re.finditer(r"^Name\s*:\s*([A-Za-z]+)\s*$",
+                                                         gzip.open(path, "rt", encoding="utf-8", errors="replace").read(),
+                                                         re.M)))
+
+
+def edit_distance(a, b):
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def invented_countries(rng, names, n, avoid, near):
+    """n invented (country, capital) pairs whose names sound like real places: a letter model (3
+    letters of context) of `names`, sampled. No name is in `avoid` (any word the recipe writes
+    elsewhere) or within 2 edits of a word of `near` (the held-out countries and capitals), so that
+    WikiSearch's spelling correction never takes a garbled held-out query to an invented country."""
+    model = {}
+    for w in names:
+        w = "^^^" + w.lower() + "$"
+        for i in range(3, len(w)):
+            model.setdefault(w[i - 3:i], []).append(w[i])
+    near = [w.lower() for w in near]
+    made, seen = [], set()
+    while len(made) < 2 * n:
+        ctx, w = "^^^", ""
+        while len(w) < 12:
+            ch = rng.choice(model[ctx])
+            if ch == "$":
+                break
+            w += ch
+            ctx = ctx[1:] + ch
+        if not 5 <= len(w) <= 11 or w in seen:
+            continue
+        seen.add(w)
+        if w.capitalize() in avoid or any(edit_distance(w, x) <= 2 for x in near):
+            continue
+        made.append(w.capitalize())
+    return list(zip(made[0::2], made[1::2]))
 
 
 def read_elements():
@@ -772,20 +828,25 @@ def main():
     # -------- annotation corpus (also the control corpus)
     # A share of each need in the templates above, the rest in data/wordings.py's grammars
     # (questions, layouts, word problems of all four operations, 1-4 digit numbers).
+    # Invented countries (names from a letter model of real place names, a passage each in the
+    # index): the query must copy a name the model has never seen, as it must for a held-out country
+    near = [w for n, c in heldout for w in WORD_RE.findall(n + " " + c)]
+    real = set(read_city_names()) | set(w for n, c in countries for w in WORD_RE.findall(n + " " + c))
+    invented = invented_countries(rng, sorted(real), 300, prose_words | real, near)
     annot = []
     while len(annot) < n_annot:
         k = rng.random()
         many = rng.random() < ANNOT_WORDINGS
-        if k < 0.4 and many:
+        if k < ANNOT_SHARES[0] and (many or rng.random() < ANNOT_WORDINGS_MATH_EXTRA):
             rec = {"text": wordings.math_text(g)}
-        elif k < 0.4:
+        elif k < ANNOT_SHARES[0]:
             pf, r, sf, _, _, _ = arith_text(g, rng.choice(["add", "add", "sub"]), clean_end=True)
             text = rng.choice(LEADS) + pf + str(r) + sf + rng.choice(TAILS)
             rec = {"text": text}
-        elif k < 0.7 and many:
+        elif k < ANNOT_SHARES[0] + ANNOT_SHARES[1] and many:
             d = g.date(ANNOT_YEARS)
             rec = {"text": wordings.date_text(g, d), "date": d.isoformat()}
-        elif k < 0.7:
+        elif k < ANNOT_SHARES[0] + ANNOT_SHARES[1]:
             d = g.date(ANNOT_YEARS)
             u = rng.random()
             if u < 0.2:
@@ -800,7 +861,7 @@ def main():
             text = rng.choice(LEADS) + body + rng.choice(TAILS)
             rec = {"text": text, "date": d.isoformat()}
         elif many:
-            n, c = rng.choice(annot_c)
+            n, c = rng.choice(annot_c) if rng.random() < 1 - ANNOT_INVENTED else rng.choice(invented)
             rec = {"text": wordings.fact_text(g, n, c)}
         else:
             n, c = rng.choice(annot_c)
@@ -843,6 +904,8 @@ def main():
     # -------- passages for WikiSearch: every country (held-out ones included), glosses, elements
     passages = []
     for n, c in countries:
+        passages.append({"title": n, "text": capital_passage(n, c)})
+    for n, c in invented:
         passages.append({"title": n, "text": capital_passage(n, c)})
     for st, c in states:
         passages.append({"title": st, "text": "The capital of the state of %s is %s." % (st, c)})

@@ -169,7 +169,7 @@ OPWORDS = {"+": ["plus", "added to", "and"], "-": ["minus", "take away", "less"]
 def math_text(g):
     """A text where a sum, difference, product or quotient is stated right after it is needed."""
     rng = g.rng
-    op = pick(rng, ["+", "+", "-", "-", "*", "/"])
+    op = pick(rng, ["+", "-", "*", "/"])
     a, b, r = operands(g, op)
     k = rng.random()
     if k < 0.8:  # a word problem (the most varied need: most of the arithmetic texts)
@@ -269,26 +269,54 @@ def dom_text(g, d):
 
 # ---- capitals ----------------------------------------------------------------------------------
 
+FACT_LEADS = ["", "", "", "", "{p} asked a question. ", "Travel notes. ", "Geography. ", "From an old atlas: ",
+              "Quiz. ", "Note: ", "Hello! ", "Today's lesson. ", "{p} wrote: ", "News. ", "School report. ",
+              "Dear {p}, ", "A short answer. ", "Homework. ", "Checked twice. ", "Good question! "]
+FACT_QUESTIONS = ["Where is {c}'s capital?", "{c}'s capital city is which one?", "Name {c}'s capital.",
+                  "What is {c}'s capital?", "In {c}, which city is the capital?", "Which is the capital city of {c}?",
+                  "The capital of {c}, which city is it?", "{c}: which city is its capital?",
+                  "Do you know {c}'s capital?", "Can you name the capital of {c}?", "{c} has which capital?",
+                  "And the capital of {c}?", "What city is the capital of {c}?", "Capital of {c}?", "{c}, capital?",
+                  "Who knows the capital of {c}?", "Where does the government of {c} sit?",
+                  "Which city does {c} call its capital?", "What do they call the capital of {c}?"]
+FACT_ANSWERS = ["It is {x}.", "The capital is {x}.", "{x}.", "That is {x}.", "Yes, it is {x}.", "The answer is {x}.",
+                "It's {x}.", "The city is {x}.", "Sure, it is {x}.", "I think it is {x}.", "Easy: {x}.",
+                "{x}, of course.", "The answer: {x}.", "Its capital is {x}.", "It's the city of {x}.", "That's {x}.",
+                "Answer: {x}.", "Well, {x}."]
+FACT_LAYOUTS = ["Capital of {c}: {x}.", "{c}, capital city: {x}.", "Country: {c}. Capital: {x}.", "{c} (capital: {x})",
+                "Atlas entry. {c}. Capital city: {x}.", "{c} | capital | {x}", "{c} - capital {x}",
+                "Capital city of {c}: {x}.", "{c}; capital: {x}.", "Name: {c}. Capital city: {x}.", "{c} capital: {x}.",
+                "Land: {c}. Seat of government: {x}.", "{c} => {x} (capital)"]
+# a story: the country named somewhere in a clause, the capital after a few more words
+FACT_MENTIONS = ["{p} flew to {c}", "{p} wants to visit {c}", "We read about {c}", "{p} was born in {c}",
+                 "My friend lives in {c}", "This book is about {c}", "The team played in {c}",
+                 "{p} works for the embassy of {c}", "Tomorrow {p} leaves for {c}", "There is a map of {c}",
+                 "{p} has a friend in {c}", "{p} studied in {c}", "Trains from all over {c} run to the capital",
+                 "{p} is writing a report on {c}", "Last year {p} traveled through {c}", "The radio talked about {c}"]
+FACT_CAP_LEADS = [", and its capital is {x}.", ", and the capital is {x}.", "; the capital is {x}.",
+                  ", whose capital is {x}.", ". Its capital city is {x}.", ". The capital there is {x}.",
+                  ". The seat of government is {x}.", ". Its government sits in {x}.", ". The parliament meets in {x}.",
+                  ". Most offices are in {x}.", ", starting in the capital, {x}.", ". The city to see first is the capital, {x}.",
+                  ", and the president lives in {x}.", ". The ministries are based in the city of {x}.",
+                  ". Everyone there knows the capital, {x}.", ", in the capital, {x}."]
+
+
 def fact_text(g, c, capital):
-    """A text where the capital of country c follows the need for it."""
+    """A text where the capital of country c follows the need for it: a question and its answer, a
+    layout, or a story naming the country in one clause and the capital a few words later, often
+    after a lead with other capitalised words (the query must pick the country out)."""
     rng = g.rng
-    k = rng.random()
-    if k < 0.45:
-        q = pick(rng, ["Where is {c}'s capital?", "{c}'s capital city is which one?", "Name {c}'s capital.",
-                       "What is {c}'s capital?", "In {c}, which city is the capital?", "Which is the capital city of {c}?",
-                       "The capital of {c}, which city is it?", "{c}: which city is its capital?"]).format(c=c)
-        a = pick(rng, ["It is {x}.", "The capital is {x}.", "{x}.", "That is {x}.", "Yes, it is {x}.",
-                       "The answer is {x}.", "It's {x}.", "The city is {x}."]).format(x=capital)
-        return pick(rng, ["{q} {a}", "Q: {q} A: {a}", "Question: {q} Answer: {a}"]).format(q=q, a=a)
-    if k < 0.65:
-        return pick(rng, ["Capital of {c}: {x}.", "{c}, capital city: {x}.", "Country: {c}. Capital: {x}.",
-                          "{c} (capital: {x})", "Atlas entry. {c}. Capital city: {x}."]).format(c=c, x=capital)
     p, he, his, him = person(rng)
-    return pick(rng, [
-        "{p} has a friend in {c} who lives in the capital, {x}.",
-        "The national museum of {c} is in the capital, {x}.",
-        "{p} studied in {c}, at a college in the capital, {x}.",
-        "Trains from all over {c} run to the capital, {x}.",
-        "The oldest market of {c} is found in its capital, {x}.",
-        "{p} read a book about the capital of {c}, {x}.",
-    ]).format(c=c, x=capital, p=p)
+    lead = pick(rng, FACT_LEADS).format(p=p)
+    k = rng.random()
+    if k < 0.4:
+        q = pick(rng, FACT_QUESTIONS).format(c=c)
+        a = pick(rng, FACT_ANSWERS).format(x=capital)
+        p2 = pick(rng, NAMES)
+        body = pick(rng, ["{q} {a}", "Q: {q} A: {a}", "Question: {q} Answer: {a}", "{p}: {q} {p2}: {a}",
+                          "- {q} - {a}"]).format(q=q, a=a, p=p, p2=p2)
+    elif k < 0.6:
+        body = pick(rng, FACT_LAYOUTS).format(c=c, x=capital)
+    else:
+        body = cap(pick(rng, FACT_MENTIONS).format(p=p, c=c)) + pick(rng, FACT_CAP_LEADS).format(x=capital)
+    return lead + body

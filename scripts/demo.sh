@@ -30,6 +30,7 @@ scripts/setup.sh
 make -j"$(nproc)" build/toolformer >/dev/null
 data/make_data.sh "$DATA" --if-stale $([ "$QUICK" = 1 ] && echo --quick)
 python3 data/ood_check.py "$DATA"   # the out-of-template sets share no 6-word span with the recipe's output
+python3 data/ood_check.py "$DATA" data/validation   # nor do the validation sets (settings are chosen on them)
 (cd "$MODEL" && sha256sum -c --quiet SHA256SUMS) || { echo "demo: $MODEL does not match its checksums" >&2; exit 1; }
 mkdir -p "$RESULTS"
 TOOLS="--tools calendar,calculator,wikisearch --index $DATA/search.db"
@@ -51,6 +52,9 @@ SAMPLING=${SAMPLING:---top-k 5 --samples 5 --set calendar.top_k=25 --set wikisea
 # are its own): it has learnt to copy a result, so the right sum gains 2-3 nats where a wrong one
 # gains little, while the base model's filter let a quarter of wrong Calculator calls through
 ROUND2=${ROUND2:---proposer tool}
+# SEED=N: another draw of the annotation's sampling and the fine-tunes' order (the shipped figures
+# are the default's); how far the figures move between draws says how much one run decides
+SEEDS=${SEED:+--seed $SEED}
 
 say "the filter's three losses (the seed's example)"
 SEED_TEXT="The store is never open on the weekend, so today it is closed."
@@ -64,7 +68,7 @@ $B compare --model "$MODEL" --text "The store sells 123 pears and 456 plums, a t
     --call 'Calculator(123 + 456)' --at 'a total of' --json > "$RESULTS/compare_calculator.json"
 
 say "round 1: annotate with the tools' proposals"
-$B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer tool --max-docs "$N_DOCS" $SAMPLING \
+$B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer tool --max-docs "$N_DOCS" $SAMPLING $SEEDS \
     --out "$RESULTS/round1.jsonl" --rejected "$RESULTS/round1.rejected.jsonl" --json | tee "$RESULTS/round1.summary.json"
 # fine-tuning: C* beside MIX plain pretraining documents per annotated text (scripts/mix_plain.py says
 # why), EPOCHS passes over that mix at FT_LR; the control sees the same mix with the calls taken out.
@@ -73,7 +77,7 @@ $B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer too
 ft_args() {  # DATA.jsonl -> "--steps N ..." for EPOCHS epochs of batch 16
     local n; n=$(grep -c . "$1" || true)
     local steps=$(( (${EPOCHS:-2} * n + 15) / 16 )); [ "$steps" -ge 10 ] || steps=10
-    echo "--batch 16 --seq-len 128 --steps $steps --lr ${FT_LR:-3e-4} --warmup $(( steps / 10 ))"
+    echo "--batch 16 --seq-len 128 --steps $steps --lr ${FT_LR:-3e-4} --warmup $(( steps / 10 )) $SEEDS"
 }
 mix() {  # C*.jsonl PREFIX -> PREFIX.jsonl (with calls) and PREFIX.control.jsonl (without)
     python3 scripts/mix_plain.py "$1" "$DATA/pretrain.jsonl" "${MIX:-1}" 1 "$2.jsonl" "$2.control.jsonl"
@@ -83,7 +87,7 @@ mix "$RESULTS/round1.jsonl" "$RESULTS/ft1"
 $B finetune --model "$MODEL" --data "$RESULTS/ft1.jsonl" --out "$RESULTS/toolformer1" $(ft_args "$RESULTS/ft1.jsonl") --log "$RESULTS/finetune1.log.jsonl" --json | tee "$RESULTS/finetune1.json"
 
 say "round 2: the tools propose again, the model fine-tuned on round 1 judges"
-$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --max-docs "$N_DOCS" $SAMPLING $ROUND2 \
+$B annotate --model "$RESULTS/toolformer1" --data "$DATA/annotate.jsonl" $TOOLS --max-docs "$N_DOCS" $SAMPLING $ROUND2 $SEEDS \
     --out "$RESULTS/round2.jsonl" --rejected "$RESULTS/round2.rejected.jsonl" --json | tee "$RESULTS/round2.summary.json"
 cat "$RESULTS/round1.jsonl" "$RESULTS/round2.jsonl" > "$RESULTS/cstar.jsonl"
 say "fine-tune the base model on rounds 1 + 2 (Toolformer), and a control on the same texts without calls"
@@ -95,7 +99,9 @@ say "evaluation on held-out sets: the recipe's (its templates) and data/ood (eve
 # NAME:TASK:FILE:N — eval_NAME_{base,toolformer,disabled}.json
 for set in math:math:$DATA/eval_math.jsonl:$N_EVAL dates:dates:$DATA/eval_dates.jsonl:$N_EVAL \
     facts:facts:$DATA/eval_facts.jsonl:$N_EVAL ood_math:math:data/ood/math.jsonl:$N_OOD \
-    ood_dates:dates:data/ood/dates.jsonl:$N_OOD ood_facts:facts:data/ood/facts.jsonl:$N_OOD; do
+    ood_dates:dates:data/ood/dates.jsonl:$N_OOD ood_facts:facts:data/ood/facts.jsonl:$N_OOD \
+    val_math:math:data/validation/math.jsonl:$N_OOD val_dates:dates:data/validation/dates.jsonl:$N_OOD \
+    val_facts:facts:data/validation/facts.jsonl:$N_OOD; do
     IFS=: read -r name task file n <<<"$set"
     EV="--task $task --data $file --max-examples $n --quiet --json"
     $B eval --model "$MODEL" $EV --no-tools > "$RESULTS/eval_${name}_base.json"

@@ -17,7 +17,8 @@ import re
 import sys
 
 SETS = [("math", "Calculator"), ("dates", "Calendar"), ("facts", "WikiSearch"),
-        ("ood_math", "Calculator"), ("ood_dates", "Calendar"), ("ood_facts", "WikiSearch")]
+        ("ood_math", "Calculator"), ("ood_dates", "Calendar"), ("ood_facts", "WikiSearch"),
+        ("val_math", "Calculator"), ("val_dates", "Calendar"), ("val_facts", "WikiSearch")]
 
 
 def number(s):

@@ -22,7 +22,9 @@ import re
 import sys
 
 SETS = [("math", "math (recipe)"), ("dates", "dates (recipe)"), ("facts", "facts (recipe)"),
-        ("ood_math", "word problems (ood)"), ("ood_dates", "dates (ood)"), ("ood_facts", "facts (ood)")]
+        ("ood_math", "word problems (ood)"), ("ood_dates", "dates (ood)"), ("ood_facts", "facts (ood)"),
+        ("val_math", "word problems (validation)"), ("val_dates", "dates (validation)"),
+        ("val_facts", "facts (validation)")]
 FENCE = re.compile(r"```json demo-figures\n(.*?)\n```", re.S)
 
 
@@ -83,11 +85,14 @@ PPL = re.compile(r"calls disabled:\s+(?:Toolformer )?([0-9]+(?:\.[0-9]+)?),? (?:
 
 
 def table_set(label):
-    """The set a table row's first cell names ("dates (recipe: ...)" -> dates), or None."""
-    recipe = "recipe" in label
-    for word, name in (("word problems", "ood_math"), ("math", "math"), ("dates", "dates"), ("facts", "facts")):
+    """The set a table row's first cell names ("dates (recipe: ...)" -> dates, "facts (validation
+    ...)" -> val_facts, any other "facts ..." -> ood_facts), or None."""
+    recipe, validation = "recipe" in label, "validation" in label
+    for word, name in (("word problems", "math"), ("math", "math"), ("dates", "dates"), ("facts", "facts")):
         if label.startswith(word):
-            return name if name == "ood_math" or recipe else "ood_" + name
+            if validation:
+                return "val_" + name
+            return name if recipe and word != "word problems" else "ood_" + name
     return None
 
 

@@ -336,6 +336,9 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
     // same check on the full recipe)
     snprintf(cmd, sizeof cmd, "python3 data/ood_check.py %s 2>&1", d);
     cr_expect_eq(system(cmd), 0, "data/ood_check.py found a shared span or a wrong label");
+    // and neither do the validation sets (data/validation), which settings are chosen on
+    snprintf(cmd, sizeof cmd, "python3 data/ood_check.py %s data/validation 2>&1", d);
+    cr_expect_eq(system(cmd), 0, "data/validation shares a span with the recipe or has a wrong label");
     remove_data();
 }
 

@@ -36,7 +36,7 @@ Test(demo_figures, docs_give_the_shipped_models_figures) {
                      docs[i], cmd);
     }
     cr_expect_eq(sh("python3 scripts/demo_report.py --compare models/toolformer/README.md models/toolformer/figures.json "
-                    "| grep -q 'all 32 figures agree'"), 0, "models/toolformer/README.md: 6 rows x 5 cells and a perplexity");
+                    "| grep -q 'all 47 figures agree'"), 0, "models/toolformer/README.md: 9 rows x 5 cells and a perplexity");
 }
 
 // Writes a Markdown file with the Python program py (its arguments: the path and a delta) twice,
