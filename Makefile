@@ -172,7 +172,7 @@ valgrind: build/valgrind/test_runner
 	if [ -n "$$bad" ]; then cat $$bad; echo "valgrind: errors or leaks in: $$bad"; exit 1; fi; \
 	echo "valgrind: $$(grep -l 'ERROR SUMMARY: 0 errors' build/valgrind/logs/*.log | wc -l) processes checked, no memory error, no definite leak"
 
-# The embedded default, end to end (installs what it needs; about 6 minutes on 2 free cores).
+# The embedded default, end to end (installs what it needs; about 8 minutes on 2 free cores).
 demo:
 	scripts/demo.sh
 
