@@ -7,8 +7,9 @@
 #   3. round 1: annotate with the tools' proposals, judged by the loss filter; fine-tune
 #   4. round 2: the tools propose again and the round-1 model judges (its own losses); fine-tune again
 #   5. evaluation: base / Toolformer / Toolformer (disabled) on held-out math, dates, facts (the
-#      recipe's templates, and data/ood's everyday wordings written by hand), and perplexity
-#      against a control fine-tuned on the same texts without calls
+#      recipe's templates, data/ood's everyday wordings written by hand, and data/validation's,
+#      which settings are chosen on), and perplexity against a control fine-tuned on the same texts
+#      without calls
 #   6. a few generations where a tool call is executed mid-sentence
 #   7. this run's model against the shipped models/toolformer (bit for bit, else the figures), and
 #      the figures of docs/demo.md, README.md and models/toolformer/README.md against this run's (the
@@ -95,7 +96,7 @@ mix "$RESULTS/cstar.jsonl" "$RESULTS/ft"
 $B finetune --model "$MODEL" --data "$RESULTS/ft.jsonl" --out "$RESULTS/toolformer" $(ft_args "$RESULTS/ft.jsonl") --log "$RESULTS/finetune.log.jsonl" --json | tee "$RESULTS/finetune.json"
 $B finetune --model "$MODEL" --data "$RESULTS/ft.control.jsonl" --out "$RESULTS/control" $(ft_args "$RESULTS/ft.control.jsonl") --log "$RESULTS/finetune_control.log.jsonl" --json | tee "$RESULTS/finetune_control.json"
 
-say "evaluation on held-out sets: the recipe's (its templates) and data/ood (everyday wordings)"
+say "evaluation on held-out sets: the recipe's (its templates), data/ood and data/validation (everyday wordings)"
 # NAME:TASK:FILE:N — eval_NAME_{base,toolformer,disabled}.json
 for set in math:math:$DATA/eval_math.jsonl:$N_EVAL dates:dates:$DATA/eval_dates.jsonl:$N_EVAL \
     facts:facts:$DATA/eval_facts.jsonl:$N_EVAL ood_math:math:data/ood/math.jsonl:$N_OOD \
