@@ -450,6 +450,23 @@ def dates_for(n, salt):
     return out
 
 
+def word_problem_answer(text, op):
+    """The answer of a one-operation word problem with two numbers, as a string: their sum, the
+    larger less the smaller, their product, or the larger divided by the smaller (whatever their
+    order in the text). Exits with one line when the text does not hold two numbers, or the answer
+    would be inexact or not positive."""
+    nums = [int(x) for x in NUM.findall(text)]
+    if len(nums) != 2:
+        sys.exit("make_ood.py: not two numbers in: " + text)
+    a, b = max(nums), min(nums)
+    if op == "/" and a % b:
+        sys.exit("make_ood.py: inexact division in: " + text)
+    r = {"+": a + b, "-": a - b, "*": a * b, "/": a // b}[op]
+    if r <= 0:
+        sys.exit("make_ood.py: non-positive answer in: " + text)
+    return str(r)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     os.makedirs(out, exist_ok=True)
@@ -470,26 +487,7 @@ def main():
             j += 1
         q = FACT_Q[j % len(FACT_Q)]
         facts.append({"prompt": q.format(c=c), "answer": cap})
-    math = []
-    for text, op in WORD_PROBLEMS:
-        nums = [int(x) for x in NUM.findall(text)]
-        if len(nums) != 2:
-            sys.exit("make_ood.py: not two numbers in: " + text)
-        a, b = nums
-        if op == "+":
-            r = a + b
-        elif op == "-":  # every difference here is the larger number less the smaller
-            r = max(a, b) - min(a, b)
-        elif op == "*":
-            r = a * b
-        else:  # the larger number is divided by the smaller, whatever their order in the text
-            a, b = max(a, b), min(a, b)
-            if a % b:
-                sys.exit("make_ood.py: inexact division in: " + text)
-            r = a // b
-        if r <= 0:
-            sys.exit("make_ood.py: non-positive answer in: " + text)
-        math.append({"prompt": text, "answer": str(r)})
+    math = [{"prompt": text, "answer": word_problem_answer(text, op)} for text, op in WORD_PROBLEMS]
     # interleave the kinds so that a --max-examples prefix holds all of them
     def interleave(gs):
         return [g[i] for i in range(max(len(g) for g in gs)) for g in gs if i < len(g)]

@@ -18,7 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ood"))
-from make_ood import COUNTRIES, MONTHS, WEEKDAYS, dates_for  # noqa: E402
+from make_ood import COUNTRIES, MONTHS, WEEKDAYS, dates_for, word_problem_answer  # noqa: E402
 
 FACT_Q = [
     "Homework help: {c}, capital city?",
@@ -111,17 +111,7 @@ def main():
     for i in range(150):
         c, cap = COUNTRIES[(7 * i) % len(COUNTRIES)]
         facts.append({"prompt": FACT_Q[i % len(FACT_Q)].format(c=c), "answer": cap})
-    ops = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a // b}
-    math = []
-    for p, op in WORD_PROBLEMS:
-        nums = [int(w) for w in p.replace("?", " ").replace(".", " ").replace(",", " ").split() if w.isdigit()]
-        a, b = nums
-        if op == "-" and b > a:
-            a, b = b, a
-        if op == "/":
-            a, b = max(a, b), min(a, b)
-            assert a % b == 0, p
-        math.append({"prompt": p, "answer": str(ops[op](a, b))})
+    math = [{"prompt": p, "answer": word_problem_answer(p, op)} for p, op in WORD_PROBLEMS]
     dates = []
     ds = dates_for(10 * len(DATE_Q), 5)
     for i, d in enumerate(ds):
