@@ -16,9 +16,12 @@ import os
 import re
 import sys
 
-SETS = [("math", "Calculator"), ("dates", "Calendar"), ("facts", "WikiSearch"),
-        ("ood_math", "Calculator"), ("ood_dates", "Calendar"), ("ood_facts", "WikiSearch"),
-        ("val_math", "Calculator"), ("val_dates", "Calendar"), ("val_facts", "WikiSearch")]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from demo_report import SETS as REPORT_SETS  # noqa: E402  (the demo's sets, in the report's order)
+
+# each set's tool, from its task ("ood_math" -> math -> Calculator)
+TOOL = {"math": "Calculator", "dates": "Calendar", "facts": "WikiSearch"}
+SETS = [(name, TOOL[name.split("_")[-1]]) for name, _ in REPORT_SETS]
 
 
 def number(s):

@@ -24,6 +24,8 @@ static void help(FILE *f) {
             "  --seq-len T     tokens per sequence (default 256, at most n_positions)\n"
             "  --lr, --min-lr  peak and final learning rate (default 3e-4, lr/10)\n"
             "  --warmup N      warmup steps (default 100, at most steps/10 when steps is small)\n"
+            "  --seed S        seeds a fresh model's weights (--config), the windows' offsets or the documents'\n"
+            "                  order, and LoRA's dropout masks (default 1); the same seed, the same run\n"
             "  --no-pack       one document per row (fine-tuning); default packs documents joined by\n"
             "                  end-of-text and samples windows at random offsets (pretraining)\n"
             "  --eval-data F   held-out JSONL; its loss every --eval-every steps; the best model is kept\n"
