@@ -581,6 +581,42 @@ def fact_doc(g, countries, elements, states):
     return ""
 
 
+def note_before(text, ans, note):
+    """text with note inserted right before the last occurrence of ans (a whole word or number)."""
+    m = None
+    for m in re.finditer(r"(?<![A-Za-z0-9.])" + re.escape(ans) + r"(?![A-Za-z0-9])", text):
+        pass
+    if m is None:
+        die("gen.py: the answer %r is not in the text %r" % (ans, text))
+    return text[:m.start()] + note + text[m.start():]
+
+
+def wording_doc(g, countries, invented):
+    """A text of data/wordings.py's grammars (a word problem, a question about today, a capital in
+    a story), in two of three with what the tool would say stated right before the answer, where the
+    call goes, in brackets as a call is written (with the other notes' parentheses too, a model wrote
+    "(12 + 7 = 19)" there instead of a call): the pretraining twin of the annotation texts, so that
+    the model has read each need in
+    many wordings, and the Calculator's expression, the date and the search passage copied into
+    place, before any fine-tuning (the annotation texts, their countries and numbers stay unseen)."""
+    rng = g.rng
+    k = rng.random()
+    if k < 0.45:
+        text, ans, e = wordings.math_parts(g)
+        note = rng.choice(["[{e} -> {r}] ", "[{e} = {r}] "]).format(e=e, r=ans)
+    elif k < 0.7:
+        d = g.date(TRAIN_YEARS)
+        text, ans = wordings.date_parts_text(g, d)
+        note = rng.choice(["[date -> %s] ", "[%s] ", "[today -> %s] "]) % calendar_text(d)
+    else:
+        c, ans = rng.choice(countries) if rng.random() < 0.3 else rng.choice(invented)
+        text = wordings.fact_text(g, c, ans)
+        q = rng.choice(["{c}", "{c}", "capital of {c}", "{c} capital"]).format(c=c)
+        passage = c + " > " + capital_passage(c, ans)
+        note = rng.choice(["[%s -> %s] " % (q, passage), "[%s] " % passage])
+    return note_before(text, ans, note) if rng.random() < 2 / 3 else text
+
+
 # ----------------------------------------------------------------------------------------------
 # annotation and evaluation forms (shared templates, so eval prompts look like annotation text)
 
@@ -799,6 +835,13 @@ def main():
     elements_ok = [e for e in elements if clean_for_training(" ".join(map(str, e)))]
     states_ok = [s for s in states if clean_for_training(" ".join(s))]
     pre_c_ok = [c for c in pre_c if clean_for_training(" ".join(c))]
+    # Invented countries (names from a letter model of real place names): half of them for the
+    # pretraining corpus's capital texts, the other half for the annotation texts (a passage each in
+    # the index), so that an annotation text's country is a name the model has never read
+    near = [w for n, c in heldout for w in WORD_RE.findall(n + " " + c)]
+    real = set(read_city_names()) | set(w for n, c in countries for w in WORD_RE.findall(n + " " + c))
+    both = invented_countries(rng, sorted(real), 600, prose_words | real, near)
+    invented, pre_invented = both[0::2], both[1::2]
     n_gen = 0
     while n_gen < gen_docs:
         k = rng.random()
@@ -806,33 +849,43 @@ def main():
         # documents of 2-8 short generated paragraphs of mixed kinds
         for _ in range(rng.randint(2, 8)):
             k = rng.random()
-            if k < 0.22:
+            if k < 0.20:
                 parts.append(copy_doc(g, vocab_words))
-            elif k < 0.32:
+            elif k < 0.28:
                 parts.append(copy_seq_doc(g, vocab_words))
-            elif k < 0.50:
+            elif k < 0.44:
                 parts.append(copy_arith_doc(g))
-            elif k < 0.62:
+            elif k < 0.54:
                 pf, r, sf, _, _, _ = arith_text(g)
                 parts.append(pf + str(r) + sf)
-            elif k < 0.80:
+            elif k < 0.70:
                 parts.append(dated_doc(g, TRAIN_YEARS))
-            else:
+            elif k < 0.86:
                 parts.append(fact_doc(g, pre_c_ok, elements_ok, states_ok))
+            else:  # the grammars' names and numbers can be held-out ones ("Sofia"): drawn again
+                t = wording_doc(g, pre_c_ok, pre_invented)
+                while not clean_for_training(t):
+                    t = wording_doc(g, pre_c_ok, pre_invented)
+                parts.append(t)
         doc = rng.choice([" ", "\n", "\n\n"]).join(p for p in parts if p)
         assert clean_for_training(doc), doc
         pre.append(doc)
         n_gen += 1
     rng.shuffle(pre)
+    # the annotation's invented countries stay unread: those whose name or capital a pretraining
+    # text holds all the same (a WordNet gloss's "Regent's", a capital "Laâyoundé") are left out
+    pre_text = "\n".join(pre)
+    pre_words = set(STRICT_WORD_RE.findall(pre_text))
+
+    def unread(w):
+        return w not in pre_words if STRICT_WORD_RE.fullmatch(w) else w not in pre_text
+    invented = [(c, k) for c, k in invented if unread(c) and unread(k)]
 
     # -------- annotation corpus (also the control corpus)
     # A share of each need in the templates above, the rest in data/wordings.py's grammars
     # (questions, layouts, word problems of all four operations, 1-4 digit numbers).
-    # Invented countries (names from a letter model of real place names, a passage each in the
-    # index): the query must copy a name the model has never seen, as it must for a held-out country
-    near = [w for n, c in heldout for w in WORD_RE.findall(n + " " + c)]
-    real = set(read_city_names()) | set(w for n, c in countries for w in WORD_RE.findall(n + " " + c))
-    invented = invented_countries(rng, sorted(real), 300, prose_words | real, near)
+    # Invented countries (drawn before the pretraining corpus, which holds the other half): the
+    # query must copy a name the model has never seen, as it must for a held-out country
     annot = []
     while len(annot) < n_annot:
         k = rng.random()
@@ -929,7 +982,7 @@ def main():
     write("eval_ppl.jsonl", eval_ppl)
     write("passages.jsonl", passages)
     with open(os.path.join(out, "heldout.json"), "w") as fh:
-        json.dump({"seed": seed, "countries": heldout, "annotation_countries": annot_c,
+        json.dump({"seed": seed, "countries": heldout, "annotation_countries": annot_c, "invented_countries": invented,
                    "countries_left_out_of_eval_facts": sorted(drop_c),
                    "numbers": sorted(reserved), "years": HELDOUT_YEARS}, fh, ensure_ascii=False, indent=1)
     sys.stderr.write("gen.py: %d pretraining docs, %d annotation docs, eval %d/%d/%d/%d, %d passages\n" % (

@@ -128,14 +128,14 @@ def story(g, op, a, b):
                                                                                 "How far is it still?"]),
               ("{a} people came to the fair and {b} of them went home early.", ["How many people stayed?",
                                                                                  "How many are still at the fair?"])],
-        "*": [("{P} buys {a} {boxes} with {b} {x} in each.", ALL + ["How many {x} does {P} buy?"]),
+        "*": [("{P} buys {a} {boxes}, each with {b} {x} inside.", ALL + ["How many {x} does {P} buy?"]),
               ("There are {a} {boxes} and each {box} holds {b} {x}.", ALL),
               ("Each {box} has {b} {x}. {P} has {a} {boxes}.", ALL + ["How many {x} does {P} have?"]),
               ("{x_} cost {b} cents each. {P} buys {a} of them.", ["How many cents does {P} pay?",
                                                                    "How much does {he} pay in cents?"]),
               ("{P} packs {a} {boxes} of {b} {x}.", ALL + ["How many {x} does {P} pack?"]),
               ("{a} {groups} each get {b} {x}.", ALL + ["How many {x} are given out?"]),
-              ("{P} reads {b} pages a day for {a} days.", ["How many pages does {he} read?",
+              ("{P} reads {b} pages daily for {a} days.", ["How many pages does {he} read?",
                                                             "How many pages is that in all?"]),
               ("A {box} costs {b} cents. {P} buys {a} of them.", ["How many cents does {P} spend?",
                                                                    "What is the cost in cents?"]),
@@ -155,7 +155,7 @@ def story(g, op, a, b):
                                                                                    "What length does one part have in metres?"]),
               ("{a} cents buy {b} {x} at one price.", ["How many cents does one cost?",
                                                         "What is the price of one in cents?"]),
-              ("{a} {x} are packed into {b} {boxes} with none left over.", ["How many {x} go in each {box}?",
+              ("{a} {x} are packed into {b} {boxes} with none left over.", ["How many {x} does one {box} take?",
                                                                             "How many {x} per {box}?"])],
     }[op])
     groups = pick(rng, GROUPS)
@@ -170,6 +170,11 @@ OPWORDS = {"+": ["plus", "added to", "and"], "-": ["minus", "take away", "less"]
 
 def math_text(g):
     """A text where a sum, difference, product or quotient is stated right after it is needed."""
+    return math_parts(g)[0]
+
+
+def math_parts(g):
+    """math_text's text, with its answer and expression: (text, "42", "30 + 12")."""
     rng = g.rng
     op = pick(rng, ["+", "-", "*", "/"])
     a, b, r = operands(g, op)
@@ -186,7 +191,7 @@ def math_text(g):
             "{s} {q} So the answer is {r}.",
             "Word problem. {s} {q} Answer: {r}",
         ])
-        return lay.format(s=st, q=q, r=r)
+        return lay.format(s=st, q=q, r=r), str(r), "%d %s %d" % (a, op, b)
     w = pick(rng, OPWORDS[op])
     sym = {"+": "+", "-": "-", "*": "x", "/": "/"}[op]
     if op == "+" and w == "and":
@@ -196,18 +201,23 @@ def math_text(g):
               "How much is {a} {w} {b}? The answer is {r}.", "{a} {w} {b} is {r}.",
               "Quick sum: {a} {w} {b}. Answer: {r}.", "Compute {a} {w} {b}: {r}.",
               "Question: {a} {sym} {b}? Answer: {r}", "{a} {w} {b}, that makes {r}."]
-    return pick(rng, qs).format(a=a, b=b, w=w, r=r, sym=sym)
+    return pick(rng, qs).format(a=a, b=b, w=w, r=r, sym=sym), str(r), "%d %s %d" % (a, op, b)
 
 
 # ---- today's date -----------------------------------------------------------------------------
 
 def date_text(g, d):
     """A text about today (d) where the weekday, month, year or date follows the need for it."""
+    return date_parts_text(g, d)[0]
+
+
+def date_parts_text(g, d):
+    """date_text's text and its answer: (text, "March 17")."""
     rng = g.rng
     w, m, day, y = WEEKDAYS[d.weekday()], MONTHS[d.month - 1], d.day, d.year
     kind = pick(rng, ["weekday", "month", "year", "date", "day", "dom"])
     if kind == "dom":  # the month already written, the day of the month after it
-        return dom_text(g, d)
+        return dom_text(g, d), "%s %d" % (m, day)
     ans = {"weekday": w, "month": m, "year": str(y), "date": "%s %d, %d" % (m, day, y),
            "day": "%s %d" % (m, day)}[kind]
     what = {"weekday": ["weekday", "weekday", "day"], "month": ["month"], "year": ["year"],
@@ -222,7 +232,7 @@ def date_text(g, d):
         a = pick(rng, ["It is {x}.", "Today it is {x}.", "It's {x}.", "{x}.", "Let me look. It is {x}.",
                        "Sure: {x}.", "The {wh} is {x}.", "Right now it is {x}."]).format(x=ans, wh=wh)
         return pick(rng, ["{q} {a}", "Q: {q} A: {a}", "Question: {q} Answer: {a}", "{p}: {q} {n}: {a}"]).format(
-            q=q, a=a, p=person(rng)[0], n=person(rng)[0])
+            q=q, a=a, p=person(rng)[0], n=person(rng)[0]), ans
     if k < 0.7:  # a label or a form
         lab = pick(rng, {"weekday": ["Day", "Weekday", "Day of the week", "Today"],
                          "month": ["Month", "Current month", "This month"],
@@ -230,7 +240,7 @@ def date_text(g, d):
                          "date": ["Date", "Today's date", "Date of writing"],
                          "day": ["Date", "Today"]}[kind])
         pre = pick(rng, ["", "", "Form 7. ", "Visitor log. ", "Order sheet. ", "Name: %s. " % person(rng)[0]])
-        return pre + "%s: %s." % (lab, ans) + pick(rng, ["", " Signed.", " Thank you.", " Please keep this copy."])
+        return pre + "%s: %s." % (lab, ans) + pick(rng, ["", " Signed.", " Thank you.", " Please keep this copy."]), ans
     # a sentence where the answer comes a few words after what asks for it
     p = person(rng)[0]
     t = pick(rng, {
@@ -243,9 +253,9 @@ def date_text(g, d):
                  "This report covers the year {x}."],
         "date": ["{p} signed the form today, {x}.", "Written on this day, {x}, by {p}.",
                  "Today, {x}, the shop opens late."],
-        "day": ["{p} wrote today's date, {x}, on the board.", "Today is {x}, and {p} is at work."],
+        "day": ["{p} wrote today's date, {x}, on the board.", "It is {x} today, and {p} is at work."],
     }[kind])
-    return t.format(x=ans, p=p)
+    return t.format(x=ans, p=p), ans
 
 
 def dom_text(g, d):

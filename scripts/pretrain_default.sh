@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the embedded default model (models/default) from scratch: the data recipe, then
-# `toolformer train` on its pretraining corpus with the recorded settings. About 48 minutes on 2 free
-# cores (13,900 tokens/s; longer when shared); the demo never needs to run it (the model is committed
-# with checksums).
+# `toolformer train` on its pretraining corpus with the recorded settings. About 45-50 minutes on 2
+# free cores (13,900-15,700 tokens/s on AMD EPYC Zen 4; longer when shared); the demo never needs to
+# run it (the model is committed with checksums).
 #
 # PLAN lists "STOP:STEPS" segments: train until update STOP with a cosine schedule planned for STEPS
 # updates, then resume from the checkpoint with the next segment's schedule (resuming is bit-exact).

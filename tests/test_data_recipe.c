@@ -269,6 +269,27 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
     }
     free_jsonl(&ppl);
 
+    // the annotation texts' invented countries (heldout.json) are names the model has never read:
+    // neither they nor their capitals occur in pretraining (which has invented countries of its
+    // own), and each is asked about in the annotation texts of the full recipe (here: at least one)
+    char *held = slurp(d, "heldout.json", NULL);
+    cJSON *hj = cJSON_Parse(held);
+    cr_assert_not_null(hj, "heldout.json is not JSON");
+    const cJSON *inv = cJSON_GetObjectItemCaseSensitive(hj, "invented_countries");
+    cr_assert(cJSON_IsArray(inv) && cJSON_GetArraySize(inv) >= 100, "heldout.json lists no invented countries");
+    int asked = 0;
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, inv) {
+        const char *c = cJSON_GetArrayItem(pair, 0) ? cJSON_GetArrayItem(pair, 0)->valuestring : NULL;
+        const char *k = cJSON_GetArrayItem(pair, 1) ? cJSON_GetArrayItem(pair, 1)->valuestring : NULL;
+        cr_assert(c && k, "heldout.json: an invented country is not a [name, capital] pair");
+        cr_expect(!has_word(pre, c) && !has_word(pre, k), "invented annotation country %s (%s) is in pretraining", c, k);
+        asked += has_word(ann, c);
+    }
+    cr_expect_geq(asked, 1);
+    cJSON_Delete(hj);
+    free(held);
+
     // tokenizer and manifest
     char *vocab = slurp(d, "tokenizer/vocab.json", NULL);
     cJSON *v = cJSON_Parse(vocab);
