@@ -596,9 +596,9 @@ def wording_doc(g, countries, invented):
     a story), in two of three with what the tool would say stated right before the answer, where the
     call goes, in brackets as a call is written (with the other notes' parentheses too, a model wrote
     "(12 + 7 = 19)" there instead of a call): the pretraining twin of the annotation texts, so that
-    the model has read each need in
-    many wordings, and the Calculator's expression, the date and the search passage copied into
-    place, before any fine-tuning (the annotation texts, their countries and numbers stay unseen)."""
+    the model has read each need in many wordings, and the Calculator's expression, the date and the
+    search passage copied into place, before any fine-tuning (the annotation texts, their countries
+    and numbers stay unseen)."""
     rng = g.rng
     k = rng.random()
     if k < 0.45:

@@ -271,7 +271,7 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
 
     // the annotation texts' invented countries (heldout.json) are names the model has never read:
     // neither they nor their capitals occur in pretraining (which has invented countries of its
-    // own), and each is asked about in the annotation texts of the full recipe (here: at least one)
+    // own), and the annotation texts ask about them (the quick recipe's 300 texts: at least one)
     char *held = slurp(d, "heldout.json", NULL);
     cJSON *hj = cJSON_Parse(held);
     cr_assert_not_null(hj, "heldout.json is not JSON");
