@@ -530,11 +530,16 @@ def capital_passage(c, cap):
     return "The capital of {c} is {cap}. The government of {c} sits in {cap}, the capital city of {c}.".format(c=c, cap=cap)
 
 
+def search_result(c, cap):
+    """A country's passage as WikiSearch returns it: "title > text"."""
+    return c + " > " + capital_passage(c, cap)
+
+
 def search_note_text(rng, c, cap):
     """A capital question with the search passage (as passages.jsonl holds it) stated right before
     the answer, where a WikiSearch call goes: the query copies the country, the answer the capital."""
     q = rng.choice(["capital city {c}", "capital of {c}", "{c}", "{c} capital"]).format(c=c)
-    passage = c + " > " + capital_passage(c, cap)  # as WikiSearch returns it: "title > text"
+    passage = search_result(c, cap)
     before, after = rng.choice(FACT_FORMS).format(c=c, ans="\0").split("\0")
     note = rng.choice(["[%s -> %s] " % (q, passage), "(%s) " % passage])
     return before + note + cap + after
@@ -612,7 +617,7 @@ def wording_doc(g, countries, invented):
         c, ans = rng.choice(countries) if rng.random() < 0.3 else rng.choice(invented)
         text = wordings.fact_text(g, c, ans)
         q = rng.choice(["{c}", "{c}", "capital of {c}", "{c} capital"]).format(c=c)
-        passage = c + " > " + capital_passage(c, ans)
+        passage = search_result(c, ans)
         note = rng.choice(["[%s -> %s] " % (q, passage), "[%s] " % passage])
     return note_before(text, ans, note) if rng.random() < 2 / 3 else text
 
@@ -930,9 +935,10 @@ def main():
     # form (a possessive, a hyphenated word, the digits after a decimal point) is dropped, and so
     # are capitals WikiSearch cannot give cleanly (an abbreviation the snippet cuts at, "St.";
     # a WordNet gloss naming another capital, e.g. Putrajaya for Malaysia).
-    seen_text = "\n".join(pre) + "\n" + "\n".join(r["text"] for r in annot)
+    annot_text = "\n".join(r["text"] for r in annot)
+    seen_text = pre_text + "\n" + annot_text
     seen_digits = set(DIGITS_RE.findall(seen_text))
-    seen_words = set(STRICT_WORD_RE.findall(seen_text))
+    seen_words = pre_words | set(STRICT_WORD_RE.findall(annot_text))  # the pretraining's, read once
 
     def seen(name):
         if STRICT_WORD_RE.fullmatch(name):

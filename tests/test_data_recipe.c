@@ -1,7 +1,8 @@
 // test_data_recipe.c — data/make_data.sh --quick: the files it writes, and that the held-out sets
-// share no entity, number or date with the pretraining and annotation corpora. The checks derive
-// everything from the eval files themselves (not from the generator's own heldout.json), and the
-// labels are recomputed here (weekday/month/year of a date, sum or difference of two operands).
+// share no entity, number or date with the pretraining and annotation corpora. The held-out checks
+// derive everything from the eval files themselves (not from the generator's own heldout.json: only
+// the annotation's invented countries, which no eval file names, are read from it), and the labels
+// are recomputed here (weekday/month/year of a date, sum or difference of two operands).
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
