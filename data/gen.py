@@ -43,6 +43,9 @@ ANNOT_INVENTED = 0.7
 # arithmetic: of the texts the share above leaves to the templates, this share goes to the grammars
 # too (word problems need more examples than sums in the templates' few wordings)
 ANNOT_WORDINGS_MATH_EXTRA = 0.45
+# dates: of the grammars' annotation texts about today, this share is an open-ended sentence
+# (wordings.date_open_text), where nothing asks for the date and it is just how the sentence goes on
+ANNOT_OPEN_DATES = 0.6
 
 NUM_RE = re.compile(r"(?<![\d.])\d+(?![\d])")
 
@@ -603,7 +606,8 @@ def wording_doc(g, countries, invented):
     "(12 + 7 = 19)" there instead of a call): the pretraining twin of the annotation texts, so that
     the model has read each need in many wordings, and the Calculator's expression, the date and the
     search passage copied into place, before any fine-tuning (the annotation texts, their countries
-    and numbers stay unseen)."""
+    and numbers stay unseen). The open-ended date sentences are annotation texts only: a default
+    pretrained on them too did worse on the validation sets (docs/demo.md)."""
     rng = g.rng
     k = rng.random()
     if k < 0.45:
@@ -903,7 +907,9 @@ def main():
             rec = {"text": text}
         elif k < ANNOT_SHARES[0] + ANNOT_SHARES[1] and many:
             d = g.date(ANNOT_YEARS)
-            rec = {"text": wordings.date_text(g, d), "date": d.isoformat()}
+            text = (wordings.date_open_text(g, d)[0] if rng.random() < ANNOT_OPEN_DATES
+                    else wordings.date_text(g, d))
+            rec = {"text": text, "date": d.isoformat()}
         elif k < ANNOT_SHARES[0] + ANNOT_SHARES[1]:
             d = g.date(ANNOT_YEARS)
             u = rng.random()

@@ -8,7 +8,7 @@
 # annotate.jsonl, control.jsonl, eval_{math,dates,facts,ppl}.jsonl, passages.jsonl,
 # heldout.json, tokenizer/, search.db and manifest.json. Deterministic for a given seed.
 # --if-stale: do nothing when OUT_DIR/manifest.json says it was made by this very recipe (the
-# sha256 of gen.py, make_data.sh and manifest.py) with the same seed and --quick; else regenerate.
+# sha256 of gen.py, wordings.py, make_data.sh and manifest.py) with the same seed and --quick; else regenerate.
 set -euo pipefail
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }

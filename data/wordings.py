@@ -279,6 +279,88 @@ def dom_text(g, d):
     return t.format(h=head, m=m, d=day, y=y, w=w, p=p)
 
 
+# Open-ended sentences about the present (annotation texts only, 2026-12-08): nothing asks for the
+# date; the weekday, month, year or date is simply how the sentence goes on ("... as she does
+# every", "... all through", "... later this year, in"), so a call helps where prose could go on as
+# prose. Written after reading a model's misses on data/ood's dates (docs/demo.md), judged on
+# data/validation's open-ended date sentences, which were written before it.
+OPEN_ROUTINES = ["goes swimming", "buys fresh bread", "calls {his} mother", "waters the plants", "plays chess",
+                 "cleans the kitchen", "walks to the market", "bakes a cake", "visits the library",
+                 "takes the early train", "mows the lawn", "works from home", "cooks soup", "sings in the choir"]
+OPEN_PLACES = ["market", "pool", "library", "park", "post office", "bakery", "museum", "dentist", "bank", "town hall"]
+OPEN_DOCS = ["receipt", "ticket", "invoice", "letter", "diary page", "bill", "form", "log entry", "report",
+             "postcard", "permit", "memo"]
+OPEN_LEADS = ["", "", "", "{p} here. ", "A short note. ", "Hello again. ", "From {p}'s diary. ", "News from home. ",
+              "Well, well. ", "At last. ", "Oh dear. "]
+OPEN_TAILS = ["", "", "", " {p} is glad.", " Nothing else happened.", " More soon.", " The rest can wait.",
+              " Everyone knows it."]
+OPEN_FRAMES = {
+    "weekday": [
+        "{p} {routine} today, as {he} does every {x}.",
+        "It is {x}, so {p} {routine}.",
+        "{p} thought it was {y}, but it is only {x}.",
+        "{p} woke up and remembered that it was {x}.",
+        "On this quiet {x}, {p} {routine}.",
+        "The {place} is full of people today; that happens every {x}.",
+        "{p} told {him} that today was {x}.",
+        "{p} goes to the {place} today, a {x}.",
+        "Nobody likes a rainy {x}, and today is one.",
+        "Since it is {x} today, the {place} closes early.",
+        "{p} feels tired, which is normal for a {x}.",
+        "Every week {p} waits for {x}, and now it is here.",
+    ],
+    "month": [
+        "Here we are in {x}, and the days are getting {adj}.",
+        "{p} {routine} all through {x}.",
+        "It is already {x}, and {p} has not finished the garden.",
+        "The {doc} for this month, {x}, came in the mail.",
+        "{p} cannot believe it is {x} already.",
+        "Our club meets every week of {x}.",
+        "{p} has been busy since the start of {x}.",
+        "This month, {x}, the {place} has new hours.",
+        "The whole town looks different in {x}.",
+    ],
+    "year": [
+        "{p}'s {doc} for this year, {x}, is ready.",
+        "The old {place} is closing this year, in {x}.",
+        "{p} made a plan for the year {x}.",
+        "Here in {x}, the {place} is still open.",
+        "{p} renewed {his} {doc} for {x}.",
+        "Everything {p} bought this year is marked {x}.",
+        "So far the year {x} has been kind to {p}.",
+        "The new {place} will open later this year, in {x}.",
+    ],
+    "date": [
+        "{p} signed the {doc} today, {x}.",
+        "The {doc} is stamped with today's date, {x}.",
+        "{p} moved to the new flat today, {x}.",
+        "{cdoc}, made out today, {x}.",
+        "{p} came home today, {x}, after a long trip.",
+        "The {doc} {p} sent today is dated {x}.",
+        "Written at the {place} today, {x}.",
+    ],
+}
+
+
+def date_open_text(g, d):
+    """An open-ended sentence about today (d) and its answer: (text, "Sunday")."""
+    rng = g.rng
+    w, m, day, y = WEEKDAYS[d.weekday()], MONTHS[d.month - 1], d.day, d.year
+    kind = pick(rng, ["weekday", "weekday", "weekday", "month", "month", "year", "date"])
+    ans = {"weekday": w, "month": m, "year": str(y),
+           "date": pick(rng, ["%s %d" % (m, day), "%s %d, %d" % (m, day, y)])}[kind]
+    p, he, his, him = person(rng)
+    other = pick(rng, [x for x in WEEKDAYS if x != w])
+    doc = pick(rng, OPEN_DOCS)
+    t = pick(rng, OPEN_FRAMES[kind]).format(
+        x=ans, y=other, p=p, he=he, his=his, him=pick(rng, ["her", "him", "us", "them"]),
+        routine=pick(rng, OPEN_ROUTINES).format(his=his), place=pick(rng, OPEN_PLACES), doc=doc, cdoc=cap(doc),
+        adj=pick(rng, ["shorter", "longer", "warmer", "colder"]))
+    lead = pick(rng, OPEN_LEADS).format(p=pick(rng, NAMES))
+    tail = pick(rng, OPEN_TAILS).format(p=p)
+    return lead + cap(t) + tail, ans
+
+
 # ---- capitals ----------------------------------------------------------------------------------
 
 FACT_LEADS = ["", "", "", "", "{p} asked a question. ", "Travel notes. ", "Geography. ", "From an old atlas: ",

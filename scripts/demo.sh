@@ -75,10 +75,13 @@ $B annotate --model "$MODEL" --data "$DATA/annotate.jsonl" $TOOLS --proposer too
 # why), EPOCHS passes over that mix at FT_LR; the control sees the same mix with the calls taken out.
 # MIX 1 (was 3): the everyday-wording sets gain 46 answers and lose 25 (word problems 31.2 -> 33.1,
 # dates 75.9 -> 79.4, facts 29.5 -> 36.1), the recipe's dates and facts lose 5 and 3 (docs/demo.md)
+# MASK 1: the tokens of call results get no loss (--mask-results; MASK=0: the paper's plain LM loss on
+# every token): a passage's words are the tool's to write, not the model's to predict (docs/demo.md)
 ft_args() {  # DATA.jsonl -> "--steps N ..." for EPOCHS epochs of batch 16
     local n; n=$(grep -c . "$1" || true)
     local steps=$(( (${EPOCHS:-2} * n + 15) / 16 )); [ "$steps" -ge 10 ] || steps=10
-    echo "--batch 16 --seq-len 128 --steps $steps --lr ${FT_LR:-3e-4} --warmup $(( steps / 10 )) $SEEDS"
+    echo "--batch 16 --seq-len 128 --steps $steps --lr ${FT_LR:-3e-4} --warmup $(( steps / 10 )) $SEEDS" \
+        "$([ "${MASK:-1}" = 1 ] && echo --mask-results)"
 }
 mix() {  # C*.jsonl PREFIX -> PREFIX.jsonl (with calls) and PREFIX.control.jsonl (without)
     python3 scripts/mix_plain.py "$1" "$DATA/pretrain.jsonl" "${MIX:-1}" 1 "$2.jsonl" "$2.control.jsonl"

@@ -30,13 +30,14 @@ rm -rf "$OUT"   # this script's own outputs only
 mkdir -p "$OUT"
 TOOLS="--tools calendar,calculator,wikisearch --index $DATA/search.db"
 
-# the demo's schedule (scripts/demo.sh ft_args): EPOCHS passes of batch 16 over the same mix
+# the demo's schedule (scripts/demo.sh ft_args): EPOCHS passes of batch 16 over the same mix, call
+# results without loss unless MASK=0
 n=$(grep -c . "$RESULTS/ft.jsonl")
 steps=$(( (${EPOCHS:-2} * n + 15) / 16 )); [ "$steps" -ge 10 ] || steps=10
 echo "== LoRA r $R, alpha $ALPHA on $TARGETS, lr $LR, $steps steps of batch 16 on $RESULTS/ft.jsonl" >&2
 $B finetune --model "$MODEL" --data "$RESULTS/ft.jsonl" --out "$OUT/adapter" --lora "$R" --lora-alpha "$ALPHA" \
     --lora-targets "$TARGETS" --batch 16 --seq-len 128 --steps "$steps" --lr "$LR" --warmup $(( steps / 10 )) \
-    --log "$OUT/finetune.log.jsonl" --json > "$OUT/finetune.json"
+    $([ "${MASK:-1}" = 1 ] && echo --mask-results) --log "$OUT/finetune.log.jsonl" --json > "$OUT/finetune.json"
 
 N_EVAL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("n_eval", 150))' "$RESULTS/summary.json" 2>/dev/null || echo 150)
 for set in math:math:$DATA/eval_math.jsonl:${N_EVAL} dates:dates:$DATA/eval_dates.jsonl:${N_EVAL} \

@@ -183,6 +183,39 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
     }
     cr_expect_geq(notes, 50, "pretraining has %d arithmetic notes", notes);
 
+    // every date noted inline in pretraining ("[today -> Today is Sunday, March 3, 2030.] Sunday" or
+    // "[Today is ...] Sunday": the grammars' questions and open-ended sentences about today, the
+    // dated documents' answers) is followed by a part of that date: its weekday, month, year or day
+    // of the month ("[date -> ...]" also opens a paragraph, before the text it dates)
+    int date_notes = 0;
+    for (const char *p = strstr(pre, "Today is "); p; p = strstr(p + 1, "Today is ")) {
+        int inline_note = (p > pre && p[-1] == '[') || (p - pre >= 10 && !strncmp(p - 10, "[today -> ", 10));
+        if (!inline_note) continue;
+        char wd[16], mon[16];
+        int day, year, n = 0;
+        if (sscanf(p, "Today is %15[A-Za-z], %15[A-Za-z] %d, %d.]%n", wd, mon, &day, &year, &n) != 4 || n == 0) continue;
+        if (p[n] != ' ') continue;  // a note ends "] " before the part it gives
+        const char *next = p + n + 1;
+        struct tm tm = {.tm_year = year - 1900, .tm_mday = day, .tm_hour = 12};
+        int mi = -1;
+        for (int i = 0; i < 12; i++)
+            if (!strcmp(mon, MONTHS[i])) mi = i;
+        cr_assert_geq(mi, 0, "bad month in a date note: %.60s", p);
+        tm.tm_mon = mi;
+        time_t t = timegm(&tm);
+        struct tm out;
+        gmtime_r(&t, &out);
+        cr_expect_str_eq(wd, WEEKDAYS[out.tm_wday], "a date note with a wrong weekday: %.60s", p);
+        char y[16], d[16];
+        snprintf(y, sizeof y, "%d", year);
+        snprintf(d, sizeof d, "%d", day);
+        size_t lw = strlen(wd), lm = strlen(mon), ly = strlen(y), ld = strlen(d);
+        int ok = !strncmp(next, wd, lw) || !strncmp(next, mon, lm) || !strncmp(next, y, ly) || !strncmp(next, d, ld);
+        cr_expect(ok, "a date note followed by no part of its date: %.80s", p);
+        date_notes++;
+    }
+    cr_expect_geq(date_notes, 20, "pretraining has %d date notes", date_notes);
+
     // math: labels are the sum or difference of the prompt's two operands; no number of a prompt
     // (three digits or more) and no answer occurs in pretraining or annotation
     jsonl m = read_jsonl(d, "eval_math.jsonl");

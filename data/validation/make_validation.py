@@ -86,6 +86,72 @@ WORD_PROBLEMS = [
     ("A farmer puts 150 eggs into boxes of 6. How many boxes does he fill? The answer is", "/"),
     ("A trip of 360 km takes 4 hours at the same speed. How many km does the car drive each hour? The answer is", "/"),
     ("6 friends split a bill of 78 dollars evenly. How much does each friend pay? The answer is", "/"),
+    # 64 more, written 2026-12-08 before the change they first judged (36 problems moved the sum by
+    # ten points between runs that changed nothing about arithmetic)
+    ("Lena read 46 pages in the morning and 38 pages at night. How many pages did she read that day? The answer is", "+"),
+    ("A zoo has 312 birds and 129 reptiles. How many birds and reptiles does it have in all? The answer is", "+"),
+    ("Our team won 5 games in May and 7 games in June. How many games did we win? The answer is", "+"),
+    ("A van drove 1240 km in one week and 985 km the next. How many km did it drive in the two weeks? The answer is", "+"),
+    ("Omar saved 75 dollars and his aunt gave him 40 dollars. How much money does Omar have now? The answer is", "+"),
+    ("The red team has 19 players and the blue team has 23. How many players are there on both teams? The answer is", "+"),
+    ("A school ordered 560 blue shirts and 275 white shirts. How many shirts were ordered? The answer is", "+"),
+    ("Pat baked 36 muffins, then baked 48 more. How many muffins did Pat bake? The answer is", "+"),
+    ("A hotel had 218 guests on Friday night, and 94 more checked in on Saturday. How many guests are there now? The answer is", "+"),
+    ("The soup needs 8 carrots and the salad needs 5. How many carrots should I buy? The answer is", "+"),
+    ("Rita swam 650 meters yesterday and 720 meters today. How far has she swum so far? The answer is", "+"),
+    ("A choir has 27 girls and 18 boys. How many singers are in the choir? The answer is", "+"),
+    ("The museum had 2045 visitors in March and 1870 in April. How many visitors came in those two months? The answer is", "+"),
+    ("Max has 57 toy cars. For his birthday he got 16 more. How many toy cars does he own? The answer is", "+"),
+    ("A shelf holds 84 jars of jam and 67 jars of honey. How many jars are on the shelf? The answer is", "+"),
+    ("The bus picked up 33 people at the station and 29 people at the park. How many people got on? The answer is", "+"),
+    ("A pond had 82 ducks. 37 flew away. How many ducks stayed on the pond? The answer is", "-"),
+    ("Leo had 500 dollars and spent 215 dollars on a bike. How much money is left? The answer is", "-"),
+    ("The river is 3400 meters long, and we have rowed 1750 meters. How many meters remain? The answer is", "-"),
+    ("A jar had 64 candies. Mia ate 9. How many candies are in the jar now? The answer is", "-"),
+    ("A bookshop had 410 maps and sold 265 of them. How many maps does it have left? The answer is", "-"),
+    ("The tree is 23 meters tall and the house is 8 meters tall. How much taller is the tree? The answer is", "-"),
+    ("Out of 150 tickets, 87 have been sold. How many tickets are still for sale? The answer is", "-"),
+    ("Dan weighs 74 kg and his little sister weighs 31 kg. What is the difference in their weights? The answer is", "-"),
+    ("A farmer picked 920 apples and gave 380 to the neighbours. How many apples does the farmer keep? The answer is", "-"),
+    ("There were 56 chairs in the room. Someone carried out 19. How many chairs are in the room now? The answer is", "-"),
+    ("Zoe wants to read a book of 312 pages and has read 147. How many pages does she still have to read? The answer is", "-"),
+    ("A truck carried 2600 kg of sand and dropped 1150 kg at the first site. How much sand is still on the truck? The answer is", "-"),
+    ("The game costs 59 dollars and Ivan has 42 dollars. How much more money does he need? The answer is", "-"),
+    ("A parking lot has 240 spaces and 168 cars are parked. How many spaces are empty? The answer is", "-"),
+    ("Sue had 15 balloons and 6 of them popped. How many balloons are not popped? The answer is", "-"),
+    ("In a class of 33 pupils, 14 are boys. How many girls are in the class? The answer is", "-"),
+    ("A crate holds 24 bottles. How many bottles fit in 7 crates? The answer is", "*"),
+    ("Each box of tea has 40 bags. How many tea bags are in 15 boxes? The answer is", "*"),
+    ("A spider has 8 legs. How many legs do 13 spiders have? The answer is", "*"),
+    ("Tina buys 9 notebooks that cost 4 dollars each. How much does she pay? The answer is", "*"),
+    ("A train has 12 cars and each car has 64 seats. How many seats does the train have? The answer is", "*"),
+    ("A factory makes 350 toys every day. How many toys does it make in 6 days? The answer is", "*"),
+    ("There are 18 tables with 4 chairs at each table. How many chairs are there? The answer is", "*"),
+    ("A bee visits 25 flowers every minute. How many flowers does it visit in 11 minutes? The answer is", "*"),
+    ("Each page of the album holds 6 photos. How many photos fit on 32 pages? The answer is", "*"),
+    ("A printer prints 15 pages per minute. How many pages does it print in 20 minutes? The answer is", "*"),
+    ("A shop orders 8 boxes with 120 pens in each box. How many pens does it order? The answer is", "*"),
+    ("Grandma knits 3 scarves a week. How many scarves does she knit in 17 weeks? The answer is", "*"),
+    ("A school has 22 classrooms with 30 desks in each. How many desks are in the school? The answer is", "*"),
+    ("The cinema sells 75 tickets per show and has 9 shows. How many tickets can it sell? The answer is", "*"),
+    ("A hen lays 5 eggs a week. How many eggs do 14 hens lay in a week? The answer is", "*"),
+    ("One crayon box has 16 crayons. How many crayons are in 25 boxes? The answer is", "*"),
+    ("There are 144 cupcakes to be put on 12 trays equally. How many cupcakes go on each tray? The answer is", "/"),
+    ("A rope of 90 meters is cut into pieces of 9 meters. How many pieces are there? The answer is", "/"),
+    ("The 8 brothers share 248 dollars equally. How much does each brother get? The answer is", "/"),
+    ("A teacher has 63 stickers for 7 pupils, the same number for each. How many stickers does each pupil get? The answer is", "/"),
+    ("A car drives 455 km on 35 liters of fuel. How many km does it go on one liter? The answer is", "/"),
+    ("The farmer packs 1200 potatoes into sacks of 25. How many sacks does he need? The answer is", "/"),
+    ("A book of 216 pages is read in 9 days, the same number of pages each day. How many pages a day is that? The answer is", "/"),
+    ("560 people are seated at tables of 8. How many tables are full? The answer is", "/"),
+    ("A baker divides 96 rolls into bags of 12. How many bags does she fill? The answer is", "/"),
+    ("Some friends won 1350 dollars and split it evenly, 5 ways. What is each share? The answer is", "/"),
+    ("A gardener plants 84 trees in 6 equal rows. How many trees stand in each row? The answer is", "/"),
+    ("The school bus makes 4 trips to carry 172 children. How many children ride on each trip, if all trips are full? The answer is", "/"),
+    ("A chocolate bar of 48 squares is shared by 6 kids. How many squares does each kid get? The answer is", "/"),
+    ("A bike tour of 135 km lasts 3 days with the same distance each day. How many km is that per day? The answer is", "/"),
+    ("The club has 725 dollars to spend on 25 new balls, all at one price. How much does one ball cost? The answer is", "/"),
+    ("A box of 200 screws is divided among 8 workers. How many screws does each worker get? The answer is", "/"),
 ]
 
 DATE_Q = [  # (question, what the answer is)
@@ -103,6 +169,42 @@ DATE_Q = [  # (question, what the answer is)
     ("What is the date today? Today is", "date"),
 ]
 
+# Sentences that ask nothing: the date part is where the sentence goes on (2026-12-08, written before
+# the annotation grammar's open-ended date sentences, which were judged on them; the earlier sets'
+# 120 prompts come first in dates.jsonl, these 120 after them)
+DATE_OPEN = [
+    ("Ugh, I overslept again. Luckily it is", "weekday"),
+    ("The gym is crowded, as it always is on a", "weekday"),
+    ("Mark your attendance for today, which is a", "weekday"),
+    ("We only serve fish on one day, and that day is today:", "weekday"),
+    ("My bus pass shows the weekday, and today it shows", "weekday"),
+    ("Tom was sure it was the weekend, but it is only", "weekday"),
+    ("The trash truck came early this morning, as it does every", "weekday"),
+    ("The cinema has cheap tickets today because it is", "weekday"),
+    ("I start my new job today, on a", "weekday"),
+    ("The shop closes at noon today, since it is", "weekday"),
+    ("The first snow fell today, and it is only", "month"),
+    ("The rent for this month is due. This month is", "month"),
+    ("Our garden club meets all through this month,", "month"),
+    ("Birthdays we celebrate this month, the month of", "month"),
+    ("The electricity bill covers the whole of this month,", "month"),
+    ("Strawberries are cheap right now, in the month of", "month"),
+    ("Posters for the town fair this month say it is held all of", "month"),
+    ("My passport was issued this year, in", "year"),
+    ("The new bridge opens later this year, in", "year"),
+    ("Class photo, students of this year,", "year"),
+    ("Price list for the current year,", "year"),
+    ("Our family reunion is this summer, in the year", "year"),
+    ("Tax forms for this year, the year", "year"),
+    ("The town turns 200 years old this year, in", "year"),
+    ("Receipt printed today,", "date"),
+    ("Letter to Aunt Rose, written today,", "date"),
+    ("We moved into the new flat today,", "date"),
+    ("The parcel arrived this morning; the stamp on it reads", "date"),
+    ("Lab notebook, entry for today:", "date"),
+    ("Today's lunch menu, printed on", "date"),
+]
+
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -113,9 +215,9 @@ def main():
         facts.append({"prompt": FACT_Q[i % len(FACT_Q)].format(c=c), "answer": cap})
     math = [{"prompt": p, "answer": word_problem_answer(p, op)} for p, op in WORD_PROBLEMS]
     dates = []
-    ds = dates_for(10 * len(DATE_Q), 5)
-    for i, d in enumerate(ds):
-        q, kind = DATE_Q[i % len(DATE_Q)]
+    qs = [DATE_Q[i % len(DATE_Q)] for i in range(10 * len(DATE_Q))]
+    qs += [DATE_OPEN[i % len(DATE_OPEN)] for i in range(4 * len(DATE_OPEN))]
+    for (q, kind), d in zip(qs, dates_for(len(qs), 5)):
         ans = {"weekday": WEEKDAYS[d.weekday()], "month": MONTHS[d.month - 1], "year": str(d.year),
                "date": "%s %d" % (MONTHS[d.month - 1], d.day)}[kind]
         dates.append({"prompt": q, "answer": ans, "date": d.isoformat()})
