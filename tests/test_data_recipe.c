@@ -397,6 +397,39 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
     remove_data();
 }
 
+// data/ood and data/validation are exactly what their scripts write (a prompt edited in the script
+// but not written out, or in the file but not in the script, fails here), and the validation sets
+// hold the examples data/README.md counts: 240 dates (120 asked, 120 open-ended), 150 facts, 100
+// word problems.
+Test(data_recipe, held_out_sets_are_their_scripts_output) {
+    char tmpl[] = "/tmp/tf_sets_XXXXXX";
+    cr_assert_not_null(mkdtemp(tmpl));
+    const char *sets[][2] = {{"data/ood", "make_ood.py"}, {"data/validation", "make_validation.py"}};
+    const char *names[] = {"dates.jsonl", "facts.jsonl", "math.jsonl"};
+    char cmd[1024], dir[512];
+    for (int s = 0; s < 2; s++) {
+        snprintf(dir, sizeof dir, "%s/%d", tmpl, s);
+        snprintf(cmd, sizeof cmd, "python3 %s/%s %s >/dev/null 2>&1", sets[s][0], sets[s][1], dir);
+        cr_assert_eq(system(cmd), 0, "%s/%s failed", sets[s][0], sets[s][1]);
+        for (int i = 0; i < 3; i++) {
+            size_t la = 0, lb = 0;
+            char *a = slurp(dir, names[i], &la), *b = slurp(sets[s][0], names[i], &lb);
+            cr_expect(la == lb && !memcmp(a, b, la), "%s/%s is not what %s writes", sets[s][0], names[i],
+                      sets[s][1]);
+            free(a);
+            free(b);
+        }
+    }
+    int want[] = {240, 150, 100};
+    for (int i = 0; i < 3; i++) {
+        jsonl j = read_jsonl("data/validation", names[i]);
+        cr_expect_eq(j.n, want[i], "data/validation/%s has %d examples", names[i], j.n);
+        free_jsonl(&j);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
+    cr_expect_eq(system(cmd), 0);
+}
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f, "cannot write %s", path);
