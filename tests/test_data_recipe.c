@@ -196,16 +196,14 @@ Test(data_recipe, quick_recipe_is_disjoint_labelled_and_searchable) {
         if (sscanf(p, "Today is %15[A-Za-z], %15[A-Za-z] %d, %d.]%n", wd, mon, &day, &year, &n) != 4 || n == 0) continue;
         if (p[n] != ' ') continue;  // a note ends "] " before the part it gives
         const char *next = p + n + 1;
-        struct tm tm = {.tm_year = year - 1900, .tm_mday = day, .tm_hour = 12};
         int mi = -1;
         for (int i = 0; i < 12; i++)
             if (!strcmp(mon, MONTHS[i])) mi = i;
         cr_assert_geq(mi, 0, "bad month in a date note: %.60s", p);
-        tm.tm_mon = mi;
-        time_t t = timegm(&tm);
-        struct tm out;
-        gmtime_r(&t, &out);
-        cr_expect_str_eq(wd, WEEKDAYS[out.tm_wday], "a date note with a wrong weekday: %.60s", p);
+        char iso[32];
+        int y_of, m_of;
+        snprintf(iso, sizeof iso, "%04d-%02d-%02d", year, mi + 1, day);
+        cr_expect_str_eq(wd, WEEKDAYS[weekday_of(iso, &y_of, &m_of)], "a date note with a wrong weekday: %.60s", p);
         char y[16], d[16];
         snprintf(y, sizeof y, "%d", year);
         snprintf(d, sizeof d, "%d", day);
